@@ -1,0 +1,122 @@
+"""``dvlite add``: hash data into the cache, write its pointer, keep it out of git."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite import gitignore, pointer as pointers
+from dvlite.checkout import link_into_workspace
+from dvlite.errors import PathError
+from dvlite.pointer import Pointer
+from dvlite.repo import DVLITE_DIR, Repo
+from dvlite.tree import DIR, FILE
+from dvlite.workspace import DirNode, Node, Progress, build, scan
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    rel: str
+    pointer: str
+    kind: str
+    oid: str
+    size: int
+    files: int
+    changed: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.rel,
+            "pointer": self.pointer,
+            "kind": self.kind,
+            "oid": self.oid,
+            "size": self.size,
+            "files": self.files,
+            "changed": self.changed,
+        }
+
+
+def _check_target(repo: Repo, path: str | Path) -> str:
+    rel = repo.rel(path)
+    if not rel:
+        raise PathError("cannot add the repository root; add the folders or files inside it")
+    top = rel.split("/", 1)[0]
+    if top in (".git", DVLITE_DIR):
+        raise PathError(f"{path} is inside {top}/, which dvlite does not track")
+    if pointers.is_pointer(rel):
+        raise PathError(f"{path} is a pointer file; add the data it points to instead")
+    parent = rel.rpartition("/")[0]
+    owner = repo.tracking_pointer(parent) if parent else None
+    if owner:
+        raise PathError(
+            f"{path} is inside {owner[: -len(pointers.SUFFIX)]}, which {owner} already tracks; "
+            f"add {owner[: -len(pointers.SUFFIX)]} again instead"
+        )
+    if not os.path.lexists(repo.abspath(rel)):
+        raise PathError(f"{path}: no such file or directory")
+    return rel
+
+
+def add(
+    repo: Repo,
+    paths: Iterable[str | Path],
+    *,
+    stage: bool | None = None,
+    progress: Progress | None = None,
+) -> list[AddResult]:
+    rels = list(dict.fromkeys(_check_target(repo, p) for p in paths))
+    if not rels:
+        raise PathError("nothing to add")
+    stage = repo.autostage if stage is None else stage
+    if repo.uses_git:
+        from dvlite import scm
+
+        for rel in rels:
+            if scm.is_tracked(repo.root, rel):
+                raise PathError(
+                    f"{rel} is tracked by git; run `git rm -r --cached {rel}` first so that git "
+                    "keeps only its pointer"
+                )
+    results: list[AddResult] = []
+    to_stage: list[str] = []
+    link_roots = (os.path.realpath(repo.cache_dir),)
+    with repo.lock():
+        for rel in rels:
+            node = scan(os.fspath(repo.abspath(rel)), rel, link_roots)
+            _refuse_nested_pointers(node)
+            build(node, repo.state, repo.cache, progress)
+            result = _record(repo, rel, node)
+            results.append(result)
+            to_stage.append(result.pointer)
+            folder = repo.abspath(rel).parent
+            gitignore.add(folder, os.path.basename(rel))
+            to_stage.append(os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/"))
+            if repo.link_types[0] in ("hardlink", "symlink"):
+                link_into_workspace(repo, node)
+    if stage:
+        from dvlite import scm
+
+        scm.stage(repo.root, to_stage)
+    return results
+
+
+def _refuse_nested_pointers(node: Node) -> None:
+    if isinstance(node, DirNode):
+        for f in node.walk_files():
+            if pointers.is_pointer(f.name):
+                raise PathError(
+                    f"{node.rel} holds the pointer file {f.rel}; remove that tracking first "
+                    f"(`dvlite remove {f.rel}`)"
+                )
+
+
+def _record(repo: Repo, rel: str, node: Node) -> AddResult:
+    if isinstance(node, DirNode):
+        p = Pointer(node.name, DIR, node.oid, node.size, node.files)
+    else:
+        p = Pointer(node.name, FILE, node.oid, node.size)
+    pointer_rel = rel + pointers.SUFFIX
+    changed = pointers.save(repo.abspath(pointer_rel), p)
+    return AddResult(rel, pointer_rel, p.kind, p.oid, p.size, p.files, changed)

@@ -1,0 +1,197 @@
+"""``dvlite checkout``: make the workspace match the pointers.
+
+Nothing is overwritten or deleted unless its content is in the cache (or ``force``), and
+every object is verified on its way out of the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite import fsutil
+from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
+from dvlite.repo import Repo
+from dvlite.tracked import Tracked, collect, workspace_node
+from dvlite.tree import DIR, FILE, TreeEntry
+from dvlite.workspace import (
+    HASH_THREADS,
+    PARALLEL_MIN_SIZE,
+    Delta,
+    DirNode,
+    FileNode,
+    Node,
+    Progress,
+    compare,
+)
+
+_SHOWN = 5  # paths named in one error message
+
+
+@dataclass
+class CheckoutResult:
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"added": self.added, "modified": self.modified, "deleted": self.deleted}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.modified or self.deleted)
+
+
+def _name_some(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_SHOWN])
+    return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+def _all_files(repo: Repo, entry: TreeEntry, work: Node | None, rel: str) -> Iterable[Delta]:
+    """Every stored file paired with its workspace node (for --relink)."""
+    if entry.type == FILE:
+        yield Delta(rel, entry, work if isinstance(work, FileNode) else None)
+        return
+    children = work.children if isinstance(work, DirNode) else {}
+    for child in repo.cache.load_tree(entry.oid):
+        yield from _all_files(repo, child, children.get(child.name), f"{rel}/{child.name}")
+
+
+def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list[Delta]:
+    deltas: list[Delta] = []
+    for item in items:
+        if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
+            raise CacheError(
+                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; run `dvlite pull {item.source}`"
+            )
+        work = workspace_node(repo, item)
+        found = list(compare(repo.cache, item.entry, work, item.rel))
+        if relink:
+            seen = {d.rel for d in found}
+            found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
+        deltas.extend(found)
+    missing = [d.rel for d in deltas if d.stored is not None and not repo.cache.exists(d.stored.oid)]
+    if missing:
+        raise CacheError(f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them")
+    if not force:
+        unsaved = [
+            d.rel
+            for d in deltas
+            if d.work is not None
+            and not (d.stored is not None and d.stored.oid == d.work.oid)
+            and not repo.cache.exists(d.work.oid)
+        ]
+        if unsaved:
+            raise CheckoutError(
+                f"checkout would overwrite or delete changes that are not in the cache: "
+                f"{_name_some(unsaved)}; `dvlite add` them to keep them, or use --force to discard them"
+            )
+    return deltas
+
+
+def checkout(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    force: bool = False,
+    relink: bool = False,
+    progress: Progress | None = None,
+) -> CheckoutResult:
+    with repo.lock():
+        items = collect(repo, targets)
+        deltas = plan(repo, items, force=force, relink=relink)
+        result = apply(repo, deltas, progress)
+        for item in items:  # an empty folder has no files to bring it back
+            if item.pointer.kind == DIR:
+                os.makedirs(repo.abspath(item.rel), exist_ok=True)
+        return result
+
+
+def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> CheckoutResult:
+    result = CheckoutResult()
+    for d in deltas:
+        if d.stored is None and d.work is not None:
+            fsutil.remove(d.work.path)
+            result.deleted.append(d.rel)
+            _prune_empty(repo, os.path.dirname(d.work.path))
+    installs = [d for d in deltas if d.stored is not None]
+    rows: list[tuple[str, int, int, int, str]] = []
+
+    def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
+        assert d.stored is not None
+        dest = os.fspath(repo.abspath(d.rel))
+        try:
+            if d.work is not None and d.work.oid == d.stored.oid and d.work.exec != d.stored.exec:
+                _set_exec(dest, d.stored.exec)
+            else:
+                _prepare_parent(dest)
+                repo.cache.install(d.stored.oid, dest, executable=d.stored.exec)
+        except CorruptObjectError:
+            return d, None
+        st = os.stat(dest)
+        return d, (d.rel, st.st_ino, st.st_mtime_ns, st.st_size, d.stored.oid)
+
+    big = [d for d in installs if d.stored and d.stored.size >= PARALLEL_MIN_SIZE]
+    small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
+    done = list(map(install, small))
+    if big:
+        with ThreadPoolExecutor(HASH_THREADS) as pool:
+            done += pool.map(install, big)
+    for d, row in done:
+        if row is None:
+            result.corrupt.append(d.rel)
+            continue
+        rows.append(row)
+        if d.work is None:
+            result.added.append(d.rel)
+        elif d.work.oid != row[4] or d.work.exec != d.stored.exec:  # type: ignore[union-attr]
+            result.modified.append(d.rel)
+        if progress:
+            progress(1)
+    repo.state.save(rows)
+    if result.corrupt:
+        raise CacheError(
+            f"corrupt objects in the cache, not checked out: {_name_some(result.corrupt)}; "
+            "run `dvlite fsck`, then `dvlite pull` to fetch good copies"
+        )
+    return result
+
+
+def _set_exec(path: str, executable: bool) -> None:
+    mode = os.stat(path).st_mode
+    wanted = mode | 0o111 if executable else mode & ~0o111
+    if wanted != mode:
+        os.chmod(path, wanted)
+
+
+def _prepare_parent(dest: str) -> None:
+    # a file standing where a folder must go was already deleted by the plan
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+
+
+def _prune_empty(repo: Repo, folder: str) -> None:
+    root = os.fspath(repo.root)
+    while folder != root and fsutil.is_within(folder, root):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = os.path.dirname(folder)
+
+
+def link_into_workspace(repo: Repo, node: Node) -> None:
+    """Replace just-added workspace files with links to their cache objects (hardlink or
+    symlink link types). The cache is flushed to disk first: after this the cache holds the
+    only copy of the bytes."""
+    os.sync()
+    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
+    rows = []
+    for f in files:
+        repo.cache.install(f.oid, f.path, executable=f.exec)
+        st = os.stat(f.path)
+        rows.append((f.rel, st.st_ino, st.st_mtime_ns, st.st_size, f.oid))
+    repo.state.save(rows)

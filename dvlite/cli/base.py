@@ -1,0 +1,111 @@
+"""The click group, the error boundary, and output helpers shared by every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dvlite import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dvlite.repo import Repo
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", "-V", prog_name="dvlite")
+def cli() -> None:
+    """Version datasets and model files next to your code, with git.
+
+    Data lives in a content-addressed cache; small pointer files (.dvl) go into git.
+    """
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
+
+
+def open_repo() -> Repo:
+    from dvlite.repo import Repo
+
+    return Repo.find()
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def interactive() -> bool:
+    """Progress bars only on a terminal, and never in CI logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on a terminal, nothing elsewhere; yields the callback to advance it."""
+    if not interactive():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The error boundary: every failure becomes a one-line message and a documented exit code."""
+    from dvlite.errors import DvliteError
+
+    try:
+        code = cli.main(args=argv, prog_name="dvlite", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except DvliteError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        code = 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

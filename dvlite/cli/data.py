@@ -1,0 +1,157 @@
+"""Commands on local data: init, add, status, checkout, remove, config, fsck."""
+
+from __future__ import annotations
+
+import click
+
+from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json, progress
+
+
+@cli.command()
+@click.option("--no-scm", is_flag=True, help="Use dvlite in a plain folder, without git.")
+@click.option("-f", "--force", is_flag=True, help="Initialise again where .dvlite/ already exists.")
+def init(no_scm: bool, force: bool) -> None:
+    """Make .dvlite/ at the root of this git repository."""
+    from dvlite.repo import Repo
+
+    repo = Repo.init(no_scm=no_scm, force=force)
+    console().print(f"Initialised dvlite in {repo.dvlite_dir}")
+    if not no_scm:
+        console().print("Next: [bold]dvlite add[/] your data, then [bold]git commit[/].")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--no-stage", is_flag=True, help="Do not `git add` the pointer and .gitignore files.")
+@json_option
+def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
+    """Track files or folders: store them in the cache and write PATH.dvl pointers."""
+    from dvlite.add import add as do_add
+
+    repo = open_repo()
+    with progress("Hashing") as advance:
+        results = do_add(repo, paths, stage=False if no_stage else None, progress=advance)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+        return
+    out = console()
+    for r in results:
+        what = f"{r.files:,} files, " if r.kind == "dir" else ""
+        verb = "added" if r.changed else "unchanged"
+        out.print(f"{verb:>9} {r.pointer}  ({what}{human_size(r.size)})")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean.")
+@json_option
+@click.pass_context
+def status(ctx: click.Context, targets: tuple[str, ...], quiet: bool, as_json: bool) -> None:
+    """Show how the workspace differs from the pointers, file by file."""
+    from dvlite.status import status as do_status
+
+    report = do_status(open_repo(), targets)
+    if as_json:
+        print_json([t.to_dict() for t in report])
+    elif not quiet:
+        out = console()
+        for target in report:
+            out.print(f"[bold]{target.source}[/]")
+            for change in target.changes:
+                out.print(f"    {change.state + ':':<14}{change.path}", style=_STYLE.get(change.state))
+    if quiet and report:
+        ctx.exit(1)
+
+
+_STYLE = {"modified": "yellow", "new": "green", "deleted": "red", "not in cache": "magenta"}
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("-f", "--force", is_flag=True, help="Overwrite or delete workspace changes that are not in the cache.")
+@click.option("--relink", is_flag=True, help="Re-create every file with the configured link type.")
+@json_option
+def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool) -> None:
+    """Make the workspace match the pointers (all of them, or TARGETS)."""
+    from dvlite.checkout import checkout as do_checkout
+
+    with progress("Checking out") as advance:
+        result = do_checkout(open_repo(), targets, force=force, relink=relink, progress=advance)
+    if as_json:
+        print_json(result.to_dict())
+    elif result.changed:
+        console().print(
+            f"{len(result.added)} added, {len(result.modified)} modified, {len(result.deleted)} deleted"
+        )
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, type=click.Path())
+def remove(targets: tuple[str, ...]) -> None:
+    """Stop tracking TARGET.dvl; the data stays in the workspace."""
+    from dvlite.remove import remove as do_remove
+
+    for rel in do_remove(open_repo(), targets):
+        console().print(f"removed {rel}")
+
+
+@cli.command()
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.option("--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored).")
+@click.option("--global", "level", flag_value="global", help="Use ~/.config/dvlite/config.")
+@click.option("--unset", is_flag=True, help="Remove KEY.")
+@click.option("-l", "--list", "list_all", is_flag=True, help="List every setting in effect.")
+@click.pass_context
+def config(
+    ctx: click.Context, key: str | None, value: str | None, level: str | None, unset: bool, list_all: bool
+) -> None:
+    """Read or set a setting, e.g. `dvlite config cache.type hardlink`."""
+    from dvlite.config import Config
+    from dvlite.errors import NotARepoError
+    from dvlite.repo import Repo
+
+    try:
+        cfg = Repo.find().config
+    except NotARepoError:
+        if level != "global" and (value is not None or unset):
+            raise
+        cfg = Config(None)
+    if list_all:
+        for section, options in sorted(cfg.sections().items()):
+            name = section.replace(' "', ".").rstrip('"')
+            for option, val in sorted(options.items()):
+                click.echo(f"{name}.{option}={val}")
+        return
+    if key is None:
+        raise click.UsageError("give a KEY (or --list)")
+    if unset or value is not None:
+        cfg.set(key, None if unset else value, level or "repo")
+        return
+    current = cfg.get(key)
+    if current is None:
+        ctx.exit(1)
+    click.echo(current)
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def fsck(ctx: click.Context, as_json: bool) -> None:
+    """Re-hash every cache object; report corrupt and missing ones (exit 1 if any)."""
+    from dvlite.fsck import fsck as do_fsck
+
+    with progress("Verifying") as advance:
+        result = do_fsck(open_repo(), progress=advance)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        out = console()
+        for oid in result.corrupt:
+            out.print(f"[red]corrupt:[/] {oid}")
+        for rel in result.missing:
+            out.print(f"[magenta]missing:[/] {rel}")
+        verdict = "all good" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+        out.print(f"checked {result.checked:,} objects: {verdict}")
+    if not result.ok:
+        ctx.exit(1)

@@ -1,0 +1,138 @@
+"""INI configuration: ``.dvlite/config`` (committed), ``.dvlite/config.local`` (git-ignored,
+for credentials) and the user's ``~/.config/dvlite/config``. Precedence: local > repo > user.
+
+Keys are written ``section.option`` (``core.remote``, ``cache.dir``) or
+``remote.NAME.option`` (``remote.store.url``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+from pathlib import Path
+
+from dvlite import fsutil
+from dvlite.errors import ConfigError
+
+LEVELS = ("global", "repo", "local")
+KNOWN_SECTIONS = ("core", "cache", "remote", "state")
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "dvlite" / "config"
+
+
+def parse_key(key: str) -> tuple[str, str]:
+    """``remote.store.url`` -> (``remote "store"``, ``url``); ``core.remote`` -> (``core``, ``remote``)."""
+    parts = key.split(".")
+    if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and parts[0] != "remote" and all(parts):
+        return parts[0], parts[1]
+    if len(parts) == 3 and parts[0] == "remote" and all(parts):
+        return f'remote "{parts[1]}"', parts[2]
+    raise ConfigError(
+        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state) or remote.NAME.OPTION"
+    )
+
+
+class Config:
+    """A merged view of the three config files; writes go to one level."""
+
+    def __init__(self, dvlite_dir: Path | None) -> None:
+        self.paths: dict[str, Path] = {"global": user_config_path()}
+        if dvlite_dir is not None:
+            self.paths["repo"] = dvlite_dir / "config"
+            self.paths["local"] = dvlite_dir / "config.local"
+        self._parsers = {level: self._read(path) for level, path in self.paths.items()}
+
+    @staticmethod
+    def _read(path: Path) -> configparser.RawConfigParser:
+        parser = configparser.RawConfigParser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return parser
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            parser.read_string(text, source=str(path))
+        except configparser.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise ConfigError(f"malformed config file {path}: {first}") from None
+        return parser
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        section, option = parse_key(key)
+        for level in reversed(LEVELS):
+            parser = self._parsers.get(level)
+            if parser is not None and parser.has_option(section, option):
+                return parser.get(section, option)
+        return default
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+    def sections(self, prefix: str = "") -> dict[str, dict[str, str]]:
+        """Merged sections whose name starts with ``prefix``."""
+        merged: dict[str, dict[str, str]] = {}
+        for level in LEVELS:
+            parser = self._parsers.get(level)
+            if parser is None:
+                continue
+            for section in parser.sections():
+                if section.startswith(prefix):
+                    merged.setdefault(section, {}).update(parser.items(section))
+        return merged
+
+    def level_for_write(self, level: str) -> str:
+        if level not in self.paths:
+            raise ConfigError("not inside a dvlite repository: use --global")
+        return level
+
+    def set(self, key: str, value: str | None, level: str = "repo") -> None:
+        """Set ``key`` (or remove it when ``value`` is None) at ``level`` and save the file."""
+        level = self.level_for_write(level)
+        section, option = parse_key(key)
+        parser = self._parsers[level]
+        if value is None:
+            if not parser.has_option(section, option):
+                raise ConfigError(f"{key} is not set in the {level} config")
+            parser.remove_option(section, option)
+            if not parser.items(section):
+                parser.remove_section(section)
+        else:
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser.set(section, option, value)
+        self.save(level)
+
+    def remove_section(self, section: str, level: str) -> bool:
+        parser = self._parsers[self.level_for_write(level)]
+        removed = parser.remove_section(section)
+        if removed:
+            self.save(level)
+        return removed
+
+    def set_section(self, section: str, values: dict[str, str], level: str) -> None:
+        parser = self._parsers[self.level_for_write(level)]
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for option, value in values.items():
+            parser.set(section, option, value)
+        self.save(level)
+
+    def save(self, level: str) -> None:
+        path = self.paths[level]
+        buf = io.StringIO()
+        self._parsers[level].write(buf)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write(path, buf.getvalue().encode("utf-8"))

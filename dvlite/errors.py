@@ -1,0 +1,58 @@
+"""The error hierarchy. Every error a user can cause is a DvliteError subclass;
+the CLI turns them into ``Error: ...`` on stderr and exit code 1."""
+
+from __future__ import annotations
+
+
+class DvliteError(Exception):
+    """Root of every error dvlite reports to the user."""
+
+
+class NotARepoError(DvliteError):
+    """No .dvlite/ (or no git repository) where one is needed."""
+
+
+class PathError(DvliteError):
+    """A path given by the user is missing, outside the repository, or unusable."""
+
+
+class PointerError(DvliteError):
+    """A pointer file (.dvl) is malformed or does not match its data."""
+
+
+class CacheError(DvliteError):
+    """The local cache is missing an object or holds a corrupt one."""
+
+
+class CorruptObjectError(CacheError):
+    """An object's bytes do not hash to its id."""
+
+    def __init__(self, oid: str, where: str, actual: str | None = None) -> None:
+        self.oid = oid
+        self.where = where
+        self.actual = actual
+        super().__init__(f"corrupt object {oid} at {where}" + (f" (hashes to {actual})" if actual else ""))
+
+
+class ConfigError(DvliteError):
+    """A config file is malformed or a key is unknown."""
+
+
+class LockError(DvliteError):
+    """Another dvlite process holds the repository lock."""
+
+
+class CheckoutError(DvliteError):
+    """Checkout would overwrite or delete data that is not in the cache."""
+
+
+class ScmError(DvliteError):
+    """A git operation failed."""
+
+
+class RemoteError(DvliteError):
+    """A remote is unreachable, misconfigured, or refused an operation."""
+
+
+class PipelineError(DvliteError):
+    """dvlite.yaml or dvlite.lock is malformed, or a stage failed."""

@@ -1,0 +1,77 @@
+"""Filesystem primitives: atomic writes, temporary names, links."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+TMP_MARK = ".dvlite-tmp-"
+_FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+
+
+def tmp_name(dest: str | Path) -> str:
+    """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic)."""
+    dest = os.fspath(dest)
+    head, tail = os.path.split(dest)
+    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def atomic_write(path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    tmp = tmp_name(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def reflink(src: str | Path, dst: str | Path) -> bool:
+    """Clone ``src`` to a new file ``dst`` sharing its blocks; False where unsupported."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    with open(src, "rb") as s:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fcntl.ioctl(fd, _FICLONE, s.fileno())
+        except OSError as exc:
+            os.close(fd)
+            os.unlink(dst)
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS):
+                return False
+            raise
+        os.close(fd)
+    return True
+
+
+def remove(path: str | Path) -> None:
+    """Remove a file or link, making a read-only one writable first where needed."""
+    try:
+        os.unlink(path)
+    except PermissionError:
+        os.chmod(path, 0o644)
+        os.unlink(path)
+
+
+def makedirs(path: str | Path) -> None:
+    os.makedirs(path, exist_ok=True)
+
+
+def is_within(path: str | Path, root: str | Path) -> bool:
+    path, root = os.fspath(path), os.fspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

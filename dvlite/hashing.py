@@ -1,0 +1,46 @@
+"""Object ids: XXH3-128 of the bytes, written ``xxh128:<32 hex>``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import xxhash
+
+ALGO = "xxh128"
+PREFIX = f"{ALGO}:"
+CHUNK = 1 << 20  # 1 MiB reads: large enough to amortise syscalls, small enough to stay flat
+SMALL_FILE = 1 << 20  # files up to this size are read in one call
+_OID_RE = re.compile(r"^xxh128:[0-9a-f]{32}$")
+
+hasher = xxhash.xxh3_128
+
+
+def oid_of_bytes(data: bytes | memoryview) -> str:
+    return PREFIX + xxhash.xxh3_128_hexdigest(data)
+
+
+def oid_from_hasher(h: xxhash.xxh3_128) -> str:
+    return PREFIX + h.hexdigest()
+
+
+def is_oid(value: object) -> bool:
+    return isinstance(value, str) and _OID_RE.match(value) is not None
+
+
+def hex_of(oid: str) -> str:
+    """The 32 hex digits of an oid (the part the store layout uses)."""
+    return oid[len(PREFIX) :]
+
+
+def hash_file(path: str | Path) -> tuple[str, int]:
+    """Hash a file by streaming it; returns (oid, size)."""
+    h = hasher()
+    size = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+            size += n
+    return oid_from_hasher(h), size

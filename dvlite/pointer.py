@@ -1,0 +1,128 @@
+"""Pointer files: ``<path>.dvl`` beside the data, small YAML committed to git."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from dvlite import fsutil
+from dvlite.errors import PointerError
+from dvlite.hashing import is_oid
+from dvlite.tree import DIR, FILE
+
+SUFFIX = ".dvl"
+VERSION = 1
+_KEYS = ("version", "path", "kind", "oid", "size", "files")
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    path: str  # the data's name, relative to the pointer's folder
+    kind: str  # FILE or DIR
+    oid: str
+    size: int
+    files: int = 1
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "version": VERSION,
+            "path": self.path,
+            "kind": self.kind,
+            "oid": self.oid,
+            "size": self.size,
+        }
+        if self.kind == DIR:
+            d["files"] = self.files
+        return d
+
+    def dumps(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
+
+    @classmethod
+    def from_dict(cls, d: object, where: str) -> Pointer:
+        def bad(why: str) -> PointerError:
+            return PointerError(f"malformed pointer file {where}: {why}")
+
+        if not isinstance(d, dict):
+            raise bad("expected a YAML mapping")
+        unknown = set(d) - set(_KEYS)
+        if unknown:
+            raise bad(f"unknown key {sorted(unknown)[0]!r}")
+        if d.get("version") != VERSION:
+            raise bad(f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})")
+        path = d.get("path")
+        if not isinstance(path, str) or not path or "/" in path or path in (".", ".."):
+            raise bad(f"'path' must be the name of the data beside the pointer, not {path!r}")
+        kind = d.get("kind")
+        if kind not in (FILE, DIR):
+            raise bad(f"'kind' must be file or dir, not {kind!r}")
+        oid = d.get("oid")
+        if not is_oid(oid):
+            raise bad(f"'oid' must look like xxh128:<32 hex digits>, not {oid!r}")
+        size = d.get("size")
+        if not _is_count(size):
+            raise bad(f"'size' must be a whole number of bytes, not {size!r}")
+        files = d.get("files", 1)
+        if kind == DIR and not _is_count(files):
+            raise bad(f"'files' must be a whole number, not {files!r}")
+        return cls(path, kind, oid, size, files if kind == DIR else 1)  # type: ignore[arg-type]
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def pointer_path_for(data_path: Path) -> Path:
+    return data_path.with_name(data_path.name + SUFFIX)
+
+
+def data_path_for(pointer_path: Path) -> Path:
+    return pointer_path.with_name(pointer_path.name[: -len(SUFFIX)])
+
+
+def load(path: Path, where: str | None = None) -> Pointer:
+    where = where or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PointerError(f"pointer file {where} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PointerError(f"cannot read pointer file {where}: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise PointerError(f"malformed pointer file {where}: not valid YAML{line}") from None
+    pointer = Pointer.from_dict(data, where)
+    expected = data_path_for(path).name
+    if pointer.path != expected:
+        raise PointerError(
+            f"malformed pointer file {where}: 'path' is {pointer.path!r} but the file is named "
+            f"for {expected!r}; rename one of them"
+        )
+    return pointer
+
+
+def save(path: Path, pointer: Pointer) -> bool:
+    """Write the pointer atomically; returns False if the file already had these bytes."""
+    text = pointer.dumps().encode("utf-8")
+    try:
+        if path.read_bytes() == text:
+            return False
+    except OSError:
+        pass
+    fsutil.atomic_write(path, text)
+    return True
+
+
+def is_pointer(path: str | os.PathLike[str]) -> bool:
+    return os.fspath(path).endswith(SUFFIX)

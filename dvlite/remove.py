@@ -1,0 +1,39 @@
+"""``dvlite remove``: stop tracking data; the data itself stays in the workspace."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from dvlite import gitignore, pointer as pointers
+from dvlite.errors import PathError
+from dvlite.repo import Repo
+
+
+def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
+    """Delete the pointer files named by ``targets`` and un-ignore their data; returns the
+    removed pointers."""
+    rels = []
+    for target in targets:
+        rel = repo.rel(target)
+        if not pointers.is_pointer(rel):
+            rel += pointers.SUFFIX
+        if not os.path.isfile(repo.abspath(rel)):
+            raise PathError(f"{target} is not a pointer file (nothing tracks it)")
+        rels.append(rel)
+    gone_ignores, changed_ignores = [], []
+    with repo.lock():
+        for rel in rels:
+            path = repo.abspath(rel)
+            path.unlink()
+            folder = path.parent
+            if gitignore.remove(folder, pointers.data_path_for(path).name):
+                ignore_rel = os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/")
+                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(ignore_rel)
+    if repo.uses_git:
+        from dvlite import scm
+
+        scm.unstage_removed(repo.root, rels + gone_ignores)
+        scm.stage(repo.root, changed_ignores)
+    return rels

@@ -1,0 +1,73 @@
+"""The state database: path -> (inode, mtime_ns, size, oid), so unchanged files are never
+re-hashed. It is only a cache: deleting it loses nothing but time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+Row = tuple[int, int, int, str]  # inode, mtime_ns, size, oid
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    path TEXT PRIMARY KEY,
+    inode INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    oid TEXT NOT NULL
+) WITHOUT ROWID
+"""
+
+
+class State:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:
+                # a damaged cache database is simply rebuilt
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute(_SCHEMA)
+        return db
+
+    def load(self, prefix: str) -> dict[str, Row]:
+        """Every row for ``prefix`` itself and for paths below it (``prefix/...``)."""
+        db = self._conn()
+        rows: dict[str, Row] = {}
+        for path, *rest in db.execute(
+            "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)",
+            (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
+        ):
+            rows[path] = tuple(rest)  # type: ignore[assignment]
+        return rows
+
+    def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
+        db = self._conn()
+        try:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except sqlite3.OperationalError:  # a busy or read-only cache is not an error
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,85 @@
+"""Tree objects: one per directory, canonical JSON, a Merkle tree like git's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from dvlite.errors import CacheError
+from dvlite.hashing import is_oid, oid_of_bytes
+
+FILE = "file"
+DIR = "dir"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    name: str
+    type: str  # FILE or DIR
+    oid: str
+    size: int
+    exec: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"name": self.name, "type": self.type, "oid": self.oid, "size": self.size}
+        if self.exec:
+            d["exec"] = True
+        return d
+
+    @classmethod
+    def from_dict(cls, d: object) -> TreeEntry:
+        if not isinstance(d, dict):
+            raise ValueError("tree entry is not an object")
+        name, kind, oid, size = d.get("name"), d.get("type"), d.get("oid"), d.get("size")
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"bad entry name {name!r}")
+        if kind not in (FILE, DIR):
+            raise ValueError(f"bad entry type {kind!r}")
+        if not is_oid(oid):
+            raise ValueError(f"bad entry oid {oid!r}")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"bad entry size {size!r}")
+        return cls(name, kind, oid, size, d.get("exec") is True)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A directory listing; entries sorted by name."""
+
+    entries: tuple[TreeEntry, ...] = field(default=())
+
+    @classmethod
+    def of(cls, entries: Iterable[TreeEntry]) -> Tree:
+        return cls(tuple(sorted(entries, key=lambda e: e.name)))
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            [e.to_dict() for e in self.entries], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, oid: str = "") -> Tree:
+        try:
+            raw = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, list):
+                raise ValueError("not a list")
+            return cls.of(TreeEntry.from_dict(d) for d in raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CacheError(f"object {oid or '?'} is not a valid tree: {exc}") from None
+
+    @cached_property
+    def oid(self) -> str:
+        return oid_of_bytes(self.to_bytes())
+
+    @cached_property
+    def by_name(self) -> dict[str, TreeEntry]:
+        return {e.name: e for e in self.entries}
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    def __iter__(self) -> Iterator[TreeEntry]:
+        return iter(self.entries)

@@ -1,0 +1,288 @@
+"""Reading the workspace: scan files and folders, hash what changed, build trees, and
+compare a workspace folder with a stored tree."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from dvlite.cache import Cache
+from dvlite.errors import CacheError, PathError
+from dvlite.fsutil import TMP_MARK, is_within
+from dvlite.hashing import hash_file
+from dvlite.state import State
+from dvlite.tree import DIR, FILE, Tree, TreeEntry
+
+# Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
+# cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
+PARALLEL_MIN_SIZE = 4 << 20
+HASH_THREADS = min(4, os.cpu_count() or 1)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class FileNode:
+    name: str
+    path: str  # absolute
+    rel: str  # repository-relative
+    size: int
+    ino: int
+    mtime_ns: int
+    exec: bool
+    oid: str = ""
+
+    @property
+    def type(self) -> str:
+        return FILE
+
+    def to_entry(self) -> TreeEntry:
+        return TreeEntry(self.name, FILE, self.oid, self.size, self.exec)
+
+
+@dataclass(slots=True)
+class DirNode:
+    name: str
+    path: str
+    rel: str
+    children: dict[str, FileNode | DirNode] = field(default_factory=dict)
+    oid: str = ""
+    size: int = 0
+    files: int = 0
+
+    @property
+    def type(self) -> str:
+        return DIR
+
+    def to_entry(self) -> TreeEntry:
+        return TreeEntry(self.name, DIR, self.oid, self.size)
+
+    def walk_files(self) -> Iterator[FileNode]:
+        for child in self.children.values():
+            if isinstance(child, DirNode):
+                yield from child.walk_files()
+            else:
+                yield child
+
+
+Node = FileNode | DirNode
+
+
+# -- scanning ---------------------------------------------------------------------------------
+def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
+    """Stat ``path`` (a file or a folder, recursively) without reading any file.
+
+    Symlinks are followed when they point inside the data itself or into one of
+    ``allowed_link_roots`` (the cache, for workspaces checked out as symlinks); any other
+    symlink, a symlinked folder, a loop or a special file is a PathError.
+    """
+    name = os.path.basename(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise PathError(f"{rel}: no such file or directory") from None
+    except OSError as exc:
+        raise _stat_error(rel, exc) from None
+    if stat.S_ISDIR(st.st_mode):
+        if os.path.islink(path):
+            raise PathError(f"{rel} is a symlink to a folder; add the folder it points to instead")
+        root = os.path.realpath(path)
+        node = DirNode(name, path, rel)
+        _scan_dir(node, (root, *allowed_link_roots))
+        return node
+    if not stat.S_ISREG(st.st_mode):
+        raise PathError(f"{rel} is not a regular file or folder")
+    if os.path.islink(path):
+        _check_link(path, rel, allowed_link_roots)
+    return _file_node(name, path, rel, st)
+
+
+def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
+    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR))
+
+
+def _stat_error(rel: str, exc: OSError) -> PathError:
+    if exc.errno == errno.ELOOP:
+        return PathError(f"{rel} is a symlink loop")
+    return PathError(f"cannot read {rel}: {exc.strerror}")
+
+
+def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
+    target = os.path.realpath(path)
+    if not any(is_within(target, root) for root in roots):
+        raise PathError(
+            f"{rel} is a symlink to {target}, outside the data; copy the file in or add its target instead"
+        )
+
+
+def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
+    try:
+        entries = list(os.scandir(node.path))
+    except OSError as exc:
+        raise _stat_error(node.rel, exc) from None
+    prefix = node.rel + "/" if node.rel else ""
+    for entry in entries:
+        name = entry.name
+        if TMP_MARK in name:
+            continue  # our own temporary file from an interrupted run
+        rel = prefix + name
+        try:
+            if entry.is_symlink():
+                st = os.stat(entry.path)
+                if stat.S_ISDIR(st.st_mode):
+                    raise PathError(f"{rel} is a symlink to a folder; dvlite does not follow folder links")
+                _check_link(entry.path, rel, roots)
+            else:
+                st = entry.stat()
+        except OSError as exc:
+            raise _stat_error(rel, exc) from None
+        if stat.S_ISDIR(st.st_mode):
+            child = DirNode(name, entry.path, rel)
+            _scan_dir(child, roots)
+            node.children[name] = child
+        elif stat.S_ISREG(st.st_mode):
+            node.children[name] = _file_node(name, entry.path, rel, st)
+        else:
+            raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
+
+
+# -- hashing and building ----------------------------------------------------------------------
+def build(
+    node: Node,
+    state: State,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Fill in the oid of every file and folder under ``node``.
+
+    Unchanged files take their oid from the state database; the rest are read once, and with
+    ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
+    """
+    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
+    known = state.load(node.rel)
+    todo: list[FileNode] = []
+    for f in files:
+        row = known.get(f.rel)
+        if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
+            f.oid = row[3]
+            if cache is None or cache.exists(f.oid):
+                if progress:
+                    progress(1)
+                continue
+        todo.append(f)
+
+    store = cache.add_file if cache is not None else None
+
+    def digest(f: FileNode) -> FileNode:
+        f.oid = store(f.path, f.size) if store else hash_file(f.path)[0]
+        return f
+
+    big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
+    small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
+    fresh: list[tuple[str, int, int, int, str]] = []
+    try:
+        with ThreadPoolExecutor(HASH_THREADS) if big else _NoPool() as pool:
+            results = pool.map(digest, big) if big else iter(())
+            for f in small:
+                digest(f)
+                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+                if progress:
+                    progress(1)
+            for f in results:
+                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+                if progress:
+                    progress(1)
+    except FileNotFoundError as exc:
+        raise PathError(f"{exc.filename} disappeared while it was being read") from None
+    finally:
+        if fresh:
+            state.save(fresh)
+    if isinstance(node, DirNode):
+        _build_trees(node, cache)
+
+
+class _NoPool:
+    def __enter__(self) -> _NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _build_trees(node: DirNode, cache: Cache | None) -> None:
+    size = files = 0
+    for child in node.children.values():
+        if isinstance(child, DirNode):
+            _build_trees(child, cache)
+            files += child.files
+        else:
+            files += 1
+        size += child.size
+    tree = Tree.of(child.to_entry() for child in node.children.values())
+    node.oid = cache.add_tree(tree) if cache is not None else tree.oid
+    node.size, node.files = size, files
+
+
+# -- comparing ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One file that differs: ``stored`` is the tree's entry, ``work`` the workspace file."""
+
+    rel: str
+    stored: TreeEntry | None
+    work: FileNode | None
+
+
+def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str) -> Iterator[Delta]:
+    """Every file that differs between a stored entry and the workspace, skipping equal subtrees.
+
+    A stored tree missing from the cache raises CacheError.
+    """
+    if stored is not None and work is not None and stored.type == work.type:
+        if stored.type == FILE:
+            assert isinstance(work, FileNode)
+            if stored.oid != work.oid or stored.exec != work.exec:
+                yield Delta(rel, stored, work)
+            return
+        assert isinstance(work, DirNode)
+        if stored.oid == work.oid:
+            return
+        tree = cache.load_tree(stored.oid)
+        for name in sorted(tree.by_name.keys() | work.children.keys()):
+            yield from compare(cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}")
+        return
+    if stored is not None:
+        yield from _stored_files(cache, stored, rel)
+    if work is not None:
+        if isinstance(work, DirNode):
+            for f in work.walk_files():
+                yield Delta(f.rel, None, f)
+        else:
+            yield Delta(rel, None, work)
+
+
+def _stored_files(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[Delta]:
+    if entry.type == FILE:
+        yield Delta(rel, entry, None)
+        return
+    for child in cache.load_tree(entry.oid):
+        yield from _stored_files(cache, child, f"{rel}/{child.name}")
+
+
+def missing_objects(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[str]:
+    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one)."""
+    if not cache.exists(entry.oid):
+        yield rel
+        return
+    if entry.type == DIR:
+        try:
+            tree = cache.load_tree(entry.oid)
+        except CacheError:
+            yield rel
+            return
+        for child in tree:
+            yield from missing_objects(cache, child, f"{rel}/{child.name}")
