@@ -96,6 +96,11 @@ def load(path: Path, where: str | None = None) -> Pointer:
         raise PointerError(f"pointer file {where} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PointerError(f"cannot read pointer file {where}: {exc}") from None
+    return loads(text, where, data_path_for(path).name)
+
+
+def loads(text: str, where: str, expected_name: str) -> Pointer:
+    """Parse a pointer file's text; ``expected_name`` is the data name its file name implies."""
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -103,11 +108,10 @@ def load(path: Path, where: str | None = None) -> Pointer:
         line = f" (line {mark.line + 1})" if mark is not None else ""
         raise PointerError(f"malformed pointer file {where}: not valid YAML{line}") from None
     pointer = Pointer.from_dict(data, where)
-    expected = data_path_for(path).name
-    if pointer.path != expected:
+    if pointer.path != expected_name:
         raise PointerError(
             f"malformed pointer file {where}: 'path' is {pointer.path!r} but the file is named "
-            f"for {expected!r}; rename one of them"
+            f"for {expected_name!r}; rename one of them"
         )
     return pointer
 

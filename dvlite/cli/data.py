@@ -106,7 +106,7 @@ def remove(targets: tuple[str, ...]) -> None:
 def config(
     ctx: click.Context, key: str | None, value: str | None, level: str | None, unset: bool, list_all: bool
 ) -> None:
-    """Read or set a setting, e.g. `dvlite config cache.type hardlink`."""
+    """Read or set a setting (`dvlite config cache.type hardlink`)."""
     from dvlite.config import Config
     from dvlite.errors import NotARepoError
     from dvlite.repo import Repo
