@@ -393,6 +393,8 @@ class Remote:
         """One line that names the remote, says what went wrong and what to check."""
         if isinstance(exc, RemoteError):
             return exc
+        if isinstance(exc, _RemoteSideError):
+            exc = exc.exc
         name = type(exc).__name__
         endpoint = self.options.get("endpoint_url")
         detail = _first_line(exc)
@@ -420,6 +422,11 @@ class Remote:
                 f"access denied by {self.label}: {detail}; check the credentials "
                 f"(AWS_* variables, profile, or remote.{self.name}.access_key_id) "
                 "and the permissions"
+            )
+        if isinstance(exc, FileNotFoundError) and "bucket" in detail.lower():
+            bucket = self.root.split("/", 1)[0]
+            return RemoteError(
+                f"{self.label}: bucket {bucket!r} does not exist; create it or fix the url"
             )
         if isinstance(exc, FileNotFoundError):
             return RemoteError(f"{self.label} does not exist ({detail}); create it or fix the url")
@@ -649,12 +656,14 @@ class Remote:
                 if size > CHUNK
                 else _read_verified(src, obj.oid)
             )
-            await self.fs._pipe_file(self.path(obj.oid), data)
+            async with _writing():
+                await self.fs._pipe_file(self.path(obj.oid), data)
         else:
             actual = (await asyncio.to_thread(hash_file, src))[0]
             if actual != obj.oid:
                 raise CorruptObjectError(obj.oid, src, actual)
-            await self._aput_file(src, self.path(obj.oid))
+            async with _writing():
+                await self._aput_file(src, self.path(obj.oid))
         if progress:
             progress(1, size)
 
@@ -696,13 +705,14 @@ class Remote:
         actual = hash_file(src)[0]
         if actual != obj.oid:
             raise CorruptObjectError(obj.oid, src, actual)
-        if self.protocol in OBJECT_STORES:
-            self.fs.put_file(src, dest)
-        else:
-            self.fs.makedirs(os.path.dirname(dest), exist_ok=True)
-            tmp = fsutil.tmp_name(dest)
-            self.fs.put_file(src, tmp)
-            self.fs.mv(tmp, dest)
+        with _writing_sync():
+            if self.protocol in OBJECT_STORES:
+                self.fs.put_file(src, dest)
+            else:
+                self.fs.makedirs(os.path.dirname(dest), exist_ok=True)
+                tmp = fsutil.tmp_name(dest)
+                self.fs.put_file(src, tmp)
+                self.fs.mv(tmp, dest)
         if progress:
             progress(1, os.path.getsize(src))
 
@@ -793,6 +803,30 @@ class Remote:
             return self.fs.rm_file(self.path(oid))
 
         self._map(op, oids)
+
+
+class _RemoteSideError(Exception):
+    """A remote's FileNotFoundError while writing (no bucket, no folder): not a missing object."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+@contextlib.asynccontextmanager
+async def _writing() -> Any:
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise _RemoteSideError(exc) from None
+
+
+@contextlib.contextmanager
+def _writing_sync() -> Any:
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise _RemoteSideError(exc) from None
 
 
 def _backoff(attempt: int) -> float:

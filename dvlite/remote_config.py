@@ -76,7 +76,8 @@ def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "
     url = value if key == "url" and value else remotes[name].url
     if protocol_of(url) in ("s3", "s3a") and key not in S3_OPTIONS + COMMON_OPTIONS:
         raise ConfigError(
-            f"{key!r} is not an option of an S3 remote; use one of {', '.join(S3_OPTIONS + COMMON_OPTIONS)}"
+            f"{key!r} is not an option of an S3 remote; "
+            f"use one of {', '.join(S3_OPTIONS + COMMON_OPTIONS)}"
         )
     if not re.match(r"^[a-z][a-z0-9_]*$", key):
         raise ConfigError(f"bad option name {key!r}")

@@ -224,7 +224,8 @@ def _summary(verb: str, result: TransferResult) -> None:
         c = result.checkout
         if any(c.values()):
             out.print(
-                f"{len(c['added'])} added, {len(c['modified'])} modified, {len(c['deleted'])} deleted"
+                f"{len(c['added'])} added, {len(c['modified'])} modified, "
+                f"{len(c['deleted'])} deleted"
             )
 
 
@@ -333,3 +334,54 @@ def pull(
             progress=bar,
         ),
     )
+
+
+# -- status --remote and fsck --remote (options of status and fsck, in cli/data.py) ----------
+def show_remote_status(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    from dvlite.remote_status import remote_status
+
+    report = remote_status(open_repo(), targets, remote=remote_name)
+    if as_json:
+        print_json(report.to_dict())
+    elif not quiet:
+        out = console()
+        for label, paths, style in (
+            ("not on remote:", report.not_on_remote, "yellow"),
+            ("not in cache:", report.not_in_cache, "magenta"),
+            ("missing:", report.missing, "red"),
+        ):
+            for path in paths:
+                out.print(f"    {label:<15}{path}", style=style)
+        if report.clean:
+            out.print(f"Cache and remote {report.remote!r} are in sync.")
+    if quiet and not report.clean:
+        ctx.exit(1)
+
+
+def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
+    from dvlite.remote_status import fsck_remote
+
+    with _progress("Verifying") as bar:
+        result = fsck_remote(open_repo(), remote=remote_name, progress=bar.advance if bar else None)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        out = console()
+        for url in result.corrupt:
+            out.print(f"[red]corrupt:[/] {url}")
+        for rel in result.missing:
+            out.print(f"[magenta]missing:[/] {rel}")
+        verdict = (
+            "all good"
+            if result.ok
+            else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+        )
+        out.print(f"checked {result.checked:,} objects on remote {result.remote!r}: {verdict}")
+    if not result.ok:
+        ctx.exit(1)
