@@ -154,10 +154,10 @@ def fsck_remote(
         if entry.oid in seen:
             continue
         seen.add(entry.oid)
-        if entry.oid not in present:
+        if entry.oid not in hashes:
             result.missing.append(rel)
             continue
-        if entry.type == DIR:
+        if entry.type == DIR and entry.oid in present:
             try:
                 tree = load(entry.oid)
             except CacheError:

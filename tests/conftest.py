@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from dvlite.cli import main
 from dvlite.repo import Repo
 
+pytest_plugins = ["s3"]  # the S3 server fixtures (tests/s3.py)
+
 
 class TmpDir(type(Path())):  # type: ignore[misc]
     """A pathlib.Path with ``gen({...})``: nested dicts are folders, str/bytes are files."""
