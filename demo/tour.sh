@@ -55,4 +55,18 @@ step "The cache: content-addressed, read-only, verified"
 show du -sh .dvlite/cache
 show dvlite fsck
 
+step "Push to a folder remote, clone elsewhere, pull the data back"
+show dvlite remote add -d store "$WORK/store"
+git commit -q -m "add a remote" .dvlite/config
+show dvlite push
+show dvlite push
+show dvlite status --remote
+cd "$WORK"
+show git clone -q project clone
+cd clone
+show dvlite pull data/train
+show dvlite pull
+show dvlite fsck --remote
+cd "$WORK/project"
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"
