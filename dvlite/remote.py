@@ -600,7 +600,7 @@ class Remote:
 
     def _cat_verified(self, oid: str) -> Any:
         async def acat() -> bytes:
-            return _verified(await self.fs._cat_file(self.path(oid)), oid, self.url_of(oid))
+            return _verified(await self._acat(self.path(oid)), oid, self.url_of(oid))
 
         if self.is_folder:
             with open(self.path(oid), "rb") as f:
@@ -608,6 +608,11 @@ class Remote:
         if self._async:
             return acat()
         return _verified(self.fs.cat_file(self.path(oid)), oid, self.url_of(oid))
+
+    async def _acat(self, path: str) -> bytes:
+        if self.protocol in ("s3", "s3a"):  # one GET, without s3fs's HEAD for the size first
+            return await self.fs._cat_file(path, max_concurrency=1)
+        return await self.fs._cat_file(path)
 
     # folder remote: native copies, hashed on the way, temporary name then rename
     def _put_folder(
@@ -680,7 +685,7 @@ class Remote:
     ) -> None:
         where = self.url_of(obj.oid)
         if 0 <= obj.size <= IN_MEMORY_MAX:
-            data = await self.fs._cat_file(self.path(obj.oid))
+            data = await self._acat(self.path(obj.oid))
             cache.add_verified_bytes(data, obj.oid, where)
             size = len(data)
         else:
@@ -763,7 +768,7 @@ class Remote:
         info = await self.fs._info(path)
         total = int(info.get("size") or 0)
         if total <= IN_MEMORY_MAX:
-            data = await self.fs._cat_file(path)
+            data = await self._acat(path)
             h.update(data)
             size = len(data)
         else:

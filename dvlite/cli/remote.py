@@ -165,7 +165,7 @@ def _progress(label: str) -> Iterator[TransferProgress | None]:
 
 
 def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
+    options: list[object] = [
         click.argument("targets", nargs=-1, type=click.Path()),
         click.option(
             "-r",
@@ -190,7 +190,7 @@ def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
         json_option,
     ]
     for option in reversed(options):
-        f = option(f)
+        f = option(f)  # type: ignore[operator]
     return f
 
 
