@@ -66,7 +66,9 @@ def files_of(
         yield from files_of(cache, child, f"{rel}/{name}", missing)
 
 
-def _load(cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None) -> dict[str, TreeEntry] | None:
+def _load(
+    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None
+) -> dict[str, TreeEntry] | None:
     try:
         return cache.load_tree(entry.oid).by_name
     except CacheError:
@@ -159,7 +161,11 @@ def _against_workspace(
     """Changes from a stored item to the data in the workspace (hashed through the state db)."""
     work = workspace_node(repo, new) if new is not None else None
     if work is None:
-        return [(path, entry, None) for path, entry in files_of(repo.cache, old, rel, missing)] if old else []
+        return (
+            [(path, entry, None) for path, entry in files_of(repo.cache, old, rel, missing)]
+            if old
+            else []
+        )
     try:
         return [
             (d.rel, d.stored, d.work.to_entry() if d.work is not None else None)
@@ -186,6 +192,8 @@ def _sort_into(result: DiffResult, changes: list[Change]) -> None:
         result.deleted.append(FileChange(path, old, None))
     result.added.extend(FileChange(path, None, entry) for path, entry in sorted(added.items()))
     result.modified.extend(
-        FileChange(path, old, new) for path, old, new in sorted(changes, key=lambda c: c[0]) if old and new
+        FileChange(path, old, new)
+        for path, old, new in sorted(changes, key=lambda c: c[0])
+        if old and new
     )
     result.renamed.sort(key=lambda c: c.path)

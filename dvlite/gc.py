@@ -7,6 +7,7 @@ malformed pointer, a tree not in the cache) stops gc before anything is removed;
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -52,14 +53,18 @@ def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
     return used
 
 
-def _add_items(repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]) -> None:
+def _add_items(
+    repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]
+) -> None:
     for item in items:
         used.add(item.pointer.oid)
         if item.pointer.kind == DIR:
             _add_tree(repo, item.pointer.oid, item, where, used, seen)
 
 
-def _add_tree(repo: Repo, oid: str, item: Tracked, where: str, used: set[str], seen: set[str]) -> None:
+def _add_tree(
+    repo: Repo, oid: str, item: Tracked, where: str, used: set[str], seen: set[str]
+) -> None:
     stack = [oid]
     while stack:
         tree_oid = stack.pop()
@@ -132,10 +137,8 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    try:
+    with contextlib.suppress(OSError):
         os.rmdir(os.path.dirname(path))  # the objects/xx folder, when it is now empty
-    except OSError:
-        pass
 
 
 def _held_by_remotes(repo: Repo, oids: list[str]) -> list[str]:

@@ -34,7 +34,15 @@ def lines(root: Path, *args: str) -> list[str]:
 
 def rev_parse(root: Path, rev: str) -> str | None:
     """The commit id ``rev`` names, or None when there is no such commit."""
-    proc = run(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
+    proc = run(
+        root,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{rev}^{{commit}}",
+        check=False,
+    )
     sha = proc.decode().strip()
     return sha or None
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
-from dvlite import gitcmd, pointer as pointers
+from dvlite import gitcmd
+from dvlite import pointer as pointers
 from dvlite.errors import ScmError
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
@@ -44,12 +45,18 @@ def revisions(
     found: dict[str, None] = {}
     for rev in revs:
         found[resolve(repo, rev)] = None
-    refs = [prefix for prefix, wanted in (("refs/heads", all_branches), ("refs/tags", all_tags)) if wanted]
+    refs = [
+        prefix
+        for prefix, wanted in (("refs/heads", all_branches), ("refs/tags", all_tags))
+        if wanted
+    ]
     if refs:
-        out = gitcmd.run(repo.root, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objecttype)", *refs)
+        out = gitcmd.run(
+            repo.root, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objecttype)", *refs
+        )
         shas = []
         for line in out.decode().splitlines():
-            sha, kind, peeled = (line.split(" ") + [""])[:3]
+            sha, kind, peeled = [*line.split(" "), ""][:3]
             if kind == "commit" or peeled == "commit":
                 shas.append(sha)
         if shas:  # peel annotated tags to their commits
@@ -79,8 +86,12 @@ def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Track
     for sha, path in found:
         data = blobs.get(sha)
         if data is None:
-            raise ScmError(f"git cannot read {path} at {label}; the repository may be damaged (`git fsck`)")
+            raise ScmError(
+                f"git cannot read {path} at {label}; the repository may be damaged (`git fsck`)"
+            )
         text = data.decode("utf-8", errors="replace")
-        p = pointers.loads(text, f"{path} at {label}", posixpath.basename(path)[: -len(pointers.SUFFIX)])
+        p = pointers.loads(
+            text, f"{path} at {label}", posixpath.basename(path)[: -len(pointers.SUFFIX)]
+        )
         items.append(Tracked(path, path[: -len(pointers.SUFFIX)], p))
     return items

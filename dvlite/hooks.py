@@ -11,7 +11,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvlite import gitcmd, pointer as pointers
+from dvlite import gitcmd
+from dvlite import pointer as pointers
 from dvlite.checkout import CheckoutResult, apply, plan
 from dvlite.diff import diff_entries
 from dvlite.errors import CacheError, CheckoutError, DvliteError, ScmError
@@ -30,7 +31,8 @@ LOCK_FILE = "dvlite.lock"
 _SCRIPT = """#!/bin/sh
 {mark} ({name}); installed by `dvlite install`, removed by `dvlite uninstall`.
 {chain}if ! command -v dvlite >/dev/null 2>&1; then
-    echo "dvlite: not on PATH, so the {name} hook did nothing (install dvlite or run \\`dvlite uninstall\\`)" >&2
+    echo "dvlite: not on PATH, so the {name} hook did nothing \
+(install dvlite or run \\`dvlite uninstall\\`)" >&2
     exit {status}
 fi
 {run}
@@ -63,7 +65,9 @@ def script(name: str) -> str:
 def hooks_dir(repo: Repo) -> Path:
     """Where git looks for hooks: core.hooksPath when set, else .git/hooks (worktrees too)."""
     if not repo.uses_git:
-        raise ScmError("this dvlite repository has no git (initialised with --no-scm), so it has no git hooks")
+        raise ScmError(
+            "this dvlite repository has no git (initialised with --no-scm), so it has no git hooks"
+        )
     out = gitcmd.run(repo.root, "rev-parse", "--git-path", "hooks").decode().strip()
     return (repo.root / out).resolve()
 
@@ -103,7 +107,9 @@ def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) 
         elif force:
             plans.append((name, path, "backed up"))
         else:
-            why = "is not a regular file" if not path.is_file() else f"exists and so does {kept.name}"
+            why = (
+                "is not a regular file" if not path.is_file() else f"exists and so does {kept.name}"
+            )
             raise ScmError(
                 f"{path} {why}; dvlite will not overwrite it. Move it away, or run "
                 f"`dvlite install --force` to move it to {name}{BACKUP_SUFFIX}"
@@ -166,7 +172,7 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: str = "") -> HookOut
         if name == "pre-commit":
             _pre_commit(repo, outcome)
         elif name == "post-checkout":
-            prev, new, branch = (args + ["", "", ""])[:3]
+            prev, new, branch = [*args, "", "", ""][:3]
             if branch == "1" and not _rebasing(repo):
                 _report(outcome, sync(repo, prev, new))
         elif name == "post-merge":
@@ -229,7 +235,9 @@ def check_staged(repo: Repo) -> list[str]:
             on_disk = None
         if source == LOCK_FILE:
             if on_disk != staged_bytes:
-                problems.append(f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`")
+                problems.append(
+                    f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`"
+                )
                 continue
             items += [t for t in in_workspace.values() if t.source == LOCK_FILE]
             continue
@@ -246,17 +254,23 @@ def _check_item(repo: Repo, item: Tracked) -> list[str]:
     fix = "run `dvlite repro`" if item.source == LOCK_FILE else f"run `dvlite add {item.rel}`"
     work = workspace_node(repo, item)
     if work is None:
-        return [f"{item.rel} is missing from the workspace but {item.source} is staged; run `dvlite checkout {item.rel}`"]
+        return [
+            f"{item.rel} is missing from the workspace but {item.source} is staged; "
+            f"run `dvlite checkout {item.rel}`"
+        ]
     if work.oid != item.pointer.oid:
-        return [f"{item.rel} does not match the staged {item.source}; {fix} and stage {item.source} again"]
+        staged = f"{item.source} again"
+        return [f"{item.rel} does not match the staged {item.source}; {fix} and stage {staged}"]
     missing = list(missing_objects(repo.cache, item.entry, item.rel))
     if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
         return [f"not in the cache: {shown} (of {item.source}); {fix} to store it"]
     return []
 
 
-# -- post-checkout / post-merge ----------------------------------------------------------------------
+# -- post-checkout / post-merge -------------------------------------------------------------
 def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResult:
     """Make the workspace follow git from commit ``old`` to commit ``new``, touching only the
     data whose pointers differ between them (and, inside folders, only the files that do)."""
@@ -304,7 +318,8 @@ def _changed_files(repo: Repo, a: Tracked, b: Tracked) -> list[Delta]:
     for item in (a, b):
         if not cache.exists(item.pointer.oid):
             raise CacheError(
-                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; run `dvlite pull {b.source}`"
+                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
+                f"run `dvlite pull {b.source}`"
             )
     link_roots = (os.path.realpath(repo.cache_dir),)
     deltas: list[Delta] = []
@@ -319,7 +334,10 @@ def _changed_files(repo: Repo, a: Tracked, b: Tracked) -> list[Delta]:
         deltas += compare(cache, new, work, rel)
     missing = [d.rel for d in deltas if d.stored is not None and not cache.exists(d.stored.oid)]
     if missing:
-        raise CacheError(f"not in the cache: {', '.join(missing[:5])}; run `dvlite pull {b.source}` to fetch them")
+        raise CacheError(
+            f"not in the cache: {', '.join(missing[:5])}; "
+            f"run `dvlite pull {b.source}` to fetch them"
+        )
     return deltas
 
 
@@ -343,7 +361,9 @@ def _refuse_unsaved(repo: Repo, deltas: list[Delta]) -> None:
         and not repo.cache.exists(d.work.oid)
     ]
     if unsaved:
-        shown = ", ".join(unsaved[:5]) + (f" and {len(unsaved) - 5} more" if len(unsaved) > 5 else "")
+        shown = ", ".join(unsaved[:5]) + (
+            f" and {len(unsaved) - 5} more" if len(unsaved) > 5 else ""
+        )
         raise CheckoutError(
             f"the data was not updated because it has changes that are not in the cache: {shown}; "
             "`dvlite add` them (or `dvlite checkout --force` to discard them)"

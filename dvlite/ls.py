@@ -3,9 +3,8 @@ and oid, looking inside tracked folders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError

@@ -59,7 +59,13 @@ def test_diff_between_two_revisions(repo: Repo, dvlite) -> None:
             {"path": "notes.txt", "new_oid": oid("notes"), "new_size": 5},
         ],
         "modified": [
-            {"path": "data/b", "old_oid": oid("b"), "old_size": 1, "new_oid": oid("bb"), "new_size": 2}
+            {
+                "path": "data/b",
+                "old_oid": oid("b"),
+                "old_size": 1,
+                "new_oid": oid("bb"),
+                "new_size": 2,
+            }
         ],
         "deleted": [
             {"path": "data/sub/c", "old_oid": oid("c"), "old_size": 1},
@@ -91,7 +97,9 @@ def test_diff_head_against_the_workspace(repo: Repo, dvlite) -> None:
 def test_diff_skips_equal_subtrees_without_reading_them(repo: Repo, dvlite) -> None:
     history(repo, dvlite)
     # the unchanged subtree data/new is never loaded: remove it from the cache to prove it
-    tree = repo.cache.load_tree(repo.cache.load_tree(_pointer_oid(repo, "data.dvl")).by_name["new"].oid)
+    tree = repo.cache.load_tree(
+        repo.cache.load_tree(_pointer_oid(repo, "data.dvl")).by_name["new"].oid
+    )
     (repo.root / "notes.txt").write_text("notes 2")
     assert dvlite("add", "notes.txt").exit_code == 0
     git(repo.root, "commit", "-qm", "three")

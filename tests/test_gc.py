@@ -38,7 +38,11 @@ def cached(repo: Repo) -> set[str]:
 def test_gc_keeps_what_all_commits_use_and_removes_the_rest(repo: Repo, dvlite) -> None:
     three_versions(repo, dvlite)
     result = dvlite("gc", "-A", "-f")
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "removed 1 objects (7 B) from the cache\n", "")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "removed 1 objects (7 B) from the cache\n",
+        "",
+    )
     assert cached(repo) == {oid("v1"), oid("v2"), oid("v3")}
 
 
@@ -69,9 +73,11 @@ def test_gc_dry_lists_and_removes_nothing(repo: Repo, dvlite) -> None:
     three_versions(repo, dvlite)
     before = cached(repo)
     result = dvlite("gc", "-w", "-f", "--dry")
-    assert result.stdout == "".join(
-        f"would remove {o}\n" for o in sorted({oid("v1"), oid("v2"), oid("scratch")})
-    ) + "would remove 3 objects (11 B) from the cache\n"
+    assert (
+        result.stdout
+        == "".join(f"would remove {o}\n" for o in sorted({oid("v1"), oid("v2"), oid("scratch")}))
+        + "would remove 3 objects (11 B) from the cache\n"
+    )
     assert cached(repo) == before
 
 
@@ -91,7 +97,9 @@ def test_gc_never_removes_the_only_copy_without_force(repo: Repo, dvlite) -> Non
 def test_gc_needs_to_be_told_what_to_keep(repo: Repo, dvlite) -> None:
     result = dvlite("gc")
     assert result.exit_code == 2
-    assert result.stderr.endswith("Error: say what to keep: -w (the workspace only), -a, -T, -A or --rev REV\n")
+    assert result.stderr.endswith(
+        "Error: say what to keep: -w (the workspace only), -a, -T, -A or --rev REV\n"
+    )
 
 
 def test_gc_refuses_when_a_kept_revision_cannot_be_read(repo: Repo, dvlite) -> None:
@@ -117,7 +125,9 @@ def test_gc_refuses_when_a_kept_revision_cannot_be_read(repo: Repo, dvlite) -> N
 
 def test_gc_refuses_a_malformed_pointer_in_history(repo: Repo, dvlite) -> None:
     root = repo.root
-    (root / "model.bin.dvl").write_text("version: 1\npath: model.bin\nkind: file\noid: nonsense\nsize: 1\n")
+    (root / "model.bin.dvl").write_text(
+        "version: 1\npath: model.bin\nkind: file\noid: nonsense\nsize: 1\n"
+    )
     git(root, "add", "model.bin.dvl")
     git(root, "commit", "-qm", "broken")
     git(root, "rm", "-q", "model.bin.dvl")

@@ -23,7 +23,9 @@ def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ["PATH"])
 
 
-def git_run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def git_run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
@@ -51,7 +53,9 @@ def two_branches(repo: Repo, dvlite) -> Path:  # type: ignore[no-untyped-def]
 
 def files(folder: Path) -> dict[str, str]:
     return {
-        p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_text()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -76,7 +80,10 @@ def test_branch_switch_updates_the_data_through_the_hook(repo: Repo, dvlite, on_
     assert dvlite("status").stdout == ""
 
     switch = git_run(root, "checkout", "-q", "other")
-    assert (switch.returncode, switch.stderr) == (0, "dvlite: data updated (1 added, 1 modified, 2 deleted)\n")
+    assert (switch.returncode, switch.stderr) == (
+        0,
+        "dvlite: data updated (1 added, 1 modified, 2 deleted)\n",
+    )
     assert files(root / "data") == OTHER
     assert not (root / "model.bin").exists()  # no longer tracked there; its bytes are in the cache
 
@@ -114,21 +121,34 @@ def test_switch_keeps_unsaved_changes(repo: Repo, dvlite, on_path) -> None:
     assert (root / "data" / "d").read_text() == "d"
 
 
-def test_existing_hook_still_runs_after_install_and_after_uninstall(repo: Repo, dvlite, on_path) -> None:
+def test_existing_hook_still_runs_after_install_and_after_uninstall(
+    repo: Repo, dvlite, on_path
+) -> None:
     root = two_branches(repo, dvlite)
     hook = root / ".git" / "hooks" / "post-checkout"
     hook.write_text('#!/bin/sh\necho "user hook $3" >> user-hook.log\n')
     hook.chmod(0o755)
 
     result = dvlite("install")
-    assert result.stdout.splitlines()[1] == "  chained post-checkout  (your hook now runs from post-checkout.pre-dvlite)"
-    assert (root / ".git" / "hooks" / "post-checkout.pre-dvlite").read_text().startswith("#!/bin/sh\necho")
+    assert (
+        result.stdout.splitlines()[1]
+        == "  chained post-checkout  (your hook now runs from post-checkout.pre-dvlite)"
+    )
+    assert (
+        (root / ".git" / "hooks" / "post-checkout.pre-dvlite")
+        .read_text()
+        .startswith("#!/bin/sh\necho")
+    )
     git(root, "checkout", "-q", "main")
     assert (root / "user-hook.log").read_text() == "user hook 1\n"
     assert files(root / "data") == MAIN
 
     result = dvlite("uninstall")
-    assert result.stdout == "  removed pre-commit\n restored post-checkout  (your previous post-checkout is back)\n  removed post-merge\n"
+    assert (
+        result.stdout == "  removed pre-commit\n"
+        " restored post-checkout  (your previous post-checkout is back)\n"
+        "  removed post-merge\n"
+    )
     assert hook.read_text() == '#!/bin/sh\necho "user hook $3" >> user-hook.log\n'
     git(root, "checkout", "-q", "other")
     assert (root / "user-hook.log").read_text() == "user hook 1\nuser hook 1\n"
@@ -154,13 +174,17 @@ def test_install_refuses_an_unexpected_hook_without_force(repo: Repo, dvlite, on
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {hooks / 'pre-commit'} exists and so does pre-commit.pre-dvlite; dvlite will not "
-        "overwrite it. Move it away, or run `dvlite install --force` to move it to pre-commit.dvlite-backup\n"
+        "overwrite it. Move it away, or run `dvlite install --force` to move it to "
+        "pre-commit.dvlite-backup\n"
     )
     assert not (hooks / "post-checkout").exists()  # nothing was installed
 
     result = dvlite("install", "--force")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "backed up pre-commit  (the previous pre-commit was moved to pre-commit.dvlite-backup)"
+    assert (
+        result.stdout.splitlines()[0]
+        == "backed up pre-commit  (the previous pre-commit was moved to pre-commit.dvlite-backup)"
+    )
     assert (hooks / "pre-commit.dvlite-backup").read_text() == "#!/bin/sh\necho mine\n"
     assert (hooks / "pre-commit").read_text() == script("pre-commit")
 
@@ -179,7 +203,9 @@ def test_install_twice_updates_in_place(repo: Repo, dvlite, on_path) -> None:
     assert not list((repo.root / ".git" / "hooks").glob("*.pre-dvlite"))
 
 
-def test_hook_without_dvlite_repository_or_without_dvlite_on_path(scm: Path, dvlite, on_path) -> None:
+def test_hook_without_dvlite_repository_or_without_dvlite_on_path(
+    scm: Path, dvlite, on_path
+) -> None:
     git(scm, "commit", "-q", "--allow-empty", "-m", "one")
     hook = scm / ".git" / "hooks" / "post-checkout"
     hook.write_text(script("post-checkout"))
@@ -192,11 +218,15 @@ def test_hook_without_dvlite_repository_or_without_dvlite_on_path(scm: Path, dvl
         0,
         "dvlite: no .dvlite/ in this repository, so the post-checkout hook did nothing\n",
     )
-    no_dvlite = {**os.environ, "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != BIN)}
+    no_dvlite = {
+        **os.environ,
+        "PATH": os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != BIN),
+    }
     switch = git_run(scm, "checkout", "-q", "-", env=no_dvlite)
     assert switch.returncode == 0
     assert switch.stderr == (
-        "dvlite: not on PATH, so the post-checkout hook did nothing (install dvlite or run `dvlite uninstall`)\n"
+        "dvlite: not on PATH, so the post-checkout hook did nothing "
+        "(install dvlite or run `dvlite uninstall`)\n"
     )
 
 
@@ -210,7 +240,8 @@ def test_pre_commit_refuses_a_stale_pointer(repo: Repo, dvlite, on_path) -> None
     commit = git_run(root, "commit", "-qm", "stale")
     assert commit.returncode == 1
     assert commit.stderr == (
-        "dvlite: data does not match the staged data.dvl; run `dvlite add data` and stage data.dvl again\n"
+        "dvlite: data does not match the staged data.dvl; run `dvlite add data` and stage "
+        "data.dvl again\n"
         "dvlite: commit refused (to commit anyway: `git commit --no-verify`; to only warn: "
         "`dvlite config hooks.strict false`)\n"
     )
@@ -228,7 +259,8 @@ def test_pre_commit_refuses_an_object_missing_from_the_cache(repo: Repo, dvlite,
     commit = git_run(repo.root, "commit", "-qm", "x")
     assert commit.returncode == 1
     assert commit.stderr.splitlines()[0] == (
-        "dvlite: not in the cache: model.bin (of model.bin.dvl); run `dvlite add model.bin` to store it"
+        "dvlite: not in the cache: model.bin (of model.bin.dvl); "
+        "run `dvlite add model.bin` to store it"
     )
 
 
@@ -242,6 +274,6 @@ def test_pre_commit_only_warns_when_not_strict(repo: Repo, dvlite, on_path) -> N
     commit = git_run(repo.root, "commit", "-qm", "x")
     assert (commit.returncode, commit.stderr) == (
         0,
-        "dvlite: model.bin does not match the staged model.bin.dvl; run `dvlite add model.bin` and stage "
-        "model.bin.dvl again\n",
+        "dvlite: model.bin does not match the staged model.bin.dvl; "
+        "run `dvlite add model.bin` and stage model.bin.dvl again\n",
     )

@@ -4,14 +4,23 @@ command the installed git hooks call."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json
 
+if TYPE_CHECKING:
+    from dvlite.hooks import HookAction
+
 
 @cli.command()
-@click.option("-f", "--force", is_flag=True, help="Move an unexpected existing hook aside instead of refusing.")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Move an unexpected existing hook aside instead of refusing.",
+)
 @json_option
 def install(force: bool, as_json: bool) -> None:
     """Install git hooks: pre-commit, post-checkout, post-merge.
@@ -33,7 +42,7 @@ def uninstall(as_json: bool) -> None:
     _show_actions(do_uninstall(open_repo()), as_json)
 
 
-def _show_actions(actions: list, as_json: bool) -> None:  # type: ignore[type-arg]
+def _show_actions(actions: list[HookAction], as_json: bool) -> None:
     if as_json:
         print_json([a.to_dict() for a in actions])
         return
@@ -54,7 +63,9 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
     try:
         repo = open_repo()
     except NotARepoError:
-        click.echo(f"dvlite: no .dvlite/ in this repository, so the {name} hook did nothing", err=True)
+        click.echo(
+            f"dvlite: no .dvlite/ in this repository, so the {name} hook did nothing", err=True
+        )
         return
     stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     outcome = run_hook(repo, name, list(args), stdin)
@@ -96,7 +107,9 @@ def diff(a: str | None, b: str | None, as_json: bool) -> None:
 
 @cli.command(name="ls")
 @click.argument("path", required=False, type=click.Path())
-@click.option("--rev", help="List what this git revision tracks (default: the workspace's pointers).")
+@click.option(
+    "--rev", help="List what this git revision tracks (default: the workspace's pointers)."
+)
 @json_option
 def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
     """List the tracked files (inside tracked folders too) with their size and oid."""
@@ -109,17 +122,28 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
     out = console()
     for e in entries:
         note = "" if e.in_cache else "  (not in the cache)"
-        out.print(f"{human_size(e.size):>10}  {e.oid}  {e.path}{'/' if e.kind == 'dir' else ''}{note}")
+        out.print(
+            f"{human_size(e.size):>10}  {e.oid}  {e.path}{'/' if e.kind == 'dir' else ''}{note}"
+        )
 
 
 @cli.command()
-@click.option("-w", "--workspace", is_flag=True, help="Keep only what the workspace's pointers use.")
+@click.option(
+    "-w", "--workspace", is_flag=True, help="Keep only what the workspace's pointers use."
+)
 @click.option("-a", "--all-branches", is_flag=True, help="Keep what the tip of every branch uses.")
 @click.option("-T", "--all-tags", is_flag=True, help="Keep what every tag uses.")
 @click.option("-A", "--all-commits", is_flag=True, help="Keep what every commit uses.")
-@click.option("--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable).")
+@click.option(
+    "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
+)
 @click.option("--dry", is_flag=True, help="Only list what would be removed, and how many bytes.")
-@click.option("-f", "--force", is_flag=True, help="Also remove objects that no remote holds (their only copy).")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Also remove objects that no remote holds (their only copy).",
+)
 @json_option
 def gc(
     workspace: bool,
@@ -157,10 +181,12 @@ def gc(
         for oid in result.removed:
             out.print(f"would remove {oid}")
     verb = "would remove" if dry else "removed"
-    out.print(f"{verb} {len(result.removed):,} objects ({human_size(result.removed_bytes)}) from the cache")
+    gone = f"{len(result.removed):,} objects ({human_size(result.removed_bytes)})"
+    out.print(f"{verb} {gone} from the cache")
     if result.only_copy:
         click.echo(
-            f"kept {len(result.only_copy):,} unused objects ({human_size(result.only_copy_bytes)}) that no "
-            "remote holds: they are the only copy. `dvlite push` them first, or use --force to remove them",
+            f"kept {len(result.only_copy):,} unused objects ({human_size(result.only_copy_bytes)}) "
+            "that no remote holds: they are the only copy. `dvlite push` them first, or use "
+            "--force to remove them",
             err=True,
         )
