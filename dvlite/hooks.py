@@ -172,7 +172,7 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: str = "") -> HookOut
         if name == "pre-commit":
             _pre_commit(repo, outcome)
         elif name == "post-checkout":
-            prev, new, branch = [*args, "", "", ""][:3]
+            prev, new, branch = [*(args or _pre_commit_args(name)), "", "", ""][:3]
             if branch == "1" and not _rebasing(repo):
                 _report(outcome, sync(repo, prev, new))
         elif name == "post-merge":
@@ -185,6 +185,15 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: str = "") -> HookOut
         outcome.messages.append(f"dvlite {name}: {exc}")
         outcome.code = 1
     return outcome
+
+
+def _pre_commit_args(name: str) -> list[str]:
+    """Git's hook arguments as the pre-commit framework passes them (environment variables)."""
+    env = os.environ
+    if name == "post-checkout" and "PRE_COMMIT_TO_REF" in env:
+        keys = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")
+        return [env.get(key, "") for key in keys]
+    return []
 
 
 def _report(outcome: HookOutcome, result: CheckoutResult) -> None:

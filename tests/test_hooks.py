@@ -277,3 +277,20 @@ def test_pre_commit_only_warns_when_not_strict(repo: Repo, dvlite, on_path) -> N
         "dvlite: model.bin does not match the staged model.bin.dvl; "
         "run `dvlite add model.bin` and stage model.bin.dvl again\n",
     )
+
+
+def test_hook_reads_the_pre_commit_frameworks_variables(
+    repo: Repo, dvlite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = two_branches(repo, dvlite)
+    old, new = git(root, "rev-parse", "other").strip(), git(root, "rev-parse", "main").strip()
+    git(root, "checkout", "-q", "main")  # no hooks installed: the data is still other's
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", old)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", new)
+    monkeypatch.setenv("PRE_COMMIT_CHECKOUT_TYPE", "1")
+    result = dvlite("hook", "post-checkout")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "dvlite: data updated (2 added, 1 modified, 1 deleted)\n",
+    )
+    assert files(root / "data") == MAIN
