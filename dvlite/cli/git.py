@@ -67,7 +67,9 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
             f"dvlite: no .dvlite/ in this repository, so the {name} hook did nothing", err=True
         )
         return
-    stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    # only pre-push gets input from git; other hooks must not swallow their caller's stdin
+    reads_stdin = name == "pre-push" and sys.stdin is not None and not sys.stdin.isatty()
+    stdin = sys.stdin.read() if reads_stdin else ""
     outcome = run_hook(repo, name, list(args), stdin)
     for message in outcome.messages:
         click.echo(message, err=True)
