@@ -294,3 +294,26 @@ def test_hook_reads_the_pre_commit_frameworks_variables(
         "dvlite: data updated (2 added, 1 modified, 1 deleted)\n",
     )
     assert files(root / "data") == MAIN
+
+
+def test_post_checkout_stays_out_of_a_rebase(repo: Repo, dvlite, on_path) -> None:
+    root = repo.root
+    (root / "model.bin").write_text("v1")
+    dvlite("add", "model.bin")
+    git(root, "commit", "-qm", "v1")
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "notes.txt").write_text("notes")
+    git(root, "add", "notes.txt")
+    git(root, "commit", "-qm", "notes")
+    git(root, "checkout", "-q", "main")
+    (root / "model.bin").write_text("v2")
+    dvlite("add", "model.bin")
+    git(root, "commit", "-qm", "v2")
+    git(root, "checkout", "-q", "feature")
+    assert dvlite("checkout").exit_code == 0
+    dvlite("install")
+    rebase = git_run(root, "rebase", "-q", "main")
+    assert (rebase.returncode, rebase.stderr) == (0, "")
+    assert (root / "model.bin").read_text() == "v1"  # untouched while git rebased
+    assert dvlite("checkout").exit_code == 0
+    assert (root / "model.bin").read_text() == "v2"
