@@ -26,6 +26,9 @@ class GcResult:
     only_copy_bytes: int = 0
     used: int = 0  # objects the kept revisions use
     dry: bool = False
+    remote: str | None = None  # with --cloud: the remote cleaned
+    cloud_removed: list[str] = field(default_factory=list)
+    cloud_only_copy: list[str] = field(default_factory=list)  # on no other remote: kept there
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -35,6 +38,9 @@ class GcResult:
             "kept_only_copy": self.only_copy,
             "kept_only_copy_bytes": self.only_copy_bytes,
             "used": self.used,
+            "remote": self.remote,
+            "cloud_removed": self.cloud_removed,
+            "cloud_kept_only_copy": self.cloud_only_copy,
         }
 
 
@@ -91,11 +97,17 @@ def gc(
     all_branches: bool = False,
     all_tags: bool = False,
     all_commits: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
     dry: bool = False,
     force: bool = False,
 ) -> GcResult:
-    """Remove from the cache every object that neither the workspace nor the chosen
-    revisions use (``dry``: only say what would go)."""
+    """Remove every object that neither the workspace nor the chosen revisions use, from the
+    cache and, with ``cloud``, from the remote (``dry``: only say what would go).
+
+    Without ``force`` no object is left without a copy: one is removed from the cache only
+    when a remote keeps it, and from the remote only when another remote holds it too.
+    """
     from dvlite import history
 
     with repo.lock():
@@ -108,21 +120,56 @@ def gc(
             raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
         used = used_objects(repo, commits)
         unused = [oid for oid in repo.cache.iter_oids() if oid not in used]
-        held = unused if force else _held_by_remotes(repo, unused)
         result = GcResult(used=len(used), dry=dry)
-        held_set = set(held)
+        target = None
+        cloud_drop: set[str] = set()
+        if cloud:
+            from dvlite.remote import open_remote
+
+            target = open_remote(repo, remote)
+            result.remote = target.name
+            on_target = sorted(target.list_oids() - used)
+            if force:
+                cloud_drop = set(on_target)
+            else:
+                elsewhere = _holders(repo, on_target, skip=target.name)
+                cloud_drop = {o for o in on_target if elsewhere.get(o)}
+                result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
+            result.cloud_removed = sorted(cloud_drop)
+        holders = {} if force else _holders(repo, unused)
         for oid in unused:
             size = _size(repo.cache.path(oid))
-            if oid in held_set:
+            keepers = holders.get(oid, set())
+            if target is not None and oid in cloud_drop:
+                keepers = keepers - {target.name}
+            if force or keepers:
                 result.removed.append(oid)
                 result.removed_bytes += size
             else:
                 result.only_copy.append(oid)
                 result.only_copy_bytes += size
         if not dry:
+            if target is not None and cloud_drop:
+                target.delete(sorted(cloud_drop))
             for oid in result.removed:
                 _remove(repo.cache.path(oid))
         return result
+
+
+def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, set[str]]:
+    """For each of ``oids``, the names of the configured remotes that hold it (a remote that
+    cannot be asked raises: gc does not guess)."""
+    found: dict[str, set[str]] = {}
+    if not oids or not repo.config.sections('remote "'):
+        return found
+    from dvlite.remote import configured, open_remote
+
+    for name in sorted(configured(repo)):
+        if name == skip:
+            continue
+        for oid in open_remote(repo, name).exists(oids):
+            found.setdefault(oid, set()).add(name)
+    return found
 
 
 def _size(path: str) -> int:
@@ -139,10 +186,3 @@ def _remove(path: str) -> None:
         return
     with contextlib.suppress(OSError):
         os.rmdir(os.path.dirname(path))  # the objects/xx folder, when it is now empty
-
-
-def _held_by_remotes(repo: Repo, oids: list[str]) -> list[str]:
-    """Those of ``oids`` that at least one configured remote holds."""
-    if not oids or not repo.config.sections('remote "'):
-        return []
-    raise NotImplementedError

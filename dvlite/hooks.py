@@ -10,6 +10,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dvlite import gitcmd
 from dvlite import pointer as pointers
@@ -21,7 +22,10 @@ from dvlite.tracked import Tracked, collect, workspace_node
 from dvlite.tree import DIR
 from dvlite.workspace import Delta, compare, missing_objects, scan
 
-HOOKS = ("pre-commit", "post-checkout", "post-merge")
+if TYPE_CHECKING:
+    from dvlite.transfer import TransferResult
+
+HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARK = "# dvlite hook v1"
 KEPT_SUFFIX = ".pre-dvlite"
 BACKUP_SUFFIX = ".dvlite-backup"
@@ -46,18 +50,27 @@ if [ -x "$0{kept}" ]; then
     "$0{kept}" "$@" || status=$?
 fi
 """
+# pre-push reads the refs on stdin: keep them, so that both hooks get them
+_CHAIN_PUSH = """refs=$(cat)
+if [ -x "$0{kept}" ]; then
+    {{ [ -z "$refs" ] || printf '%s\\n' "$refs"; }} | "$0{kept}" "$@" || exit $?
+fi
+"""
 _RUN_PRE = 'exec dvlite hook {name} "$@"'
 _RUN_POST = 'dvlite hook {name} "$@" || exit $?\nexit $status'
+_RUN_PUSH = '{{ [ -z "$refs" ] || printf \'%s\\n\' "$refs"; }} | dvlite hook {name} "$@"'
 
 
 def script(name: str) -> str:
     post = name.startswith("post-")
+    chain = _CHAIN_POST if post else _CHAIN_PUSH if name == "pre-push" else _CHAIN_PRE
+    run = _RUN_POST if post else _RUN_PUSH if name == "pre-push" else _RUN_PRE
     return _SCRIPT.format(
         mark=MARK,
         name=name,
-        chain=(_CHAIN_POST if post else _CHAIN_PRE).format(kept=KEPT_SUFFIX),
+        chain=chain.format(kept=KEPT_SUFFIX),
         status="$status" if post else "0",
-        run=(_RUN_POST if post else _RUN_PRE).format(name=name),
+        run=run.format(name=name),
     )
 
 
@@ -179,6 +192,8 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: str = "") -> HookOut
             old = gitcmd.rev_parse(repo.root, "ORIG_HEAD") or gitcmd.NULL_SHA
             new = gitcmd.rev_parse(repo.root, "HEAD") or ""
             _report(outcome, sync(repo, old, new))
+        elif name == "pre-push":
+            _pre_push(repo, args or _pre_commit_args(name), stdin, outcome)
         else:
             raise ScmError(f"dvlite has no {name} hook")
     except DvliteError as exc:
@@ -193,6 +208,8 @@ def _pre_commit_args(name: str) -> list[str]:
     if name == "post-checkout" and "PRE_COMMIT_TO_REF" in env:
         keys = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")
         return [env.get(key, "") for key in keys]
+    if name == "pre-push" and "PRE_COMMIT_TO_REF" in env:
+        return [env.get("PRE_COMMIT_REMOTE_NAME", ""), env.get("PRE_COMMIT_REMOTE_URL", "")]
     return []
 
 
@@ -277,6 +294,61 @@ def _check_item(repo: Repo, item: Tracked) -> list[str]:
         )
         return [f"not in the cache: {shown} (of {item.source}); {fix} to store it"]
     return []
+
+
+# -- pre-push -----------------------------------------------------------------------------
+def pushed_commits(repo: Repo, remote_name: str, stdin: str) -> list[str]:
+    """The commits a ``git push`` sends, from the lines git gives pre-push on stdin:
+    ``<local ref> <local sha> <remote ref> <remote sha>`` (as git-lfs reads them)."""
+    updates = [line.split() for line in stdin.splitlines() if len(line.split()) == 4]
+    if not updates and "PRE_COMMIT_TO_REF" in os.environ:  # the pre-commit framework
+        env = os.environ
+        local, remote = env["PRE_COMMIT_TO_REF"], env.get("PRE_COMMIT_FROM_REF", gitcmd.NULL_SHA)
+        updates = [["", local, "", remote or gitcmd.NULL_SHA]]
+    found: dict[str, None] = {}
+    for _local_ref, local_sha, _remote_ref, remote_sha in updates:
+        if local_sha == gitcmd.NULL_SHA:
+            continue  # deleting a branch on the remote sends nothing
+        if remote_sha != gitcmd.NULL_SHA and gitcmd.rev_parse(repo.root, remote_sha):
+            exclude = [f"^{remote_sha}"]
+        elif remote_name:
+            exclude = ["--not", f"--remotes={remote_name}"]
+        else:
+            exclude = []
+        for sha in gitcmd.run(repo.root, "rev-list", local_sha, *exclude).decode().split():
+            found[sha] = None
+    return list(found)
+
+
+def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | None:
+    """Push to the default data remote every object the pushed commits use (None when they
+    use none). Raises when anything could not be sent."""
+    from dvlite import history
+    from dvlite.transfer import push_oids
+
+    commits = pushed_commits(repo, remote_name, stdin)
+    roots: dict[str, None] = {}
+    for commit in commits:
+        for item in history.pointers_at(repo, commit):
+            roots[item.pointer.oid] = None
+    if not roots:
+        return None
+    return push_oids(repo, None, list(roots))
+
+
+def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> None:
+    remote_name = args[0] if args else ""
+    try:
+        result = push_for_git(repo, remote_name, stdin)
+    except DvliteError as exc:
+        raise DvliteError(
+            f"{exc}\nthe git push was stopped so that the commits do not arrive without their data; "
+            "fix the above and push again (`git push --no-verify` skips this check)"
+        ) from None
+    if result is not None and result.transferred:
+        outcome.messages.append(
+            f"dvlite: pushed {result.transferred:,} objects to the data remote {result.remote}"
+        )
 
 
 # -- post-checkout / post-merge -------------------------------------------------------------

@@ -56,6 +56,9 @@ def test_gc_workspace_only_and_branches(repo: Repo, dvlite) -> None:
         "kept_only_copy": [],
         "kept_only_copy_bytes": 0,
         "used": 3,
+        "remote": None,
+        "cloud_removed": [],
+        "cloud_kept_only_copy": [],
     }
     assert cached(repo) == {oid("v1"), oid("v2"), oid("v3")}
     assert dvlite("gc", "-w", "-f").stdout == "removed 2 objects (4 B) from the cache\n"

@@ -139,6 +139,8 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
 @click.option(
     "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
 )
+@click.option("--cloud", is_flag=True, help="Also remove them from the remote.")
+@click.option("-r", "--remote", metavar="NAME", help="The remote for --cloud (default: core.remote).")
 @click.option("--dry", is_flag=True, help="Only list what would be removed, and how many bytes.")
 @click.option(
     "-f",
@@ -153,17 +155,23 @@ def gc(
     all_tags: bool,
     all_commits: bool,
     revs: tuple[str, ...],
+    cloud: bool,
+    remote: str | None,
     dry: bool,
     force: bool,
     as_json: bool,
 ) -> None:
-    """Remove cache objects that no kept revision uses. The workspace is always kept.
+    """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.
+    The workspace is always kept.
 
-    Say what to keep: -w (the workspace only), -a, -T, -A or --rev. Without --force an object
-    that is on no remote is never removed.
+    Say what to keep: -w (the workspace only), -a, -T, -A or --rev. Without --force no object
+    is left without a copy: it leaves the cache only when a remote holds it, and the remote
+    only when another remote holds it too.
     """
     from dvlite.gc import gc as do_gc
 
+    if remote and not cloud:
+        raise click.UsageError("-r/--remote goes with --cloud")
     if not (workspace or all_branches or all_tags or all_commits or revs):
         raise click.UsageError("say what to keep: -w (the workspace only), -a, -T, -A or --rev REV")
     result = do_gc(
@@ -172,6 +180,8 @@ def gc(
         all_branches=all_branches,
         all_tags=all_tags,
         all_commits=all_commits,
+        cloud=cloud,
+        remote=remote,
         dry=dry,
         force=force,
     )
@@ -182,9 +192,19 @@ def gc(
     if dry:
         for oid in result.removed:
             out.print(f"would remove {oid}")
+        for oid in result.cloud_removed:
+            out.print(f"would remove {oid} from {result.remote}")
     verb = "would remove" if dry else "removed"
     gone = f"{len(result.removed):,} objects ({human_size(result.removed_bytes)})"
     out.print(f"{verb} {gone} from the cache")
+    if result.remote is not None:
+        out.print(f"{verb} {len(result.cloud_removed):,} objects from the remote {result.remote}")
+    if result.cloud_only_copy:
+        click.echo(
+            f"kept {len(result.cloud_only_copy):,} unused objects on {result.remote} that no other "
+            "remote holds: they are the only copy. Use --force to remove them for good",
+            err=True,
+        )
     if result.only_copy:
         click.echo(
             f"kept {len(result.only_copy):,} unused objects ({human_size(result.only_copy_bytes)}) "
