@@ -68,7 +68,7 @@ def test_branch_switch_updates_the_data_through_the_hook(repo: Repo, dvlite, on_
     result = dvlite("install")
     assert (result.exit_code, result.stdout) == (
         0,
-        "installed pre-commit\ninstalled post-checkout\ninstalled post-merge\n",
+        "installed pre-commit\ninstalled post-checkout\ninstalled post-merge\ninstalled pre-push\n",
     )
     assert files(root / "data") == OTHER
 
@@ -148,6 +148,7 @@ def test_existing_hook_still_runs_after_install_and_after_uninstall(
         result.stdout == "  removed pre-commit\n"
         " restored post-checkout  (your previous post-checkout is back)\n"
         "  removed post-merge\n"
+        "  removed pre-push\n"
     )
     assert hook.read_text() == '#!/bin/sh\necho "user hook $3" >> user-hook.log\n'
     git(root, "checkout", "-q", "other")
@@ -199,7 +200,9 @@ def test_install_honours_core_hooks_path(repo: Repo, dvlite, on_path) -> None:
 def test_install_twice_updates_in_place(repo: Repo, dvlite, on_path) -> None:
     dvlite("install")
     result = dvlite("install")
-    assert result.stdout == "  updated pre-commit\n  updated post-checkout\n  updated post-merge\n"
+    assert result.stdout == (
+        "  updated pre-commit\n  updated post-checkout\n  updated post-merge\n  updated pre-push\n"
+    )
     assert not list((repo.root / ".git" / "hooks").glob("*.pre-dvlite"))
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 )
 @json_option
 def install(force: bool, as_json: bool) -> None:
-    """Install git hooks: pre-commit, post-checkout, post-merge.
+    """Install git hooks: pre-commit, post-checkout, post-merge, pre-push.
 
     An existing hook is kept (as HOOK.pre-dvlite) and still runs first.
     """
@@ -140,7 +140,9 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
     "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
 )
 @click.option("--cloud", is_flag=True, help="Also remove them from the remote.")
-@click.option("-r", "--remote", metavar="NAME", help="The remote for --cloud (default: core.remote).")
+@click.option(
+    "-r", "--remote", metavar="NAME", help="The remote for --cloud (default: core.remote)."
+)
 @click.option("--dry", is_flag=True, help="Only list what would be removed, and how many bytes.")
 @click.option(
     "-f",
