@@ -342,8 +342,8 @@ def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> 
         result = push_for_git(repo, remote_name, stdin)
     except DvliteError as exc:
         raise DvliteError(
-            f"{exc}\nthe git push was stopped so that the commits do not arrive without their data; "
-            "fix the above and push again (`git push --no-verify` skips this check)"
+            f"{exc}\nthe git push was stopped so that the commits do not arrive without their "
+            "data; fix the above and push again (`git push --no-verify` skips this check)"
         ) from None
     if result is not None and result.transferred:
         outcome.messages.append(

@@ -85,7 +85,7 @@ def test_git_push_pushes_the_data_and_a_fresh_clone_pulls_it(repo: Repo, dvlite,
 
 
 def test_a_failed_data_push_stops_the_git_push(repo: Repo, dvlite, on_path) -> None:
-    origin, store = setup_remotes(repo, dvlite)
+    origin, _store = setup_remotes(repo, dvlite)
     (repo.root / "model.bin").write_text("weights")
     dvlite("add", "model.bin")
     git(repo.root, "commit", "-qm", "model")
@@ -108,7 +108,7 @@ def test_a_failed_data_push_stops_the_git_push(repo: Repo, dvlite, on_path) -> N
 
 
 def test_a_user_pre_push_hook_still_gets_the_refs(repo: Repo, dvlite, on_path) -> None:
-    origin, store = setup_remotes(repo, dvlite)
+    _origin, store = setup_remotes(repo, dvlite)
     hook = repo.root / ".git" / "hooks" / "pre-push"
     hook.write_text('#!/bin/sh\nwhile read a b c d; do echo "$1 $a $c" >> pushed.log; done\n')
     hook.chmod(0o755)
@@ -125,7 +125,7 @@ def test_a_user_pre_push_hook_still_gets_the_refs(repo: Repo, dvlite, on_path) -
 
 
 def test_gc_removes_what_a_remote_holds_and_keeps_the_only_copies(repo: Repo, dvlite) -> None:
-    origin, store = setup_remotes(repo, dvlite)
+    _origin, _store = setup_remotes(repo, dvlite)
     root = repo.root
     (root / "model.bin").write_text("v1")
     dvlite("add", "model.bin")
@@ -147,7 +147,7 @@ def test_gc_removes_what_a_remote_holds_and_keeps_the_only_copies(repo: Repo, dv
 
 
 def test_gc_cloud(repo: Repo, dvlite) -> None:
-    origin, store = setup_remotes(repo, dvlite)
+    _origin, store = setup_remotes(repo, dvlite)
     root = repo.root
     for version in ("v1", "v2", "v3"):
         (root / "model.bin").write_text(version)
