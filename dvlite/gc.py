@@ -55,7 +55,7 @@ def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
     seen_trees: set[str] = set()
     _add_items(repo, history.tracked_at(repo, history.WORKSPACE), "the workspace", used, seen_trees)
     for commit in commits:
-        _add_items(repo, history.pointers_at(repo, commit), commit[:12], used, seen_trees)
+        _add_items(repo, history.tracked_at(repo, commit), commit[:12], used, seen_trees)
     return used
 
 

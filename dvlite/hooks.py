@@ -252,7 +252,7 @@ def check_staged(repo: Repo) -> list[str]:
     blobs = gitcmd.read_blobs(repo.root, [f":{p}" for p in sources])
     problems: list[str] = []
     items: list[Tracked] = []
-    in_workspace = {t.source: t for t in collect(repo)} if LOCK_FILE in sources else {}
+    from_lock = [t for t in collect(repo) if _from_lock(t)] if LOCK_FILE in sources else []
     for source in sources:
         staged_bytes = blobs.get(f":{source}") or b""
         try:
@@ -265,7 +265,7 @@ def check_staged(repo: Repo) -> list[str]:
                     f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`"
                 )
                 continue
-            items += [t for t in in_workspace.values() if t.source == LOCK_FILE]
+            items += from_lock
             continue
         text = staged_bytes.decode("utf-8", errors="replace")
         name = os.path.basename(source)[: -len(pointers.SUFFIX)]
@@ -276,8 +276,13 @@ def check_staged(repo: Repo) -> list[str]:
     return problems
 
 
+def _from_lock(item: Tracked) -> bool:
+    """Whether a stage output recorded in dvlite.lock (source ``dvlite.lock:<stage>``)."""
+    return item.source.split(":", 1)[0] == LOCK_FILE
+
+
 def _check_item(repo: Repo, item: Tracked) -> list[str]:
-    fix = "run `dvlite repro`" if item.source == LOCK_FILE else f"run `dvlite add {item.rel}`"
+    fix = "run `dvlite repro`" if _from_lock(item) else f"run `dvlite add {item.rel}`"
     work = workspace_node(repo, item)
     if work is None:
         return [
@@ -285,8 +290,8 @@ def _check_item(repo: Repo, item: Tracked) -> list[str]:
             f"run `dvlite checkout {item.rel}`"
         ]
     if work.oid != item.pointer.oid:
-        staged = f"{item.source} again"
-        return [f"{item.rel} does not match the staged {item.source}; {fix} and stage {staged}"]
+        source = LOCK_FILE if _from_lock(item) else item.source
+        return [f"{item.rel} does not match the staged {source}; {fix} and stage {source} again"]
     missing = list(missing_objects(repo.cache, item.entry, item.rel))
     if missing:
         shown = ", ".join(missing[:3]) + (
@@ -329,7 +334,7 @@ def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | N
     commits = pushed_commits(repo, remote_name, stdin)
     roots: dict[str, None] = {}
     for commit in commits:
-        for item in history.pointers_at(repo, commit):
+        for item in history.tracked_at(repo, commit):
             roots[item.pointer.oid] = None
     if not roots:
         return None
@@ -363,9 +368,9 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
         before: dict[str, Tracked] = {}
         full = True
     else:
-        before = {t.rel: t for t in history.pointers_at(repo, old)}
+        before = {t.rel: t for t in history.tracked_at(repo, old)}
         full = False
-    after = {t.rel: t for t in history.pointers_at(repo, new)}
+    after = {t.rel: t for t in history.tracked_at(repo, new)}
     with repo.lock():
         deltas: list[Delta] = []
         whole: list[Tracked] = []
@@ -400,7 +405,7 @@ def _changed_files(repo: Repo, a: Tracked, b: Tracked) -> list[Delta]:
         if not cache.exists(item.pointer.oid):
             raise CacheError(
                 f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
-                f"run `dvlite pull {b.source}`"
+                f"run `dvlite pull {b.rel}`"
             )
     link_roots = (os.path.realpath(repo.cache_dir),)
     deltas: list[Delta] = []
@@ -416,8 +421,7 @@ def _changed_files(repo: Repo, a: Tracked, b: Tracked) -> list[Delta]:
     missing = [d.rel for d in deltas if d.stored is not None and not cache.exists(d.stored.oid)]
     if missing:
         raise CacheError(
-            f"not in the cache: {', '.join(missing[:5])}; "
-            f"run `dvlite pull {b.source}` to fetch them"
+            f"not in the cache: {', '.join(missing[:5])}; run `dvlite pull {b.rel}` to fetch them"
         )
     return deltas
 
