@@ -23,6 +23,17 @@ def _check(repo: Repo) -> None:
         raise ScmError("this dvlite repository has no git (initialised with --no-scm)")
 
 
+def _git(repo: Repo):
+    """A gitpython Repo, for callers that need more than plain reads (imports gitpython)."""
+    import git
+
+    _check(repo)
+    try:
+        return git.Repo(repo.root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise ScmError(f"{repo.root} is not a git repository") from None
+
+
 def resolve(repo: Repo, rev: str) -> str:
     """The commit id a revision names; ScmError for an unknown one."""
     _check(repo)
