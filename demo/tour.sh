@@ -68,5 +68,15 @@ show dvlite pull data/train
 show dvlite pull
 show dvlite fsck --remote
 cd "$WORK/project"
+step "Git hooks: the data follows the branch; diff and ls read history; gc keeps it safe"
+show dvlite install
+show git checkout -q -b experiment
+echo "0.1,2" >> data/valid/042.csv
+show dvlite add data
+show git commit -q -m "experiment data" data.dvl
+show git checkout -q main
+show dvlite diff main experiment
+show dvlite ls data/valid/042.csv --rev experiment
+show dvlite gc -A --dry
 
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"

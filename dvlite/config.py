@@ -16,7 +16,7 @@ from dvlite import fsutil
 from dvlite.errors import ConfigError
 
 LEVELS = ("global", "repo", "local")
-KNOWN_SECTIONS = ("core", "cache", "remote", "state")
+KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
 
 
 def user_config_path() -> Path:
@@ -32,7 +32,7 @@ def parse_key(key: str) -> tuple[str, str]:
     if len(parts) == 3 and parts[0] == "remote" and all(parts):
         return f'remote "{parts[1]}"', parts[2]
     raise ConfigError(
-        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state) or remote.NAME.OPTION"
+        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks) or remote.NAME.OPTION"
     )
 
 

@@ -1,10 +1,15 @@
-"""Tracked data at git revisions: pointer files read from git history (gitpython)."""
+"""Tracked data at git revisions: pointer files read from git history.
+
+Reads go through plain ``git`` processes (``dvlite.gitcmd``): one ``ls-tree`` and one
+``cat-file --batch`` per revision, so reading every pointer at a commit stays cheap.
+"""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
 
+from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
 from dvlite.repo import Repo
@@ -13,11 +18,16 @@ from dvlite.tracked import Tracked, collect
 WORKSPACE = "workspace"
 
 
-def _git(repo: Repo):  # type: ignore[no-untyped-def]
-    import git
-
+def _check(repo: Repo) -> None:
     if not repo.uses_git:
         raise ScmError("this dvlite repository has no git (initialised with --no-scm)")
+
+
+def _git(repo: Repo):
+    """A gitpython Repo, for callers that need more than plain reads (imports gitpython)."""
+    import git
+
+    _check(repo)
     try:
         return git.Repo(repo.root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -26,12 +36,11 @@ def _git(repo: Repo):  # type: ignore[no-untyped-def]
 
 def resolve(repo: Repo, rev: str) -> str:
     """The commit id a revision names; ScmError for an unknown one."""
-    import git
-
-    try:
-        return str(_git(repo).commit(rev).hexsha)
-    except (git.BadName, git.BadObject, ValueError):
-        raise ScmError(f"unknown git revision {rev!r}") from None
+    _check(repo)
+    sha = gitcmd.rev_parse(repo.root, rev)
+    if sha is None:
+        raise ScmError(f"unknown git revision {rev!r}")
+    return sha
 
 
 def revisions(
@@ -43,19 +52,31 @@ def revisions(
     all_commits: bool = False,
 ) -> list[str]:
     """Commit ids for the given revisions and ref sets, each once, in a stable order."""
-    g = _git(repo)
+    _check(repo)
     found: dict[str, None] = {}
     for rev in revs:
         found[resolve(repo, rev)] = None
-    if all_branches:
-        for head in g.heads:
-            found[head.commit.hexsha] = None
-    if all_tags:
-        for tag in g.tags:
-            found[tag.commit.hexsha] = None
+    refs = [
+        prefix
+        for prefix, wanted in (("refs/heads", all_branches), ("refs/tags", all_tags))
+        if wanted
+    ]
+    if refs:
+        out = gitcmd.run(
+            repo.root, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objecttype)", *refs
+        )
+        shas = []
+        for line in out.decode().splitlines():
+            sha, kind, peeled = [*line.split(" "), ""][:3]
+            if kind == "commit" or peeled == "commit":
+                shas.append(sha)
+        if shas:  # peel annotated tags to their commits
+            out = gitcmd.run(repo.root, "rev-parse", *(f"{s}^{{commit}}" for s in shas))
+            for sha in out.decode().split():
+                found[sha] = None
     if all_commits:
-        for line in g.git.rev_list("--all").split():
-            found[line] = None
+        for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
+            found[sha] = None
     return list(found)
 
 
@@ -63,19 +84,25 @@ def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
     """Every pointer committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
-    import git
+    return pointers_at(repo, resolve(repo, rev), rev)
 
-    try:
-        commit = _git(repo).commit(rev)
-    except (git.BadName, git.BadObject, ValueError):
-        raise ScmError(f"unknown git revision {rev!r}") from None
+
+def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Tracked]:
+    """Every pointer file at ``commit`` (a commit id), parsed; PointerError for a malformed one."""
+    found = [(sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"]
+    found = [(sha, path) for sha, path in found if pointers.is_pointer(path)]
+    blobs = gitcmd.read_blobs(repo.root, sorted({sha for sha, _ in found}))
+    label = label or commit[:12]
     items = []
-    for obj in commit.tree.traverse():
-        path = obj.path
-        if obj.type != "blob" or not pointers.is_pointer(path):
-            continue
-        where = f"{path} at {rev[:12]}"
-        text = obj.data_stream.read().decode("utf-8", errors="replace")
-        p = pointers.loads(text, where, posixpath.basename(path)[: -len(pointers.SUFFIX)])
+    for sha, path in found:
+        data = blobs.get(sha)
+        if data is None:
+            raise ScmError(
+                f"git cannot read {path} at {label}; the repository may be damaged (`git fsck`)"
+            )
+        text = data.decode("utf-8", errors="replace")
+        p = pointers.loads(
+            text, f"{path} at {label}", posixpath.basename(path)[: -len(pointers.SUFFIX)]
+        )
         items.append(Tracked(path, path[: -len(pointers.SUFFIX)], p))
     return items

@@ -1,0 +1,216 @@
+"""Commands that work with git: install, uninstall, diff, ls, gc, and the hidden ``hook``
+command the installed git hooks call."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json
+
+if TYPE_CHECKING:
+    from dvlite.hooks import HookAction
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Move an unexpected existing hook aside instead of refusing.",
+)
+@json_option
+def install(force: bool, as_json: bool) -> None:
+    """Install git hooks: pre-commit, post-checkout, post-merge, pre-push.
+
+    An existing hook is kept (as HOOK.pre-dvlite) and still runs first.
+    """
+    from dvlite.hooks import install as do_install
+
+    actions = do_install(open_repo(), force=force)
+    _show_actions(actions, as_json)
+
+
+@cli.command()
+@json_option
+def uninstall(as_json: bool) -> None:
+    """Remove dvlite's git hooks and restore the hooks they kept."""
+    from dvlite.hooks import uninstall as do_uninstall
+
+    _show_actions(do_uninstall(open_repo()), as_json)
+
+
+def _show_actions(actions: list[HookAction], as_json: bool) -> None:
+    if as_json:
+        print_json([a.to_dict() for a in actions])
+        return
+    out = console()
+    for a in actions:
+        out.print(f"{a.action:>9} {a.hook}" + (f"  ({a.detail})" if a.detail else ""))
+
+
+@cli.command(hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def hook(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
+    """Run the git hook NAME (called by the scripts `dvlite install` writes)."""
+    from dvlite.errors import NotARepoError
+    from dvlite.hooks import run_hook
+
+    try:
+        repo = open_repo()
+    except NotARepoError:
+        click.echo(
+            f"dvlite: no .dvlite/ in this repository, so the {name} hook did nothing", err=True
+        )
+        return
+    # only pre-push gets input from git; other hooks must not swallow their caller's stdin
+    reads_stdin = name == "pre-push" and sys.stdin is not None and not sys.stdin.isatty()
+    stdin = sys.stdin.read() if reads_stdin else ""
+    outcome = run_hook(repo, name, list(args), stdin)
+    for message in outcome.messages:
+        click.echo(message, err=True)
+    ctx.exit(outcome.code)
+
+
+@cli.command()
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@json_option
+def diff(a: str | None, b: str | None, as_json: bool) -> None:
+    """Show data files added, modified, deleted and renamed from revision A (default HEAD)
+    to revision B (default: the workspace)."""
+    from dvlite.diff import diff as do_diff
+
+    result = do_diff(open_repo(), a, b)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        out = console()
+        for change in result.renamed:
+            out.print(f"[blue]renamed:[/]  {change.old_path} -> {change.path}")
+        for change in result.added:
+            out.print(f"[green]added:[/]    {change.path}")
+        for change in result.modified:
+            out.print(f"[yellow]modified:[/] {change.path}")
+        for change in result.deleted:
+            out.print(f"[red]deleted:[/]  {change.path}")
+    if result.missing:
+        revs = " ".join(f"--rev {r}" for r in (result.a, result.b) if r != "workspace")
+        click.echo(
+            f"Warning: not in the cache, so not compared inside: {', '.join(result.missing)}; "
+            f"run `dvlite fetch {revs}` to get them",
+            err=True,
+        )
+
+
+@cli.command(name="ls")
+@click.argument("path", required=False, type=click.Path())
+@click.option(
+    "--rev", help="List what this git revision tracks (default: the workspace's pointers)."
+)
+@json_option
+def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
+    """List the tracked files (inside tracked folders too) with their size and oid."""
+    from dvlite.ls import ls as do_ls
+
+    entries = do_ls(open_repo(), path, rev)
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    out = console()
+    for e in entries:
+        note = "" if e.in_cache else "  (not in the cache)"
+        out.print(
+            f"{human_size(e.size):>10}  {e.oid}  {e.path}{'/' if e.kind == 'dir' else ''}{note}"
+        )
+
+
+@cli.command()
+@click.option(
+    "-w", "--workspace", is_flag=True, help="Keep only what the workspace's pointers use."
+)
+@click.option("-a", "--all-branches", is_flag=True, help="Keep what the tip of every branch uses.")
+@click.option("-T", "--all-tags", is_flag=True, help="Keep what every tag uses.")
+@click.option("-A", "--all-commits", is_flag=True, help="Keep what every commit uses.")
+@click.option(
+    "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
+)
+@click.option("--cloud", is_flag=True, help="Also remove them from the remote.")
+@click.option(
+    "-r", "--remote", metavar="NAME", help="The remote for --cloud (default: core.remote)."
+)
+@click.option("--dry", is_flag=True, help="Only list what would be removed, and how many bytes.")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Also remove objects that no remote holds (their only copy).",
+)
+@json_option
+def gc(
+    workspace: bool,
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    revs: tuple[str, ...],
+    cloud: bool,
+    remote: str | None,
+    dry: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.
+    The workspace is always kept.
+
+    Say what to keep: -w (the workspace only), -a, -T, -A or --rev. Without --force no object
+    is left without a copy: it leaves the cache only when a remote holds it, and the remote
+    only when another remote holds it too.
+    """
+    from dvlite.gc import gc as do_gc
+
+    if remote and not cloud:
+        raise click.UsageError("-r/--remote goes with --cloud")
+    if not (workspace or all_branches or all_tags or all_commits or revs):
+        raise click.UsageError("say what to keep: -w (the workspace only), -a, -T, -A or --rev REV")
+    result = do_gc(
+        open_repo(),
+        revs=revs,
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        cloud=cloud,
+        remote=remote,
+        dry=dry,
+        force=force,
+    )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out = console()
+    if dry:
+        for oid in result.removed:
+            out.print(f"would remove {oid}")
+        for oid in result.cloud_removed:
+            out.print(f"would remove {oid} from {result.remote}")
+    verb = "would remove" if dry else "removed"
+    gone = f"{len(result.removed):,} objects ({human_size(result.removed_bytes)})"
+    out.print(f"{verb} {gone} from the cache")
+    if result.remote is not None:
+        out.print(f"{verb} {len(result.cloud_removed):,} objects from the remote {result.remote}")
+    if result.cloud_only_copy:
+        click.echo(
+            f"kept {len(result.cloud_only_copy):,} unused objects on {result.remote} that no other "
+            "remote holds: they are the only copy. Use --force to remove them for good",
+            err=True,
+        )
+    if result.only_copy:
+        click.echo(
+            f"kept {len(result.only_copy):,} unused objects ({human_size(result.only_copy_bytes)}) "
+            "that no remote holds: they are the only copy. `dvlite push` them first, or use "
+            "--force to remove them",
+            err=True,
+        )

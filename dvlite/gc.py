@@ -1,0 +1,188 @@
+"""``dvlite gc``: remove the cache objects that no kept revision uses.
+
+Safety first: the workspace is always kept; a revision that cannot be read completely (a
+malformed pointer, a tree not in the cache) stops gc before anything is removed; and without
+``force`` an object that no remote holds is never removed, since it is the only copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dvlite.errors import CacheError, DvliteError
+from dvlite.repo import Repo
+from dvlite.tracked import Tracked
+from dvlite.tree import DIR
+
+
+@dataclass
+class GcResult:
+    removed: list[str] = field(default_factory=list)  # or, with dry, what would be
+    removed_bytes: int = 0
+    only_copy: list[str] = field(default_factory=list)  # unused but kept: no remote holds them
+    only_copy_bytes: int = 0
+    used: int = 0  # objects the kept revisions use
+    dry: bool = False
+    remote: str | None = None  # with --cloud: the remote cleaned
+    cloud_removed: list[str] = field(default_factory=list)
+    cloud_only_copy: list[str] = field(default_factory=list)  # on no other remote: kept there
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dry": self.dry,
+            "removed": self.removed,
+            "removed_bytes": self.removed_bytes,
+            "kept_only_copy": self.only_copy,
+            "kept_only_copy_bytes": self.only_copy_bytes,
+            "used": self.used,
+            "remote": self.remote,
+            "cloud_removed": self.cloud_removed,
+            "cloud_kept_only_copy": self.cloud_only_copy,
+        }
+
+
+def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
+    """Every object (files and trees) the workspace and the given commits use.
+
+    Raises when any of them cannot be read completely: gc never removes on partial information.
+    """
+    from dvlite import history
+
+    used: set[str] = set()
+    seen_trees: set[str] = set()
+    _add_items(repo, history.tracked_at(repo, history.WORKSPACE), "the workspace", used, seen_trees)
+    for commit in commits:
+        _add_items(repo, history.tracked_at(repo, commit), commit[:12], used, seen_trees)
+    return used
+
+
+def _add_items(
+    repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]
+) -> None:
+    for item in items:
+        used.add(item.pointer.oid)
+        if item.pointer.kind == DIR:
+            _add_tree(repo, item.pointer.oid, item, where, used, seen)
+
+
+def _add_tree(
+    repo: Repo, oid: str, item: Tracked, where: str, used: set[str], seen: set[str]
+) -> None:
+    stack = [oid]
+    while stack:
+        tree_oid = stack.pop()
+        if tree_oid in seen:
+            continue
+        try:
+            tree = repo.cache.load_tree(tree_oid)
+        except CacheError as exc:
+            raise CacheError(
+                f"cannot read what {item.source} at {where} uses ({exc}), so gc removes nothing; "
+                f"`dvlite fetch` that revision first, or leave it out of what gc keeps"
+            ) from None
+        seen.add(tree_oid)
+        for entry in tree:
+            used.add(entry.oid)
+            if entry.type == DIR:
+                stack.append(entry.oid)
+
+
+def gc(
+    repo: Repo,
+    *,
+    revs: Iterable[str] = (),
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
+    dry: bool = False,
+    force: bool = False,
+) -> GcResult:
+    """Remove every object that neither the workspace nor the chosen revisions use, from the
+    cache and, with ``cloud``, from the remote (``dry``: only say what would go).
+
+    Without ``force`` no object is left without a copy: one is removed from the cache only
+    when a remote keeps it, and from the remote only when another remote holds it too.
+    """
+    from dvlite import history
+
+    with repo.lock():
+        commits: list[str] = []
+        if repo.uses_git and (revs or all_branches or all_tags or all_commits):
+            commits = history.revisions(
+                repo, revs, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
+            )
+        elif revs or all_branches or all_tags or all_commits:
+            raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
+        used = used_objects(repo, commits)
+        unused = [oid for oid in repo.cache.iter_oids() if oid not in used]
+        result = GcResult(used=len(used), dry=dry)
+        target = None
+        cloud_drop: set[str] = set()
+        if cloud:
+            from dvlite.remote import open_remote
+
+            target = open_remote(repo, remote)
+            result.remote = target.name
+            on_target = sorted(target.list_oids() - used)
+            if force:
+                cloud_drop = set(on_target)
+            else:
+                elsewhere = _holders(repo, on_target, skip=target.name)
+                cloud_drop = {o for o in on_target if elsewhere.get(o)}
+                result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
+            result.cloud_removed = sorted(cloud_drop)
+        holders = {} if force else _holders(repo, unused)
+        for oid in unused:
+            size = _size(repo.cache.path(oid))
+            keepers = holders.get(oid, set())
+            if target is not None and oid in cloud_drop:
+                keepers = keepers - {target.name}
+            if force or keepers:
+                result.removed.append(oid)
+                result.removed_bytes += size
+            else:
+                result.only_copy.append(oid)
+                result.only_copy_bytes += size
+        if not dry:
+            if target is not None and cloud_drop:
+                target.delete(sorted(cloud_drop))
+            for oid in result.removed:
+                _remove(repo.cache.path(oid))
+        return result
+
+
+def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, set[str]]:
+    """For each of ``oids``, the names of the configured remotes that hold it (a remote that
+    cannot be asked raises: gc does not guess)."""
+    found: dict[str, set[str]] = {}
+    if not oids or not repo.config.sections('remote "'):
+        return found
+    from dvlite.remote import configured, open_remote
+
+    for name in sorted(configured(repo)):
+        if name == skip:
+            continue
+        for oid in open_remote(repo, name).exists(oids):
+            found.setdefault(oid, set()).add(name)
+    return found
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))  # the objects/xx folder, when it is now empty

@@ -1,0 +1,78 @@
+"""Plain ``git`` subprocesses for reading history fast: no gitpython import, one
+``cat-file --batch`` process for any number of blobs. Used by history, diff, ls, gc and
+the git hooks, where start-up time matters."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from dvlite.errors import ScmError
+
+NULL_SHA = "0" * 40
+
+
+def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+    """``git ARGS`` in ``root``; its stdout. A failure raises ScmError with git's own words."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, input=input, capture_output=True)
+    except FileNotFoundError:
+        raise ScmError("git is not installed (or not on PATH)") from None
+    if check and proc.returncode != 0:
+        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+        why = lines[-1].strip() if lines else f"exit code {proc.returncode}"
+        raise ScmError(f"git {args[0]} failed: {why}")
+    return proc.stdout
+
+
+def lines(root: Path, *args: str) -> list[str]:
+    """NUL-separated output of ``git ARGS -z`` as a list."""
+    out = run(root, *args)
+    return [p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p]
+
+
+def rev_parse(root: Path, rev: str) -> str | None:
+    """The commit id ``rev`` names, or None when there is no such commit."""
+    proc = run(
+        root,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{rev}^{{commit}}",
+        check=False,
+    )
+    sha = proc.decode().strip()
+    return sha or None
+
+
+def ls_tree(root: Path, commit: str, paths: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+    """(type, blob sha, path) of every file at ``commit`` (optionally under ``paths``)."""
+    found = []
+    for line in lines(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths):
+        meta, _, path = line.partition("\t")
+        _mode, kind, sha = meta.split(" ")
+        found.append((kind, sha, path))
+    return found
+
+
+def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
+    """The contents of many objects (``<sha>`` or ``<rev>:<path>``) through one
+    ``git cat-file --batch``; None for those that do not exist."""
+    if not specs:
+        return {}
+    out = run(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in specs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].decode(errors="replace")
+        pos = end + 1
+        if header.endswith(" missing") or header.endswith(" ambiguous"):
+            result[spec] = None
+            continue
+        size = int(header.rsplit(" ", 1)[1])
+        result[spec] = out[pos : pos + size]
+        pos += size + 1  # the content is followed by a newline
+    return result
