@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
+from dvlite.scm import import_git
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
 
@@ -14,7 +15,7 @@ WORKSPACE = "workspace"
 
 
 def _git(repo: Repo):  # type: ignore[no-untyped-def]
-    import git
+    git = import_git()
 
     if not repo.uses_git:
         raise ScmError("this dvlite repository has no git (initialised with --no-scm)")
@@ -26,7 +27,7 @@ def _git(repo: Repo):  # type: ignore[no-untyped-def]
 
 def resolve(repo: Repo, rev: str) -> str:
     """The commit id a revision names; ScmError for an unknown one."""
-    import git
+    git = import_git()
 
     try:
         return str(_git(repo).commit(rev).hexsha)
@@ -63,7 +64,7 @@ def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
     """Every pointer committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
-    import git
+    git = import_git()
 
     try:
         commit = _git(repo).commit(rev)

@@ -57,9 +57,12 @@ class Repo:
         repo.dvlite_dir.mkdir(exist_ok=True)
         fsutil.atomic_write(repo.dvlite_dir / ".gitignore", _DVLITE_GITIGNORE.encode())
         config_path = repo.dvlite_dir / "config"
-        if not config_path.exists() or force:
+        if not config_path.exists():
             text = "[core]\nno_scm = true\n" if no_scm else "[core]\n"
             fsutil.atomic_write(config_path, text.encode())
+        elif no_scm != repo.config.get_bool("core.no_scm", False):
+            # --force repairs .dvlite/ but keeps the settings (remotes, cache) already made there
+            repo.config.set("core.no_scm", "true" if no_scm else "false")
         if not no_scm:
             scm.stage(root, [f"{DVLITE_DIR}/config", f"{DVLITE_DIR}/.gitignore"])
         return repo
