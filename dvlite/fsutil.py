@@ -59,6 +59,17 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
     return True
 
 
+def check_utf8_name(rel: str) -> None:
+    """PathError for a file name that is not valid UTF-8 (trees and pointers store UTF-8)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        from dvlite.errors import PathError
+
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        raise PathError(f"{shown}: the file name is not valid UTF-8; rename it") from None
+
+
 def remove(path: str | Path) -> None:
     """Remove a file or link, making a read-only one writable first where needed."""
     try:

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
-from dvlite.scm import import_git
 from dvlite.repo import Repo
+from dvlite.scm import import_git
 from dvlite.tracked import Tracked, collect
 
 WORKSPACE = "workspace"

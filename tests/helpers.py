@@ -29,7 +29,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for f in files:
             path = os.path.join(folder, f)
             rel = os.path.relpath(path, root)
-            found[rel] = b"<link>" + os.readlink(path).encode() if os.path.islink(path) else Path(path).read_bytes()
+            found[rel] = (
+                b"<link>" + os.readlink(path).encode()
+                if os.path.islink(path)
+                else Path(path).read_bytes()
+            )
     return found
 
 

@@ -46,7 +46,10 @@ def test_init_twice_is_an_error_and_force_keeps_settings(scm, dvlite) -> None:
     assert dvlite("config", "cache.type", "hardlink,copy").exit_code == 0
     result = dvlite("init")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {scm / '.dvlite'} already exists; use --force to initialise it again\n"
+    assert (
+        result.stderr
+        == f"Error: {scm / '.dvlite'} already exists; use --force to initialise it again\n"
+    )
     assert dvlite("init", "--force").exit_code == 0
     # --force repairs .dvlite/ but never throws away the settings already made there
     assert dvlite("config", "cache.type").stdout == "hardlink,copy\n"
