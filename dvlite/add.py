@@ -125,7 +125,7 @@ def _record(repo: Repo, rel: str, node: Node) -> AddResult:
     if isinstance(node, DirNode):
         p = Pointer(node.name, DIR, node.oid, node.size, node.files)
     else:
-        p = Pointer(node.name, FILE, node.oid, node.size)
+        p = Pointer(node.name, FILE, node.oid, node.size, exec=node.exec)
     pointer_rel = rel + pointers.SUFFIX
     changed = pointers.save(repo.abspath(pointer_rel), p)
     return AddResult(rel, pointer_rel, p.kind, p.oid, p.size, p.files, changed)

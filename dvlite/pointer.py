@@ -15,7 +15,7 @@ from dvlite.tree import DIR, FILE
 
 SUFFIX = ".dvl"
 VERSION = 1
-_KEYS = ("version", "path", "kind", "oid", "size", "files")
+_KEYS = ("version", "path", "kind", "oid", "size", "files", "exec")
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -30,6 +30,7 @@ class Pointer:
     oid: str
     size: int
     files: int = 1
+    exec: bool = False  # an executable file (written only when true, as in trees)
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -41,6 +42,8 @@ class Pointer:
         }
         if self.kind == DIR:
             d["files"] = self.files
+        elif self.exec:
+            d["exec"] = True
         return d
 
     def dumps(self) -> str:
@@ -55,7 +58,7 @@ class Pointer:
             raise bad("expected a YAML mapping")
         unknown = set(d) - set(_KEYS)
         if unknown:
-            raise bad(f"unknown key {sorted(unknown)[0]!r}")
+            raise bad(f"unknown key {sorted(map(str, unknown))[0]!r}")
         if d.get("version") != VERSION:
             raise bad(f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})")
         path = d.get("path")
@@ -73,7 +76,10 @@ class Pointer:
         files = d.get("files", 1)
         if kind == DIR and not _is_count(files):
             raise bad(f"'files' must be a whole number, not {files!r}")
-        return cls(path, kind, oid, size, files if kind == DIR else 1)  # type: ignore[arg-type]
+        executable = d.get("exec", False)
+        if not isinstance(executable, bool) or (executable and kind == DIR):
+            raise bad(f"'exec' may only be true, for a file, not {executable!r}")
+        return cls(path, kind, oid, size, files if kind == DIR else 1, executable)  # type: ignore[arg-type]
 
 
 def _is_count(value: object) -> bool:
