@@ -119,10 +119,16 @@ def test_target_errors(repo, dvlite) -> None:
     assert (result.exit_code, result.stderr) == (1, "Error: nope is not tracked by dvlite\n")
     result = dvlite("status", "data/a.txt")
     assert result.exit_code == 1
-    assert result.stderr == "Error: data/a.txt is not tracked by dvlite (it is inside data, tracked by data.dvl)\n"
+    assert (
+        result.stderr
+        == "Error: data/a.txt is not tracked by dvlite (it is inside data, tracked by data.dvl)\n"
+    )
     repo.root.joinpath("empty").mkdir()
     result = dvlite("status", "empty")
-    assert (result.exit_code, result.stderr) == (1, "Error: empty: no tracked data in this folder\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: empty: no tracked data in this folder\n",
+    )
 
 
 def test_folder_replaced_by_file_and_back(repo, dvlite) -> None:
