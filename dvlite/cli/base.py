@@ -37,7 +37,9 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def open_repo() -> Repo:
     from dvlite.repo import Repo
 
-    return Repo.find()
+    repo = Repo.find()
+    repo.config  # noqa: B018  (a malformed config file is reported by every command, at once)
+    return repo
 
 
 def console() -> Console:
