@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -105,9 +105,16 @@ class Repo:
         return self.uses_git and self.config.get_bool("core.autostage", True)
 
     def lock(self) -> AbstractContextManager[None]:
+        """The repository lock; taking it also clears temporary files of killed runs."""
+        return self._locked()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
         from dvlite.lock import repo_lock
 
-        return repo_lock(self.tmp_dir / "lock")
+        with repo_lock(self.tmp_dir / "lock"):
+            fsutil.clean_stale_tmp(os.path.join(self.cache_dir, "tmp"))
+            yield
 
     # -- paths ------------------------------------------------------------------------------
     def resolve(self, path: str | Path) -> Path:
