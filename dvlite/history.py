@@ -14,7 +14,7 @@ from dvlite.tracked import Tracked, collect
 WORKSPACE = "workspace"
 
 
-def _git(repo: Repo):  # type: ignore[no-untyped-def]
+def _git(repo: Repo):
     git = import_git()
 
     if not repo.uses_git:

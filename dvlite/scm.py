@@ -18,7 +18,7 @@ def find_git_root(start: Path) -> Path | None:
     return None
 
 
-def import_git():  # type: ignore[no-untyped-def]
+def import_git():
     """The gitpython module; ScmError (not an ImportError traceback) when git is missing."""
     try:
         import git
@@ -30,7 +30,7 @@ def import_git():  # type: ignore[no-untyped-def]
     return git
 
 
-def _repo(root: Path):  # type: ignore[no-untyped-def]
+def _repo(root: Path):
     git = import_git()
 
     try:

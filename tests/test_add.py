@@ -190,7 +190,8 @@ def test_add_data_tracked_by_git(repo, dvlite) -> None:
     result = dvlite("add", "d")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: d is tracked by git; run `git rm -r --cached d` first so that git keeps only its pointer\n"
+        "Error: d is tracked by git; "
+        "run `git rm -r --cached d` first so that git keeps only its pointer\n"
     )
     assert not (repo.root / "d.dvl").exists()
 
@@ -234,7 +235,8 @@ def test_add_dir_holding_a_pointer_is_an_error(repo, dvlite) -> None:
     result = dvlite("add", "d")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: d holds the pointer file d/f.dvl; remove that tracking first (`dvlite remove d/f.dvl`)\n"
+        "Error: d holds the pointer file d/f.dvl; "
+        "remove that tracking first (`dvlite remove d/f.dvl`)\n"
     )
 
 

@@ -36,7 +36,8 @@ def test_init_outside_git_is_an_error(tmp_dir, dvlite) -> None:
     result = dvlite("init")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {tmp_dir} is not in a git repository; run `git init` first, or `dvlite init --no-scm`\n"
+        f"Error: {tmp_dir} is not in a git repository; "
+        "run `git init` first, or `dvlite init --no-scm`\n"
     )
     assert not (tmp_dir / ".dvlite").exists()
 

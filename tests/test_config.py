@@ -49,7 +49,8 @@ def test_unknown_key_forms(repo, dvlite, key) -> None:
     result = dvlite("config", key, "v")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: unknown config key {key!r}: use SECTION.OPTION (core, cache, state) or remote.NAME.OPTION\n"
+        f"Error: unknown config key {key!r}: "
+        "use SECTION.OPTION (core, cache, state) or remote.NAME.OPTION\n"
     )
 
 
@@ -70,7 +71,8 @@ def test_bad_values(repo, dvlite) -> None:
     result = dvlite("add", "f")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: cache.type 'teleport': each link type must be one of reflink, copy, hardlink, symlink\n"
+        "Error: cache.type 'teleport': "
+        "each link type must be one of reflink, copy, hardlink, symlink\n"
     )
     dvlite("config", "cache.type", "copy")
     dvlite("config", "core.autostage", "maybe")
