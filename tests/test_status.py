@@ -144,3 +144,23 @@ def test_folder_replaced_by_file_and_back(repo, dvlite) -> None:
             ],
         }
     ]
+
+
+def test_names_that_look_like_rich_markup_are_printed_verbatim(repo, dvlite) -> None:
+    (repo.root / "d" / "a[").mkdir(parents=True)
+    (repo.root / "d" / "a[" / "b]").write_text("x")
+    (repo.root / "[red]c").write_text("y")
+    result = dvlite("add", "d", "[red]c")
+    assert result.stdout == "    added d.dvl  (1 files, 1 B)\n    added [red]c.dvl  (1 B)\n"
+    (repo.root / "d" / "a[" / "b]").write_text("changed")
+    (repo.root / "[red]c").unlink()
+    result = dvlite("status")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout == "[red]c.dvl\n    deleted:      [red]c\nd.dvl\n    modified:     d/a[/b]\n"
+    )
+    import shutil
+
+    shutil.rmtree(repo.cache_dir)
+    assert "missing: d\n" in dvlite("fsck").stdout
+    assert dvlite("remove", "[red]c.dvl").stdout == "removed [red]c.dvl\n"
