@@ -156,8 +156,8 @@ def test_names_that_look_like_rich_markup_are_printed_verbatim(repo, dvlite) -> 
     (repo.root / "[red]c").unlink()
     result = dvlite("status")
     assert result.exit_code == 0, result.output
-    assert (
-        result.stdout == "[red]c.dvl\n    deleted:      [red]c\nd.dvl\n    modified:     d/a[/b]\n"
+    assert result.stdout == (
+        "[red]c.dvl\n    deleted:      [red]c\nd.dvl\n    modified:     d/a[/b]\n"
     )
     import shutil
 

@@ -143,9 +143,9 @@ def config(
 @click.pass_context
 def fsck(ctx: click.Context, as_json: bool) -> None:
     """Re-hash every cache object; report corrupt and missing ones (exit 1 if any)."""
-    from dvlite.fsck import fsck as do_fsck
-
     from rich.markup import escape
+
+    from dvlite.fsck import fsck as do_fsck
 
     with progress("Verifying") as advance:
         result = do_fsck(open_repo(), progress=advance)
