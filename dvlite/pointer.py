@@ -47,7 +47,9 @@ class Pointer:
         return d
 
     def dumps(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
+        # U+0085 (NEL) is a YAML line break: such a name must be written as an escape
+        readable = "\x85" not in self.path
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=readable, width=10_000)
 
     @classmethod
     def from_dict(cls, d: object, where: str) -> Pointer:
