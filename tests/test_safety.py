@@ -118,7 +118,7 @@ def _wait_until_writing(repo, proc) -> None:
 
 
 def _big_file(repo) -> bytes:
-    data = os.urandom(8 << 20)
+    data = os.urandom(3 << 20)  # above the one-read size: streamed, chunk by chunk
     repo.root.joinpath("big.bin").write_bytes(data)
     return data
 
