@@ -184,7 +184,10 @@ class Cache:
                     os.symlink(src, tmp)
                     break
             else:
-                raise CacheError(f"none of the link types {','.join(links)} works here")
+                raise CacheError(
+                    f"none of the link types {','.join(links)} works for {dest}; "
+                    "add copy to them (`dvlite config cache.type reflink,copy`)"
+                )
             if os.path.isdir(dest) and not os.path.islink(dest):
                 raise CacheError(f"{dest} is a directory")
             os.replace(tmp, dest)

@@ -276,3 +276,26 @@ def test_missing_tree_object(repo, dvlite) -> None:
     assert result.stderr == (
         f"Error: data: its tree {pointer_oid} is not in the cache; run `dvlite pull data.dvl`\n"
     )
+
+
+def test_reflink_only_where_unsupported_is_a_clear_error(repo, dvlite) -> None:
+    import tempfile
+
+    from dvlite.fsutil import reflink
+
+    with tempfile.TemporaryDirectory(dir=repo.root) as d:
+        src = os.path.join(d, "a")
+        open(src, "w").close()
+        if reflink(src, os.path.join(d, "b")):
+            pytest.skip("this filesystem clones files")
+    dvlite("config", "cache.type", "reflink")
+    repo.root.joinpath("f").write_text("x")
+    assert dvlite("add", "f").exit_code == 0  # the cache gets a plain copy
+    repo.root.joinpath("f").unlink()
+    result = dvlite("checkout")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: none of the link types reflink works for {repo.root / 'f'}; "
+        "add copy to them (`dvlite config cache.type reflink,copy`)\n"
+    )
+    assert not repo.root.joinpath("f").exists()
