@@ -46,7 +46,9 @@ def test_enospc_in_the_middle_of_add(repo, dvlite, monkeypatch, fail_after) -> N
     monkeypatch.setattr(os, "write", real_write)
 
     assert result.exit_code == 1
-    assert result.stderr == "Error: No space left on device\n"
+    assert result.stderr == (
+        "Error: No space left on device; free some space, then run the command again\n"
+    )
     assert snapshot(repo.root) == before  # workspace intact, no pointer, no .gitignore
     assert_cache_sound(repo.cache_dir)
     assert _tmp_files(repo) == []
