@@ -299,3 +299,23 @@ def test_reflink_only_where_unsupported_is_a_clear_error(repo, dvlite) -> None:
         "add copy to them (`dvlite config cache.type reflink,copy`)\n"
     )
     assert not repo.root.joinpath("f").exists()
+
+
+@pytest.mark.parametrize("link", ["hardlink", "symlink"])
+def test_exec_bit_on_a_linked_file_never_changes_the_cache_object(repo, dvlite, link) -> None:
+    root = repo.root
+    (root / "d").mkdir()
+    (root / "d" / "tool").write_text("#!/bin/sh\n")
+    os.chmod(root / "d" / "tool", 0o755)
+    assert dvlite("add", "d").exit_code == 0
+    obj = object_path(repo.cache_dir, oid(b"#!/bin/sh\n"))
+    # a workspace made by hand (or an older dvlite): the executable is a link to its object
+    (root / "d" / "tool").unlink()
+    if link == "hardlink":
+        os.link(obj, root / "d" / "tool")
+    else:
+        os.symlink(obj, root / "d" / "tool")
+    assert dvlite("checkout").exit_code == 0
+    assert stat.S_IMODE(os.stat(obj).st_mode) == 0o444
+    assert not (root / "d" / "tool").is_symlink()
+    assert os.stat(root / "d" / "tool").st_mode & 0o100
