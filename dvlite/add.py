@@ -46,7 +46,9 @@ def _check_target(repo: Repo, path: str | Path) -> str:
     fsutil.check_utf8_name(rel)
     name = rel.rpartition("/")[2]
     if "\n" in name or "\r" in name:
-        raise PathError(f"{name!r} has a line break in its name, which .gitignore cannot hold; rename it")
+        raise PathError(
+            f"{name!r} has a line break in its name, which .gitignore cannot hold; rename it"
+        )
     top = rel.split("/", 1)[0]
     if top in (".git", DVLITE_DIR):
         raise PathError(f"{path} is inside {top}/, which dvlite does not track")

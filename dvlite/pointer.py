@@ -81,7 +81,8 @@ class Pointer:
         executable = d.get("exec", False)
         if not isinstance(executable, bool) or (executable and kind == DIR):
             raise bad(f"'exec' may only be true, for a file, not {executable!r}")
-        return cls(path, kind, oid, size, files if kind == DIR else 1, executable)  # type: ignore[arg-type]
+        count = files if kind == DIR else 1
+        return cls(path, kind, oid, size, count, executable)  # type: ignore[arg-type]
 
 
 def _is_count(value: object) -> bool:
