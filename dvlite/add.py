@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvlite import gitignore, pointer as pointers
+from dvlite import fsutil, gitignore
+from dvlite import pointer as pointers
 from dvlite.checkout import link_into_workspace
 from dvlite.errors import PathError
 from dvlite.pointer import Pointer
@@ -42,6 +43,12 @@ def _check_target(repo: Repo, path: str | Path) -> str:
     rel = repo.rel(path)
     if not rel:
         raise PathError("cannot add the repository root; add the folders or files inside it")
+    fsutil.check_utf8_name(rel)
+    name = rel.rpartition("/")[2]
+    if "\n" in name or "\r" in name:
+        raise PathError(
+            f"{name!r} has a line break in its name, which .gitignore cannot hold; rename it"
+        )
     top = rel.split("/", 1)[0]
     if top in (".git", DVLITE_DIR):
         raise PathError(f"{path} is inside {top}/, which dvlite does not track")
@@ -69,6 +76,10 @@ def add(
     rels = list(dict.fromkeys(_check_target(repo, p) for p in paths))
     if not rels:
         raise PathError("nothing to add")
+    for rel in rels:  # `add d d/f` would write d/f.dvl inside the data of d.dvl
+        outer = next((o for o in rels if rel.startswith(o + "/")), None)
+        if outer is not None:
+            raise PathError(f"{rel} is inside {outer}, which is added too; add only {outer}")
     stage = repo.autostage if stage is None else stage
     if repo.uses_git:
         from dvlite import scm
@@ -116,7 +127,7 @@ def _record(repo: Repo, rel: str, node: Node) -> AddResult:
     if isinstance(node, DirNode):
         p = Pointer(node.name, DIR, node.oid, node.size, node.files)
     else:
-        p = Pointer(node.name, FILE, node.oid, node.size)
+        p = Pointer(node.name, FILE, node.oid, node.size, exec=node.exec)
     pointer_rel = rel + pointers.SUFFIX
     changed = pointers.save(repo.abspath(pointer_rel), p)
     return AddResult(rel, pointer_rel, p.kind, p.oid, p.size, p.files, changed)

@@ -199,9 +199,12 @@ class Cache:
         src = self.path(oid)
         if not os.path.exists(src):
             raise CacheError(f"object {oid} is not in the cache")
+        links = self.link_types
+        if executable:  # a link would share the object's read-only, non-executable mode
+            links = tuple(t for t in links if t not in ("hardlink", "symlink")) or ("copy",)
         tmp = fsutil.tmp_name(dest)
         try:
-            for link in self.link_types:
+            for link in links:
                 if link == "copy":
                     actual = _copy_hashing(src, tmp, mode=0o777 if executable else 0o666)
                     if actual != oid:
@@ -227,7 +230,10 @@ class Cache:
                     os.symlink(src, tmp)
                     break
             else:
-                raise CacheError(f"none of the link types {','.join(self.link_types)} works here")
+                raise CacheError(
+                    f"none of the link types {','.join(links)} works for {dest}; "
+                    "add copy to them (`dvlite config cache.type reflink,copy`)"
+                )
             if os.path.isdir(dest) and not os.path.islink(dest):
                 raise CacheError(f"{dest} is a directory")
             os.replace(tmp, dest)

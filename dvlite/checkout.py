@@ -125,7 +125,12 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
         assert d.stored is not None
         dest = os.fspath(repo.abspath(d.rel))
         try:
-            if d.work is not None and d.work.oid == d.stored.oid and d.work.exec != d.stored.exec:
+            if (
+                d.work is not None
+                and d.work.oid == d.stored.oid
+                and d.work.exec != d.stored.exec
+                and not _shares_object(dest)
+            ):
                 _set_exec(dest, d.stored.exec)
             else:
                 _prepare_parent(dest)
@@ -159,6 +164,11 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
             "run `dvlite fsck`, then `dvlite pull` to fetch good copies"
         )
     return result
+
+
+def _shares_object(path: str) -> bool:
+    """A symlink or hard link to a cache object: chmod would change the object itself."""
+    return os.path.islink(path) or os.stat(path).st_nlink > 1
 
 
 def _set_exec(path: str, executable: bool) -> None:

@@ -59,6 +59,51 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
     return True
 
 
+def _tmp_owner(name: str) -> int | None:
+    """The pid in a temporary name made by ``tmp_name`` (None for any other name)."""
+    _, mark, rest = name.partition(TMP_MARK)
+    pid = rest.split("-", 1)[0]
+    return int(pid) if mark and pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_tmp(folder: str | Path) -> int:
+    """Remove the temporary files that dvlite processes which no longer run left in ``folder``
+    (a run killed in the middle of writing); returns how many were removed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        pid = _tmp_owner(name)
+        if pid is not None and pid != os.getpid() and not _alive(pid):
+            with contextlib.suppress(OSError):
+                remove(os.path.join(folder, name))
+                removed += 1
+    return removed
+
+
+def check_utf8_name(rel: str) -> None:
+    """PathError for a file name that is not valid UTF-8 (trees and pointers store UTF-8)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        from dvlite.errors import PathError
+
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        raise PathError(f"{shown}: the file name is not valid UTF-8; rename it") from None
+
+
 def remove(path: str | Path) -> None:
     """Remove a file or link, making a read-only one writable first where needed."""
     try:

@@ -13,6 +13,7 @@ from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
 from dvlite.repo import Repo
+from dvlite.scm import import_git
 from dvlite.tracked import Tracked, collect
 
 WORKSPACE = "workspace"
@@ -25,7 +26,7 @@ def _check(repo: Repo) -> None:
 
 def _git(repo: Repo):
     """A gitpython Repo, for callers that need more than plain reads (imports gitpython)."""
-    import git
+    git = import_git()
 
     _check(repo)
     try:

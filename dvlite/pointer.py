@@ -15,7 +15,7 @@ from dvlite.tree import DIR, FILE
 
 SUFFIX = ".dvl"
 VERSION = 1
-_KEYS = ("version", "path", "kind", "oid", "size", "files")
+_KEYS = ("version", "path", "kind", "oid", "size", "files", "exec")
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -30,6 +30,7 @@ class Pointer:
     oid: str
     size: int
     files: int = 1
+    exec: bool = False  # an executable file (written only when true, as in trees)
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -41,10 +42,14 @@ class Pointer:
         }
         if self.kind == DIR:
             d["files"] = self.files
+        elif self.exec:
+            d["exec"] = True
         return d
 
     def dumps(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
+        # U+0085 (NEL) is a YAML line break: such a name must be written as an escape
+        readable = "\x85" not in self.path
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=readable, width=10_000)
 
     @classmethod
     def from_dict(cls, d: object, where: str) -> Pointer:
@@ -55,7 +60,7 @@ class Pointer:
             raise bad("expected a YAML mapping")
         unknown = set(d) - set(_KEYS)
         if unknown:
-            raise bad(f"unknown key {sorted(unknown)[0]!r}")
+            raise bad(f"unknown key {sorted(map(str, unknown))[0]!r}")
         if d.get("version") != VERSION:
             raise bad(f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})")
         path = d.get("path")
@@ -73,7 +78,11 @@ class Pointer:
         files = d.get("files", 1)
         if kind == DIR and not _is_count(files):
             raise bad(f"'files' must be a whole number, not {files!r}")
-        return cls(path, kind, oid, size, files if kind == DIR else 1)  # type: ignore[arg-type]
+        executable = d.get("exec", False)
+        if not isinstance(executable, bool) or (executable and kind == DIR):
+            raise bad(f"'exec' may only be true, for a file, not {executable!r}")
+        count = files if kind == DIR else 1
+        return cls(path, kind, oid, size, count, executable)  # type: ignore[arg-type]
 
 
 def _is_count(value: object) -> bool:

@@ -22,7 +22,8 @@ def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
         if not os.path.isfile(repo.abspath(rel)):
             raise PathError(f"{target} is not a pointer file (nothing tracks it)")
         rels.append(rel)
-    gone_ignores, changed_ignores = [], []
+    gone_ignores: list[str] = []
+    changed_ignores: list[str] = []
     with repo.lock():
         for rel in rels:
             path = repo.abspath(rel)

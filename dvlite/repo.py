@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -57,9 +57,12 @@ class Repo:
         repo.dvlite_dir.mkdir(exist_ok=True)
         fsutil.atomic_write(repo.dvlite_dir / ".gitignore", _DVLITE_GITIGNORE.encode())
         config_path = repo.dvlite_dir / "config"
-        if not config_path.exists() or force:
+        if not config_path.exists():
             text = "[core]\nno_scm = true\n" if no_scm else "[core]\n"
             fsutil.atomic_write(config_path, text.encode())
+        elif no_scm != repo.config.get_bool("core.no_scm", False):
+            # --force repairs .dvlite/ but keeps the settings (remotes, cache) already made there
+            repo.config.set("core.no_scm", "true" if no_scm else "false")
         if not no_scm:
             scm.stage(root, [f"{DVLITE_DIR}/config", f"{DVLITE_DIR}/.gitignore"])
         return repo
@@ -102,9 +105,16 @@ class Repo:
         return self.uses_git and self.config.get_bool("core.autostage", True)
 
     def lock(self) -> AbstractContextManager[None]:
+        """The repository lock; taking it also clears temporary files of killed runs."""
+        return self._locked()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
         from dvlite.lock import repo_lock
 
-        return repo_lock(self.tmp_dir / "lock")
+        with repo_lock(self.tmp_dir / "lock"):
+            fsutil.clean_stale_tmp(os.path.join(self.cache_dir, "tmp"))
+            yield
 
     # -- paths ------------------------------------------------------------------------------
     def resolve(self, path: str | Path) -> Path:

@@ -18,38 +18,53 @@ def find_git_root(start: Path) -> Path | None:
     return None
 
 
-def _repo(root: Path):  # type: ignore[no-untyped-def]
-    import git
+def import_git():
+    """The gitpython module; ScmError (not an ImportError traceback) when git is missing."""
+    try:
+        import git
+    except ImportError:
+        raise ScmError(
+            "git is not installed or not on PATH; install git, or use a repository "
+            "initialised with `dvlite init --no-scm`"
+        ) from None
+    return git
+
+
+def _repo(root: Path):
+    git = import_git()
 
     try:
-        return git.Repo(root)
+        repo = git.Repo(root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise ScmError(f"{root} is not a git repository") from None
+    # paths are file names, never patterns: `git add 'a*.dvl'` must not stage `ab.dvl`
+    repo.git.update_environment(GIT_LITERAL_PATHSPECS="1")
+    return repo
 
 
 def stage(root: Path, paths: Iterable[str]) -> None:
     """``git add`` the given repo-relative paths (pointers, .gitignore files)."""
-    import git
+    git = import_git()
 
     paths = sorted(set(paths))
     if not paths:
         return
     try:
         _repo(root).git.add("--", *paths)
-    except git.GitCommandError as exc:
+    except git.CommandError as exc:
         raise ScmError(f"git add failed: {_stderr(exc)}") from None
 
 
 def unstage_removed(root: Path, paths: Iterable[str]) -> None:
     """Record the removal of files in git's index (``git rm --cached``), if git tracks them."""
-    import git
+    git = import_git()
 
     paths = sorted(set(paths))
     if not paths:
         return
     try:
         _repo(root).git.rm("--cached", "--ignore-unmatch", "-q", "--", *paths)
-    except git.GitCommandError as exc:
+    except git.CommandError as exc:
         raise ScmError(f"git rm failed: {_stderr(exc)}") from None
 
 
@@ -65,9 +80,9 @@ def in_git_dir(path: Path) -> bool:
 
 def is_tracked(root: Path, rel: str) -> bool:
     """Whether git's index holds ``rel`` or anything below it."""
-    import git
+    git = import_git()
 
     try:
         return bool(_repo(root).git.ls_files("--", rel).strip())
-    except git.GitCommandError as exc:
+    except git.CommandError as exc:
         raise ScmError(f"git ls-files failed: {_stderr(exc)}") from None

@@ -29,18 +29,33 @@ class State:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._db = self._open()
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = self._open(self.path)
+            except (OSError, sqlite3.OperationalError):
+                # cannot be written here (read-only checkout, ...): remember for this run only
+                self._db = self._open(":memory:")
             except sqlite3.DatabaseError:
-                # a damaged cache database is simply rebuilt
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
-                self._db = self._open()
+                self._db = self._rebuild()
         return self._db
 
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+    def _rebuild(self) -> sqlite3.Connection:
+        """A damaged cache database is simply started again, with its journal files."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{self.path}{suffix}")
+            self._db = self._open(self.path)
+        except (OSError, sqlite3.Error):
+            self._db = self._open(":memory:")
+        return self._db
+
+    def _open(self, path: Path | str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
         db.execute(_SCHEMA)
@@ -48,24 +63,45 @@ class State:
 
     def load(self, prefix: str) -> dict[str, Row]:
         """Every row for ``prefix`` itself and for paths below it (``prefix/...``)."""
+        try:
+            return self._load(prefix)
+        except sqlite3.OperationalError:
+            return {}
+        except sqlite3.DatabaseError:  # damaged: forget everything, re-hash once
+            self._rebuild()
+            return {}
+
+    def _load(self, prefix: str) -> dict[str, Row]:
         db = self._conn()
         rows: dict[str, Row] = {}
         for path, *rest in db.execute(
             "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
         ):
-            rows[path] = tuple(rest)  # type: ignore[assignment]
+            rows[path] = tuple(rest)
         return rows
 
     def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
+        rows = list(rows)
+        try:
+            self._save(rows)
+        except sqlite3.OperationalError:  # a busy or read-only cache is not an error
+            pass
+        except sqlite3.DatabaseError:
+            self._rebuild()
+            with contextlib.suppress(sqlite3.Error):
+                self._save(rows)
+
+    def _save(self, rows: list[tuple[str, int, int, int, str]]) -> None:
         db = self._conn()
         try:
             db.execute("BEGIN")
             db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")
-        except sqlite3.OperationalError:  # a busy or read-only cache is not an error
+        except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         if self._db is not None:

@@ -24,7 +24,7 @@ class Tracked:
     @property
     def entry(self) -> TreeEntry:
         p = self.pointer
-        return TreeEntry(os.path.basename(self.rel), p.kind, p.oid, p.size)
+        return TreeEntry(os.path.basename(self.rel), p.kind, p.oid, p.size, p.exec)
 
 
 def load(repo: Repo, pointer_rel: str) -> Tracked:

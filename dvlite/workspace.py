@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
-from dvlite.fsutil import TMP_MARK, is_within
+from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
 from dvlite.hashing import hash_file
 from dvlite.state import State
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
@@ -130,6 +130,8 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
         if TMP_MARK in name:
             continue  # our own temporary file from an interrupted run
         rel = prefix + name
+        if not name.isascii():
+            check_utf8_name(rel)
         try:
             if entry.is_symlink():
                 st = os.stat(entry.path)

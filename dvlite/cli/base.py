@@ -37,7 +37,9 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def open_repo() -> Repo:
     from dvlite.repo import Repo
 
-    return Repo.find()
+    repo = Repo.find()
+    repo.config  # noqa: B018  (a malformed config file is reported by every command, at once)
+    return repo
 
 
 def console() -> Console:
@@ -105,7 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         code = 1
     except OSError as exc:
+        import errno
+
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        hint = "; free some space, then run the command again" if exc.errno == errno.ENOSPC else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}{hint}", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -15,7 +15,7 @@ def init(no_scm: bool, force: bool) -> None:
     from dvlite.repo import Repo
 
     repo = Repo.init(no_scm=no_scm, force=force)
-    console().print(f"Initialised dvlite in {repo.dvlite_dir}")
+    console().print(f"Initialised dvlite in {repo.dvlite_dir}", markup=False)
     if not no_scm:
         console().print("Next: [bold]dvlite add[/] your data, then [bold]git commit[/].")
 
@@ -38,7 +38,7 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
     for r in results:
         what = f"{r.files:,} files, " if r.kind == "dir" else ""
         verb = "added" if r.changed else "unchanged"
-        out.print(f"{verb:>9} {r.pointer}  ({what}{human_size(r.size)})")
+        out.print(f"{verb:>9} {r.pointer}  ({what}{human_size(r.size)})", markup=False)
 
 
 @cli.command()
@@ -72,9 +72,13 @@ def status(
     elif not quiet:
         out = console()
         for target in report:
-            out.print(f"[bold]{target.source}[/]")
+            out.print(target.source, style="bold", markup=False)
             for change in target.changes:
-                out.print(f"    {change.state + ':':<14}{change.path}", style=_STYLE.get(change.state))
+                out.print(
+                    f"    {change.state + ':':<14}{change.path}",
+                    style=_STYLE.get(change.state),
+                    markup=False,
+                )
     if quiet and report:
         ctx.exit(1)
 
@@ -108,7 +112,7 @@ def remove(targets: tuple[str, ...]) -> None:
     from dvlite.remove import remove as do_remove
 
     for rel in do_remove(open_repo(), targets):
-        console().print(f"removed {rel}")
+        console().print(f"removed {rel}", markup=False)
 
 
 @cli.command()
@@ -169,6 +173,8 @@ def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
 
         show_remote_fsck(ctx, remote_name or None, as_json)
         return
+    from rich.markup import escape
+
     from dvlite.fsck import fsck as do_fsck
 
     with progress("Verifying") as advance:
@@ -180,7 +186,7 @@ def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
         for oid in result.corrupt:
             out.print(f"[red]corrupt:[/] {oid}")
         for rel in result.missing:
-            out.print(f"[magenta]missing:[/] {rel}")
+            out.print(f"[magenta]missing:[/] {escape(rel)}")
         verdict = "all good" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
         out.print(f"checked {result.checked:,} objects: {verdict}")
     if not result.ok:
