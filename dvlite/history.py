@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
 from dvlite.repo import Repo
-from dvlite.tracked import Tracked, collect
+from dvlite.lockfile import LOCK_FILE
+from dvlite.tracked import Tracked, collect, outputs_of
 
 WORKSPACE = "workspace"
 
@@ -60,7 +61,7 @@ def revisions(
 
 
 def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
-    """Every pointer committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
+    """Every pointer and stage output committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
     import git
@@ -72,6 +73,10 @@ def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
     items = []
     for obj in commit.tree.traverse():
         path = obj.path
+        if obj.type == "blob" and path == LOCK_FILE:
+            text = obj.data_stream.read().decode("utf-8", errors="replace")
+            items.extend(outputs_of(text, f"{path} at {rev[:12]}"))
+            continue
         if obj.type != "blob" or not pointers.is_pointer(path):
             continue
         where = f"{path} at {rev[:12]}"

@@ -1,4 +1,4 @@
-"""Tracked data: what a pointer file (or, later, a lock entry) says a path should hold."""
+"""Tracked data: what a pointer file, or a stage's entry in dvlite.lock, says a path should hold."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dvlite.workspace import Node, build, scan
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
-    source: str  # repository-relative path of the pointer file that records it
+    source: str  # the pointer file that records it, or "dvlite.lock:<stage>" for a stage output
     rel: str  # repository-relative path of the data
     pointer: Pointer
 
@@ -36,26 +36,73 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
     """The tracked items named by ``targets`` (pointer files, data paths or folders holding
     pointers), or every one in the repository when there are none."""
     if not targets:
-        return [load(repo, rel) for rel in sorted(repo.iter_pointers())]
+        return [load(repo, rel) for rel in sorted(repo.iter_pointers())] + stage_outputs(repo)
     found: dict[str, Tracked] = {}
+    outs: list[Tracked] | None = None
     for target in targets:
         rel = repo.rel(target)
         absolute = repo.abspath(rel)
+        if outs is None:
+            outs = stage_outputs(repo)
+        chosen = [o for o in outs if _names_output(rel, o)]
+        if chosen:
+            for o in chosen:
+                found.setdefault(o.rel, o)
+            if not absolute.is_dir() or any(o.rel == rel for o in chosen):
+                continue
         if pointers.is_pointer(rel) and absolute.is_file():
             rels = [rel]
         elif os.path.isfile(repo.abspath(rel + pointers.SUFFIX)):
             rels = [rel + pointers.SUFFIX]
         elif absolute.is_dir():
             rels = sorted(repo.iter_pointers(rel))
-            if not rels:
+            if not rels and not chosen:
                 raise PathError(f"{target}: no tracked data in this folder")
         else:
             owner = repo.tracking_pointer(rel)
             hint = f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})" if owner else ""
+            inside = next((o for o in outs if rel.startswith(o.rel + "/")), None)
+            if inside is not None:
+                hint = f" (it is inside {inside.rel}, an output recorded in {inside.source})"
             raise PathError(f"{target} is not tracked by dvlite{hint}")
         for r in rels:
             found.setdefault(r, load(repo, r))
     return list(found.values())
+
+
+def _names_output(rel: str, item: Tracked) -> bool:
+    """Whether a target names a stage output: its path, a folder above it, or the lock."""
+    from dvlite.lockfile import LOCK_FILE
+
+    if rel == LOCK_FILE or rel == item.source:
+        return True
+    return rel == item.rel or (rel == "" or item.rel.startswith(rel + "/"))
+
+
+def outputs_of(lock_text: str, where: str) -> list[Tracked]:
+    """The stage outputs a dvlite.lock records (metrics stay in git, so they are not here)."""
+    from dvlite.lockfile import LOCK_FILE, Lock
+
+    lock = Lock.loads(lock_text, where)
+    items = []
+    for name in sorted(lock.stages):
+        for out in lock.stages[name].outs:
+            p = Pointer(os.path.basename(out.path), out.kind, out.oid, out.size, out.files)
+            items.append(Tracked(f"{LOCK_FILE}:{name}", out.path, p))
+    return items
+
+
+def stage_outputs(repo: Repo) -> list[Tracked]:
+    """Stage outputs recorded in the workspace's dvlite.lock (none without one)."""
+    from dvlite.lockfile import LOCK_FILE
+
+    try:
+        text = repo.abspath(LOCK_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PathError(f"cannot read {LOCK_FILE}: {exc}") from None
+    return outputs_of(text, LOCK_FILE)
 
 
 def workspace_node(repo: Repo, item: Tracked) -> Node | None:

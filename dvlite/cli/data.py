@@ -63,7 +63,14 @@ def status(ctx: click.Context, targets: tuple[str, ...], quiet: bool, as_json: b
         ctx.exit(1)
 
 
-_STYLE = {"modified": "yellow", "new": "green", "deleted": "red", "not in cache": "magenta"}
+_STYLE = {
+    "modified": "yellow",
+    "new": "green",
+    "deleted": "red",
+    "not in cache": "magenta",
+    "out of date": "yellow",
+    "uncommitted": "cyan",
+}
 
 
 @cli.command()
