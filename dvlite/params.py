@@ -14,7 +14,7 @@ from dvlite.lockfile import Params
 from dvlite.pipeline import load_yaml
 
 DEFAULT_FILE = "params.yaml"
-_MISSING = object()
+MISSING = object()
 
 
 def split(ref: str) -> tuple[str, str]:
@@ -26,7 +26,7 @@ def split(ref: str) -> tuple[str, str]:
 
 
 def lookup(data: object, key: str) -> object:
-    """The value at a dotted key (``a.b.c``; list items by index); _MISSING when absent."""
+    """The value at a dotted key (``a.b.c``; list items by index); MISSING when absent."""
     if isinstance(data, dict) and key in data:  # a key that itself has dots
         return data[key]
     node = data
@@ -36,7 +36,7 @@ def lookup(data: object, key: str) -> object:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return node
 
 
@@ -89,7 +89,7 @@ def values(refs: Iterable[str], read: Reader, *, stage: str = "") -> Params:
                 raise PipelineError(f"{who}params file {file} does not exist (needed for {ref})")
             parsed[file] = parse(data, file)
         value = lookup(parsed[file], key)
-        if value is _MISSING:
+        if value is MISSING:
             raise PipelineError(f"{who}{file} has no key {key!r}; add it or remove the param from the stage")
         result.setdefault(file, {})[key] = value
     return result

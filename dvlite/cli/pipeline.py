@@ -151,3 +151,161 @@ def dag(fmt: str) -> None:
     from dvlite.pipeline import load
 
     click.echo(render(load(open_repo().root), fmt))
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--rev", help="Read dvlite.yaml and dvlite.lock at this git revision (tag, branch, commit).")
+@click.option("--downstream", is_flag=True, help="Show every stage that depends on PATH instead.")
+@json_option
+def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None:
+    """Show what produced PATH: stages, commands, params, inputs with their oids, and commits."""
+    from rich.tree import Tree
+
+    from dvlite import lineage as lineage_mod
+    from dvlite.cli.base import console
+
+    repo = open_repo()
+    if downstream:
+        found = lineage_mod.downstream(repo, path, rev)
+        if as_json:
+            print_json([d.to_dict() for d in found])
+            return
+        if not found:
+            click.echo(f"No stage depends on {path}.")
+            return
+        out = console()
+        for d in found:
+            outs = ", ".join(d.outs) or "no outputs"
+            out.print(f"[bold]{d.stage}[/]  -> {outs}  [dim](via {', '.join(d.via)})[/]")
+        return
+    node = lineage_mod.lineage(repo, path, rev)
+    if as_json:
+        print_json(node.to_dict())
+        return
+    tree = Tree(_label(node))
+    _grow(tree, node)
+    console().print(tree)
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "-"
+    return value.split(":", 1)[-1][:12] if value.startswith("xxh128:") else value[:12]
+
+
+def _label(node) -> str:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+
+    commit = f"  [dim]commit {_short(node.commit)}[/]" if node.commit else ""
+    oid = f"  [cyan]{_short(node.oid)}[/]"
+    if node.kind == "stage":
+        params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
+        extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
+        return (
+            f"[bold]{escape(node.path)}[/]{oid}  ← stage [bold]{escape(node.stage or '')}[/]{commit}"
+            f"\n[dim]$[/] {escape(node.cmd or '(never run)')}{extra}"
+        )
+    what = {"data": f"tracked by {node.source}", "file": "file", "missing": "missing"}[node.kind]
+    now = f"  [yellow](now {_short(node.current_oid)})[/]" if node.current_oid else ""
+    return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
+
+
+def _grow(tree, node) -> None:  # type: ignore[no-untyped-def]
+    for child in node.inputs:
+        _grow(tree.add(_label(child)), child)
+
+
+def _value(v: object) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def _rows_table(rows, title: str):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("path", "key", "old", "new", "change"):
+        table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
+    for r in rows:
+        change = r.change
+        shown = "-" if change is None else f"{change:+.6g}"
+        table.add_row(r.path, r.key, _value(r.old), _value(r.new), shown)
+    return table
+
+
+@cli.group()
+def metrics() -> None:
+    """Metrics from the files stages declare with -m."""
+
+
+@metrics.command("show")
+@click.argument("revs", nargs=-1)
+@click.option("-A", "--all-commits", is_flag=True, help="Every commit, newest first.")
+@json_option
+def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool) -> None:
+    """Show metrics in the workspace (or at REVS, or at every commit)."""
+    from rich.table import Table
+
+    from dvlite.cli.base import console
+    from dvlite.metrics import show
+
+    found = show(open_repo(), list(revs) or None, all_commits=all_commits)
+    if as_json:
+        print_json(found)
+        return
+    table = Table()
+    for col in ("revision", "path", "key", "value"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for rev, values in found.items():
+        for path, keys in values.items():
+            for key, value in keys.items():
+                table.add_row(rev, path, key, _value(value))
+    if not table.rows:
+        click.echo("No metrics: declare metrics files with `dvlite stage add -m FILE`.")
+        return
+    console().print(table)
+
+
+@metrics.command("diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--all", "everything", is_flag=True, help="Show unchanged metrics too.")
+@json_option
+def metrics_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+    """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
+    from dvlite.cli.base import console
+    from dvlite.metrics import diff
+
+    rows = diff(open_repo(), a, b, everything=everything)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif rows:
+        console().print(_rows_table(rows, f"metrics: {a or 'HEAD'} -> {b or 'workspace'}"))
+    else:
+        click.echo("No metric changed.")
+
+
+@cli.group()
+def params() -> None:
+    """Params that stages read (keys of params.yaml or FILE:KEY)."""
+
+
+@params.command("diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--all", "everything", is_flag=True, help="Show unchanged params too.")
+@json_option
+def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+    """Compare params between revisions A (default HEAD) and B (default the workspace)."""
+    from dvlite.cli.base import console
+    from dvlite.metrics import params_diff as do_diff
+
+    rows = do_diff(open_repo(), a, b, everything=everything)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif rows:
+        console().print(_rows_table(rows, f"params: {a or 'HEAD'} -> {b or 'workspace'}"))
+    else:
+        click.echo("No param changed.")
