@@ -75,10 +75,10 @@ def parse(data: bytes, where: str) -> object:
     return load_yaml(text, where)  # YAML is a superset of JSON
 
 
-def values(refs: Iterable[str], read: Reader, *, stage: str = "") -> Params:
+def values(refs: Iterable[str], read: Reader, *, stage: str = "", parsed: dict[str, object] | None = None) -> Params:
     """The value of every referenced param, grouped by file; PipelineError for a missing
-    file or key."""
-    parsed: dict[str, object] = {}
+    file or key. ``parsed`` remembers parsed files between calls."""
+    parsed = {} if parsed is None else parsed
     result: Params = {}
     who = f"stage {stage!r}: " if stage else ""
     for ref in refs:

@@ -63,6 +63,7 @@ class Hasher:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self._memo: dict[str, LockedPath | None] = {}
+        self.params_files: dict[str, object] = {}  # parsed params files
         self._link_roots = (os.path.realpath(repo.cache_dir),)
 
     def get(self, rel: str, *, store: bool = False) -> LockedPath | None:
@@ -91,8 +92,9 @@ class Hasher:
 
 
 # -- deciding ---------------------------------------------------------------------------------
-def _read_params(repo: Repo, stage: Stage) -> Params:
-    return params_mod.values(stage.params, params_mod.workspace_reader(repo.root), stage=stage.name)
+def _read_params(repo: Repo, stage: Stage, hasher: Hasher) -> Params:
+    reader = params_mod.workspace_reader(repo.root)
+    return params_mod.values(stage.params, reader, stage=stage.name, parsed=hasher.params_files)
 
 
 def _inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, ...], Params]:
@@ -102,11 +104,12 @@ def _inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath,
         if found is None:
             raise PipelineError(f"stage {stage.name!r}: its dep {dep} does not exist")
         deps.append(found)
-    return tuple(deps), _read_params(repo, stage)
+    return tuple(deps), _read_params(repo, stage, hasher)
 
 
 def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> str:
     """Why ``stage`` must run, or "" when its record matches the workspace."""
+    current = _read_params(repo, stage, hasher)  # a missing param is an error even here
     if entry is None:
         return "never run"
     if entry.cmd != stage.cmd:
@@ -114,7 +117,6 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
     recorded = {d.path for d in entry.deps}
     if recorded != set(stage.deps):
         return "deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps)))
-    current = _read_params(repo, stage)
     for file, keys in current.items():
         old = entry.params.get(file, {})
         for key, value in keys.items():
@@ -172,10 +174,12 @@ def plan(
     for name in pipeline.order(wanted):
         stage = pipeline.stages[name]
         if force:
+            _read_params(repo, stage, hasher)
             reason = "forced"
         else:
-            reason = next((f"upstream stage {up!r} runs" for up in edges[name] if up in runs), "")
-            reason = reason or why_stale(repo, stage, lock.stages.get(name), hasher)
+            reason = why_stale(repo, stage, lock.stages.get(name), hasher)
+            upstream = next((f"upstream stage {up!r} runs" for up in edges[name] if up in runs), "")
+            reason = upstream or reason
         if reason:
             runs.add(name)
         result.append(Planned(name, reason))
