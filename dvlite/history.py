@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
-from dvlite.repo import Repo
 from dvlite.lockfile import LOCK_FILE
+from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect, outputs_of
 
 WORKSPACE = "workspace"

@@ -38,7 +38,12 @@ class Node:
     current_oid: str | None = None  # for data: the pointer's oid when it differs from the record
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"path": self.path, "kind": self.kind, "oid": self.oid, "source": self.source}
+        d: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "oid": self.oid,
+            "source": self.source,
+        }
         d["commit"] = self.commit
         if self.kind == STAGE:
             d |= {"stage": self.stage, "cmd": self.cmd, "params": self.params}
@@ -56,7 +61,12 @@ class Dependent:
     via: tuple[str, ...]  # the deps through which it depends on the path (or upstream stages)
 
     def to_dict(self) -> dict[str, object]:
-        return {"stage": self.stage, "cmd": self.cmd, "outs": list(self.outs), "via": list(self.via)}
+        return {
+            "stage": self.stage,
+            "cmd": self.cmd,
+            "outs": list(self.outs),
+            "via": list(self.via),
+        }
 
 
 class _Commits:
@@ -69,7 +79,7 @@ class _Commits:
         self._git = None
         self._lock_history: list[tuple[str, Snapshot]] | None = None
 
-    def _g(self):  # type: ignore[no-untyped-def]
+    def _g(self):
         if self._git is None:
             from dvlite.history import _git
 
@@ -204,7 +214,9 @@ def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
 
     rel = _rel(repo, path)
     result = node(rel, None, frozenset())
-    if result.kind == MISSING and not any(overlaps(rel, o.path) for e in lock.stages.values() for o in e.deps):
+    if result.kind == MISSING and not any(
+        overlaps(rel, o.path) for e in lock.stages.values() for o in e.deps
+    ):
         raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
     return result
 
@@ -215,9 +227,16 @@ def downstream(repo: Repo, path: str, rev: str | None = None) -> list[Dependent]
     pipeline = snap.pipeline
     rel = _rel(repo, path)
     direct = {
-        s.name: tuple(d for d in s.deps if overlaps(d, rel)) for s in pipeline if any(overlaps(d, rel) for d in s.deps)
+        s.name: tuple(d for d in s.deps if overlaps(d, rel))
+        for s in pipeline
+        if any(overlaps(d, rel) for d in s.deps)
     }
-    if not direct and pipeline.producer(rel) is None and not snap.exists(rel) and not _pointer_for(snap, rel):
+    if (
+        not direct
+        and pipeline.producer(rel) is None
+        and not snap.exists(rel)
+        and not _pointer_for(snap, rel)
+    ):
         raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
     reach = pipeline.downstream_of(direct)
     edges = pipeline.edges()

@@ -40,7 +40,12 @@ class LockedPath:
     files: int = 1
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"path": self.path, "kind": self.kind, "oid": self.oid, "size": self.size}
+        d: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "oid": self.oid,
+            "size": self.size,
+        }
         if self.kind == DIR:
             d["files"] = self.files
         return d
@@ -134,7 +139,9 @@ class Lock:
         if not isinstance(d, dict):
             raise _bad(where, "expected a mapping with 'version' and 'stages'")
         if d.get("version") != VERSION:
-            raise _bad(where, f"unsupported version {d.get('version')!r} (this dvlite reads {VERSION})")
+            raise _bad(
+                where, f"unsupported version {d.get('version')!r} (this dvlite reads {VERSION})"
+            )
         stages = d.get("stages") or {}
         if not isinstance(stages, dict):
             raise _bad(where, "'stages' must map stage names to their records")

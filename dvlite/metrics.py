@@ -24,12 +24,24 @@ class Row:
 
     @property
     def change(self) -> float | None:
-        if _number(self.old) and _number(self.new):
-            return self.new - self.old  # type: ignore[operator,no-any-return]
+        old, new = self.old, self.new
+        if (
+            isinstance(old, int | float)
+            and isinstance(new, int | float)
+            and _number(old)
+            and _number(new)
+        ):
+            return new - old
         return None
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "key": self.key, "old": self.old, "new": self.new, "change": self.change}
+        return {
+            "path": self.path,
+            "key": self.key,
+            "old": self.old,
+            "new": self.new,
+            "change": self.change,
+        }
 
 
 def _number(value: object) -> bool:
@@ -54,7 +66,9 @@ def read_metrics(snap: Snapshot) -> Values:
     return found
 
 
-def show(repo: Repo, revs: list[str | None] | None = None, *, all_commits: bool = False) -> dict[str, Values]:
+def show(
+    repo: Repo, revs: list[str | None] | None = None, *, all_commits: bool = False
+) -> dict[str, Values]:
     """Metrics per revision label: the workspace by default, the given revisions, or every
     commit (newest first) with ``all_commits``."""
     if all_commits:
@@ -63,7 +77,9 @@ def show(repo: Repo, revs: list[str | None] | None = None, *, all_commits: bool 
         shas = _git(repo).git.rev_list("--all").split()
         revs = list(shas)
     snaps = [Snapshot(repo, rev) for rev in (revs or [None])]
-    return {(s.commit[:12] if all_commits and s.commit else s.label): read_metrics(s) for s in snaps}
+    return {
+        (s.commit[:12] if all_commits and s.commit else s.label): read_metrics(s) for s in snaps
+    }
 
 
 def _compare(old: Values, new: Values, *, everything: bool) -> list[Row]:
@@ -81,8 +97,11 @@ def _pair(repo: Repo, a: str | None, b: str | None) -> tuple[Snapshot, Snapshot]
     return Snapshot(repo, a or "HEAD"), Snapshot(repo, b)
 
 
-def diff(repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False) -> list[Row]:
-    """Metrics that differ between revision ``a`` (default HEAD) and ``b`` (default the workspace)."""
+def diff(
+    repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False
+) -> list[Row]:
+    """Metrics that differ between revision ``a`` (default HEAD) and ``b`` (default: the
+    workspace)."""
     old, new = _pair(repo, a, b)
     return _compare(read_metrics(old), read_metrics(new), everything=everything)
 
@@ -103,7 +122,10 @@ def read_params(snap: Snapshot) -> Values:
     return found
 
 
-def params_diff(repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False) -> list[Row]:
-    """Params that differ between revision ``a`` (default HEAD) and ``b`` (default the workspace)."""
+def params_diff(
+    repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False
+) -> list[Row]:
+    """Params that differ between revision ``a`` (default HEAD) and ``b`` (default: the
+    workspace)."""
     old, new = _pair(repo, a, b)
     return _compare(read_params(old), read_params(new), everything=everything)

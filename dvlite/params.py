@@ -75,7 +75,9 @@ def parse(data: bytes, where: str) -> object:
     return load_yaml(text, where)  # YAML is a superset of JSON
 
 
-def values(refs: Iterable[str], read: Reader, *, stage: str = "", parsed: dict[str, object] | None = None) -> Params:
+def values(
+    refs: Iterable[str], read: Reader, *, stage: str = "", parsed: dict[str, object] | None = None
+) -> Params:
     """The value of every referenced param, grouped by file; PipelineError for a missing
     file or key. ``parsed`` remembers parsed files between calls."""
     parsed = {} if parsed is None else parsed
@@ -90,6 +92,8 @@ def values(refs: Iterable[str], read: Reader, *, stage: str = "", parsed: dict[s
             parsed[file] = parse(data, file)
         value = lookup(parsed[file], key)
         if value is MISSING:
-            raise PipelineError(f"{who}{file} has no key {key!r}; add it or remove the param from the stage")
+            raise PipelineError(
+                f"{who}{file} has no key {key!r}; add it or remove the param from the stage"
+            )
         result.setdefault(file, {})[key] = value
     return result

@@ -49,7 +49,9 @@ def normpath(path: str, where: str) -> str:
         raise PipelineError(f"{where}: a path must be a non-empty string, not {path!r}")
     norm = os.path.normpath(path).replace(os.sep, "/")
     if os.path.isabs(path) or norm == ".." or norm.startswith("../"):
-        raise PipelineError(f"{where}: {path!r} is outside the repository; paths are relative to its root")
+        raise PipelineError(
+            f"{where}: {path!r} is outside the repository; paths are relative to its root"
+        )
     if norm == ".":
         raise PipelineError(f"{where}: the repository root cannot be a dep or an out")
     return norm
@@ -92,7 +94,9 @@ class Stage:
             raise PipelineError(f"{here} must be a mapping with at least a 'cmd'")
         unknown = sorted(set(d) - set(_STAGE_KEYS))
         if unknown:
-            raise PipelineError(f"{here} has an unknown key {unknown[0]!r} (known: {', '.join(_STAGE_KEYS)})")
+            raise PipelineError(
+                f"{here} has an unknown key {unknown[0]!r} (known: {', '.join(_STAGE_KEYS)})"
+            )
         cmd = d.get("cmd")
         if not isinstance(cmd, str) or not cmd.strip():
             raise PipelineError(f"{here} needs a 'cmd' (the command to run, as one string)")
@@ -106,7 +110,9 @@ class Stage:
             if key == "params":
                 for p in raw:
                     if not isinstance(p, str) or not p.strip():
-                        raise PipelineError(f"{here}: a param must be a key like 'train.lr', not {p!r}")
+                        raise PipelineError(
+                            f"{here}: a param must be a key like 'train.lr', not {p!r}"
+                        )
                 lists[key] = tuple(dict.fromkeys(raw))
             else:
                 lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
@@ -179,7 +185,8 @@ class Pipeline:
             if name in visiting:
                 cycle = [*visiting[visiting.index(name) :], name]
                 raise PipelineError(
-                    f"{PIPELINE_FILE} has a cycle: {' -> '.join(cycle)}; a stage cannot depend on its own outputs"
+                    f"{PIPELINE_FILE} has a cycle: {' -> '.join(cycle)}; "
+                    "a stage cannot depend on its own outputs"
                 )
             visiting.append(name)
             for up in edges[name]:
@@ -205,29 +212,36 @@ class Pipeline:
                             if other != stage.name
                             else f"stage {stage.name!r} lists {out} twice (or one inside another)"
                         )
-                        raise PipelineError(f"{PIPELINE_FILE}: {who}; each output must have one producer")
+                        raise PipelineError(
+                            f"{PIPELINE_FILE}: {who}; each output must have one producer"
+                        )
                 owners.append((out, stage.name))
                 pointer = _tracking_pointer(root, out)
                 if pointer:
                     raise PipelineError(
-                        f"{PIPELINE_FILE}: {out}, an output of stage {stage.name!r}, is also tracked by "
-                        f"{pointer}; run `dvlite remove {pointer}` or drop it from the stage's outs"
+                        f"{PIPELINE_FILE}: {out}, an output of stage {stage.name!r}, is also "
+                        f"tracked by {pointer}; run `dvlite remove {pointer}` or drop it from the "
+                        "stage's outs"
                     )
             for dep in stage.deps:
                 if dep in stage.produces:
                     raise PipelineError(
-                        f"{PIPELINE_FILE}: stage {stage.name!r} has {dep} as both a dep and an output"
+                        f"{PIPELINE_FILE}: stage {stage.name!r} has {dep} as both a dep and "
+                        "an output"
                     )
         self.order()
         if deps_exist:
             for stage in self.stages.values():
                 for dep in stage.deps:
                     if not os.path.lexists(root / dep) and not any(
-                        overlaps(dep, out) for other in self.stages.values() for out in other.produces
+                        overlaps(dep, out)
+                        for other in self.stages.values()
+                        for out in other.produces
                     ):
                         raise PipelineError(
-                            f"stage {stage.name!r} depends on {dep}, which does not exist and no stage "
-                            "produces; create it, `dvlite pull` it, or fix the stage's deps"
+                            f"stage {stage.name!r} depends on {dep}, which does not exist and "
+                            "no stage produces; create it, `dvlite pull` it, or fix the stage's "
+                            "deps"
                         )
 
     def resolve_targets(self, targets: Iterable[str], root: Path) -> list[str]:

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from dvlite import gitignore, lockfile, params as params_mod, pipeline as pipelines, runcache
+from dvlite import gitignore, lockfile, runcache
+from dvlite import params as params_mod
+from dvlite import pipeline as pipelines
 from dvlite.errors import DvliteError, PipelineError
 from dvlite.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.pipeline import Pipeline, Stage
@@ -205,7 +207,9 @@ def repro(
     with repo.lock():
         pipeline = pipelines.load(repo.root)
         hasher = Hasher(repo)
-        planned = plan(repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher)
+        planned = plan(
+            repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher
+        )
         result = ReproResult(planned)
         todo = [p for p in planned if p.reason]
         if dry or not todo:
@@ -236,7 +240,9 @@ class _Runner:
         self.emit = emit
         self.result = result
         names = set(self.reasons)
-        self.waits_for = {n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names}
+        self.waits_for = {
+            n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names
+        }
         self.pending = [p.name for p in todo]
         self.done: set[str] = set()
         self.procs: set[subprocess.Popen[bytes]] = set()
@@ -296,9 +302,11 @@ class _Runner:
         """Run a stage in the pool, or settle it at once (run cache, or nothing to do)."""
         stage = self.pipeline.stages[name]
         reason = self.reasons[name]
-        if reason.startswith("upstream stage") and not self.force:
-            # its upstream ran: it runs only if what it reads really changed
-            if not why_stale(self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher):
+        # its upstream ran: it runs only if what it reads really changed
+        if reason.startswith("upstream stage") and not self.force:  # noqa: SIM102
+            if not why_stale(
+                self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher
+            ):
                 self.result.skipped.append(name)
                 self.done.add(name)
                 self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
@@ -347,7 +355,9 @@ class _Runner:
 
     def _finish(self, name: str, deps: tuple[LockedPath, ...], params: Params) -> None:
         stage = self.pipeline.stages[name]
-        missing = [rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))]
+        missing = [
+            rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))
+        ]
         if missing:
             raise PipelineError(
                 f"stage {name!r} ran but did not produce its declared output {', '.join(missing)}; "
@@ -357,7 +367,9 @@ class _Runner:
         outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
         metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.metrics)
         entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
-        runcache.save(self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics)
+        runcache.save(
+            self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics
+        )
         self._record(stage, entry)
         self.done.add(name)
         self.result.ran.append(name)
@@ -368,9 +380,12 @@ class _Runner:
         if found is None:
             return False
         outs, metrics = found
-        if {o.path for o in outs} != set(stage.outs) or {m.path for m in metrics} != set(stage.metrics):
+        if {o.path for o in outs} != set(stage.outs) or {m.path for m in metrics} != set(
+            stage.metrics
+        ):
             return False
-        from dvlite.checkout import apply, plan as checkout_plan
+        from dvlite.checkout import apply
+        from dvlite.checkout import plan as checkout_plan
         from dvlite.errors import CacheError
         from dvlite.workspace import missing_objects
 
@@ -411,19 +426,21 @@ class _Runner:
             scm.stage(self.repo.root, [*sorted(self.to_stage), pipelines.PIPELINE_FILE])
 
 
-def _tracked(p: LockedPath, stage: str):  # type: ignore[no-untyped-def]
+def _tracked(p: LockedPath, stage: str):
     from dvlite.pointer import Pointer
     from dvlite.tracked import Tracked
 
     return Tracked(
-        f"{lockfile.LOCK_FILE}:{stage}", p.path, Pointer(os.path.basename(p.path), p.kind, p.oid, p.size, p.files)
+        f"{lockfile.LOCK_FILE}:{stage}",
+        p.path,
+        Pointer(os.path.basename(p.path), p.kind, p.oid, p.size, p.files),
     )
 
 
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
 
-        def writable(func, p, _exc):  # type: ignore[no-untyped-def]
+        def writable(func, p, _exc):
             os.chmod(os.path.dirname(p), stat.S_IRWXU)
             os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
             func(p)
@@ -442,7 +459,8 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
         pipeline = pipelines.load(repo.root)
         if stage.name in pipeline.stages and not force:
             raise PipelineError(
-                f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; use --force to replace it"
+                f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; "
+                "use --force to replace it"
             )
         updated = pipeline.with_stage(stage)
         updated.check(repo.root, deps_exist=False)

@@ -75,4 +75,3 @@ class Snapshot:
         if data is None:
             return Lock()
         return Lock.loads(data.decode("utf-8", errors="replace"), self.where(LOCK_FILE))
-

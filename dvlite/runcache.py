@@ -40,7 +40,12 @@ def entry_path(cache_root: str | Path, run_key: str) -> str:
     return os.path.join(cache_root, RUNS_DIR, run_key[:2], run_key[2:])
 
 
-def save(cache_root: str | Path, run_key: str, outs: tuple[LockedPath, ...], metrics: tuple[LockedPath, ...]) -> None:
+def save(
+    cache_root: str | Path,
+    run_key: str,
+    outs: tuple[LockedPath, ...],
+    metrics: tuple[LockedPath, ...],
+) -> None:
     doc = {
         "version": VERSION,
         "outs": [o.to_dict() for o in outs],
@@ -48,10 +53,14 @@ def save(cache_root: str | Path, run_key: str, outs: tuple[LockedPath, ...], met
     }
     path = entry_path(cache_root, run_key)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fsutil.atomic_write(path, json.dumps(doc, sort_keys=True, separators=(",", ":")).encode(), fsync=False)
+    fsutil.atomic_write(
+        path, json.dumps(doc, sort_keys=True, separators=(",", ":")).encode(), fsync=False
+    )
 
 
-def load(cache_root: str | Path, run_key: str) -> tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]] | None:
+def load(
+    cache_root: str | Path, run_key: str
+) -> tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]] | None:
     """The outputs recorded for these inputs; None when there is no (readable) entry."""
     try:
         with open(entry_path(cache_root, run_key), "rb") as f:
@@ -70,7 +79,7 @@ def load(cache_root: str | Path, run_key: str) -> tuple[tuple[LockedPath, ...], 
 def iter_keys(cache_root: str | Path) -> list[str]:
     """Every run-cache key stored under ``cache_root`` (for push, pull and gc)."""
     base = os.path.join(cache_root, RUNS_DIR)
-    keys = []
+    keys: list[str] = []
     try:
         prefixes = sorted(os.listdir(base))
     except FileNotFoundError:

@@ -60,7 +60,11 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
                 raise PathError(f"{target}: no tracked data in this folder")
         else:
             owner = repo.tracking_pointer(rel)
-            hint = f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})" if owner else ""
+            hint = (
+                f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})"
+                if owner
+                else ""
+            )
             inside = next((o for o in outs if rel.startswith(o.rel + "/")), None)
             if inside is not None:
                 hint = f" (it is inside {inside.rel}, an output recorded in {inside.source})"

@@ -11,7 +11,7 @@ from dvlite.repo import Repo
 
 PY = shlex.quote(sys.executable)
 
-TOOL = r'''
+TOOL = r"""
 import json, os, sys, time
 name, out, *rest = sys.argv[1:]
 with open("runs.log", "a") as log:
@@ -34,7 +34,7 @@ if out.endswith("/"):
     open(os.path.join(out, "part.txt"), "w").write("|".join(parts))
 else:
     open(out, "w").write("|".join(parts))
-'''
+"""
 
 PARAMS = '{"prepare": {"seed": 1}, "train": {"lr": 0.1, "layers": 2}}\n'
 

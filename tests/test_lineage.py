@@ -69,7 +69,10 @@ def test_lineage_of_uncommitted_results(repo: Repo, dvlite) -> None:
     assert (node["stage"], node["commit"]) == ("evaluate", "uncommitted")
     assert node["inputs"][0]["path"] == "model.bin"
     missing = dvlite("lineage", "nothing.txt")
-    assert (missing.exit_code, missing.stderr) == (1, "Error: nothing.txt: no such file, pointer or stage output at workspace\n")
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        "Error: nothing.txt: no such file, pointer or stage output at workspace\n",
+    )
 
 
 def test_lineage_downstream(repo: Repo, dvlite) -> None:
@@ -80,7 +83,10 @@ def test_lineage_downstream(repo: Repo, dvlite) -> None:
     assert [d["stage"] for d in found] == ["prepare", "train", "evaluate", "stats"]
     assert found[0]["via"] == ["data/raw.txt"]
     assert found[1]["via"] == ["stage prepare"]
-    assert dvlite("lineage", "metrics.json", "--downstream").stdout == "No stage depends on metrics.json.\n"
+    assert (
+        dvlite("lineage", "metrics.json", "--downstream").stdout
+        == "No stage depends on metrics.json.\n"
+    )
 
 
 def test_dag_formats(repo: Repo, dvlite) -> None:
@@ -106,7 +112,9 @@ def test_metrics_and_params_across_revisions(repo: Repo, dvlite) -> None:
     assert diff == [] or diff[0]["key"] == "score"
     assert dvlite("metrics", "diff", "v1.0", "HEAD", "--all").exit_code == 0
     params = json.loads(dvlite("params", "diff", "v1.0", "--json").stdout)
-    assert params == [{"path": "params.yaml", "key": "train.lr", "old": 0.1, "new": 0.2, "change": 0.1}]
+    assert params == [
+        {"path": "params.yaml", "key": "train.lr", "old": 0.1, "new": 0.2, "change": 0.1}
+    ]
     table = dvlite("params", "diff", "v1.0")
     assert "train.lr" in table.stdout and "+0.1" in table.stdout
     assert dvlite("params", "diff").stdout == "No param changed.\n"

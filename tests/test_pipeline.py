@@ -11,7 +11,7 @@ from dvlite.pipeline import Pipeline, Stage, load, save
 from dvlite.repo import Repo
 from dvlite.repro import repro
 from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, PY, make_pipeline, runs, tool
+from tests.pipeline_helpers import PARAMS, PY, make_pipeline, runs
 
 
 def test_repro_runs_everything_once_then_nothing(repo: Repo, dvlite) -> None:
@@ -51,7 +51,9 @@ def test_param_change_reruns_only_its_stage_and_downstream(repo: Repo, dvlite) -
     ]
     assert runs(repo.root) == []  # --dry runs nothing
     # a param the stage does not name changes nothing
-    (repo.root / "params.yaml").write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.5').replace('"layers": 2', '"layers": 3'))
+    (repo.root / "params.yaml").write_text(
+        PARAMS.replace('"lr": 0.1', '"lr": 0.5').replace('"layers": 2', '"layers": 3')
+    )
     assert dvlite("repro").exit_code == 0
     assert runs(repo.root) == ["train", "evaluate"]
     assert "train.lr=0.5" in (repo.root / "model.bin").read_text()
@@ -91,14 +93,17 @@ def test_targets_and_downstream_selection(repo: Repo, dvlite) -> None:
     assert runs(repo.root) == ["prepare", "train"]
     assert dvlite("repro", "--downstream", "train", "--force").exit_code == 0
     assert runs(repo.root) == ["train", "evaluate"]
-    assert dvlite("repro", "model.bin", "--force", "--no-run-cache").exit_code == 0  # an output names its stage
+    assert (
+        dvlite("repro", "model.bin", "--force", "--no-run-cache").exit_code == 0
+    )  # an output names its stage
     assert runs(repo.root) == ["prepare", "train"]
 
 
 def test_independent_stages_overlap_with_jobs(repo: Repo, dvlite) -> None:
     stamp = "import sys, time; s = time.time(); time.sleep(1); open(sys.argv[1], 'w').write(f'{s} {time.time()}')"
     stages = {
-        name: Stage(name, f"{PY} -c {shlex.quote(stamp)} {name}.txt", outs=(f"{name}.txt",)) for name in ("a", "b")
+        name: Stage(name, f"{PY} -c {shlex.quote(stamp)} {name}.txt", outs=(f"{name}.txt",))
+        for name in ("a", "b")
     }
     save(repo.root, Pipeline(stages))
     result = dvlite("repro", "-j", "2")
@@ -180,8 +185,22 @@ def test_run_declares_and_runs(repo: Repo, dvlite) -> None:
 
 
 def test_stage_add_keeps_other_stages_and_takes_unquoted_commands(repo: Repo, dvlite) -> None:
-    assert dvlite("stage", "add", "-n", "one", "-o", "a.txt", "echo", "a", ">", "a.txt").exit_code == 0
-    result = dvlite("stage", "add", "-n", "two", "-d", "a.txt", "-p", "x.yaml:k", sys.executable, "-c", "print(1)")
+    assert (
+        dvlite("stage", "add", "-n", "one", "-o", "a.txt", "echo", "a", ">", "a.txt").exit_code == 0
+    )
+    result = dvlite(
+        "stage",
+        "add",
+        "-n",
+        "two",
+        "-d",
+        "a.txt",
+        "-p",
+        "x.yaml:k",
+        sys.executable,
+        "-c",
+        "print(1)",
+    )
     assert result.exit_code == 0, result.output
     pipeline = load(repo.root)
     assert list(pipeline.stages) == ["one", "two"]
@@ -190,7 +209,10 @@ def test_stage_add_keeps_other_stages_and_takes_unquoted_commands(repo: Repo, dv
     assert pipeline.stages["two"].cmd == shlex.join([sys.executable, "-c", "print(1)"])
     again = dvlite("stage", "add", "-n", "one", "-o", "b.txt", "true")
     assert again.exit_code == 1
-    assert again.stderr == "Error: stage 'one' already exists in dvlite.yaml; use --force to replace it\n"
+    assert (
+        again.stderr
+        == "Error: stage 'one' already exists in dvlite.yaml; use --force to replace it\n"
+    )
     assert dvlite("stage", "add", "-f", "-n", "one", "-o", "b.txt", "true").exit_code == 0
     assert load(repo.root).stages["one"].outs == ("b.txt",)
 
@@ -198,7 +220,10 @@ def test_stage_add_keeps_other_stages_and_takes_unquoted_commands(repo: Repo, dv
 def test_params_from_another_file(repo: Repo, dvlite) -> None:
     (repo.root / "conf.yaml").write_text("model:\n  depth: 3\n")
     cmd = f"{PY} -c \"open('d.txt','w').write('d')\""
-    save(repo.root, Pipeline({"s": Stage("s", cmd, params=("conf.yaml:model.depth",), outs=("d.txt",))}))
+    save(
+        repo.root,
+        Pipeline({"s": Stage("s", cmd, params=("conf.yaml:model.depth",), outs=("d.txt",))}),
+    )
     assert dvlite("repro").exit_code == 0
     assert lockfile.load(repo.root).stages["s"].params == {"conf.yaml": {"model.depth": 3}}
     (repo.root / "conf.yaml").write_text("model:\n  depth: 4\n")

@@ -38,7 +38,10 @@ def test_two_stages_with_the_same_output(repo: Repo, dvlite) -> None:
     )
     _write(repo, "stages:\n  a: {cmd: 'true', outs: [out]}\n")
     result = dvlite("stage", "add", "-n", "c", "-o", "out", "true")
-    assert result.stderr == "Error: dvlite.yaml: stages 'a' and 'c' both produce out; each output must have one producer\n"
+    assert (
+        result.stderr
+        == "Error: dvlite.yaml: stages 'a' and 'c' both produce out; each output must have one producer\n"
+    )
 
 
 def test_output_tracked_by_a_pointer(repo: Repo, dvlite) -> None:
@@ -58,7 +61,9 @@ def test_output_tracked_by_git(repo: Repo, dvlite) -> None:
     git(repo.root, "add", "m.bin")
     result = dvlite("stage", "add", "-n", "s", "-o", "m.bin", "true")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: m.bin is tracked by git; run `git rm -r --cached m.bin` first")
+    assert result.stderr.startswith(
+        "Error: m.bin is tracked by git; run `git rm -r --cached m.bin` first"
+    )
 
 
 def test_dep_nobody_makes(repo: Repo, dvlite) -> None:
@@ -94,7 +99,9 @@ def test_malformed_pipeline_files(repo: Repo, dvlite) -> None:
 
 def test_malformed_lock(repo: Repo, dvlite) -> None:
     _write(repo, "stages:\n  s: {cmd: 'true'}\n")
-    (repo.root / "dvlite.lock").write_text("version: 1\nstages:\n  s: {cmd: 'true', outs: [{path: a, oid: nope, size: 1}]}\n")
+    (repo.root / "dvlite.lock").write_text(
+        "version: 1\nstages:\n  s: {cmd: 'true', outs: [{path: a, oid: nope, size: 1}]}\n"
+    )
     for args in (("repro",), ("status",), ("checkout",)):
         result = dvlite(*args)
         assert result.exit_code == 1
@@ -112,7 +119,9 @@ def test_failing_command_names_stage_and_exit_code(repo: Repo, dvlite) -> None:
         repo.root,
         Pipeline(
             {
-                "bad": Stage("bad", f"{PY} -c \"import sys; print('boom'); sys.exit(3)\"", outs=("bad.txt",)),
+                "bad": Stage(
+                    "bad", f"{PY} -c \"import sys; print('boom'); sys.exit(3)\"", outs=("bad.txt",)
+                ),
                 "ok": Stage("ok", slow_ok, outs=("ok.txt",)),
                 "after": Stage("after", "true", deps=("bad.txt",), outs=("after.txt",)),
             }

@@ -16,16 +16,35 @@ if TYPE_CHECKING:
 _COMMAND = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
-def _stage_options(f):  # type: ignore[no-untyped-def]
+def _stage_options(f):
     options = [
         click.option("-n", "--name", required=True, help="The stage's name."),
-        click.option("-d", "--deps", "deps", multiple=True, metavar="PATH", help="A file or folder it reads."),
-        click.option("-o", "--outs", "outs", multiple=True, metavar="PATH", help="An output (cached, git-ignored)."),
         click.option(
-            "-p", "--params", "params", multiple=True, metavar="KEY", help="A param: key of params.yaml or FILE:KEY."
+            "-d", "--deps", "deps", multiple=True, metavar="PATH", help="A file or folder it reads."
         ),
         click.option(
-            "-m", "--metrics", "metrics", multiple=True, metavar="PATH", help="A metrics file (kept in git)."
+            "-o",
+            "--outs",
+            "outs",
+            multiple=True,
+            metavar="PATH",
+            help="An output (cached, git-ignored).",
+        ),
+        click.option(
+            "-p",
+            "--params",
+            "params",
+            multiple=True,
+            metavar="KEY",
+            help="A param: key of params.yaml or FILE:KEY.",
+        ),
+        click.option(
+            "-m",
+            "--metrics",
+            "metrics",
+            multiple=True,
+            metavar="PATH",
+            help="A metrics file (kept in git).",
         ),
         click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name."),
         click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED),
@@ -65,11 +84,15 @@ def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: t
 
 @cli.command(context_settings=_COMMAND)
 @_stage_options
-@click.option("-j", "--jobs", default=1, show_default=True, help="Stages run at once (upstream ones too).")
+@click.option(
+    "-j", "--jobs", default=1, show_default=True, help="Stages run at once (upstream ones too)."
+)
 def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
-        metrics: tuple[str, ...], force: bool, command: tuple[str, ...], jobs: int) -> None:  # fmt: skip
+        metrics: tuple[str, ...], force: bool, command: tuple[str, ...],
+        jobs: int) -> None:  # fmt: skip
     """Declare a stage that runs COMMAND and run it now (with whatever it needs upstream)."""
-    from dvlite.repro import declare, repro as do_repro
+    from dvlite.repro import declare
+    from dvlite.repro import repro as do_repro
 
     repo = open_repo()
     declare(repo, _stage(name, deps, outs, params, metrics, command), force=force)
@@ -79,13 +102,23 @@ def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[s
 @cli.command()
 @click.argument("stages", nargs=-1)
 @click.option("--dry", is_flag=True, help="Only show what would run, and why.")
-@click.option("-f", "--force", is_flag=True, help="Run every selected stage even if it is up to date.")
+@click.option(
+    "-f", "--force", is_flag=True, help="Run every selected stage even if it is up to date."
+)
 @click.option("-j", "--jobs", default=1, show_default=True, help="Independent stages run at once.")
 @click.option("--downstream", is_flag=True, help="Select the STAGES and every stage after them.")
-@click.option("--no-run-cache", is_flag=True, help="Run commands even when the run cache has their results.")
+@click.option(
+    "--no-run-cache", is_flag=True, help="Run commands even when the run cache has their results."
+)
 @json_option
 def repro(
-    stages: tuple[str, ...], dry: bool, force: bool, jobs: int, downstream: bool, no_run_cache: bool, as_json: bool
+    stages: tuple[str, ...],
+    dry: bool,
+    force: bool,
+    jobs: int,
+    downstream: bool,
+    no_run_cache: bool,
+    as_json: bool,
 ) -> None:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
     from dvlite.repro import repro as do_repro
@@ -104,12 +137,15 @@ def repro(
         print_json(result.to_dict())
     elif dry:
         for p in result.plan:
-            click.echo(f"{'would run' if p.reason else 'up to date'}  {p.name}" + (f"  ({p.reason})" if p.reason else ""))
+            click.echo(
+                f"{'would run' if p.reason else 'up to date'}  {p.name}"
+                + (f"  ({p.reason})" if p.reason else "")
+            )
     else:
         _report(result, True)
 
 
-def _printer(to_stderr: bool):  # type: ignore[no-untyped-def]
+def _printer(to_stderr: bool):
     from dvlite.repro import OUTPUT, START
 
     lock = threading.Lock()
@@ -129,7 +165,7 @@ def _printer(to_stderr: bool):  # type: ignore[no-untyped-def]
     return show
 
 
-def _report(result, check_anything: bool) -> None:  # type: ignore[no-untyped-def]
+def _report(result, check_anything: bool) -> None:
     if not (result.ran or result.restored or result.skipped):
         click.echo("Everything is up to date.")
         return
@@ -143,7 +179,11 @@ def _report(result, check_anything: bool) -> None:  # type: ignore[no-untyped-de
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["ascii", "mermaid", "dot", "json"]), default="ascii", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["ascii", "mermaid", "dot", "json"]),
+    default="ascii",
+    show_default=True,
 )
 def dag(fmt: str) -> None:
     """Show the stage graph."""
@@ -155,7 +195,9 @@ def dag(fmt: str) -> None:
 
 @cli.command()
 @click.argument("path")
-@click.option("--rev", help="Read dvlite.yaml and dvlite.lock at this git revision (tag, branch, commit).")
+@click.option(
+    "--rev", help="Read dvlite.yaml and dvlite.lock at this git revision (tag, branch, commit)."
+)
 @click.option("--downstream", is_flag=True, help="Show every stage that depends on PATH instead.")
 @json_option
 def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None:
@@ -194,7 +236,7 @@ def _short(value: str | None) -> str:
     return value.split(":", 1)[-1][:12] if value.startswith("xxh128:") else value[:12]
 
 
-def _label(node) -> str:  # type: ignore[no-untyped-def]
+def _label(node) -> str:
     from rich.markup import escape
 
     commit = f"  [dim]commit {_short(node.commit)}[/]" if node.commit else ""
@@ -203,7 +245,8 @@ def _label(node) -> str:  # type: ignore[no-untyped-def]
         params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
         extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
         return (
-            f"[bold]{escape(node.path)}[/]{oid}  ← stage [bold]{escape(node.stage or '')}[/]{commit}"
+            f"[bold]{escape(node.path)}[/]{oid}  ← stage "
+            f"[bold]{escape(node.stage or '')}[/]{commit}"
             f"\n[dim]$[/] {escape(node.cmd or '(never run)')}{extra}"
         )
     what = {"data": f"tracked by {node.source}", "file": "file", "missing": "missing"}[node.kind]
@@ -211,7 +254,7 @@ def _label(node) -> str:  # type: ignore[no-untyped-def]
     return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
 
 
-def _grow(tree, node) -> None:  # type: ignore[no-untyped-def]
+def _grow(tree, node) -> None:
     for child in node.inputs:
         _grow(tree.add(_label(child)), child)
 
@@ -222,7 +265,7 @@ def _value(v: object) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _rows_table(rows, title: str):  # type: ignore[no-untyped-def]
+def _rows_table(rows, title: str):
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
