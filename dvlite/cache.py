@@ -116,6 +116,52 @@ class Cache:
             raise
         return oid
 
+    # -- receiving objects from elsewhere (remotes) ---------------------------------------
+    def new_tmp(self) -> str:
+        """A fresh temporary path inside the cache (same filesystem as the objects)."""
+        return self._tmp()
+
+    def add_verified(self, tmp: str, oid: str, where: str) -> None:
+        """Install the file at ``tmp`` as ``oid`` after checking that its bytes hash to it.
+
+        A mismatch removes ``tmp`` and raises CorruptObjectError naming ``where``."""
+        try:
+            actual = _hash_oid(tmp)
+            if actual != oid:
+                raise CorruptObjectError(oid, where, actual)
+            os.chmod(tmp, OBJECT_MODE)
+            self._commit(tmp, oid)
+        except BaseException:
+            _discard(tmp)
+            raise
+
+    def add_verified_bytes(self, data: bytes, oid: str, where: str) -> None:
+        """Store downloaded bytes as ``oid`` only if they hash to it."""
+        actual = oid_of_bytes(data)
+        if actual != oid:
+            raise CorruptObjectError(oid, where, actual)
+        self.add_bytes(data, oid)
+
+    def import_file(self, src: str, oid: str, where: str) -> int:
+        """Copy (or reflink) ``src`` into the cache as ``oid``, verifying it in the same read;
+        returns its size. A mismatch stores nothing and raises CorruptObjectError."""
+        tmp = self._tmp()
+        try:
+            if not self._no_reflink and fsutil.reflink(src, tmp):
+                actual, size = hash_file(tmp)
+            else:
+                self._no_reflink = True
+                actual = _copy_hashing(src, tmp)
+                size = os.path.getsize(tmp)
+            if actual != oid:
+                raise CorruptObjectError(oid, where, actual)
+            os.chmod(tmp, OBJECT_MODE)
+            self._commit(tmp, oid)
+        except BaseException:
+            _discard(tmp)
+            raise
+        return size
+
     # -- reading ------------------------------------------------------------------
     def read_bytes(self, oid: str) -> bytes:
         path = self.path(oid)
@@ -227,3 +273,6 @@ def _discard(path: str) -> None:
 
 def _hash_oid(path: str) -> str:
     return hash_file(path)[0]
+
+
+copy_hashing = _copy_hashing  # public: remotes copy objects out of the cache the same way

@@ -44,10 +44,26 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean.")
+@click.option(
+    "--remote",
+    "remote_name",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Compare the cache with a remote (the default one without NAME) instead.",
+)
 @json_option
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], quiet: bool, as_json: bool) -> None:
+def status(
+    ctx: click.Context, targets: tuple[str, ...], quiet: bool, remote_name: str | None, as_json: bool
+) -> None:
     """Show how the workspace differs from the pointers, file by file."""
+    if remote_name is not None:
+        from dvlite.cli.remote import show_remote_status
+
+        show_remote_status(ctx, targets, remote_name or None, quiet, as_json)
+        return
     from dvlite.status import status as do_status
 
     report = do_status(open_repo(), targets)
@@ -142,10 +158,24 @@ def config(
 
 
 @cli.command()
+@click.option(
+    "--remote",
+    "remote_name",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Verify the objects on a remote (the default one without NAME) instead.",
+)
 @json_option
 @click.pass_context
-def fsck(ctx: click.Context, as_json: bool) -> None:
+def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
     """Re-hash every cache object; report corrupt and missing ones (exit 1 if any)."""
+    if remote_name is not None:
+        from dvlite.cli.remote import show_remote_fsck
+
+        show_remote_fsck(ctx, remote_name or None, as_json)
+        return
     from dvlite.fsck import fsck as do_fsck
 
     with progress("Verifying") as advance:

@@ -1,0 +1,387 @@
+"""Commands for remotes: remote add/list/remove/modify/default, push, fetch, pull."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dvlite.cli.base import (
+    cli,
+    console,
+    human_size,
+    interactive,
+    json_option,
+    open_repo,
+    print_json,
+)
+
+if TYPE_CHECKING:
+    from dvlite.transfer import TransferProgress, TransferResult
+
+
+# -- configuration ---------------------------------------------------------------------------
+@cli.group()
+def remote() -> None:
+    """Configure remotes: where push, fetch and pull move objects."""
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default remote.")
+@click.option("-f", "--force", is_flag=True, help="Replace a remote of the same name.")
+@click.option("--local", is_flag=True, help="Write to .dvlite/config.local (git-ignored).")
+def remote_add(name: str, url: str, make_default: bool, force: bool, local: bool) -> None:
+    """Add a remote: a folder path, s3://bucket/prefix, or any fsspec URL."""
+    from dvlite.remote_config import add
+
+    add(
+        open_repo(),
+        name,
+        url,
+        default=make_default,
+        force=force,
+        level="local" if local else "repo",
+    )
+
+
+@remote.command("list")
+@json_option
+def remote_list(as_json: bool) -> None:
+    """List the remotes (the default one is marked)."""
+    from dvlite.remote import configured, default_name
+
+    repo = open_repo()
+    remotes = configured(repo)
+    default = default_name(repo)
+    if as_json:
+        print_json(
+            [{**r.to_dict(), "default": name == default} for name, r in sorted(remotes.items())]
+        )
+        return
+    for name, r in sorted(remotes.items()):
+        mark = "  (default)" if name == default else ""
+        click.echo(f"{name}\t{r.url}{mark}")
+
+
+@remote.command("remove")
+@click.argument("name")
+def remote_remove(name: str) -> None:
+    """Forget a remote (its objects stay where they are)."""
+    from dvlite.remote_config import remove
+
+    remove(open_repo(), name)
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option(
+    "--local", is_flag=True, help="Write to .dvlite/config.local (git-ignored): for credentials."
+)
+@click.option("--unset", is_flag=True, help="Remove KEY.")
+def remote_modify(name: str, key: str, value: str | None, local: bool, unset: bool) -> None:
+    """Set one option of a remote (url, endpoint_url, region, profile, access_key_id,
+    secret_access_key, session_token, jobs, or an fsspec option)."""
+    from dvlite.remote_config import modify
+
+    if value is None and not unset:
+        raise click.UsageError("give a VALUE (or --unset)")
+    modify(open_repo(), name, key, None if unset else value, level="local" if local else "repo")
+
+
+@remote.command("default")
+@click.argument("name", required=False)
+@click.option("--unset", is_flag=True, help="Have no default remote.")
+@click.pass_context
+def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
+    """Set the default remote (or print it)."""
+    from dvlite.remote import default_name
+    from dvlite.remote_config import set_default
+
+    repo = open_repo()
+    if name is None and not unset:
+        current = default_name(repo)
+        if current is None:
+            ctx.exit(1)
+        click.echo(current)
+        return
+    set_default(repo, None if unset else name)
+
+
+# -- transfers -------------------------------------------------------------------------------
+class _Bar:
+    """A rich progress bar with files and bytes, driven by the transfer's callbacks."""
+
+    def __init__(self, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]}"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        del MofNCompleteColumn
+        self.task = self.bar.add_task(label, total=None, files="")
+        self.files = 0
+        self.total_files = 0
+
+    def start(self, files: int, size: int) -> None:
+        self.total_files += files
+        total = (self.bar.tasks[0].total or 0) + size
+        self.bar.update(self.task, total=total, files=f"{self.files:,}/{self.total_files:,} files")
+
+    def advance(self, files: int, size: int) -> None:
+        self.files += files
+        self.bar.update(self.task, advance=size, files=f"{self.files:,}/{self.total_files:,} files")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[TransferProgress | None]:
+    if not interactive():
+        yield None
+        return
+    bar = _Bar(label)
+    with bar.bar:
+        yield bar
+
+
+def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("targets", nargs=-1, type=click.Path()),
+        click.option(
+            "-r",
+            "--remote",
+            "remote_name",
+            metavar="NAME",
+            help="Remote to use (default: core.remote).",
+        ),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Objects moved at once."),
+        click.option(
+            "--rev",
+            "revs",
+            multiple=True,
+            metavar="REV",
+            help="Also the data of this git revision.",
+        ),
+        click.option(
+            "-a", "--all-branches", is_flag=True, help="Also the data of every branch tip."
+        ),
+        click.option("-T", "--all-tags", is_flag=True, help="Also the data of every tag."),
+        click.option("-A", "--all-commits", is_flag=True, help="Also the data of every commit."),
+        json_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run(
+    verb: str, label: str, as_json: bool, call: Callable[[TransferProgress | None], TransferResult]
+) -> None:
+    from dvlite.transfer import TransferError
+
+    try:
+        with _progress(label) as bar:
+            result = call(bar)
+    except TransferError as exc:
+        if as_json:
+            print_json(exc.result.to_dict())
+        else:
+            _summary(verb, exc.result)
+        raise
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _summary(verb, result)
+
+
+def _summary(verb: str, result: TransferResult) -> None:
+    out = console()
+    if result.transferred:
+        out.print(f"{result.transferred:,} objects {verb} ({human_size(result.size)})")
+    elif result.ok:
+        out.print("Everything is up to date.")
+    if result.checkout:
+        c = result.checkout
+        if any(c.values()):
+            out.print(
+                f"{len(c['added'])} added, {len(c['modified'])} modified, "
+                f"{len(c['deleted'])} deleted"
+            )
+
+
+@cli.command()
+@_transfer_options
+def push(
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    jobs: int | None,
+    revs: tuple[str, ...],
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    as_json: bool,
+) -> None:
+    """Upload the tracked data (or TARGETS) that the remote lacks."""
+    from dvlite.transfer import push as do_push
+
+    repo = open_repo()
+    _run(
+        "pushed",
+        "Pushing",
+        as_json,
+        lambda bar: do_push(
+            repo,
+            targets,
+            remote=remote_name,
+            jobs=jobs,
+            revs=revs,
+            all_branches=all_branches,
+            all_tags=all_tags,
+            all_commits=all_commits,
+            progress=bar,
+        ),
+    )
+
+
+@cli.command()
+@_transfer_options
+def fetch(
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    jobs: int | None,
+    revs: tuple[str, ...],
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    as_json: bool,
+) -> None:
+    """Download the tracked data (or TARGETS) that the cache lacks; the workspace is untouched."""
+    from dvlite.transfer import fetch as do_fetch
+
+    repo = open_repo()
+    _run(
+        "fetched",
+        "Fetching",
+        as_json,
+        lambda bar: do_fetch(
+            repo,
+            targets,
+            remote=remote_name,
+            jobs=jobs,
+            revs=revs,
+            all_branches=all_branches,
+            all_tags=all_tags,
+            all_commits=all_commits,
+            progress=bar,
+        ),
+    )
+
+
+@cli.command()
+@_transfer_options
+@click.option(
+    "-f", "--force", is_flag=True, help="Overwrite workspace changes that are not in the cache."
+)
+def pull(
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    jobs: int | None,
+    revs: tuple[str, ...],
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    as_json: bool,
+    force: bool,
+) -> None:
+    """Fetch, then check out the tracked data (or TARGETS, which may be inside a tracked folder)."""
+    from dvlite.transfer import pull as do_pull
+
+    repo = open_repo()
+    _run(
+        "fetched",
+        "Pulling",
+        as_json,
+        lambda bar: do_pull(
+            repo,
+            targets,
+            remote=remote_name,
+            jobs=jobs,
+            revs=revs,
+            all_branches=all_branches,
+            all_tags=all_tags,
+            all_commits=all_commits,
+            force=force,
+            progress=bar,
+        ),
+    )
+
+
+# -- status --remote and fsck --remote (options of status and fsck, in cli/data.py) ----------
+def show_remote_status(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    from dvlite.remote_status import remote_status
+
+    report = remote_status(open_repo(), targets, remote=remote_name)
+    if as_json:
+        print_json(report.to_dict())
+    elif not quiet:
+        out = console()
+        for label, paths, style in (
+            ("not on remote:", report.not_on_remote, "yellow"),
+            ("not in cache:", report.not_in_cache, "magenta"),
+            ("missing:", report.missing, "red"),
+        ):
+            for path in paths:
+                out.print(f"    {label:<15}{path}", style=style)
+        if report.clean:
+            out.print(f"Cache and remote {report.remote!r} are in sync.")
+    if quiet and not report.clean:
+        ctx.exit(1)
+
+
+def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
+    from dvlite.remote_status import fsck_remote
+
+    with _progress("Verifying") as bar:
+        result = fsck_remote(open_repo(), remote=remote_name, progress=bar.advance if bar else None)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        out = console()
+        for url in result.corrupt:
+            out.print(f"[red]corrupt:[/] {url}")
+        for rel in result.missing:
+            out.print(f"[magenta]missing:[/] {rel}")
+        verdict = (
+            "all good"
+            if result.ok
+            else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+        )
+        out.print(f"checked {result.checked:,} objects on remote {result.remote!r}: {verdict}")
+    if not result.ok:
+        ctx.exit(1)

@@ -1,0 +1,167 @@
+"""``status --remote`` and ``fsck --remote``: how the cache and a remote compare, and whether
+what the remote holds is intact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite.errors import CacheError, CorruptObjectError
+from dvlite.remote import Remote, open_remote
+from dvlite.repo import Repo
+from dvlite.transfer import Root, plan_push, roots
+from dvlite.tree import DIR, Tree
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    remote: str
+    url: str
+    not_on_remote: tuple[str, ...] = ()  # in the cache, not on the remote: push sends them
+    not_in_cache: tuple[str, ...] = ()  # on the remote, not in the cache: fetch gets them
+    missing: tuple[str, ...] = ()  # in neither
+
+    @property
+    def clean(self) -> bool:
+        return not (self.not_on_remote or self.not_in_cache or self.missing)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "remote": self.remote,
+            "url": self.url,
+            "not_on_remote": list(self.not_on_remote),
+            "not_in_cache": list(self.not_in_cache),
+            "missing": list(self.missing),
+        }
+
+
+def _tree_reader(repo: Repo, remote: Remote) -> Callable[[str], Tree]:
+    """Trees from the cache, or read (verified) from the remote without storing them."""
+    read: dict[str, Tree] = {}
+
+    def load(oid: str) -> Tree:
+        if repo.cache.exists(oid):
+            return repo.cache.load_tree(oid)
+        if oid not in read:
+            try:
+                data = remote.read(oid)
+            except (FileNotFoundError, CorruptObjectError):
+                raise CacheError(
+                    f"tree {oid} is neither in the cache nor on {remote.label}"
+                ) from None
+            read[oid] = Tree.from_bytes(data, oid)
+        return read[oid]
+
+    return load
+
+
+def _absent_from_cache(
+    repo: Repo, start: list[Root], load: Callable[[str], Tree]
+) -> dict[str, str]:
+    """oid -> path of every object below ``start`` that the cache lacks (trees read from
+    the remote where needed; an unreadable tree counts as one absent object)."""
+    absent: dict[str, str] = {}
+    seen: set[str] = set()
+    stack = [(r.rel, r.entry) for r in start]
+    while stack:
+        rel, entry = stack.pop()
+        if entry.oid in seen:
+            continue
+        seen.add(entry.oid)
+        if not repo.cache.exists(entry.oid):
+            absent[entry.oid] = rel
+        if entry.type == DIR:
+            try:
+                tree = load(entry.oid)
+            except CacheError:
+                absent[entry.oid] = rel
+                continue
+            stack.extend((f"{rel}/{c.name}", c) for c in tree)
+    return absent
+
+
+def remote_status(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> RemoteStatus:
+    """What the remote lacks of the tracked data (or ``targets``), and what the cache lacks."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    load = _tree_reader(repo, rem)
+    start = roots(repo, targets, load_tree=load)
+    plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start])
+    missing = {f.oid: f.path for f in plan.failed}
+    absent = _absent_from_cache(repo, start, load)
+    files = {o.rel for o in plan.files}
+    trees = {o.rel for wave in plan.trees for o in wave}
+    # a tree alone (its files already there) still has to go up: name it as the folder
+    lone = {t + "/" for t in trees if not any(f.startswith(t + "/") for f in files)}
+    return RemoteStatus(
+        rem.name,
+        rem.url,
+        tuple(sorted(files | lone)),
+        tuple(sorted({rel for oid, rel in absent.items() if oid not in missing})),
+        tuple(sorted(set(missing.values()))),
+    )
+
+
+@dataclass
+class RemoteFsckResult:
+    remote: str
+    url: str
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)  # URLs of objects whose bytes hash wrong
+    missing: list[str] = field(default_factory=list)  # tracked paths whose objects are absent
+
+    @property
+    def ok(self) -> bool:
+        return not (self.corrupt or self.missing)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "remote": self.remote,
+            "url": self.url,
+            "checked": self.checked,
+            "corrupt": self.corrupt,
+            "missing": self.missing,
+            "ok": self.ok,
+        }
+
+
+def fsck_remote(
+    repo: Repo,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RemoteFsckResult:
+    """Hash every object on the remote; report corrupt ones, and tracked data it lacks."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    listed = sorted(rem.list_oids())
+    hashes = rem.hash_objects(listed, progress)
+    result = RemoteFsckResult(rem.name, rem.url, len(listed))
+    corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
+    result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
+    present = {oid for oid, actual in hashes.items() if actual == oid}
+    load = _tree_reader(repo, rem)
+    seen: set[str] = set()
+    stack = [(r.rel, r.entry) for r in roots(repo, load_tree=load)]
+    while stack:
+        rel, entry = stack.pop()
+        if entry.oid in seen:
+            continue
+        seen.add(entry.oid)
+        if entry.oid not in present:
+            result.missing.append(rel)
+            continue
+        if entry.type == DIR:
+            try:
+                tree = load(entry.oid)
+            except CacheError:
+                continue
+            stack.extend((f"{rel}/{c.name}", c) for c in tree)
+    result.missing.sort()
+    return result
