@@ -30,6 +30,7 @@ from dvlite.workspace import DirNode, build, scan
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
+NOTE = "note"  # not about one stage (the stage is "")
 Events = Callable[[str, str, str], None]
 
 
@@ -198,12 +199,19 @@ def repro(
     jobs: int = 1,
     downstream: bool = False,
     use_run_cache: bool = True,
+    pull: bool = False,
+    remote: str | None = None,
     on_event: Events | None = None,
 ) -> ReproResult:
-    """Bring the named stages (or all) up to date; with ``dry``, only say what would run."""
+    """Bring the named stages (or all) up to date; with ``dry``, only say what would run.
+
+    With ``pull``, first fetch from the remote and check out the tracked data and the stage
+    outputs dvlite.lock records, so only what the remote cannot supply runs."""
     emit = on_event or (lambda kind, name, text: None)
     if jobs < 1:
         raise PipelineError("-j/--jobs must be at least 1")
+    if pull:
+        _pull(repo, remote, jobs, emit)
     with repo.lock():
         pipeline = pipelines.load(repo.root)
         hasher = Hasher(repo)
@@ -217,6 +225,18 @@ def repro(
         runner = _Runner(repo, pipeline, hasher, todo, force, use_run_cache, emit, result)
         runner.run(jobs)
         return result
+
+
+def _pull(repo: Repo, remote: str | None, jobs: int, emit: Events) -> None:
+    from dvlite.transfer import TransferError, pull
+
+    try:
+        result = pull(repo, remote=remote, jobs=max(jobs, 8))
+    except TransferError as exc:
+        # what could not be fetched is made again by the stages that produce it
+        emit(NOTE, "", f"pull: {exc}; the stages that make what is missing will run")
+        return
+    emit(NOTE, "", f"pulled {result.transferred} objects from {result.remote}")
 
 
 class _Runner:

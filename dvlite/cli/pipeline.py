@@ -110,6 +110,14 @@ def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[s
 @click.option(
     "--no-run-cache", is_flag=True, help="Run commands even when the run cache has their results."
 )
+@click.option(
+    "--pull",
+    is_flag=True,
+    help="First fetch and check out what dvlite.lock records from the remote.",
+)
+@click.option(
+    "-r", "--remote", metavar="NAME", help="The remote for --pull (default: core.remote)."
+)
 @json_option
 def repro(
     stages: tuple[str, ...],
@@ -118,6 +126,8 @@ def repro(
     jobs: int,
     downstream: bool,
     no_run_cache: bool,
+    pull: bool,
+    remote: str | None,
     as_json: bool,
 ) -> None:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
@@ -131,6 +141,8 @@ def repro(
         jobs=jobs,
         downstream=downstream,
         use_run_cache=not no_run_cache,
+        pull=pull,
+        remote=remote,
         on_event=_printer(as_json),
     )
     if as_json:
@@ -156,7 +168,7 @@ def _printer(to_stderr: bool):
         elif kind == START:
             line = f"[{name}] $ {text}"
         elif text:
-            line = f"[{name}] {text}"
+            line = f"[{name}] {text}" if name else text
         else:
             return
         with lock:
