@@ -152,14 +152,26 @@ class Lock:
         return cls.from_dict(load_yaml(text, where, PipelineError), where)
 
 
+_parsed: dict[str, tuple[tuple[int, int, int], Lock]] = {}  # path -> (stat key, lock)
+
+
 def load(root: Path) -> Lock:
+    """The lock in ``root`` (empty without one); parsed once per process while unchanged."""
+    path = root / LOCK_FILE
     try:
-        text = (root / LOCK_FILE).read_text(encoding="utf-8")
+        st = path.stat()
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        known = _parsed.get(str(path))
+        if known is not None and known[0] == key:
+            return known[1]
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Lock()
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError(f"cannot read {LOCK_FILE}: {exc}") from None
-    return Lock.loads(text)
+    lock = Lock.loads(text)
+    _parsed[str(path)] = (key, lock)
+    return lock
 
 
 def save(root: Path, lock: Lock) -> bool:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -132,17 +133,40 @@ class Pipeline:
                     return stage, out
         return None
 
+    @cached_property
+    def _producers(self) -> dict[str, str]:
+        """out path -> the stage producing it (the first one, when two claim it)."""
+        found: dict[str, str] = {}
+        for stage in self.stages.values():
+            for out in stage.produces:
+                found.setdefault(out, stage.name)
+        return found
+
     def upstream(self, stage: Stage) -> list[str]:
         """Names of the stages ``stage`` directly depends on."""
+        producers = self._producers
         found: dict[str, None] = {}
         for dep in stage.deps:
-            for other in self.stages.values():
-                if other.name != stage.name and any(overlaps(dep, out) for out in other.produces):
-                    found[other.name] = None
+            path = dep
+            while True:  # the dep is an out, or inside one
+                owner = producers.get(path)
+                if owner is not None and owner != stage.name:
+                    found[owner] = None
+                if "/" not in path:
+                    break
+                path = path.rsplit("/", 1)[0]
+            inside = dep + "/"
+            for out, owner in producers.items():  # the dep is a folder holding outs
+                if out.startswith(inside) and owner != stage.name:
+                    found[owner] = None
         return list(found)
 
     def edges(self) -> dict[str, list[str]]:
         """stage -> the stages it depends on."""
+        return self._edges
+
+    @cached_property
+    def _edges(self) -> dict[str, list[str]]:
         return {name: self.upstream(stage) for name, stage in self.stages.items()}
 
     def downstream_of(self, names: Iterable[str]) -> set[str]:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dvlite import pointer as pointers
 from dvlite.errors import PathError
@@ -13,6 +14,9 @@ from dvlite.pointer import Pointer
 from dvlite.repo import Repo
 from dvlite.tree import TreeEntry
 from dvlite.workspace import Node, build, scan
+
+if TYPE_CHECKING:
+    from dvlite.lockfile import Lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,14 @@ def _names_output(rel: str, item: Tracked) -> bool:
 
 def outputs_of(lock_text: str, where: str) -> list[Tracked]:
     """The stage outputs a dvlite.lock records (metrics stay in git, so they are not here)."""
-    from dvlite.lockfile import LOCK_FILE, Lock
+    from dvlite.lockfile import Lock
 
-    lock = Lock.loads(lock_text, where)
+    return _outputs(Lock.loads(lock_text, where))
+
+
+def _outputs(lock: Lock) -> list[Tracked]:
+    from dvlite.lockfile import LOCK_FILE
+
     items = []
     for name in sorted(lock.stages):
         for out in lock.stages[name].outs:
@@ -98,15 +107,9 @@ def outputs_of(lock_text: str, where: str) -> list[Tracked]:
 
 def stage_outputs(repo: Repo) -> list[Tracked]:
     """Stage outputs recorded in the workspace's dvlite.lock (none without one)."""
-    from dvlite.lockfile import LOCK_FILE
+    from dvlite import lockfile
 
-    try:
-        text = repo.abspath(LOCK_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PathError(f"cannot read {LOCK_FILE}: {exc}") from None
-    return outputs_of(text, LOCK_FILE)
+    return _outputs(lockfile.load(repo.root))
 
 
 def workspace_node(repo: Repo, item: Tracked) -> Node | None:

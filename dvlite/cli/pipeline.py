@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import threading
 from typing import TYPE_CHECKING
 
@@ -60,6 +59,8 @@ def _stage(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tupl
     from dvlite.repo import Repo
 
     repo = Repo.find()
+    import shlex
+
     cmd = command[0] if len(command) == 1 else shlex.join(command)
     raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
     raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
