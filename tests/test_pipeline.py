@@ -147,6 +147,13 @@ def test_stage_outputs_checkout_and_status(repo: Repo, dvlite) -> None:
     git(repo.root, "tag", "v1")
     v1_model = (repo.root / "model.bin").read_text()
     assert dvlite("status").stdout == ""
+    from dvlite.history import tracked_at
+
+    at_v1 = {t.rel: t.source for t in tracked_at(repo, "v1")}
+    assert at_v1["model.bin"] == "dvlite.lock:train"
+    assert at_v1["data/prepared"] == "dvlite.lock:prepare"
+    assert at_v1["data/raw.txt"] == "data/raw.txt.dvl"
+    assert "metrics.json" not in at_v1  # metrics live in git
 
     (repo.root / "model.bin").unlink()
     status = dvlite("status")

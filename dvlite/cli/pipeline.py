@@ -253,6 +253,8 @@ def _label(node) -> str:
     from rich.markup import escape
 
     commit = f"  [dim]commit {_short(node.commit)}[/]" if node.commit else ""
+    if node.commit == "uncommitted":
+        commit = "  [yellow]uncommitted[/]"
     oid = f"  [cyan]{_short(node.oid)}[/]"
     if node.kind == "stage":
         params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
