@@ -61,7 +61,7 @@ def revisions(
 
 
 def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
-    """Every pointer and stage output committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
+    """Every pointer and stage output committed at ``rev`` (the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
     import git
