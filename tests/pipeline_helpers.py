@@ -36,6 +36,12 @@ else:
     open(out, "w").write("|".join(parts))
 """
 
+EVALUATE = (
+    "import json; score = len(open('model.bin').read()); "
+    "open('metrics.json','w').write(json.dumps({'score': score})); "
+    "open('runs.log','a').write('evaluate\\n')"
+)
+
 PARAMS = '{"prepare": {"seed": 1}, "train": {"lr": 0.1, "layers": 2}}\n'
 
 
@@ -68,7 +74,7 @@ def make_pipeline(repo: Repo, git) -> None:  # type: ignore[no-untyped-def]
             "outs": ["model.bin"],
         },
         "evaluate": {
-            "cmd": f"{PY} -c \"import json; open('metrics.json','w').write(json.dumps({{'score': len(open('model.bin').read())}})); open('runs.log','a').write('evaluate\\n')\"",
+            "cmd": f'{PY} -c "{EVALUATE}"',
             "deps": ["model.bin"],
             "metrics": ["metrics.json"],
         },

@@ -28,7 +28,7 @@ def _two_versions(repo: Repo, dvlite) -> tuple[str, str, str]:  # type: ignore[n
 
 
 def test_lineage_goes_back_to_added_data_with_commits(repo: Repo, dvlite) -> None:
-    base, v1, v2 = _two_versions(repo, dvlite)
+    base, _v1, v2 = _two_versions(repo, dvlite)
     result = dvlite("lineage", "model.bin", "--json")
     assert result.exit_code == 0, result.output
     node = json.loads(result.stdout)
@@ -45,7 +45,7 @@ def test_lineage_goes_back_to_added_data_with_commits(repo: Repo, dvlite) -> Non
 
 
 def test_lineage_at_an_old_tag(repo: Repo, dvlite) -> None:
-    base, v1, v2 = _two_versions(repo, dvlite)
+    base, v1, _v2 = _two_versions(repo, dvlite)
     node = json.loads(dvlite("lineage", "model.bin", "--rev", "v1.0", "--json").stdout)
     assert node["params"] == {"params.yaml": {"train.lr": 0.1}}
     assert node["commit"] == v1

@@ -100,7 +100,10 @@ def test_targets_and_downstream_selection(repo: Repo, dvlite) -> None:
 
 
 def test_independent_stages_overlap_with_jobs(repo: Repo, dvlite) -> None:
-    stamp = "import sys, time; s = time.time(); time.sleep(1); open(sys.argv[1], 'w').write(f'{s} {time.time()}')"
+    stamp = (
+        "import sys, time; s = time.time(); time.sleep(1); "
+        "open(sys.argv[1], 'w').write(f'{s} {time.time()}')"
+    )
     stages = {
         name: Stage(name, f"{PY} -c {shlex.quote(stamp)} {name}.txt", outs=(f"{name}.txt",))
         for name in ("a", "b")

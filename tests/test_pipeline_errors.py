@@ -25,7 +25,8 @@ def test_cycle_names_its_stages(repo: Repo, dvlite) -> None:
         result = dvlite(*args)
         assert result.exit_code == 1
         assert result.stderr == (
-            "Error: dvlite.yaml has a cycle: a -> c -> b -> a; a stage cannot depend on its own outputs\n"
+            "Error: dvlite.yaml has a cycle: a -> c -> b -> a; a stage cannot "
+            "depend on its own outputs\n"
         )
 
 
@@ -34,13 +35,14 @@ def test_two_stages_with_the_same_output(repo: Repo, dvlite) -> None:
     result = dvlite("repro")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: dvlite.yaml: stages 'a' and 'b' produce out and out/x; each output must have one producer\n"
+        "Error: dvlite.yaml: stages 'a' and 'b' produce out and out/x; "
+        "each output must have one producer\n"
     )
     _write(repo, "stages:\n  a: {cmd: 'true', outs: [out]}\n")
     result = dvlite("stage", "add", "-n", "c", "-o", "out", "true")
     assert (
-        result.stderr
-        == "Error: dvlite.yaml: stages 'a' and 'c' both produce out; each output must have one producer\n"
+        result.stderr == "Error: dvlite.yaml: stages 'a' and 'c' both produce out; "
+        "each output must have one producer\n"
     )
 
 
@@ -79,12 +81,16 @@ def test_dep_nobody_makes(repo: Repo, dvlite) -> None:
 def test_malformed_pipeline_files(repo: Repo, dvlite) -> None:
     cases = {
         "stages: [\n": "Error: malformed dvlite.yaml: not valid YAML (line 2)\n",
-        "stages:\n  s: {deps: [a]}\n": "Error: dvlite.yaml: stage 's' needs a 'cmd' (the command to run, as one string)\n",
+        "stages:\n  s: {deps: [a]}\n": (
+            "Error: dvlite.yaml: stage 's' needs a 'cmd' (the command to run, as one string)\n"
+        ),
         "stages:\n  s: {cmd: x, outz: [a]}\n": (
-            "Error: dvlite.yaml: stage 's' has an unknown key 'outz' (known: cmd, deps, params, outs, metrics)\n"
+            "Error: dvlite.yaml: stage 's' has an unknown key 'outz' "
+            "(known: cmd, deps, params, outs, metrics)\n"
         ),
         "stages:\n  s: {cmd: x, outs: [../up]}\n": (
-            "Error: dvlite.yaml: stage 's' outs: '../up' is outside the repository; paths are relative to its root\n"
+            "Error: dvlite.yaml: stage 's' outs: '../up' is outside the "
+            "repository; paths are relative to its root\n"
         ),
         "stage: {}\n": "Error: malformed dvlite.yaml: expected a mapping with one key, 'stages'\n",
         "stages:\n  'bad name': {cmd: x}\n": (
@@ -106,7 +112,8 @@ def test_malformed_lock(repo: Repo, dvlite) -> None:
         result = dvlite(*args)
         assert result.exit_code == 1
         assert result.stderr == (
-            "Error: malformed dvlite.lock (stage 's'): a: 'oid' must look like xxh128:<32 hex digits>, not 'nope'; "
+            "Error: malformed dvlite.lock (stage 's'): a: 'oid' must look like "
+            "xxh128:<32 hex digits>, not 'nope'; "
             "fix it, or delete it and run `dvlite repro`\n"
         )
     (repo.root / "dvlite.lock").write_text(": : :\n")
@@ -141,7 +148,8 @@ def test_missing_declared_output(repo: Repo, dvlite) -> None:
     result = dvlite("repro")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: stage 's' ran but did not produce its declared output never.txt; fix the command or the stage's outs\n"
+        "Error: stage 's' ran but did not produce its declared output never.txt; "
+        "fix the command or the stage's outs\n"
     )
     assert not (repo.root / "dvlite.lock").exists()
 
@@ -157,6 +165,7 @@ def test_unknown_stage_and_missing_param(repo: Repo, dvlite) -> None:
     result = dvlite("repro", "train")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: stage 'train': params.yaml has no key 'train.lr'; add it or remove the param from the stage\n"
+        "Error: stage 'train': params.yaml has no key 'train.lr'; add it or "
+        "remove the param from the stage\n"
     )
     assert runs(repo.root) == []
