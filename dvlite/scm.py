@@ -18,7 +18,7 @@ def find_git_root(start: Path) -> Path | None:
     return None
 
 
-def _repo(root: Path):
+def _repo(root: Path):  # type: ignore[no-untyped-def]
     import git
 
     try:

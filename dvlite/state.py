@@ -54,7 +54,7 @@ class State:
             "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
         ):
-            rows[path] = tuple(rest)
+            rows[path] = tuple(rest)  # type: ignore[assignment]
         return rows
 
     def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
