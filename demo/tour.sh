@@ -78,5 +78,24 @@ show git checkout -q main
 show dvlite diff main experiment
 show dvlite ls data/valid/042.csv --rev experiment
 show dvlite gc -A --dry
+step "A pipeline: a stage reads the data and a param, dvlite.lock records the run"
+cat > count.py <<'PY'
+import json, os
+lr = json.load(open("params.yaml"))["train"]["lr"]
+n = sum(1 for _ in os.scandir("data/train"))
+json.dump({"files": n, "lr": lr}, open("metrics.json", "w"))
+open("summary.txt", "w").write(f"{n} training files, lr {lr}\n")
+PY
+echo '{"train": {"lr": 0.1}}' > params.yaml
+show dvlite stage add -n count -d count.py -d data -p train.lr -o summary.txt -m metrics.json "python3 count.py"
+show dvlite repro
+show dvlite repro
+echo '{"train": {"lr": 0.2}}' > params.yaml
+show dvlite repro --dry
+show dvlite repro
+show git add count.py params.yaml
+show git commit -q -m "count stage, lr 0.2"
+show dvlite lineage summary.txt
+show dvlite metrics show
 
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
+from dvlite.lockfile import LOCK_FILE
 from dvlite.repo import Repo
 from dvlite.scm import import_git
-from dvlite.tracked import Tracked, collect
+from dvlite.tracked import Tracked, collect, outputs_of
 
 WORKSPACE = "workspace"
 
@@ -82,16 +83,17 @@ def revisions(
 
 
 def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
-    """Every pointer committed at ``rev`` (or in the workspace for ``WORKSPACE``)."""
+    """Every pointer and stage output committed at ``rev`` (the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
     return pointers_at(repo, resolve(repo, rev), rev)
 
 
 def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Tracked]:
-    """Every pointer file at ``commit`` (a commit id), parsed; PointerError for a malformed one."""
+    """Every pointer file and stage output (dvlite.lock) at ``commit`` (a commit id), parsed;
+    PointerError for a malformed one."""
     found = [(sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"]
-    found = [(sha, path) for sha, path in found if pointers.is_pointer(path)]
+    found = [(sha, path) for sha, path in found if pointers.is_pointer(path) or path == LOCK_FILE]
     blobs = gitcmd.read_blobs(repo.root, sorted({sha for sha, _ in found}))
     label = label or commit[:12]
     items = []
@@ -102,8 +104,10 @@ def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Track
                 f"git cannot read {path} at {label}; the repository may be damaged (`git fsck`)"
             )
         text = data.decode("utf-8", errors="replace")
-        p = pointers.loads(
-            text, f"{path} at {label}", posixpath.basename(path)[: -len(pointers.SUFFIX)]
-        )
+        where = f"{path} at {label}"
+        if path == LOCK_FILE:
+            items.extend(outputs_of(text, where))
+            continue
+        p = pointers.loads(text, where, posixpath.basename(path)[: -len(pointers.SUFFIX)])
         items.append(Tracked(path, path[: -len(pointers.SUFFIX)], p))
     return items

@@ -12,6 +12,7 @@ from dvlite.tracked import collect, workspace_node
 from dvlite.workspace import compare, missing_objects
 
 MODIFIED, NEW, DELETED, NOT_IN_CACHE = "modified", "new", "deleted", "not in cache"
+OUT_OF_DATE, UNCOMMITTED = "out of date", "uncommitted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,10 @@ class TargetStatus:
     changes: tuple[Change, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"source": self.source, "changes": [{"path": c.path, "state": c.state} for c in self.changes]}
+        return {
+            "source": self.source,
+            "changes": [{"path": c.path, "state": c.state} for c in self.changes],
+        }
 
 
 def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[TargetStatus]:
@@ -44,7 +48,46 @@ def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Targ
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing_objects(repo.cache, item.entry, item.rel))
+        changes.extend(
+            Change(rel, NOT_IN_CACHE) for rel in missing_objects(repo.cache, item.entry, item.rel)
+        )
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))
+    if not targets:
+        report.extend(pipeline_status(repo))
     return report
+
+
+def pipeline_status(repo: Repo) -> list[TargetStatus]:
+    """Stages whose record in dvlite.lock no longer matches (they would run in `repro`), and
+    dvlite.lock itself when it differs from what the last commit recorded."""
+    from dvlite.lockfile import LOCK_FILE
+    from dvlite.pipeline import PIPELINE_FILE
+
+    has_pipeline = repo.abspath(PIPELINE_FILE).is_file()
+    if not has_pipeline and not repo.abspath(LOCK_FILE).is_file():
+        return []
+    report = []
+    if has_pipeline:
+        from dvlite.repro import plan
+
+        for planned in plan(repo):
+            if planned.reason:
+                change = Change(f"{planned.name} ({planned.reason})", OUT_OF_DATE)
+                report.append(TargetStatus(f"{PIPELINE_FILE}:{planned.name}", (change,)))
+    if repo.uses_git and _differs_from_head(repo, LOCK_FILE):
+        report.append(TargetStatus(LOCK_FILE, (Change(LOCK_FILE, UNCOMMITTED),)))
+    return report
+
+
+def _differs_from_head(repo: Repo, rel: str) -> bool:
+    """Whether ``rel`` in the workspace differs from the last commit, staged or not, or was
+    never committed (one `git status`, no gitpython: status stays fast)."""
+    import subprocess
+
+    run = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", rel],
+        cwd=repo.root,
+        capture_output=True,
+    )
+    return run.returncode != 0 or bool(run.stdout.strip())

@@ -83,7 +83,14 @@ def status(
         ctx.exit(1)
 
 
-_STYLE = {"modified": "yellow", "new": "green", "deleted": "red", "not in cache": "magenta"}
+_STYLE = {
+    "modified": "yellow",
+    "new": "green",
+    "deleted": "red",
+    "not in cache": "magenta",
+    "out of date": "yellow",
+    "uncommitted": "cyan",
+}
 
 
 @cli.command()

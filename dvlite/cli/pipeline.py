@@ -1,0 +1,369 @@
+"""Pipeline commands: stage add, run, repro, dag, lineage, metrics, params."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import click
+
+from dvlite.cli.base import cli, json_option, open_repo, print_json
+
+if TYPE_CHECKING:
+    from dvlite.pipeline import Stage
+
+_COMMAND = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def _stage_options(f):
+    options = [
+        click.option("-n", "--name", required=True, help="The stage's name."),
+        click.option(
+            "-d", "--deps", "deps", multiple=True, metavar="PATH", help="A file or folder it reads."
+        ),
+        click.option(
+            "-o",
+            "--outs",
+            "outs",
+            multiple=True,
+            metavar="PATH",
+            help="An output (cached, git-ignored).",
+        ),
+        click.option(
+            "-p",
+            "--params",
+            "params",
+            multiple=True,
+            metavar="KEY",
+            help="A param: key of params.yaml or FILE:KEY.",
+        ),
+        click.option(
+            "-m",
+            "--metrics",
+            "metrics",
+            multiple=True,
+            metavar="PATH",
+            help="A metrics file (kept in git).",
+        ),
+        click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name."),
+        click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _stage(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
+           metrics: tuple[str, ...], command: tuple[str, ...]) -> Stage:  # fmt: skip
+    from dvlite.pipeline import Stage
+    from dvlite.repo import Repo
+
+    repo = Repo.find()
+    import shlex
+
+    cmd = command[0] if len(command) == 1 else shlex.join(command)
+    raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
+    raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
+    return Stage.from_dict(name, raw)
+
+
+@cli.group()
+def stage() -> None:
+    """Declare pipeline stages in dvlite.yaml."""
+
+
+@stage.command("add", context_settings=_COMMAND)
+@_stage_options
+def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
+              metrics: tuple[str, ...], force: bool, command: tuple[str, ...]) -> None:  # fmt: skip
+    """Declare a stage that runs COMMAND (written to dvlite.yaml; run it with `dvlite repro`)."""
+    from dvlite.repro import declare
+
+    declare(open_repo(), _stage(name, deps, outs, params, metrics, command), force=force)
+    click.echo(f"Added stage '{name}' to dvlite.yaml; run it with `dvlite repro {name}`")
+
+
+@cli.command(context_settings=_COMMAND)
+@_stage_options
+@click.option(
+    "-j", "--jobs", default=1, show_default=True, help="Stages run at once (upstream ones too)."
+)
+def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
+        metrics: tuple[str, ...], force: bool, command: tuple[str, ...],
+        jobs: int) -> None:  # fmt: skip
+    """Declare a stage that runs COMMAND and run it now (with whatever it needs upstream)."""
+    from dvlite.repro import declare
+    from dvlite.repro import repro as do_repro
+
+    repo = open_repo()
+    declare(repo, _stage(name, deps, outs, params, metrics, command), force=force)
+    _report(do_repro(repo, [name], jobs=jobs, on_event=_printer(False)), False)
+
+
+@cli.command()
+@click.argument("stages", nargs=-1)
+@click.option("--dry", is_flag=True, help="Only show what would run, and why.")
+@click.option(
+    "-f", "--force", is_flag=True, help="Run every selected stage even if it is up to date."
+)
+@click.option("-j", "--jobs", default=1, show_default=True, help="Independent stages run at once.")
+@click.option("--downstream", is_flag=True, help="Select the STAGES and every stage after them.")
+@click.option(
+    "--no-run-cache", is_flag=True, help="Run commands even when the run cache has their results."
+)
+@click.option(
+    "--pull",
+    is_flag=True,
+    help="First fetch and check out what dvlite.lock records from the remote.",
+)
+@click.option(
+    "-r", "--remote", metavar="NAME", help="The remote for --pull (default: core.remote)."
+)
+@json_option
+def repro(
+    stages: tuple[str, ...],
+    dry: bool,
+    force: bool,
+    jobs: int,
+    downstream: bool,
+    no_run_cache: bool,
+    pull: bool,
+    remote: str | None,
+    as_json: bool,
+) -> None:
+    """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
+    from dvlite.repro import repro as do_repro
+
+    result = do_repro(
+        open_repo(),
+        stages,
+        dry=dry,
+        force=force,
+        jobs=jobs,
+        downstream=downstream,
+        use_run_cache=not no_run_cache,
+        pull=pull,
+        remote=remote,
+        on_event=_printer(as_json),
+    )
+    if as_json:
+        print_json(result.to_dict())
+    elif dry:
+        for p in result.plan:
+            click.echo(
+                f"{'would run' if p.reason else 'up to date'}  {p.name}"
+                + (f"  ({p.reason})" if p.reason else "")
+            )
+    else:
+        _report(result, True)
+
+
+def _printer(to_stderr: bool):
+    from dvlite.repro import OUTPUT, START
+
+    lock = threading.Lock()
+
+    def show(kind: str, name: str, text: str) -> None:
+        if kind == OUTPUT:
+            line = f"[{name}] {text}"
+        elif kind == START:
+            line = f"[{name}] $ {text}"
+        elif text:
+            line = f"[{name}] {text}" if name else text
+        else:
+            return
+        with lock:
+            click.echo(line, err=to_stderr)
+
+    return show
+
+
+def _report(result, check_anything: bool) -> None:
+    if not (result.ran or result.restored or result.skipped):
+        click.echo("Everything is up to date.")
+        return
+    parts = [f"{len(result.ran)} ran"]
+    if result.restored:
+        parts.append(f"{len(result.restored)} restored from the run cache")
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} unchanged")
+    click.echo(f"Stages: {', '.join(parts)}. Commit dvlite.lock to record the results.")
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ascii", "mermaid", "dot", "json"]),
+    default="ascii",
+    show_default=True,
+)
+def dag(fmt: str) -> None:
+    """Show the stage graph."""
+    from dvlite.dag import render
+    from dvlite.pipeline import load
+
+    click.echo(render(load(open_repo().root), fmt))
+
+
+@cli.command()
+@click.argument("path")
+@click.option(
+    "--rev", help="Read dvlite.yaml and dvlite.lock at this git revision (tag, branch, commit)."
+)
+@click.option("--downstream", is_flag=True, help="Show every stage that depends on PATH instead.")
+@json_option
+def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None:
+    """Show what produced PATH: stages, commands, params, inputs with their oids, and commits."""
+    from rich.tree import Tree
+
+    from dvlite import lineage as lineage_mod
+    from dvlite.cli.base import console
+
+    repo = open_repo()
+    if downstream:
+        found = lineage_mod.downstream(repo, path, rev)
+        if as_json:
+            print_json([d.to_dict() for d in found])
+            return
+        if not found:
+            click.echo(f"No stage depends on {path}.")
+            return
+        out = console()
+        for d in found:
+            outs = ", ".join(d.outs) or "no outputs"
+            out.print(f"[bold]{d.stage}[/]  -> {outs}  [dim](via {', '.join(d.via)})[/]")
+        return
+    node = lineage_mod.lineage(repo, path, rev)
+    if as_json:
+        print_json(node.to_dict())
+        return
+    tree = Tree(_label(node))
+    _grow(tree, node)
+    console().print(tree)
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "-"
+    return value.split(":", 1)[-1][:12] if value.startswith("xxh128:") else value[:12]
+
+
+def _label(node) -> str:
+    from rich.markup import escape
+
+    commit = f"  [dim]commit {_short(node.commit)}[/]" if node.commit else ""
+    if node.commit == "uncommitted":
+        commit = "  [yellow]uncommitted[/]"
+    oid = f"  [cyan]{_short(node.oid)}[/]"
+    if node.kind == "stage":
+        params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
+        extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
+        return (
+            f"[bold]{escape(node.path)}[/]{oid}  ← stage "
+            f"[bold]{escape(node.stage or '')}[/]{commit}"
+            f"\n[dim]$[/] {escape(node.cmd or '(never run)')}{extra}"
+        )
+    what = {"data": f"tracked by {node.source}", "file": "file", "missing": "missing"}[node.kind]
+    now = f"  [yellow](now {_short(node.current_oid)})[/]" if node.current_oid else ""
+    return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
+
+
+def _grow(tree, node) -> None:
+    for child in node.inputs:
+        _grow(tree.add(_label(child)), child)
+
+
+def _value(v: object) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def _rows_table(rows, title: str):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("path", "key", "old", "new", "change"):
+        table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
+    for r in rows:
+        change = r.change
+        shown = "-" if change is None else f"{change:+.6g}"
+        table.add_row(r.path, r.key, _value(r.old), _value(r.new), shown)
+    return table
+
+
+@cli.group()
+def metrics() -> None:
+    """Metrics from the files stages declare with -m."""
+
+
+@metrics.command("show")
+@click.argument("revs", nargs=-1)
+@click.option("-A", "--all-commits", is_flag=True, help="Every commit, newest first.")
+@json_option
+def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool) -> None:
+    """Show metrics in the workspace (or at REVS, or at every commit)."""
+    from rich.table import Table
+
+    from dvlite.cli.base import console
+    from dvlite.metrics import show
+
+    found = show(open_repo(), list(revs) or None, all_commits=all_commits)
+    if as_json:
+        print_json(found)
+        return
+    table = Table()
+    for col in ("revision", "path", "key", "value"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for rev, values in found.items():
+        for path, keys in values.items():
+            for key, value in keys.items():
+                table.add_row(rev, path, key, _value(value))
+    if not table.rows:
+        click.echo("No metrics: declare metrics files with `dvlite stage add -m FILE`.")
+        return
+    console().print(table)
+
+
+@metrics.command("diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--all", "everything", is_flag=True, help="Show unchanged metrics too.")
+@json_option
+def metrics_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+    """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
+    from dvlite.cli.base import console
+    from dvlite.metrics import diff
+
+    rows = diff(open_repo(), a, b, everything=everything)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif rows:
+        console().print(_rows_table(rows, f"metrics: {a or 'HEAD'} -> {b or 'workspace'}"))
+    else:
+        click.echo("No metric changed.")
+
+
+@cli.group()
+def params() -> None:
+    """Params that stages read (keys of params.yaml or FILE:KEY)."""
+
+
+@params.command("diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--all", "everything", is_flag=True, help="Show unchanged params too.")
+@json_option
+def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+    """Compare params between revisions A (default HEAD) and B (default the workspace)."""
+    from dvlite.cli.base import console
+    from dvlite.metrics import params_diff as do_diff
+
+    rows = do_diff(open_repo(), a, b, everything=everything)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif rows:
+        console().print(_rows_table(rows, f"params: {a or 'HEAD'} -> {b or 'workspace'}"))
+    else:
+        click.echo("No param changed.")

@@ -1,0 +1,501 @@
+"""``dvlite repro``: run what is out of date, in dependency order, independent stages in parallel.
+
+A stage is out of date when its cmd, the oid of a dep, the value of a param, or one of its
+outputs differs from its record in dvlite.lock; every stage downstream of it follows. Deps are
+hashed through the state database, so a no-op repro reads no file. Commands run in threads
+(one subprocess each); the lock, the cache and the state database are touched only by the
+thread that schedules, so a record is written only for a stage that succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from dvlite import gitignore, lockfile, runcache
+from dvlite import params as params_mod
+from dvlite import pipeline as pipelines
+from dvlite.errors import DvliteError, PipelineError
+from dvlite.lockfile import Lock, LockedPath, LockEntry, Params
+from dvlite.pipeline import Pipeline, Stage
+from dvlite.repo import Repo
+from dvlite.tree import DIR, FILE
+from dvlite.workspace import DirNode, build, scan
+
+# events reported while running: (kind, stage, text); kinds below
+START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
+NOTE = "note"  # not about one stage (the stage is "")
+Events = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    name: str
+    reason: str  # why it runs; "" when it is up to date
+
+    def to_dict(self) -> dict[str, object]:
+        return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
+
+
+@dataclass
+class ReproResult:
+    plan: list[Planned] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # from the run cache
+    skipped: list[str] = field(default_factory=list)  # upstream changed, but its outputs did not
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "plan": [p.to_dict() for p in self.plan],
+            "ran": self.ran,
+            "restored": self.restored,
+            "skipped": self.skipped,
+        }
+
+
+# -- hashing paths --------------------------------------------------------------------------
+class Hasher:
+    """Hash workspace paths through the state database, remembering each answer."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._memo: dict[str, LockedPath | None] = {}
+        self.params_files: dict[str, object] = {}  # parsed params files
+        self._link_roots = (os.path.realpath(repo.cache_dir),)
+
+    def get(self, rel: str, *, store: bool = False) -> LockedPath | None:
+        if not store and rel in self._memo:
+            return self._memo[rel]
+        path = os.path.join(self.repo.root, rel)
+        if not os.path.lexists(path):
+            found = None
+        else:
+            node = scan(path, rel, self._link_roots)
+            build(node, self.repo.state, self.repo.cache if store else None)
+            if isinstance(node, DirNode):
+                found = LockedPath(rel, DIR, node.oid, node.size, node.files)
+            else:
+                found = LockedPath(rel, FILE, node.oid, node.size)
+            if store and self.repo.link_types[0] in ("hardlink", "symlink"):
+                from dvlite.checkout import link_into_workspace
+
+                link_into_workspace(self.repo, node)
+        self._memo[rel] = found
+        return found
+
+    def forget(self, rels: Iterable[str]) -> None:
+        for rel in rels:
+            self._memo.pop(rel, None)
+
+
+# -- deciding ---------------------------------------------------------------------------------
+def _read_params(repo: Repo, stage: Stage, hasher: Hasher) -> Params:
+    reader = params_mod.workspace_reader(repo.root)
+    return params_mod.values(stage.params, reader, stage=stage.name, parsed=hasher.params_files)
+
+
+def _inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, ...], Params]:
+    deps = []
+    for dep in stage.deps:
+        found = hasher.get(dep)
+        if found is None:
+            raise PipelineError(f"stage {stage.name!r}: its dep {dep} does not exist")
+        deps.append(found)
+    return tuple(deps), _read_params(repo, stage, hasher)
+
+
+def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> str:
+    """Why ``stage`` must run, or "" when its record matches the workspace."""
+    current = _read_params(repo, stage, hasher)  # a missing param is an error even here
+    if entry is None:
+        return "never run"
+    if entry.cmd != stage.cmd:
+        return "command changed"
+    recorded = {d.path for d in entry.deps}
+    if recorded != set(stage.deps):
+        return "deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps)))
+    for file, keys in current.items():
+        old = entry.params.get(file, {})
+        for key, value in keys.items():
+            if key not in old:
+                return f"param {key} added"
+            if old[key] != value:
+                return f"param {key} changed ({old[key]!r} -> {value!r})"
+    for file, keys in entry.params.items():
+        for key in keys:
+            if key not in current.get(file, {}):
+                return f"param {key} removed"
+    for dep in entry.deps:
+        now = hasher.get(dep.path)
+        if now is None:
+            return f"dep {dep.path} is missing"
+        if now.oid != dep.oid:
+            return f"dep {dep.path} changed"
+    declared = set(stage.outs) | set(stage.metrics)
+    recorded = {o.path for o in entry.outs + entry.metrics}
+    if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
+        return "outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs)
+    for out in entry.outs + entry.metrics:
+        now = hasher.get(out.path)
+        if now is None:
+            return f"output {out.path} is missing"
+        if now.oid != out.oid:
+            return f"output {out.path} was modified"
+    return ""
+
+
+def plan(
+    repo: Repo,
+    targets: Iterable[str] = (),
+    *,
+    force: bool = False,
+    downstream: bool = False,
+    pipeline: Pipeline | None = None,
+    lock: Lock | None = None,
+    hasher: Hasher | None = None,
+) -> list[Planned]:
+    """Every stage repro considers, in dependency order, each with why it runs (or "")."""
+    pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
+    lock = lock if lock is not None else lockfile.load(repo.root)
+    hasher = hasher or Hasher(repo)
+    pipeline.check(repo.root)
+    targets = list(targets)
+    if targets:
+        names = pipeline.resolve_targets(targets, repo.root)
+        wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
+    else:
+        wanted = set(pipeline.stages)
+    edges = pipeline.edges()
+    result: list[Planned] = []
+    runs: set[str] = set()
+    for name in pipeline.order(wanted):
+        stage = pipeline.stages[name]
+        if force:
+            _read_params(repo, stage, hasher)
+            reason = "forced"
+        else:
+            reason = why_stale(repo, stage, lock.stages.get(name), hasher)
+            upstream = next((f"upstream stage {up!r} runs" for up in edges[name] if up in runs), "")
+            reason = upstream or reason
+        if reason:
+            runs.add(name)
+        result.append(Planned(name, reason))
+    return result
+
+
+# -- running ------------------------------------------------------------------------------------
+def repro(
+    repo: Repo,
+    targets: Iterable[str] = (),
+    *,
+    dry: bool = False,
+    force: bool = False,
+    jobs: int = 1,
+    downstream: bool = False,
+    use_run_cache: bool = True,
+    pull: bool = False,
+    remote: str | None = None,
+    on_event: Events | None = None,
+) -> ReproResult:
+    """Bring the named stages (or all) up to date; with ``dry``, only say what would run.
+
+    With ``pull``, first fetch from the remote and check out the tracked data and the stage
+    outputs dvlite.lock records, so only what the remote cannot supply runs."""
+    emit = on_event or (lambda kind, name, text: None)
+    if jobs < 1:
+        raise PipelineError("-j/--jobs must be at least 1")
+    if pull:
+        _pull(repo, remote, jobs, emit)
+    with repo.lock():
+        pipeline = pipelines.load(repo.root)
+        hasher = Hasher(repo)
+        planned = plan(
+            repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher
+        )
+        result = ReproResult(planned)
+        todo = [p for p in planned if p.reason]
+        if dry or not todo:
+            return result
+        runner = _Runner(repo, pipeline, hasher, todo, force, use_run_cache, emit, result)
+        runner.run(jobs)
+        return result
+
+
+def _pull(repo: Repo, remote: str | None, jobs: int, emit: Events) -> None:
+    from dvlite.transfer import TransferError, pull
+
+    try:
+        result = pull(repo, remote=remote, jobs=max(jobs, 8))
+    except TransferError as exc:
+        # what could not be fetched is made again by the stages that produce it
+        emit(NOTE, "", f"pull: {exc}; the stages that make what is missing will run")
+        return
+    emit(NOTE, "", f"pulled {result.transferred} objects from {result.remote}")
+
+
+class _Runner:
+    def __init__(
+        self,
+        repo: Repo,
+        pipeline: Pipeline,
+        hasher: Hasher,
+        todo: list[Planned],
+        force: bool,
+        use_run_cache: bool,
+        emit: Events,
+        result: ReproResult,
+    ) -> None:
+        self.repo = repo
+        self.pipeline = pipeline
+        self.hasher = hasher
+        self.reasons = {p.name: p.reason for p in todo}
+        self.force = force
+        self.use_run_cache = use_run_cache and not force
+        self.emit = emit
+        self.result = result
+        names = set(self.reasons)
+        self.waits_for = {
+            n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names
+        }
+        self.pending = [p.name for p in todo]
+        self.done: set[str] = set()
+        self.procs: set[subprocess.Popen[bytes]] = set()
+        self.procs_lock = threading.Lock()
+        self.to_stage: set[str] = set()
+
+    def run(self, jobs: int) -> None:
+        failure: DvliteError | None = None
+        running: dict[Future[int], tuple[str, tuple[LockedPath, ...], Params]] = {}
+        try:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage") as pool:
+                while True:
+                    progressed = True
+                    while failure is None and progressed and len(running) < jobs:
+                        progressed = False
+                        for name in self.pending:
+                            if all(u in self.done for u in self.waits_for[name]):
+                                self.pending.remove(name)
+                                progressed = True
+                                try:
+                                    started = self._start(pool, name)
+                                except DvliteError as exc:
+                                    failure = exc
+                                    break
+                                if started is not None:
+                                    running[started[0]] = (name, started[1], started[2])
+                                break
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        name, deps, params = running.pop(fut)
+                        code = fut.result()
+                        if code != 0:
+                            failure = failure or PipelineError(
+                                f"stage {name!r} failed: its command exited with code {code}"
+                                + ("" if code > 0 else f" (killed by signal {-code})")
+                            )
+                            continue
+                        try:
+                            self._finish(name, deps, params)
+                        except DvliteError as exc:
+                            failure = failure or exc
+        except KeyboardInterrupt:
+            with self.procs_lock:
+                for proc in self.procs:
+                    proc.terminate()
+            raise
+        finally:
+            self._stage_in_git()
+        if failure is not None:
+            raise failure
+
+    def _start(
+        self, pool: ThreadPoolExecutor, name: str
+    ) -> tuple[Future[int], tuple[LockedPath, ...], Params] | None:
+        """Run a stage in the pool, or settle it at once (run cache, or nothing to do)."""
+        stage = self.pipeline.stages[name]
+        reason = self.reasons[name]
+        # its upstream ran: it runs only if what it reads really changed
+        if reason.startswith("upstream stage") and not self.force:  # noqa: SIM102
+            if not why_stale(
+                self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher
+            ):
+                self.result.skipped.append(name)
+                self.done.add(name)
+                self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
+                return None
+        deps, params = _inputs(self.repo, stage, self.hasher)
+        if self.use_run_cache and self._restore(stage, deps, params):
+            self.result.restored.append(name)
+            self.done.add(name)
+            self.emit(RESTORED, name, "restored from the run cache")
+            return None
+        self._clear_outputs(stage)
+        self.emit(START, name, stage.cmd)
+        return pool.submit(self._execute, stage), deps, params
+
+    def _execute(self, stage: Stage) -> int:
+        proc = subprocess.Popen(
+            stage.cmd,
+            shell=True,
+            cwd=self.repo.root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DVLITE_STAGE": stage.name},
+        )
+        with self.procs_lock:
+            self.procs.add(proc)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.emit(OUTPUT, stage.name, line.decode("utf-8", errors="replace").rstrip("\r\n"))
+            return proc.wait()
+        finally:
+            with self.procs_lock:
+                self.procs.discard(proc)
+
+    def _clear_outputs(self, stage: Stage) -> None:
+        """Keep what the outputs hold now in the cache, then remove them, so a command never
+        sees a stale output and nothing is lost."""
+        for rel in stage.produces:
+            path = os.path.join(self.repo.root, rel)
+            if os.path.lexists(path):
+                self.hasher.get(rel, store=True)
+                _remove(path)
+            os.makedirs(os.path.dirname(path) or self.repo.root, exist_ok=True)
+        self.hasher.forget(stage.produces)
+
+    def _finish(self, name: str, deps: tuple[LockedPath, ...], params: Params) -> None:
+        stage = self.pipeline.stages[name]
+        missing = [
+            rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))
+        ]
+        if missing:
+            raise PipelineError(
+                f"stage {name!r} ran but did not produce its declared output {', '.join(missing)}; "
+                "fix the command or the stage's outs"
+            )
+        self.hasher.forget(stage.produces)
+        outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
+        metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.metrics)
+        entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
+        runcache.save(
+            self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics
+        )
+        self._record(stage, entry)
+        self.done.add(name)
+        self.result.ran.append(name)
+        self.emit(DONE, name, "")
+
+    def _restore(self, stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> bool:
+        found = runcache.load(self.repo.cache_dir, runcache.key(stage, deps, params))
+        if found is None:
+            return False
+        outs, metrics = found
+        if {o.path for o in outs} != set(stage.outs) or {m.path for m in metrics} != set(
+            stage.metrics
+        ):
+            return False
+        from dvlite.checkout import apply
+        from dvlite.checkout import plan as checkout_plan
+        from dvlite.errors import CacheError
+        from dvlite.workspace import missing_objects
+
+        items = [_tracked(p, stage.name) for p in outs + metrics]
+        if any(next(missing_objects(self.repo.cache, t.entry, t.rel), None) for t in items):
+            return False
+        for rel in stage.produces:  # what is there now goes to the cache first
+            if os.path.lexists(os.path.join(self.repo.root, rel)):
+                self.hasher.get(rel, store=True)
+        try:
+            deltas = checkout_plan(self.repo, items, force=False, relink=False)
+        except CacheError:
+            return False
+        apply(self.repo, deltas)
+        for t in items:
+            if t.pointer.kind == DIR:
+                os.makedirs(self.repo.abspath(t.rel), exist_ok=True)
+        self.hasher.forget(stage.produces)
+        self._record(stage, LockEntry(stage.name, stage.cmd, deps, params, outs, metrics))
+        return True
+
+    def _record(self, stage: Stage, entry: LockEntry) -> None:
+        for rel in stage.outs:
+            folder, _, name = rel.rpartition("/")
+            if gitignore.add(self.repo.abspath(folder), name):
+                self.to_stage.add(f"{folder}/.gitignore" if folder else ".gitignore")
+        current = lockfile.load(self.repo.root)
+        stages = {n: e for n, e in current.stages.items() if n in self.pipeline.stages}
+        stages[stage.name] = entry
+        if lockfile.save(self.repo.root, Lock(stages)):
+            self.to_stage.add(lockfile.LOCK_FILE)
+        self.to_stage.update(stage.metrics)
+
+    def _stage_in_git(self) -> None:
+        if self.to_stage and self.repo.autostage:
+            from dvlite import scm
+
+            scm.stage(self.repo.root, [*sorted(self.to_stage), pipelines.PIPELINE_FILE])
+
+
+def _tracked(p: LockedPath, stage: str):
+    from dvlite.pointer import Pointer
+    from dvlite.tracked import Tracked
+
+    return Tracked(
+        f"{lockfile.LOCK_FILE}:{stage}",
+        p.path,
+        Pointer(os.path.basename(p.path), p.kind, p.oid, p.size, p.files),
+    )
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+
+        def writable(func, p, _exc):
+            os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
+            func(p)
+
+        shutil.rmtree(path, onerror=writable)
+    else:
+        from dvlite.fsutil import remove
+
+        remove(path)
+
+
+# -- declaring ---------------------------------------------------------------------------------
+def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
+    """Add ``stage`` to dvlite.yaml (replacing one of the same name only with ``force``)."""
+    with repo.lock():
+        pipeline = pipelines.load(repo.root)
+        if stage.name in pipeline.stages and not force:
+            raise PipelineError(
+                f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; "
+                "use --force to replace it"
+            )
+        updated = pipeline.with_stage(stage)
+        updated.check(repo.root, deps_exist=False)
+        if repo.uses_git and stage.outs:
+            from dvlite import scm
+
+            for out in stage.outs:
+                if scm.is_tracked(repo.root, out):
+                    raise PipelineError(
+                        f"{out} is tracked by git; run `git rm -r --cached {out}` first, so that "
+                        "dvlite.lock records it instead"
+                    )
+        pipelines.save(repo.root, updated)
+        if repo.autostage:
+            from dvlite import scm
+
+            scm.stage(repo.root, [pipelines.PIPELINE_FILE])
+        return updated
