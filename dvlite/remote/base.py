@@ -1,0 +1,238 @@
+"""The remote interface: one configured remote, every operation a batch over objects.
+
+The backends (``folder``, ``fsspec_remote``, ``s3``) say how to move one object; this class
+runs a batch of them concurrently, retries transient errors and reports the rest as
+``RemoteError``s (see ``errors``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dvlite.errors import ConfigError, CorruptObjectError, RemoteError
+from dvlite.hashing import hex_of, oid_of_bytes
+from dvlite.remote import errors
+from dvlite.remote.config import RemoteConfig, protocol_of
+
+if TYPE_CHECKING:
+    from dvlite.cache import Cache
+
+DEFAULT_JOBS_FOLDER = 8
+DEFAULT_JOBS_NETWORK = 64
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """An object to move: its id, its size when known (-1 for trees), and a path to name it by."""
+
+    oid: str
+    size: int = -1
+    rel: str = ""
+
+
+class Remote(ABC):
+    """One configured remote. Batch operations; errors come out as ``RemoteError``."""
+
+    def __init__(
+        self, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
+    ) -> None:
+        self.name = cfg.name
+        self.url = cfg.url
+        self.options = cfg.options
+        self.protocol = protocol_of(cfg.url)
+        if self.protocol:
+            self.root = cfg.url.split("://", 1)[1].rstrip("/")
+        else:
+            path = cfg.url[len("file://") :] if cfg.url.startswith("file://") else cfg.url
+            self.root = (
+                os.path.join(os.fspath(base), os.path.expanduser(path)).rstrip(os.sep) or os.sep
+            )
+        self.jobs = (
+            jobs
+            or self._configured_jobs()
+            or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
+        )
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_config(
+        cls, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
+    ) -> Remote:
+        """The backend for the remote's URL: a folder, S3, or another fsspec filesystem."""
+        from dvlite.remote.folder import FolderRemote
+        from dvlite.remote.fsspec_remote import FsspecRemote
+        from dvlite.remote.s3 import S3Remote
+
+        protocol = protocol_of(cfg.url)
+        kind = (
+            FolderRemote
+            if not protocol
+            else S3Remote
+            if protocol in ("s3", "s3a")
+            else FsspecRemote
+        )
+        return kind(cfg, base, jobs=jobs)
+
+    def _configured_jobs(self) -> int | None:
+        raw = self.options.get("jobs")
+        if raw is None:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ConfigError(
+                f"remote.{self.name}.jobs must be a whole number above 0, not {raw!r}"
+            )
+        return value
+
+    def __repr__(self) -> str:
+        return f"Remote({self.name!r}, {self.url!r})"
+
+    @property
+    def is_folder(self) -> bool:
+        return not self.protocol
+
+    @property
+    def label(self) -> str:
+        return f"remote {self.name!r} ({self.url})"
+
+    def path(self, oid: str) -> str:
+        h = hex_of(oid)
+        return f"{self.root}/objects/{h[:2]}/{h[2:]}"
+
+    def url_of(self, oid: str) -> str:
+        """Where an object lives, as a user would type it (for messages)."""
+        h = hex_of(oid)
+        return f"{self.url.rstrip('/')}/objects/{h[:2]}/{h[2:]}"
+
+    # -- errors ---------------------------------------------------------------------------
+    def is_transient(self, exc: BaseException) -> bool:
+        return errors.is_transient(exc)
+
+    def translate(self, exc: BaseException) -> RemoteError:
+        return errors.translate(self, exc)
+
+    # -- running batches ------------------------------------------------------------------
+    def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """Run ``op`` on every item concurrently; returns results in order. A per-item
+        FileNotFoundError or CorruptObjectError is returned as the result; transient errors
+        are retried; anything else stops the batch with a RemoteError."""
+        if not items:
+            return []
+        self._stop.clear()
+        return self._map_threads(op, items)
+
+    def _map_threads(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        def run(item: Any) -> Any:
+            if self._stop.is_set():
+                return None
+            for attempt in range(errors.RETRIES + 1):
+                try:
+                    return op(item)
+                except (FileNotFoundError, CorruptObjectError) as exc:
+                    return exc
+                except Exception as exc:
+                    if attempt == errors.RETRIES or not self.is_transient(exc):
+                        self._stop.set()
+                        raise self.translate(exc) from None
+                time.sleep(errors.backoff(attempt))
+            raise AssertionError("unreachable")
+
+        if len(items) == 1 or self.jobs == 1:
+            return [run(item) for item in items]
+        with ThreadPoolExecutor(min(self.jobs, len(items))) as pool:
+            return list(pool.map(run, items))
+
+    # -- what the backends provide, one object at a time (a coroutine on async remotes) ---
+    @abstractmethod
+    def check_reachable(self) -> None:
+        """Raise a RemoteError if the remote's root (folder, bucket) does not exist."""
+
+    @abstractmethod
+    def exists(self, oids: Collection[str]) -> set[str]:
+        """Which of ``oids`` the remote holds."""
+
+    @abstractmethod
+    def list_oids(self) -> set[str]:
+        """Every object id on the remote (one listing of the whole store)."""
+
+    @abstractmethod
+    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any: ...
+
+    @abstractmethod
+    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any: ...
+
+    @abstractmethod
+    def _hash(self, oid: str, progress: Progress | None) -> Any: ...
+
+    @abstractmethod
+    def _cat_verified(self, oid: str) -> Any: ...
+
+    @abstractmethod
+    def _rm(self, oid: str) -> Any: ...
+
+    # -- moving objects -------------------------------------------------------------------
+    def upload(
+        self, cache: Cache, objs: Sequence[Obj], progress: Progress | None = None
+    ) -> dict[str, BaseException]:
+        """Copy objects from the cache to the remote, verifying each as it is read.
+        Returns the objects that failed (missing or corrupt in the cache), by oid."""
+        return _failures(objs, self._map(lambda obj: self._put(cache, obj, progress), objs))
+
+    def download(
+        self, cache: Cache, objs: Sequence[Obj], progress: Progress | None = None
+    ) -> dict[str, BaseException]:
+        """Copy objects from the remote into the cache; each is re-hashed before it is
+        installed. Returns the ones that failed (missing on the remote, or corrupt)."""
+        return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
+
+    def read(self, oid: str) -> bytes:
+        """One object's bytes, verified (for trees the cache lacks)."""
+        results = self._map(self._cat_verified, [oid])
+        if isinstance(results[0], BaseException):
+            raise results[0]
+        return results[0]
+
+    # -- verifying and deleting -----------------------------------------------------------
+    def hash_objects(
+        self, oids: Sequence[str], progress: Progress | None = None
+    ) -> dict[str, str | None]:
+        """What each remote object's bytes really hash to (None when it is missing)."""
+        results = self._map(lambda oid: self._hash(oid, progress), oids)
+        return {
+            o: (None if isinstance(r, BaseException) else r)
+            for o, r in zip(oids, results, strict=True)
+        }
+
+    def delete(self, oids: Iterable[str]) -> None:
+        """Remove objects from the remote. Callers delete trees before their contents, so
+        that a tree on the remote always means its contents are there."""
+        self._map(self._rm, list(oids))
+
+
+def _failures(objs: Sequence[Obj], results: list[Any]) -> dict[str, BaseException]:
+    return {o.oid: r for o, r in zip(objs, results, strict=True) if isinstance(r, BaseException)}
+
+
+def verified(data: bytes, oid: str, where: str) -> bytes:
+    actual = oid_of_bytes(data)
+    if actual != oid:
+        raise CorruptObjectError(oid, where, actual)
+    return data
+
+
+def read_verified(path: str, oid: str) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read()
+    return verified(data, oid, path)

@@ -1,0 +1,90 @@
+"""Which remotes a repository has: their sections of the config, and the default one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dvlite.errors import ConfigError, RemoteError
+
+if TYPE_CHECKING:
+    from dvlite.repo import Repo
+
+# Options a remote section may hold; S3 ones are mapped onto s3fs's arguments, the rest of an
+# fsspec remote's options are passed to its filesystem as they are.
+S3_OPTIONS = (
+    "endpoint_url",
+    "region",
+    "profile",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+)
+COMMON_OPTIONS = ("url", "jobs")
+SECRET_OPTIONS = ("secret_access_key", "session_token", "password", "account_key", "token")
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    name: str
+    url: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self, *, secrets: bool = False) -> dict[str, object]:
+        shown = {
+            k: (v if secrets or k not in SECRET_OPTIONS else "***")
+            for k, v in sorted(self.options.items())
+        }
+        return {"name": self.name, "url": self.url, **shown}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, str]) -> RemoteConfig:
+        rest = {k: v for k, v in d.items() if k not in ("name", "url")}
+        return cls(d["name"], d["url"], rest)
+
+
+def configured(repo: Repo) -> dict[str, RemoteConfig]:
+    """Every remote in the merged config, by name."""
+    found = {}
+    for section, options in repo.config.sections('remote "').items():
+        name = section[len('remote "') : -1]
+        opts = dict(options)
+        url = opts.pop("url", None)
+        if not url:
+            raise ConfigError(
+                f"remote {name!r} has no url; set it with `dvlite remote modify {name} url URL`"
+            )
+        found[name] = RemoteConfig(name, url, opts)
+    return found
+
+
+def default_name(repo: Repo) -> str | None:
+    return repo.config.get("core.remote") or None
+
+
+def get_config(repo: Repo, name: str | None = None) -> RemoteConfig:
+    remotes = configured(repo)
+    if name is None:
+        name = default_name(repo)
+        if name is None:
+            if len(remotes) == 1:
+                return next(iter(remotes.values()))
+            raise RemoteError(
+                "no default remote; add one with `dvlite remote add -d NAME URL`, or pass -r NAME"
+                if not remotes
+                else f"no default remote; pass -r NAME (one of {', '.join(sorted(remotes))}) "
+                "or set one with `dvlite remote default NAME`"
+            )
+    if name not in remotes:
+        known = f" (configured: {', '.join(sorted(remotes))})" if remotes else ""
+        raise RemoteError(
+            f"no remote named {name!r}{known}; add it with `dvlite remote add {name} URL`"
+        )
+    return remotes[name]
+
+
+def protocol_of(url: str) -> str:
+    if "://" not in url:
+        return ""
+    proto = url.split("://", 1)[0].lower()
+    return "" if proto in ("file", "local") else proto

@@ -1,0 +1,129 @@
+"""What went wrong on a remote, said once: storage libraries speak ``OSError``s and botocore
+errors; here they are sorted into transient ones (retried with backoff) and the rest, which
+become one ``RemoteError`` naming the remote, what went wrong and what to check."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import random
+from typing import TYPE_CHECKING, Any
+
+from dvlite.errors import RemoteError
+
+if TYPE_CHECKING:
+    from dvlite.remote.base import Remote
+
+RETRIES = 5
+BACKOFF = 0.1  # seconds before the first retry; doubled each time, with jitter
+
+
+class RemoteSideError(Exception):
+    """A remote's FileNotFoundError while writing (no bucket, no folder): not a missing object."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+@contextlib.asynccontextmanager
+async def writing() -> Any:
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise RemoteSideError(exc) from None
+
+
+@contextlib.contextmanager
+def writing_sync() -> Any:
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise RemoteSideError(exc) from None
+
+
+def backoff(attempt: int) -> float:
+    return BACKOFF * (2**attempt) * (0.5 + random.random())
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, RemoteError):
+        return False
+    if isinstance(
+        exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, TimeoutError)
+    ):
+        return True
+    if isinstance(exc, OSError) and exc.errno in (errno.EBUSY, errno.EAGAIN, errno.EREMOTEIO):
+        return True  # s3fs: SlowDown / ServiceUnavailable / InternalError
+    name = type(exc).__name__
+    if name in (
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "HTTPClientError",
+        "ResponseParserError",
+    ):
+        return True
+    if name in ("ServerDisconnectedError", "ClientPayloadError", "ClientOSError"):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        code = response.get("Error", {}).get("Code", "")
+        return status >= 500 or code in (
+            "SlowDown",
+            "Throttling",
+            "ThrottlingException",
+            "RequestTimeout",
+        )
+    return False
+
+
+def translate(remote: Remote, exc: BaseException) -> RemoteError:
+    """One line that names the remote, says what went wrong and what to check."""
+    if isinstance(exc, RemoteError):
+        return exc
+    if isinstance(exc, RemoteSideError):
+        exc = exc.exc
+    name = type(exc).__name__
+    endpoint = remote.options.get("endpoint_url")
+    detail = _first_line(exc)
+    label = remote.label
+    if name in ("EndpointConnectionError", "ConnectTimeoutError") or isinstance(
+        exc, (ConnectionRefusedError,)
+    ):
+        where = endpoint or "its endpoint"
+        return RemoteError(
+            f"cannot connect to {label} at {where}: check endpoint_url "
+            "and that the server is running and reachable"
+        )
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return RemoteError(
+            f"no credentials for {label}: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, "
+            f"an AWS profile (`dvlite remote modify {remote.name} profile NAME`), or "
+            f"`dvlite remote modify --local {remote.name} access_key_id ...`"
+        )
+    if name == "ProfileNotFound":
+        return RemoteError(
+            f"{label}: {detail}; check remote.{remote.name}.profile and ~/.aws/config"
+        )
+    if isinstance(exc, PermissionError):
+        return RemoteError(
+            f"access denied by {label}: {detail}; check the credentials "
+            f"(AWS_* variables, profile, or remote.{remote.name}.access_key_id) "
+            "and the permissions"
+        )
+    if isinstance(exc, FileNotFoundError) and "bucket" in detail.lower():
+        bucket = remote.root.split("/", 1)[0]
+        return RemoteError(f"{label}: bucket {bucket!r} does not exist; create it or fix the url")
+    if isinstance(exc, FileNotFoundError):
+        return RemoteError(f"{label} does not exist ({detail}); create it or fix the url")
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return RemoteError(f"{label}: {exc.strerror}{where}")
+    return RemoteError(f"{label}: {name}: {detail}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,95 @@
+"""The folder remote, the embedded default: a local or mounted path with the cache's layout.
+
+Objects are copied natively (a reflink when the filesystem can), hashed on the way, and
+written under a temporary name, then renamed, so an object appears only when it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
+
+from dvlite import fsutil
+from dvlite.errors import CorruptObjectError, RemoteError
+from dvlite.hashing import PREFIX, hash_file
+from dvlite.remote.base import Obj, Progress, Remote, verified
+
+if TYPE_CHECKING:
+    from dvlite.cache import Cache
+
+
+class FolderRemote(Remote):
+    def check_reachable(self) -> None:
+        if not os.path.isdir(self.root):
+            raise RemoteError(
+                f"{self.label}: folder {self.root} does not exist; create it or fix the url"
+            )
+
+    # -- asking what is there -------------------------------------------------------------
+    def exists(self, oids: Collection[str]) -> set[str]:
+        return {o for o in dict.fromkeys(oids) if os.path.exists(self.path(o))}
+
+    def list_oids(self) -> set[str]:
+        return self._list_prefixes(None)
+
+    def _list_prefixes(self, prefixes: Sequence[str] | None) -> set[str]:
+        base = os.path.join(self.root, "objects")
+        if prefixes is None:
+            try:
+                prefixes = [p for p in os.listdir(base) if len(p) == 2]
+            except FileNotFoundError:
+                return set()
+        found = set()
+        for prefix in prefixes:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                for name in os.listdir(os.path.join(base, prefix)):
+                    if len(name) == 30 and fsutil.TMP_MARK not in name:
+                        found.add(PREFIX + prefix + name)
+        return found
+
+    # -- one object -----------------------------------------------------------------------
+    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        from dvlite.cache import copy_hashing
+
+        src = cache.path(obj.oid)
+        dest = self.path(obj.oid)
+        if os.path.exists(dest):
+            return
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        tmp = fsutil.tmp_name(dest)
+        try:
+            if fsutil.reflink(src, tmp):
+                actual = hash_file(tmp)[0]
+                os.chmod(tmp, 0o444)
+            else:
+                actual = copy_hashing(src, tmp, mode=0o444)
+            if actual != obj.oid:
+                raise CorruptObjectError(obj.oid, src, actual)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if progress:
+            progress(1, max(obj.size, 0))
+
+    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        size = cache.import_file(self.path(obj.oid), obj.oid, self.url_of(obj.oid))
+        if progress:
+            progress(1, size)
+
+    def _cat_verified(self, oid: str) -> bytes:
+        with open(self.path(oid), "rb") as f:
+            return verified(f.read(), oid, self.url_of(oid))
+
+    def _hash(self, oid: str, progress: Progress | None) -> str:
+        actual, size = hash_file(self.path(oid))
+        if progress:
+            progress(1, size)
+        return actual
+
+    def _rm(self, oid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            fsutil.remove(self.path(oid))

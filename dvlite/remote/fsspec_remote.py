@@ -1,0 +1,354 @@
+"""Remotes reached through an fsspec filesystem (gs://, az://, sftp://, memory://, ...).
+
+Async filesystems (s3fs, gcsfs, adlfs) run a batch as concurrent coroutines on fsspec's
+event loop, sending many requests at once; the others run in threads. Small objects travel
+as bytes, big ones as files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from dvlite import fsutil
+from dvlite.errors import CorruptObjectError, RemoteError
+from dvlite.hashing import CHUNK, PREFIX, hash_file, hasher, hex_of, oid_from_hasher
+from dvlite.remote import errors
+from dvlite.remote.base import Obj, Progress, Remote, read_verified, verified
+from dvlite.remote.config import COMMON_OPTIONS, RemoteConfig
+
+if TYPE_CHECKING:
+    from dvlite.cache import Cache
+
+# pip extra that provides each protocol's fsspec package
+EXTRAS = {
+    "gs": ("gcs", "gcsfs"),
+    "gcs": ("gcs", "gcsfs"),
+    "az": ("azure", "adlfs"),
+    "abfs": ("azure", "adlfs"),
+    "abfss": ("azure", "adlfs"),
+    "adl": ("azure", "adlfs"),
+    "sftp": ("sftp", "paramiko"),
+    "ssh": ("sftp", "paramiko"),
+    "http": ("http", "aiohttp"),
+    "https": ("http", "aiohttp"),
+}
+# stores where an object appears only when completely written (no temporary name needed)
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"})
+IN_MEMORY_MAX = 16 << 20  # objects up to this size are sent and received as bytes
+# Asking object by object costs one request each; listing costs one request per 1,000 keys.
+EXISTS_MAX = 64  # up to this many objects, always ask object by object
+
+
+class FsspecRemote(Remote):
+    def __init__(
+        self, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
+    ) -> None:
+        super().__init__(cfg, base, jobs=jobs)
+        self._fs: Any = None
+
+    # -- the filesystem -------------------------------------------------------------------
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            self._fs = self._open_fs()
+        return self._fs
+
+    def _fs_options(self) -> dict[str, str]:
+        return {k: v for k, v in self.options.items() if k not in COMMON_OPTIONS}
+
+    def _open_fs(self) -> Any:
+        try:
+            import fsspec
+        except ImportError:  # pragma: no cover - fsspec is a dependency
+            raise RemoteError("fsspec is not installed: pip install fsspec") from None
+        extra = EXTRAS.get(self.protocol)
+        try:
+            cls = fsspec.get_filesystem_class(self.protocol)
+            return cls(**self._fs_options())
+        except ImportError:
+            if extra:
+                raise RemoteError(
+                    f"{self.label} needs the {extra[1]} package: pip install 'dvlite[{extra[0]}]'"
+                ) from None
+            raise RemoteError(
+                f"{self.label}: the fsspec package for {self.protocol}:// is not installed"
+            ) from None
+        except ValueError:
+            raise RemoteError(f"{self.label}: unknown storage type {self.protocol}://") from None
+        except TypeError as exc:
+            raise RemoteError(f"{self.label}: bad option for {self.protocol}://: {exc}") from None
+
+    @property
+    def _async(self) -> bool:
+        return bool(getattr(self.fs, "async_impl", False))
+
+    # -- running batches ------------------------------------------------------------------
+    def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        if not items or not self._async:
+            return super()._map(op, items)
+        import fsspec.asyn
+
+        return list(fsspec.asyn.sync(self.fs.loop, self._map_async, op, items))
+
+    async def _map_async(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        gate = asyncio.Semaphore(self.jobs)
+        failure: list[BaseException] = []
+
+        async def run(item: Any) -> Any:
+            async with gate:
+                for attempt in range(errors.RETRIES + 1):
+                    if failure:
+                        return None
+                    try:
+                        return await op(item)
+                    except (FileNotFoundError, CorruptObjectError) as exc:
+                        return exc
+                    except Exception as exc:
+                        if attempt == errors.RETRIES or not self.is_transient(exc):
+                            failure.append(exc)
+                            return None
+                    await asyncio.sleep(errors.backoff(attempt))
+            return None
+
+        results = await asyncio.gather(*(run(item) for item in items))
+        if failure:
+            raise self.translate(failure[0])
+        return results
+
+    def check_reachable(self) -> None:
+        buckets = self.protocol in ("s3", "s3a", "gs", "gcs")
+        root = self.root.split("/", 1)[0] if buckets else self.root
+        try:
+            ok = self.fs.exists(root)
+        except Exception as exc:
+            raise self.translate(exc) from None
+        if not ok:
+            what = "bucket" if buckets else "location"
+            raise RemoteError(
+                f"{self.label}: {what} {root!r} does not exist; create it or fix the url"
+            )
+
+    # -- asking what is there -------------------------------------------------------------
+    def exists(self, oids: Collection[str]) -> set[str]:
+        """Which of ``oids`` the remote holds: object by object when they are few, by listing
+        the store (estimated from one prefix) when that costs fewer requests."""
+        oids = list(dict.fromkeys(oids))
+        if not oids:
+            return set()
+        if len(oids) <= EXISTS_MAX:
+            return self._exists_each(oids)
+        prefixes = sorted({hex_of(o)[:2] for o in oids})
+        first = self._list_prefixes(prefixes[:1])
+        estimate = max(len(first), 1) * 256  # objects in the whole store
+        if estimate // 1000 + 1 < len(oids) and estimate // 1000 + 1 < len(prefixes):
+            listed = self.list_oids()
+        elif len(prefixes) < len(oids):
+            listed = first | self._list_prefixes(prefixes[1:])
+        else:
+            return self._exists_each(oids)
+        return {o for o in oids if o in listed}
+
+    def _exists_each(self, oids: list[str]) -> set[str]:
+        found = self._map(self._exists_one, oids)
+        return {o for o, r in zip(oids, found, strict=True) if r is True}
+
+    def _exists_one(self, oid: str) -> Any:
+        if self._async:
+            return self._ainfo(oid)
+        try:
+            self.fs.info(self.path(oid))
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def _ainfo(self, oid: str) -> bool:
+        try:
+            await self.fs._info(self.path(oid))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def list_oids(self) -> set[str]:
+        objects = f"{self.root}/objects"
+        try:
+            paths = self.fs.find(objects)
+        except FileNotFoundError:
+            return set()
+        except Exception as exc:
+            raise self.translate(exc) from None
+        return _oids_of(paths)
+
+    def _list_prefixes(self, prefixes: Sequence[str]) -> set[str]:
+        dirs = [f"{self.root}/objects/{p}" for p in prefixes]
+        op = self._afind if self._async else self._find
+        listed = self._map(op, dirs)
+        paths = [p for result in listed if isinstance(result, list) for p in result]
+        return _oids_of(paths)
+
+    def _find(self, path: str) -> list[str]:
+        try:
+            return list(self.fs.find(path))
+        except FileNotFoundError:
+            return []
+
+    async def _afind(self, path: str) -> list[str]:
+        try:
+            return list(await self.fs._find(path))
+        except FileNotFoundError:
+            return []
+
+    # -- one object -----------------------------------------------------------------------
+    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any:
+        if self._async:
+            return self._aput(cache, obj, progress)
+        return self._put_sync(cache, obj, progress)
+
+    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any:
+        if self._async:
+            return self._aget(cache, obj, progress)
+        return self._get_sync(cache, obj, progress)
+
+    def _hash(self, oid: str, progress: Progress | None) -> Any:
+        if self._async:
+            return self._ahash(oid, progress)
+        return self._hash_sync(oid, progress)
+
+    def _rm(self, oid: str) -> Any:
+        if self._async:
+            return self.fs._rm_file(self.path(oid))
+        return self.fs.rm_file(self.path(oid))
+
+    def _cat_verified(self, oid: str) -> Any:
+        async def acat() -> bytes:
+            return verified(await self._acat(self.path(oid)), oid, self.url_of(oid))
+
+        if self._async:
+            return acat()
+        return verified(self.fs.cat_file(self.path(oid)), oid, self.url_of(oid))
+
+    async def _acat(self, path: str) -> bytes:
+        return await self.fs._cat_file(path)
+
+    # async filesystems: bytes for small objects, files for big ones
+    async def _aput(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        src = cache.path(obj.oid)
+        size = os.path.getsize(src)
+        if size <= IN_MEMORY_MAX:
+            data = (
+                await asyncio.to_thread(read_verified, src, obj.oid)
+                if size > CHUNK
+                else read_verified(src, obj.oid)
+            )
+            async with errors.writing():
+                await self.fs._pipe_file(self.path(obj.oid), data)
+        else:
+            actual = (await asyncio.to_thread(hash_file, src))[0]
+            if actual != obj.oid:
+                raise CorruptObjectError(obj.oid, src, actual)
+            async with errors.writing():
+                await self._aput_file(src, self.path(obj.oid))
+        if progress:
+            progress(1, size)
+
+    async def _aput_file(self, src: str, dest: str) -> None:
+        if self.protocol in OBJECT_STORES:
+            await self.fs._put_file(src, dest)
+            return
+        tmp = fsutil.tmp_name(dest)
+        await self.fs._put_file(src, tmp)
+        await self.fs._mv(tmp, dest)
+
+    async def _aget(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        where = self.url_of(obj.oid)
+        if 0 <= obj.size <= IN_MEMORY_MAX:
+            data = await self._acat(self.path(obj.oid))
+            cache.add_verified_bytes(data, obj.oid, where)
+            size = len(data)
+        else:
+            tmp = cache.new_tmp()
+            try:
+                await self.fs._get_file(self.path(obj.oid), tmp)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            size = os.path.getsize(tmp)
+            await asyncio.to_thread(cache.add_verified, tmp, obj.oid, where)
+        if progress:
+            progress(1, size)
+
+    async def _ahash(self, oid: str, progress: Progress | None) -> str:
+        h = hasher()
+        size = 0
+        path = self.path(oid)
+        info = await self.fs._info(path)
+        total = int(info.get("size") or 0)
+        if total <= IN_MEMORY_MAX:
+            data = await self._acat(path)
+            h.update(data)
+            size = len(data)
+        else:
+            for start in range(0, total, IN_MEMORY_MAX):
+                data = await self.fs._cat_file(
+                    path, start=start, end=min(start + IN_MEMORY_MAX, total)
+                )
+                h.update(data)
+                size += len(data)
+        if progress:
+            progress(1, size)
+        return oid_from_hasher(h)
+
+    # other filesystems (sftp, ...), run in threads
+    def _put_sync(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        src = cache.path(obj.oid)
+        dest = self.path(obj.oid)
+        actual = hash_file(src)[0]
+        if actual != obj.oid:
+            raise CorruptObjectError(obj.oid, src, actual)
+        with errors.writing_sync():
+            if self.protocol in OBJECT_STORES:
+                self.fs.put_file(src, dest)
+            else:
+                self.fs.makedirs(os.path.dirname(dest), exist_ok=True)
+                tmp = fsutil.tmp_name(dest)
+                self.fs.put_file(src, tmp)
+                self.fs.mv(tmp, dest)
+        if progress:
+            progress(1, os.path.getsize(src))
+
+    def _get_sync(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+        tmp = cache.new_tmp()
+        try:
+            self.fs.get_file(self.path(obj.oid), tmp)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        size = os.path.getsize(tmp)
+        cache.add_verified(tmp, obj.oid, self.url_of(obj.oid))
+        if progress:
+            progress(1, size)
+
+    def _hash_sync(self, oid: str, progress: Progress | None) -> str:
+        h = hasher()
+        size = 0
+        with self.fs.open(self.path(oid), "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+        if progress:
+            progress(1, size)
+        return oid_from_hasher(h)
+
+
+def _oids_of(paths: Iterable[str]) -> set[str]:
+    found = set()
+    for path in paths:
+        parts = path.rsplit("/", 2)
+        if len(parts) == 3 and len(parts[1]) == 2 and len(parts[2]) == 30:
+            found.add(PREFIX + parts[1] + parts[2])
+    return found

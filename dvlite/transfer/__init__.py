@@ -1,0 +1,33 @@
+"""``push``, ``fetch`` and ``pull``: move objects between the cache and a remote.
+
+Only missing objects move. ``roots`` says where a transfer starts; ``push`` plans what the
+remote lacks one level of the trees at a time and uploads trees after their contents;
+``fetch`` decides from the cache alone and re-hashes every object it receives; ``pull`` is a
+fetch and a checkout; ``synced`` remembers the root last synced with each remote.
+"""
+
+from __future__ import annotations
+
+from dvlite.errors import DvliteError
+from dvlite.transfer.fetch import fetch, fetch_oids
+from dvlite.transfer.pull import pull
+from dvlite.transfer.push import PushPlan, plan_push, push, push_oids
+from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
+from dvlite.transfer.roots import Root, roots
+
+__all__ = [
+    "DvliteError",
+    "Failure",
+    "PushPlan",
+    "Root",
+    "TransferError",
+    "TransferProgress",
+    "TransferResult",
+    "fetch",
+    "fetch_oids",
+    "plan_push",
+    "pull",
+    "push",
+    "push_oids",
+    "roots",
+]

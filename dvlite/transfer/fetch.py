@@ -1,0 +1,166 @@
+"""``fetch``: download what the cache lacks. Fetch decides from the cache alone and re-hashes
+every object it receives before installing it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from dvlite.errors import CacheError, CorruptObjectError, RemoteError
+from dvlite.remote import Obj, Remote, open_remote
+from dvlite.repo import Repo
+from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
+from dvlite.transfer.roots import Root, entry_of, roots
+from dvlite.transfer.synced import save_synced
+from dvlite.tree import DIR, FILE, Tree, TreeEntry
+
+
+def fetch(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    revs: Iterable[str] = (),
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    progress: TransferProgress | None = None,
+) -> TransferResult:
+    """Download what the cache lacks of the tracked data (or ``targets``), verifying every
+    object; raises TransferError after fetching the rest when some could not be fetched."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    with repo.lock():
+        result, _ = fetch_roots(
+            repo, rem, targets, revs, all_branches, all_tags, all_commits, progress
+        )
+    if result.failed:
+        raise TransferError("fetch", result)
+    return result
+
+
+def fetch_oids(
+    repo: Repo,
+    remote: str | None,
+    oids: Iterable[str],
+    *,
+    jobs: int | None = None,
+    progress: TransferProgress | None = None,
+) -> TransferResult:
+    """Download the objects ``oids`` name (files or trees) and everything below the trees."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    oids = list(dict.fromkeys(oids))
+    with repo.lock():
+        # a bare oid may be a tree: fetch it first, then look inside
+        fetcher = Fetcher(repo, rem)
+        fetcher.get([Obj(o, -1, o) for o in oids if not repo.cache.exists(o)])
+        start = [
+            Root(o, entry_of(repo, o), o, remember=False) for o in oids if o not in fetcher.bad
+        ]
+        result = fetcher.run(start, progress)
+    if result.failed:
+        raise TransferError("fetch", result)
+    return result
+
+
+class Fetcher:
+    def __init__(self, repo: Repo, remote: Remote) -> None:
+        self.repo = repo
+        self.remote = remote
+        self.failed: list[Failure] = []
+        self.bad: set[str] = set()
+        self.moved = 0
+        self.size = 0
+
+    def get(self, objs: list[Obj], progress: TransferProgress | None = None) -> None:
+        errors = self.remote.download(self.repo.cache, objs, progress.advance if progress else None)
+        for obj in objs:
+            exc = errors.get(obj.oid)
+            if exc is None:
+                self.moved += 1
+                self.size += max(obj.size, 0)
+                continue
+            self.bad.add(obj.oid)
+            reason = (
+                "corrupt on remote" if isinstance(exc, CorruptObjectError) else "missing on remote"
+            )
+            self.failed.append(Failure(obj.rel, obj.oid, reason, self.remote.url_of(obj.oid)))
+
+    def load_tree(self, oid: str) -> Tree:
+        """A tree from the cache, fetched (and verified) first when the cache lacks it."""
+        if not self.repo.cache.exists(oid):
+            self.get([Obj(oid, -1, oid)])
+            if oid in self.bad:
+                failure = self.failed[-1]
+                raise RemoteError(f"cannot read the tree of {failure.path}: {failure}")
+        return self.repo.cache.load_tree(oid)
+
+    def run(self, start: list[Root], progress: TransferProgress | None) -> TransferResult:
+        cache = self.repo.cache
+        files: list[Obj] = []
+        seen: set[str] = set()
+        level: list[tuple[str, TreeEntry]] = [(r.rel, r.entry) for r in start]
+        for r in start:  # the trees above a subtree, for checkout to find it
+            self.get([Obj(o, -1, r.rel) for o in r.above if not cache.exists(o) and o not in seen])
+            seen.update(r.above)
+        while level:
+            fresh = []
+            for rel, entry in level:
+                if entry.oid not in seen:
+                    seen.add(entry.oid)
+                    fresh.append((rel, entry))
+            self.get(
+                [
+                    Obj(e.oid, -1, rel)
+                    for rel, e in fresh
+                    if e.type == DIR and not cache.exists(e.oid)
+                ]
+            )
+            level = []
+            for rel, entry in fresh:
+                if entry.oid in self.bad:
+                    continue
+                if entry.type == FILE:
+                    if not cache.exists(entry.oid):
+                        files.append(Obj(entry.oid, entry.size, rel))
+                    continue
+                try:
+                    tree = cache.load_tree(entry.oid)
+                except CacheError as exc:
+                    self.failed.append(Failure(rel, entry.oid, "corrupt in cache", str(exc)))
+                    continue
+                level.extend((f"{rel}/{c.name}", c) for c in tree)
+        if progress:
+            progress.start(len(files), sum(f.size for f in files))
+        self.get(files, progress)
+        if any(f.reason == "missing on remote" for f in self.failed):
+            self.remote.check_reachable()  # a missing bucket is one error, not N missing objects
+        return TransferResult(
+            self.remote.name, self.remote.url, self.moved, self.size, tuple(self.failed)
+        )
+
+
+def fetch_roots(
+    repo: Repo,
+    rem: Remote,
+    targets: Iterable[str | Path] | None,
+    revs: Iterable[str],
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    progress: TransferProgress | None,
+) -> tuple[TransferResult, list[Root]]:
+    fetcher = Fetcher(repo, rem)
+    start = roots(
+        repo,
+        targets,
+        revs=revs,
+        all_branches=all_branches,
+        all_tags=all_tags,
+        all_commits=all_commits,
+        load_tree=fetcher.load_tree,
+    )
+    result = fetcher.run(start, progress)
+    if result.ok:
+        save_synced(repo, rem, {r.rel: r.entry.oid for r in start if r.remember and not r.above})
+    return result, start

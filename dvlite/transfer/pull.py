@@ -1,0 +1,70 @@
+"""``pull``: fetch, then check out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from dvlite.pointer import Pointer
+from dvlite.remote import open_remote
+from dvlite.repo import Repo
+from dvlite.tracked import Tracked
+from dvlite.transfer.fetch import fetch_roots
+from dvlite.transfer.result import TransferError, TransferProgress, TransferResult
+from dvlite.transfer.roots import Root
+from dvlite.tree import DIR
+
+
+def pull(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    revs: Iterable[str] = (),
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    force: bool = False,
+    progress: TransferProgress | None = None,
+) -> TransferResult:
+    """Fetch, then check out the workspace's tracked data (or ``targets``). Data whose
+    objects all arrived is checked out even when others failed (then TransferError)."""
+    from dvlite import checkout as co
+
+    rem = open_remote(repo, remote, jobs=jobs)
+    targets = list(targets or ())
+    with repo.lock():
+        result, start = fetch_roots(
+            repo, rem, targets, revs, all_branches, all_tags, all_commits, progress
+        )
+    here = [r for r in start if not r.rev]
+    if result.ok and not any(r.above for r in here):
+        done = co.checkout(repo, targets or None, force=force)
+    else:
+        bad = [f.path for f in result.failed]
+        items = [
+            _as_tracked(r)
+            for r in here
+            if not any(
+                p == r.rel or p.startswith(r.rel + "/") or r.rel.startswith(p + "/") for p in bad
+            )
+        ]
+        with repo.lock():
+            deltas = co.plan(repo, items, force=force, relink=False)
+            done = co.apply(repo, deltas)
+            for item in items:
+                if item.pointer.kind == DIR:
+                    os.makedirs(repo.abspath(item.rel), exist_ok=True)
+    result = replace(result, checkout=done.to_dict())
+    if result.failed:
+        raise TransferError("fetch", result)
+    return result
+
+
+def _as_tracked(root: Root) -> Tracked:
+    e = root.entry
+    name = root.rel.rsplit("/", 1)[-1]
+    return Tracked(root.source, root.rel, Pointer(name, e.type, e.oid, e.size, 0))

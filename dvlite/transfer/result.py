@@ -1,0 +1,79 @@
+"""What a transfer reports: the objects moved, and those that could not be, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dvlite.errors import RemoteError
+
+_SHOWN = 10  # failures named in one error message
+
+
+class TransferProgress(Protocol):
+    """What the CLI's progress bar implements: totals once planned, then increments."""
+
+    def start(self, files: int, size: int) -> None: ...
+
+    def advance(self, files: int, size: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str  # repository-relative path of the data the object belongs to
+    oid: str
+    reason: str  # "corrupt on remote", "missing on remote", "not in cache", "corrupt in cache"
+    where: str  # the object's URL on the remote, or its cache path
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "oid": self.oid, "reason": self.reason, "where": self.where}
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.path} ({self.where})"
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    remote: str
+    url: str
+    transferred: int = 0  # objects moved
+    size: int = 0  # bytes moved
+    failed: tuple[Failure, ...] = ()
+    checkout: dict[str, list[str]] | None = None  # pull only: what checkout changed
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "remote": self.remote,
+            "url": self.url,
+            "transferred": self.transferred,
+            "size": self.size,
+            "failed": [f.to_dict() for f in self.failed],
+        }
+        if self.checkout is not None:
+            d["checkout"] = self.checkout
+        return d
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class TransferError(RemoteError):
+    """Some objects could not be moved; the rest were. ``result`` says which."""
+
+    def __init__(self, verb: str, result: TransferResult) -> None:
+        self.result = result
+        lines = [f"  {f}" for f in result.failed[:_SHOWN]]
+        more = len(result.failed) - _SHOWN
+        if more > 0:
+            lines.append(f"  and {more} more")
+        if verb == "push":
+            what, done = "pushed to", "pushed"
+            hint = "run `dvlite fsck`; `dvlite add` the data again, or pull it from where it is"
+        else:
+            what, done = "fetched from", "fetched"
+            hint = f"run `dvlite fsck --remote {result.remote}`; push good copies from a clone"
+        super().__init__(
+            f"{len(result.failed)} object(s) could not be {what} remote {result.remote!r} "
+            f"({result.url}); the rest were {done}:\n" + "\n".join(lines) + f"\n{hint}"
+        )

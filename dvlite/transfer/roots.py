@@ -1,0 +1,120 @@
+"""Where a transfer starts: the tracked data of the workspace (or of some targets in it) and,
+with revisions, the data tracked at each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dvlite.errors import CacheError, PathError
+from dvlite.repo import Repo
+from dvlite.tracked import Tracked, collect
+from dvlite.tree import DIR, FILE, Tree, TreeEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """Where a transfer starts: a tracked item, or a subtree inside a tracked directory."""
+
+    rel: str  # the data path
+    entry: TreeEntry
+    source: str  # the pointer (or lock) that records it
+    above: tuple[str, ...] = ()  # trees on the path down to a subtree (fetched, never pushed)
+    rev: str = ""  # the git revision it was read at; "" for the workspace
+    remember: bool = True  # record it as synced with the remote (not for bare oids)
+
+
+def roots(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    revs: Iterable[str] = (),
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+    load_tree: Callable[[str], Tree] | None = None,
+) -> list[Root]:
+    """The roots of the objects a transfer concerns: the workspace's tracked data (or
+    ``targets`` in it) and, with revisions, the data tracked at each of them."""
+    load_tree = load_tree or repo.cache.load_tree
+    targets = list(targets or ())
+    found: dict[tuple[str, str], Root] = {}
+
+    def keep(root: Root) -> None:
+        found.setdefault((root.rel, root.entry.oid), root)
+
+    for target in targets:
+        try:
+            items = collect(repo, [target])
+        except PathError:
+            rel = repo.rel(target)
+            owner = repo.tracking_pointer(rel)
+            if owner is None:
+                raise
+            from dvlite.tracked import load
+
+            keep(_subtree(load(repo, owner), rel, load_tree))
+            continue
+        for item in items:
+            keep(_root(item))
+    if not targets:
+        for item in collect(repo):
+            keep(_root(item))
+    revisions: list[str] = []
+    if revs or all_branches or all_tags or all_commits:
+        from dvlite import history
+
+        revisions = history.revisions(
+            repo, revs, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
+        )
+        wanted = [repo.rel(t) for t in targets]
+        for rev in revisions:
+            for item in history.tracked_at(repo, rev):
+                if not wanted:
+                    keep(_root(item, rev))
+                    continue
+                for rel in wanted:
+                    if rel in ("", item.rel, item.source) or item.rel.startswith(rel + "/"):
+                        keep(_root(item, rev))
+                    elif rel.startswith(item.rel + "/"):
+                        try:
+                            keep(replace(_subtree(item, rel, load_tree, rev[:12]), rev=rev))
+                        except PathError:
+                            continue
+    return list(found.values())
+
+
+def _root(item: Tracked, rev: str = "") -> Root:
+    return Root(item.rel, item.entry, item.source, rev=rev)
+
+
+def _subtree(item: Tracked, rel: str, load_tree: Callable[[str], Tree], at: str = "") -> Root:
+    """The entry for a path inside a tracked directory, and the trees above it."""
+    entry = item.entry
+    above: list[str] = []
+    for name in rel[len(item.rel) + 1 :].split("/"):
+        if entry.type != DIR:
+            break
+        above.append(entry.oid)
+        child = load_tree(entry.oid).by_name.get(name)
+        if child is None:
+            entry = None  # type: ignore[assignment]
+            break
+        entry = child
+    if entry is None or entry.name != rel.rsplit("/", 1)[-1]:
+        where = f" at {at}" if at else ""
+        raise PathError(f"{rel} is not in {item.rel}{where} (tracked by {item.source})")
+    return Root(rel, entry, item.source, tuple(above))
+
+
+def entry_of(repo: Repo, oid: str) -> TreeEntry:
+    """An entry for a bare oid: a tree when the cache holds it as one, else a file."""
+    kind = FILE
+    if repo.cache.exists(oid):
+        try:
+            repo.cache.load_tree(oid)
+            kind = DIR
+        except CacheError:
+            kind = FILE
+    return TreeEntry(oid.split(":")[-1], kind, oid, 0)
