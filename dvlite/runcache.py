@@ -64,16 +64,30 @@ def load(
     """The outputs recorded for these inputs; None when there is no (readable) entry."""
     try:
         with open(entry_path(cache_root, run_key), "rb") as f:
-            doc = json.loads(f.read())
+            data = f.read()
+    except OSError:
+        return None
+    return parse(data)
+
+
+def parse(data: bytes) -> tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]] | None:
+    """An entry's outputs and metrics; None when it is damaged or of another version (an
+    entry is never trusted blindly: it may come from a remote)."""
+    try:
+        doc = json.loads(data)
         if doc.get("version") != VERSION:
             return None
         outs = tuple(LockedPath.from_dict(o, "run cache") for o in doc["outs"])
         metrics = tuple(LockedPath.from_dict(m, "run cache") for m in doc["metrics"])
-    except Exception:  # a missing or damaged entry is only a missed shortcut
+    except Exception:  # a damaged entry is only a missed shortcut
         return None
     if not all(is_oid(p.oid) for p in outs + metrics):
         return None
     return outs, metrics
+
+
+def is_key(text: str) -> bool:
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
 def iter_keys(cache_root: str | Path) -> list[str]:
@@ -88,5 +102,5 @@ def iter_keys(cache_root: str | Path) -> list[str]:
         folder = os.path.join(base, prefix)
         if len(prefix) != 2 or not os.path.isdir(folder):
             continue
-        keys.extend(prefix + name for name in sorted(os.listdir(folder)) if len(name) == 30)
+        keys.extend(prefix + name for name in sorted(os.listdir(folder)) if is_key(prefix + name))
     return keys

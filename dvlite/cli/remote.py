@@ -187,6 +187,11 @@ def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("-T", "--all-tags", is_flag=True, help="Also the data of every tag."),
         click.option("-A", "--all-commits", is_flag=True, help="Also the data of every commit."),
+        click.option(
+            "--no-run-cache",
+            is_flag=True,
+            help="Leave the run cache (moved by default when no TARGETS are given).",
+        ),
         json_option,
     ]
     for option in reversed(options):
@@ -216,10 +221,14 @@ def _run(
 
 def _summary(verb: str, result: TransferResult) -> None:
     out = console()
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if result.transferred:
         out.print(f"{result.transferred:,} objects {verb} ({human_size(result.size)})")
-    elif result.ok:
+    elif result.ok and not result.runs:
         out.print("Everything is up to date.")
+    if result.runs:
+        out.print(f"{result.runs:,} run-cache entries {verb}")
     if result.checkout:
         c = result.checkout
         if any(c.values()):
@@ -239,6 +248,7 @@ def push(
     all_branches: bool,
     all_tags: bool,
     all_commits: bool,
+    no_run_cache: bool,
     as_json: bool,
 ) -> None:
     """Upload the tracked data (or TARGETS) that the remote lacks."""
@@ -258,6 +268,7 @@ def push(
             all_branches=all_branches,
             all_tags=all_tags,
             all_commits=all_commits,
+            run_cache=not no_run_cache,
             progress=bar,
         ),
     )
@@ -273,6 +284,7 @@ def fetch(
     all_branches: bool,
     all_tags: bool,
     all_commits: bool,
+    no_run_cache: bool,
     as_json: bool,
 ) -> None:
     """Download the tracked data (or TARGETS) that the cache lacks; the workspace is untouched."""
@@ -292,6 +304,7 @@ def fetch(
             all_branches=all_branches,
             all_tags=all_tags,
             all_commits=all_commits,
+            run_cache=not no_run_cache,
             progress=bar,
         ),
     )
@@ -310,6 +323,7 @@ def pull(
     all_branches: bool,
     all_tags: bool,
     all_commits: bool,
+    no_run_cache: bool,
     as_json: bool,
     force: bool,
 ) -> None:
@@ -330,6 +344,7 @@ def pull(
             all_branches=all_branches,
             all_tags=all_tags,
             all_commits=all_commits,
+            run_cache=not no_run_cache,
             force=force,
             progress=bar,
         ),

@@ -182,6 +182,12 @@ class Remote(ABC):
     @abstractmethod
     def _rm(self, oid: str) -> Any: ...
 
+    @abstractmethod
+    def _read(self, path: str) -> Any: ...
+
+    @abstractmethod
+    def _write(self, path: str, data: bytes) -> Any: ...
+
     # -- moving objects -------------------------------------------------------------------
     def upload(
         self, cache: Cache, objs: Sequence[Obj], progress: Progress | None = None
@@ -203,6 +209,28 @@ class Remote(ABC):
         if isinstance(results[0], BaseException):
             raise results[0]
         return results[0]
+
+    # -- run-cache entries: small files at runs/<2 hex>/<30 hex>, beside objects/ ----------
+    def run_path(self, key: str) -> str:
+        return f"{self.root}/runs/{key[:2]}/{key[2:]}"
+
+    def run_url(self, key: str) -> str:
+        """Where a run-cache entry lives, as a user would type it (for messages)."""
+        return f"{self.url.rstrip('/')}/runs/{key[:2]}/{key[2:]}"
+
+    @abstractmethod
+    def list_runs(self) -> set[str]:
+        """The key of every run-cache entry on the remote (one listing)."""
+
+    def read_runs(self, keys: Sequence[str]) -> dict[str, bytes | BaseException]:
+        """Each entry's bytes, or the error (FileNotFoundError) that reading it gave. Entries
+        are not content-addressed: the caller validates what they say."""
+        results = self._map(lambda key: self._read(self.run_path(key)), keys)
+        return dict(zip(keys, results, strict=True))
+
+    def write_runs(self, entries: dict[str, bytes]) -> None:
+        """Store run-cache entries, each appearing only once completely written."""
+        self._map(lambda item: self._write(self.run_path(item[0]), item[1]), list(entries.items()))
 
     # -- verifying and deleting -----------------------------------------------------------
     def hash_objects(

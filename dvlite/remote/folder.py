@@ -34,20 +34,11 @@ class FolderRemote(Remote):
     def list_oids(self) -> set[str]:
         return self._list_prefixes(None)
 
+    def list_runs(self) -> set[str]:
+        return _keys_under(os.path.join(self.root, "runs"), None)
+
     def _list_prefixes(self, prefixes: Sequence[str] | None) -> set[str]:
-        base = os.path.join(self.root, "objects")
-        if prefixes is None:
-            try:
-                prefixes = [p for p in os.listdir(base) if len(p) == 2]
-            except FileNotFoundError:
-                return set()
-        found = set()
-        for prefix in prefixes:
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                for name in os.listdir(os.path.join(base, prefix)):
-                    if len(name) == 30 and fsutil.TMP_MARK not in name:
-                        found.add(PREFIX + prefix + name)
-        return found
+        return {PREFIX + key for key in _keys_under(os.path.join(self.root, "objects"), prefixes)}
 
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
@@ -93,3 +84,28 @@ class FolderRemote(Remote):
     def _rm(self, oid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             fsutil.remove(self.path(oid))
+
+    def _read(self, path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    def _write(self, path: str, data: bytes) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fsutil.atomic_write(path, data, fsync=False)
+
+
+def _keys_under(base: str, prefixes: Sequence[str] | None) -> set[str]:
+    """The names ``<2 hex><30 hex>`` of the files two levels below ``base`` (``prefixes``:
+    only those first levels), leaving out temporary files."""
+    if prefixes is None:
+        try:
+            prefixes = [p for p in os.listdir(base) if len(p) == 2]
+        except FileNotFoundError:
+            return set()
+    found = set()
+    for prefix in prefixes:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for name in os.listdir(os.path.join(base, prefix)):
+                if len(name) == 30 and fsutil.TMP_MARK not in name:
+                    found.add(prefix + name)
+    return found

@@ -173,21 +173,26 @@ class FsspecRemote(Remote):
         return True
 
     def list_oids(self) -> set[str]:
-        objects = f"{self.root}/objects"
+        return {PREFIX + key for key in self._keys_under(f"{self.root}/objects")}
+
+    def list_runs(self) -> set[str]:
+        return self._keys_under(f"{self.root}/runs")
+
+    def _keys_under(self, base: str) -> set[str]:
         try:
-            paths = self.fs.find(objects)
+            paths = self.fs.find(base)
         except FileNotFoundError:
             return set()
         except Exception as exc:
             raise self.translate(exc) from None
-        return _oids_of(paths)
+        return _keys_of(paths)
 
     def _list_prefixes(self, prefixes: Sequence[str]) -> set[str]:
         dirs = [f"{self.root}/objects/{p}" for p in prefixes]
         op = self._afind if self._async else self._find
         listed = self._map(op, dirs)
         paths = [p for result in listed if isinstance(result, list) for p in result]
-        return _oids_of(paths)
+        return {PREFIX + key for key in _keys_of(paths)}
 
     def _find(self, path: str) -> list[str]:
         try:
@@ -221,6 +226,33 @@ class FsspecRemote(Remote):
         if self._async:
             return self.fs._rm_file(self.path(oid))
         return self.fs.rm_file(self.path(oid))
+
+    def _read(self, path: str) -> Any:
+        if self._async:
+            return self._acat(path)
+        return self.fs.cat_file(path)
+
+    def _write(self, path: str, data: bytes) -> Any:
+        if self._async:
+            return self._awrite(path, data)
+        with errors.writing_sync():
+            if self.protocol in OBJECT_STORES:
+                self.fs.pipe_file(path, data)
+                return None
+            self.fs.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = fsutil.tmp_name(path)
+            self.fs.pipe_file(tmp, data)
+            self.fs.mv(tmp, path)
+        return None
+
+    async def _awrite(self, path: str, data: bytes) -> None:
+        async with errors.writing():
+            if self.protocol in OBJECT_STORES:
+                await self.fs._pipe_file(path, data)
+                return
+            tmp = fsutil.tmp_name(path)
+            await self.fs._pipe_file(tmp, data)
+            await self.fs._mv(tmp, path)
 
     def _cat_verified(self, oid: str) -> Any:
         async def acat() -> bytes:
@@ -345,10 +377,11 @@ class FsspecRemote(Remote):
         return oid_from_hasher(h)
 
 
-def _oids_of(paths: Iterable[str]) -> set[str]:
+def _keys_of(paths: Iterable[str]) -> set[str]:
+    """The names ``<2 hex><30 hex>`` that paths ending ``<2 hex>/<30 hex>`` give."""
     found = set()
     for path in paths:
         parts = path.rsplit("/", 2)
         if len(parts) == 3 and len(parts[1]) == 2 and len(parts[2]) == 30:
-            found.add(PREFIX + parts[1] + parts[2])
+            found.add(parts[1] + parts[2])
     return found

@@ -4,6 +4,7 @@ every object it receives before installing it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, RemoteError
@@ -26,13 +27,26 @@ def fetch(
     all_tags: bool = False,
     all_commits: bool = False,
     progress: TransferProgress | None = None,
+    run_cache: bool = True,
 ) -> TransferResult:
     """Download what the cache lacks of the tracked data (or ``targets``), verifying every
-    object; raises TransferError after fetching the rest when some could not be fetched."""
+    object; raises TransferError after fetching the rest when some could not be fetched.
+
+    Without targets (and with ``run_cache``), also the run-cache entries the cache lacks, with
+    the objects they name (see ``runs``)."""
     rem = open_remote(repo, remote, jobs=jobs)
+    targets = list(targets or ())
     with repo.lock():
         result, _ = fetch_roots(
-            repo, rem, targets, revs, all_branches, all_tags, all_commits, progress
+            repo,
+            rem,
+            targets,
+            revs,
+            all_branches,
+            all_tags,
+            all_commits,
+            progress,
+            runs=run_cache and not targets,
         )
     if result.failed:
         raise TransferError("fetch", result)
@@ -149,6 +163,8 @@ def fetch_roots(
     all_tags: bool,
     all_commits: bool,
     progress: TransferProgress | None,
+    *,
+    runs: bool = False,
 ) -> tuple[TransferResult, list[Root]]:
     fetcher = Fetcher(repo, rem)
     start = roots(
@@ -163,4 +179,15 @@ def fetch_roots(
     result = fetcher.run(start, progress)
     if result.ok:
         save_synced(repo, rem, {r.rel: r.entry.oid for r in start if r.remember and not r.above})
+    if runs:
+        from dvlite.transfer.runs import fetch_runs
+
+        got = fetch_runs(repo, rem)
+        result = replace(
+            result,
+            transferred=result.transferred + got.objects,
+            size=result.size + got.size,
+            runs=got.entries,
+            warnings=result.warnings + got.warnings,
+        )
     return result, start

@@ -29,16 +29,26 @@ def pull(
     all_commits: bool = False,
     force: bool = False,
     progress: TransferProgress | None = None,
+    run_cache: bool = True,
 ) -> TransferResult:
     """Fetch, then check out the workspace's tracked data (or ``targets``). Data whose
-    objects all arrived is checked out even when others failed (then TransferError)."""
+    objects all arrived is checked out even when others failed (then TransferError).
+    Without targets, the run cache comes too (as with ``fetch``)."""
     from dvlite import checkout as co
 
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     with repo.lock():
         result, start = fetch_roots(
-            repo, rem, targets, revs, all_branches, all_tags, all_commits, progress
+            repo,
+            rem,
+            targets,
+            revs,
+            all_branches,
+            all_tags,
+            all_commits,
+            progress,
+            runs=run_cache and not targets,
         )
     here = [r for r in start if not r.rev]
     if result.ok and not any(r.above for r in here):

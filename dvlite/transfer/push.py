@@ -117,10 +117,15 @@ def push(
     all_tags: bool = False,
     all_commits: bool = False,
     progress: TransferProgress | None = None,
+    run_cache: bool = True,
 ) -> TransferResult:
     """Upload what the remote lacks of the tracked data (or ``targets``); raises
-    TransferError after uploading the rest when some objects could not be sent."""
+    TransferError after uploading the rest when some objects could not be sent.
+
+    Without targets (and with ``run_cache``), also the run-cache entries the remote lacks
+    whose outputs it then holds."""
     rem = open_remote(repo, remote, jobs=jobs)
+    targets = list(targets or ())
     with repo.lock():
         start = roots(
             repo,
@@ -131,7 +136,7 @@ def push(
             all_commits=all_commits,
         )
         start = [replace(r, above=()) for r in start]  # trees above a subtree are not pushed
-        return _push_roots(repo, rem, start, progress)
+        return _push_roots(repo, rem, start, progress, runs=run_cache and not targets)
 
 
 def push_oids(
@@ -150,7 +155,12 @@ def push_oids(
 
 
 def _push_roots(
-    repo: Repo, rem: Remote, start: list[Root], progress: TransferProgress | None
+    repo: Repo,
+    rem: Remote,
+    start: list[Root],
+    progress: TransferProgress | None,
+    *,
+    runs: bool = False,
 ) -> TransferResult:
     plan = plan_push(repo, rem, start)
     count = len(plan.files) + sum(len(w) for w in plan.trees)
@@ -194,6 +204,18 @@ def _push_roots(
     }
     save_synced(repo, rem, synced)
     result = TransferResult(rem.name, rem.url, moved, size, tuple(failed))
+    if runs:
+        from dvlite.transfer.runs import push_runs
+
+        sent = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
+        sent -= blocked | {f.oid for f in failed}
+        got = push_runs(repo, rem, plan.present | sent)
+        result = replace(
+            result,
+            transferred=result.transferred + got.objects,
+            size=result.size + got.size,
+            runs=got.entries,
+        )
     if failed:
         raise TransferError("push", result)
     return result

@@ -40,6 +40,8 @@ class TransferResult:
     size: int = 0  # bytes moved
     failed: tuple[Failure, ...] = ()
     checkout: dict[str, list[str]] | None = None  # pull only: what checkout changed
+    runs: int = 0  # run-cache entries moved
+    warnings: tuple[str, ...] = ()  # what was skipped, not failed (a malformed run-cache entry)
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -48,6 +50,8 @@ class TransferResult:
             "transferred": self.transferred,
             "size": self.size,
             "failed": [f.to_dict() for f in self.failed],
+            "runs": self.runs,
+            "warnings": list(self.warnings),
         }
         if self.checkout is not None:
             d["checkout"] = self.checkout

@@ -1,0 +1,115 @@
+"""The run cache on a remote: entries at ``runs/<2 hex>/<30 hex>``, beside ``objects/``.
+
+Entries are keyed by a hash of a run's inputs, not by their content, so nothing about one
+can be checked from its name: push sends an entry only when the remote holds every output
+it names (a run that points at nothing is no shortcut), and fetch parses each one it
+receives, skips a malformed one with a warning, fetches (and verifies) the objects it names
+and installs it only when they all arrived.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dvlite import runcache
+from dvlite.lockfile import LockedPath
+from dvlite.remote import Obj, Remote
+from dvlite.repo import Repo
+from dvlite.transfer.fetch import Fetcher
+from dvlite.transfer.roots import Root
+from dvlite.tree import FILE, TreeEntry
+from dvlite.workspace import missing_objects
+
+
+@dataclass(frozen=True)
+class RunsMoved:
+    entries: int = 0  # run-cache entries moved
+    objects: int = 0  # objects fetched for them
+    size: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
+    """Upload the run-cache entries the remote lacks whose outputs it holds (``on_remote``:
+    objects known to be there; the remote is asked about the rest). Metrics stay in git, not
+    in pushed data, so a metric file an entry names goes up with the entry."""
+    local = runcache.iter_keys(repo.cache_dir)
+    if not local:
+        return RunsMoved()
+    entries: dict[str, tuple[bytes, tuple[LockedPath, ...], tuple[LockedPath, ...]]] = {}
+    for key in sorted(set(local) - rem.list_runs()):
+        try:
+            with open(runcache.entry_path(repo.cache_dir, key), "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        parsed = runcache.parse(data)
+        if parsed is not None:  # a damaged entry stays home
+            entries[key] = (data, *parsed)
+    named = {p.oid for _, outs, metrics in entries.values() for p in outs + metrics}
+    there = on_remote | rem.exists(named - on_remote)
+    metrics = {
+        p.oid: Obj(p.oid, p.size, p.path)
+        for _, outs, found in entries.values()
+        if all(o.oid in there for o in outs)
+        for p in found
+        if p.kind == FILE and p.oid not in there and repo.cache.exists(p.oid)
+    }
+    failed = rem.upload(repo.cache, list(metrics.values()))
+    there |= set(metrics) - set(failed)
+    send = {
+        key: data
+        for key, (data, outs, found) in entries.items()
+        if all(p.oid in there for p in outs + found)
+    }
+    rem.write_runs(send)
+    return RunsMoved(
+        len(send),
+        len(metrics) - len(failed),
+        sum(o.size for o in metrics.values() if o.oid not in failed),
+    )
+
+
+def fetch_runs(repo: Repo, rem: Remote) -> RunsMoved:
+    """Download the run-cache entries the cache lacks, with the objects they name."""
+    local = set(runcache.iter_keys(repo.cache_dir))
+    wanted = sorted(k for k in rem.list_runs() if runcache.is_key(k) and k not in local)
+    if not wanted:
+        return RunsMoved()
+    warnings: list[str] = []
+    valid: dict[str, tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]]] = {}
+    for key, data in rem.read_runs(wanted).items():
+        if isinstance(data, BaseException):
+            continue  # removed since the listing
+        parsed = runcache.parse(data)
+        if parsed is None:
+            warnings.append(f"skipped a malformed run-cache entry: {rem.run_url(key)}")
+            continue
+        valid[key] = parsed
+    fetcher = Fetcher(repo, rem)
+    fetcher.run([_root(p, key) for key, found in valid.items() for p in found[0] + found[1]], None)
+    moved = 0
+    for key, (outs, metrics) in valid.items():
+        lacking = [p.path for p in outs + metrics if _lacks(repo, p)]
+        if lacking:
+            warnings.append(
+                f"skipped the run-cache entry {rem.run_url(key)}: the remote does not hold "
+                f"all of {', '.join(lacking)} intact"
+            )
+            continue
+        runcache.save(repo.cache_dir, key, outs, metrics)
+        moved += 1
+    return RunsMoved(moved, fetcher.moved, fetcher.size, tuple(warnings))
+
+
+def _entry(p: LockedPath) -> TreeEntry:
+    return TreeEntry(os.path.basename(p.path), p.kind, p.oid, p.size)
+
+
+def _root(p: LockedPath, key: str) -> Root:
+    return Root(p.path, _entry(p), f"run cache {key}", remember=False)
+
+
+def _lacks(repo: Repo, p: LockedPath) -> bool:
+    return next(missing_objects(repo.cache, _entry(p), p.path), None) is not None

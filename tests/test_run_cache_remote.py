@@ -1,0 +1,118 @@
+"""The run cache travels with push and pull: a run recorded on one machine is restored, not
+run again, on a fresh clone; entries from a remote are checked before they are trusted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import git, invoke
+from pipeline_helpers import PARAMS, make_pipeline, runs
+from test_remotes import Store, clone, configure, ok, store  # noqa: F401  (store: a fixture)
+
+from dvlite import runcache
+from dvlite.repo import Repo
+
+STAGES = ["evaluate", "prepare", "stats", "train"]
+
+
+@pytest.fixture
+def ran(repo: Repo, store: Store) -> Repo:  # noqa: F811
+    """A pipeline committed without its dvlite.lock, run once; the store is its remote."""
+    make_pipeline(repo, git)
+    configure(store)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "remote")
+    ok(invoke("repro"))
+    assert sorted(runs(repo.root)) == STAGES
+    return repo
+
+
+def remote_runs(where: Store) -> set[str]:
+    return {k for k in where.keys() if k.startswith("runs/")}  # noqa: SIM118
+
+
+def test_pull_brings_the_run_cache_and_repro_restores(
+    ran: Repo,
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pushed = json.loads(ok(invoke("push", "--json")).stdout)
+    assert pushed["runs"] == 4
+    assert len(remote_runs(store)) == 4
+    there = clone(ran.root, monkeypatch)
+    assert not (there / "dvlite.lock").exists()
+    pulled = ok(invoke("pull"))
+    assert "4 run-cache entries fetched" in pulled.stdout
+    result = ok(invoke("repro"))
+    assert result.stdout.count("] restored from the run cache") == 4
+    assert not (there / "runs.log").exists()  # no stage ran
+    for out in ("model.bin", "metrics.json", "stats.txt", "data/prepared/part.txt"):
+        assert (there / out).read_bytes() == (ran.root / out).read_bytes()
+    assert ok(invoke("push", "--json")).stdout.count('"runs": 0') == 1  # nothing left to send
+
+
+def test_repro_pull_restores_on_a_fresh_clone(
+    ran: Repo,
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ok(invoke("push"))
+    there = clone(ran.root, monkeypatch)
+    result = ok(invoke("repro", "--pull"))
+    assert result.stdout.count("] restored from the run cache") == 4
+    assert not (there / "runs.log").exists()
+    assert "train.lr=0.1" in (there / "model.bin").read_text()
+
+
+def test_push_sends_only_entries_whose_outputs_the_remote_holds(
+    ran: Repo,
+    store: Store,  # noqa: F811
+) -> None:
+    params = ran.root / "params.yaml"
+    params.write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.9'))
+    ok(invoke("repro"))
+    assert sorted(runs(ran.root)) == ["evaluate", "train"]
+    git(ran.root, "checkout", "params.yaml")
+    ok(invoke("repro"))  # back to lr=0.1, from the run cache
+    assert runs(ran.root) == []
+    assert len(runcache.iter_keys(ran.cache_dir)) == 6
+    assert json.loads(ok(invoke("push", "--no-run-cache", "--json")).stdout)["runs"] == 0
+    assert remote_runs(store) == set()
+    assert json.loads(ok(invoke("push", "model.bin", "--json")).stdout)["runs"] == 0
+    # the lr=0.9 model was never pushed, so that run of train stays home; evaluate's run with
+    # it has no outputs, only a metric (kept in git, not pushed), which goes up with the entry
+    assert json.loads(ok(invoke("push", "--json")).stdout)["runs"] == 5
+    assert len(remote_runs(store)) == 5
+
+
+def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
+    ran: Repo,
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ok(invoke("push"))
+    keys = sorted(runcache.iter_keys(ran.cache_dir))
+    entries = {k: runcache.load(ran.cache_dir, k) for k in keys}
+    train = next(k for k, e in entries.items() if e and e[0] and e[0][0].path == "model.bin")
+    broken = "ab" + "0" * 30
+    store.write(f"runs/ab/{broken[2:]}", b'{"version": 1, "outs": [{"path": "x"}]}')
+    model_oid = entries[train][0][0].oid  # type: ignore[index]
+    store.delete(f"objects/{model_oid.split(':')[1][:2]}/{model_oid.split(':')[1][2:]}")
+    there = clone(ran.root, monkeypatch)
+    result = invoke("fetch")
+    assert result.exit_code == 0, result.output
+    url = store.url.rstrip("/")
+    assert f"Warning: skipped a malformed run-cache entry: {url}/runs/ab/{broken[2:]}\n" in (
+        result.stderr
+    )
+    assert (
+        f"Warning: skipped the run-cache entry {url}/runs/{train[:2]}/{train[2:]}: the remote "
+        "does not hold all of model.bin intact\n" in result.stderr
+    )
+    local = set(runcache.iter_keys(there / ".dvlite" / "cache"))
+    assert local == set(keys) - {train}
+    ok(invoke("checkout"))
+    result = ok(invoke("repro"))
+    assert runs(there) == ["train"]  # its entry was not trusted; it made the same model again
+    assert result.stdout.count("] restored from the run cache") == 3
