@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from dvlite import runcache
 from dvlite.errors import CacheError, DvliteError
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked
@@ -29,6 +30,10 @@ class GcResult:
     remote: str | None = None  # with --cloud: the remote cleaned
     cloud_removed: list[str] = field(default_factory=list)
     cloud_only_copy: list[str] = field(default_factory=list)  # on no other remote: kept there
+    runs_removed: list[str] = field(
+        default_factory=list
+    )  # run-cache entries naming removed objects
+    cloud_runs_removed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +46,8 @@ class GcResult:
             "remote": self.remote,
             "cloud_removed": self.cloud_removed,
             "cloud_kept_only_copy": self.cloud_only_copy,
+            "runs_removed": self.runs_removed,
+            "cloud_runs_removed": self.cloud_runs_removed,
         }
 
 
@@ -107,6 +114,7 @@ def gc(
 
     Without ``force`` no object is left without a copy: one is removed from the cache only
     when a remote keeps it, and from the remote only when another remote holds it too.
+    A run-cache entry goes with any object it names, so none points at a missing object.
     """
     from dvlite import history
 
@@ -148,12 +156,47 @@ def gc(
             else:
                 result.only_copy.append(oid)
                 result.only_copy_bytes += size
+        removed = set(result.removed)
+        result.runs_removed = [
+            key
+            for key in runcache.iter_keys(repo.cache_dir)
+            if _names_any(repo, runcache.load(repo.cache_dir, key), removed)
+        ]
+        cloud_runs: dict[str, bytes | BaseException] = {}
+        if target is not None and cloud_drop:
+            cloud_runs = target.read_runs(sorted(target.list_runs()))
+            result.cloud_runs_removed = [
+                key
+                for key, data in cloud_runs.items()
+                if isinstance(data, bytes) and _names_any(repo, runcache.parse(data), cloud_drop)
+            ]
         if not dry:
             if target is not None and cloud_drop:
+                target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
                 target.delete(sorted(cloud_drop))
+            for key in result.runs_removed:
+                _remove(runcache.entry_path(repo.cache_dir, key))
             for oid in result.removed:
                 _remove(repo.cache.path(oid))
         return result
+
+
+def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:
+    """Whether a run-cache entry names any of ``oids``, itself or below one of its trees (as
+    far as the cache can tell)."""
+    from dvlite.transfer.synced import reachable
+
+    if entry is None:
+        return False
+    for p in entry[0] + entry[1]:
+        if p.oid in oids:
+            return True
+        if p.kind == DIR:
+            below: set[str] = set()
+            reachable(repo, p.oid, below)
+            if below & oids:
+                return True
+    return False
 
 
 def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, set[str]]:

@@ -20,6 +20,9 @@ from dvlite.pipeline import Stage
 RUNS_DIR = "runs"
 VERSION = 1
 
+# what an entry records: the outputs and the metrics of the run
+Entry = tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]]
+
 
 def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
     """32 hex digits naming this stage's inputs."""
@@ -58,9 +61,7 @@ def save(
     )
 
 
-def load(
-    cache_root: str | Path, run_key: str
-) -> tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]] | None:
+def load(cache_root: str | Path, run_key: str) -> Entry | None:
     """The outputs recorded for these inputs; None when there is no (readable) entry."""
     try:
         with open(entry_path(cache_root, run_key), "rb") as f:
@@ -70,7 +71,7 @@ def load(
     return parse(data)
 
 
-def parse(data: bytes) -> tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]] | None:
+def parse(data: bytes) -> Entry | None:
     """An entry's outputs and metrics; None when it is damaged or of another version (an
     entry is never trusted blindly: it may come from a remote)."""
     try:

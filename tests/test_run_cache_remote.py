@@ -116,3 +116,29 @@ def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
     result = ok(invoke("repro"))
     assert runs(there) == ["train"]  # its entry was not trusted; it made the same model again
     assert result.stdout.count("] restored from the run cache") == 3
+
+
+def test_gc_cloud_drops_the_remote_entries_of_the_objects_it_drops(
+    ran: Repo,
+    store: Store,  # noqa: F811
+) -> None:
+    params = ran.root / "params.yaml"
+    params.write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.9'))
+    ok(invoke("repro"))
+    ok(invoke("push"))
+    git(ran.root, "checkout", "params.yaml")
+    ok(invoke("repro"))
+    ok(invoke("push"))
+    assert len(remote_runs(store)) == 6
+    named = {k: {p.oid for p in e[0] + e[1]} for k, e in entries(ran).items()}
+    report = json.loads(ok(invoke("gc", "-w", "--cloud", "-f", "--json")).stdout)
+    dropped = set(report["cloud_removed"])
+    gone = {k for k, oids in named.items() if oids & dropped}
+    assert len(gone) >= 2  # train's run at lr=0.9 and an evaluate run, at least
+    assert sorted(report["cloud_runs_removed"]) == sorted(gone)
+    assert remote_runs(store) == {f"runs/{k[:2]}/{k[2:]}" for k in set(named) - gone}
+
+
+def entries(repo: Repo) -> dict[str, runcache.Entry]:
+    found = {k: runcache.load(repo.cache_dir, k) for k in runcache.iter_keys(repo.cache_dir)}
+    return {k: e for k, e in found.items() if e is not None}

@@ -196,11 +196,22 @@ def gc(
             out.print(f"would remove {oid}")
         for oid in result.cloud_removed:
             out.print(f"would remove {oid} from {result.remote}")
+        for key in result.runs_removed:
+            out.print(f"would remove the run-cache entry {key}")
+        for key in result.cloud_runs_removed:
+            out.print(f"would remove the run-cache entry {key} from {result.remote}")
     verb = "would remove" if dry else "removed"
     gone = f"{len(result.removed):,} objects ({human_size(result.removed_bytes)})"
     out.print(f"{verb} {gone} from the cache")
+    if result.runs_removed:
+        out.print(f"{verb} {len(result.runs_removed):,} run-cache entries naming them")
     if result.remote is not None:
         out.print(f"{verb} {len(result.cloud_removed):,} objects from the remote {result.remote}")
+        if result.cloud_runs_removed:
+            out.print(
+                f"{verb} {len(result.cloud_runs_removed):,} run-cache entries "
+                f"from the remote {result.remote}"
+            )
     if result.cloud_only_copy:
         click.echo(
             f"kept {len(result.cloud_only_copy):,} unused objects on {result.remote} that no other "

@@ -180,7 +180,7 @@ class Remote(ABC):
     def _cat_verified(self, oid: str) -> Any: ...
 
     @abstractmethod
-    def _rm(self, oid: str) -> Any: ...
+    def _rm(self, path: str) -> Any: ...
 
     @abstractmethod
     def _read(self, path: str) -> Any: ...
@@ -228,6 +228,9 @@ class Remote(ABC):
         results = self._map(lambda key: self._read(self.run_path(key)), keys)
         return dict(zip(keys, results, strict=True))
 
+    def delete_runs(self, keys: Iterable[str]) -> None:
+        self._map(lambda key: self._rm(self.run_path(key)), list(keys))
+
     def write_runs(self, entries: dict[str, bytes]) -> None:
         """Store run-cache entries, each appearing only once completely written."""
         self._map(lambda item: self._write(self.run_path(item[0]), item[1]), list(entries.items()))
@@ -246,7 +249,7 @@ class Remote(ABC):
     def delete(self, oids: Iterable[str]) -> None:
         """Remove objects from the remote. Callers delete trees before their contents, so
         that a tree on the remote always means its contents are there."""
-        self._map(self._rm, list(oids))
+        self._map(lambda oid: self._rm(self.path(oid)), list(oids))
 
 
 def _failures(objs: Sequence[Obj], results: list[Any]) -> dict[str, BaseException]:

@@ -81,9 +81,9 @@ class FolderRemote(Remote):
             progress(1, size)
         return actual
 
-    def _rm(self, oid: str) -> None:
+    def _rm(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            fsutil.remove(self.path(oid))
+            fsutil.remove(path)
 
     def _read(self, path: str) -> bytes:
         with open(path, "rb") as f:

@@ -222,10 +222,10 @@ class FsspecRemote(Remote):
             return self._ahash(oid, progress)
         return self._hash_sync(oid, progress)
 
-    def _rm(self, oid: str) -> Any:
+    def _rm(self, path: str) -> Any:
         if self._async:
-            return self.fs._rm_file(self.path(oid))
-        return self.fs.rm_file(self.path(oid))
+            return self.fs._rm_file(path)
+        return self.fs.rm_file(path)
 
     def _read(self, path: str) -> Any:
         if self._async:

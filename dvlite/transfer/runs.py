@@ -78,7 +78,7 @@ def fetch_runs(repo: Repo, rem: Remote) -> RunsMoved:
     if not wanted:
         return RunsMoved()
     warnings: list[str] = []
-    valid: dict[str, tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]]] = {}
+    valid: dict[str, runcache.Entry] = {}
     for key, data in rem.read_runs(wanted).items():
         if isinstance(data, BaseException):
             continue  # removed since the listing
