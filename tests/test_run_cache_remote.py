@@ -28,6 +28,19 @@ def ran(repo: Repo, store: Store) -> Repo:  # noqa: F811
     return repo
 
 
+def try_another_lr(repo: Repo, *, push: bool) -> None:
+    """Run train (and evaluate) at lr=0.9 (then ``push``), then go back to lr=0.1, which
+    comes from the run cache."""
+    (repo.root / "params.yaml").write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.9'))
+    ok(invoke("repro"))
+    assert sorted(runs(repo.root)) == ["evaluate", "train"]
+    if push:
+        ok(invoke("push"))
+    git(repo.root, "checkout", "params.yaml")
+    ok(invoke("repro"))
+    assert runs(repo.root) == []
+
+
 def remote_runs(where: Store) -> set[str]:
     return {k for k in where.keys() if k.startswith("runs/")}  # noqa: SIM118
 
@@ -69,13 +82,7 @@ def test_push_sends_only_entries_whose_outputs_the_remote_holds(
     ran: Repo,
     store: Store,  # noqa: F811
 ) -> None:
-    params = ran.root / "params.yaml"
-    params.write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.9'))
-    ok(invoke("repro"))
-    assert sorted(runs(ran.root)) == ["evaluate", "train"]
-    git(ran.root, "checkout", "params.yaml")
-    ok(invoke("repro"))  # back to lr=0.1, from the run cache
-    assert runs(ran.root) == []
+    try_another_lr(ran, push=False)
     assert len(runcache.iter_keys(ran.cache_dir)) == 6
     assert json.loads(ok(invoke("push", "--no-run-cache", "--json")).stdout)["runs"] == 0
     assert remote_runs(store) == set()
@@ -122,12 +129,7 @@ def test_gc_cloud_drops_the_remote_entries_of_the_objects_it_drops(
     ran: Repo,
     store: Store,  # noqa: F811
 ) -> None:
-    params = ran.root / "params.yaml"
-    params.write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.9'))
-    ok(invoke("repro"))
-    ok(invoke("push"))
-    git(ran.root, "checkout", "params.yaml")
-    ok(invoke("repro"))
+    try_another_lr(ran, push=True)
     ok(invoke("push"))
     assert len(remote_runs(store)) == 6
     named = {k: {p.oid for p in e[0] + e[1]} for k, e in entries(ran).items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dvlite import fsutil
@@ -234,25 +234,30 @@ class FsspecRemote(Remote):
 
     def _write(self, path: str, data: bytes) -> Any:
         if self._async:
-            return self._awrite(path, data)
-        with errors.writing_sync():
-            if self.protocol in OBJECT_STORES:
-                self.fs.pipe_file(path, data)
-                return None
-            self.fs.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = fsutil.tmp_name(path)
-            self.fs.pipe_file(tmp, data)
-            self.fs.mv(tmp, path)
+            return self._astore(path, lambda to: self.fs._pipe_file(to, data))
+        self._store(path, lambda to: self.fs.pipe_file(to, data))
         return None
 
-    async def _awrite(self, path: str, data: bytes) -> None:
+    def _store(self, dest: str, send: Callable[[str], None]) -> None:
+        """Write ``dest`` with ``send``: directly on object stores (where an object appears only
+        when complete), else under a temporary name, then renamed."""
+        with errors.writing_sync():
+            if self.protocol in OBJECT_STORES:
+                send(dest)
+                return
+            self.fs.makedirs(os.path.dirname(dest), exist_ok=True)
+            tmp = fsutil.tmp_name(dest)
+            send(tmp)
+            self.fs.mv(tmp, dest)
+
+    async def _astore(self, dest: str, send: Callable[[str], Awaitable[None]]) -> None:
         async with errors.writing():
             if self.protocol in OBJECT_STORES:
-                await self.fs._pipe_file(path, data)
+                await send(dest)
                 return
-            tmp = fsutil.tmp_name(path)
-            await self.fs._pipe_file(tmp, data)
-            await self.fs._mv(tmp, path)
+            tmp = fsutil.tmp_name(dest)
+            await send(tmp)
+            await self.fs._mv(tmp, dest)
 
     def _cat_verified(self, oid: str) -> Any:
         async def acat() -> bytes:
@@ -281,18 +286,9 @@ class FsspecRemote(Remote):
             actual = (await asyncio.to_thread(hash_file, src))[0]
             if actual != obj.oid:
                 raise CorruptObjectError(obj.oid, src, actual)
-            async with errors.writing():
-                await self._aput_file(src, self.path(obj.oid))
+            await self._astore(self.path(obj.oid), lambda to: self.fs._put_file(src, to))
         if progress:
             progress(1, size)
-
-    async def _aput_file(self, src: str, dest: str) -> None:
-        if self.protocol in OBJECT_STORES:
-            await self.fs._put_file(src, dest)
-            return
-        tmp = fsutil.tmp_name(dest)
-        await self.fs._put_file(src, tmp)
-        await self.fs._mv(tmp, dest)
 
     async def _aget(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
         where = self.url_of(obj.oid)
@@ -341,14 +337,7 @@ class FsspecRemote(Remote):
         actual = hash_file(src)[0]
         if actual != obj.oid:
             raise CorruptObjectError(obj.oid, src, actual)
-        with errors.writing_sync():
-            if self.protocol in OBJECT_STORES:
-                self.fs.put_file(src, dest)
-            else:
-                self.fs.makedirs(os.path.dirname(dest), exist_ok=True)
-                tmp = fsutil.tmp_name(dest)
-                self.fs.put_file(src, tmp)
-                self.fs.mv(tmp, dest)
+        self._store(dest, lambda to: self.fs.put_file(src, to))
         if progress:
             progress(1, os.path.getsize(src))
 
