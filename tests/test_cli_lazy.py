@@ -1,8 +1,10 @@
-"""The command modules are imported only when one of their commands is needed."""
+"""Start-up: command modules are imported only when one of their commands is needed, and the
+git hooks find what they need without extra imports or git processes."""
 
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 from dvlite.cli import cli
 
@@ -40,3 +42,22 @@ def test_the_git_hooks_import_no_yaml_rich_or_gitpython() -> None:
     )
     assert "dvlite.hooks" in loaded
     assert {"yaml", "rich", "git", "fsspec", "concurrent.futures"} & loaded == set()
+
+
+def test_git_dir_without_git_matches_git(tmp_path) -> None:
+    from dvlite import gitcmd
+
+    main, linked = tmp_path / "main", tmp_path / "linked"
+    subprocess.run(["git", "init", "-q", str(main)], check=True)
+    subprocess.run(
+        ["git", "-C", str(main), "-c", "user.name=t", "-c", "user.email=t@t"]
+        + ["commit", "-q", "--allow-empty", "-m", "x"],
+        check=True,
+    )
+    subprocess.run(["git", "-C", str(main), "worktree", "add", "-q", str(linked)], check=True)
+    for root in (main, linked):
+        asked = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        assert gitcmd.git_dir(root) == Path(asked).resolve()
+    assert gitcmd.git_dir(linked).parent.name == "worktrees"
