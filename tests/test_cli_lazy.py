@@ -49,10 +49,9 @@ def test_git_dir_without_git_matches_git(tmp_path) -> None:
 
     main, linked = tmp_path / "main", tmp_path / "linked"
     subprocess.run(["git", "init", "-q", str(main)], check=True)
+    who = ["-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(
-        ["git", "-C", str(main), "-c", "user.name=t", "-c", "user.email=t@t"]
-        + ["commit", "-q", "--allow-empty", "-m", "x"],
-        check=True,
+        ["git", "-C", str(main), *who, "commit", "-q", "--allow-empty", "-m", "x"], check=True
     )
     subprocess.run(["git", "-C", str(main), "worktree", "add", "-q", str(linked)], check=True)
     for root in (main, linked):
