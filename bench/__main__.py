@@ -7,8 +7,11 @@ import sys
 
 from rich.console import Console
 
-from bench import core  # noqa: F401  (registers the core workloads)
-from bench import pipelines  # noqa: F401
+from bench import (
+    core,  # noqa: F401  (registers the core workloads)
+    git,  # noqa: F401
+    pipelines,  # noqa: F401
+)
 from bench.harness import FULL, QUICK, SCENARIOS, BenchError, Harness, Options, drop_caches
 from bench.report import machine, save_json, show, write_doc
 

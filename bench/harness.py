@@ -174,6 +174,9 @@ def bench_env() -> dict[str, str]:
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     env.pop("CI", None)
+    # a user's installed dvlite has its bytecode cached; without this the editable install
+    # would compile every module from source on every command
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +73,13 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
             seen = {d.rel for d in found}
             found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
         deltas.extend(found)
-    missing = [d.rel for d in deltas if d.stored is not None and not repo.cache.exists(d.stored.oid)]
+    missing = [
+        d.rel for d in deltas if d.stored is not None and not repo.cache.exists(d.stored.oid)
+    ]
     if missing:
-        raise CacheError(f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them")
+        raise CacheError(
+            f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
+        )
     if not force:
         unsaved = [
             d.rel
@@ -144,6 +147,8 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
     small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
     done = list(map(install, small))
     if big:
+        from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
+
         with ThreadPoolExecutor(HASH_THREADS) as pool:
             done += pool.map(install, big)
     for d, row in done:

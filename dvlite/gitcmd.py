@@ -4,6 +4,7 @@ the git hooks, where start-up time matters."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +25,22 @@ def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) 
         why = lines[-1].strip() if lines else f"exit code {proc.returncode}"
         raise ScmError(f"git {args[0]} failed: {why}")
     return proc.stdout
+
+
+def git_dir(root: Path) -> Path:
+    """The git directory of the work tree at ``root``: ``.git``, or where a ``.git`` file
+    points (linked worktrees, submodules); asks git only when neither tells."""
+    dot = root / ".git"
+    if "GIT_DIR" not in os.environ:
+        if dot.is_dir():
+            return dot.resolve()
+        try:
+            text = dot.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        if text.startswith("gitdir: ") and text.count("\n") <= 1:
+            return (root / text[len("gitdir: ") :].strip()).resolve()
+    return Path(run(root, "rev-parse", "--absolute-git-dir").decode().strip())
 
 
 def lines(root: Path, *args: str) -> list[str]:

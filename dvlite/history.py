@@ -92,10 +92,29 @@ def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
 def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Tracked]:
     """Every pointer file and stage output (dvlite.lock) at ``commit`` (a commit id), parsed;
     PointerError for a malformed one."""
-    found = [(sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"]
-    found = [(sha, path) for sha, path in found if pointers.is_pointer(path) or path == LOCK_FILE]
-    blobs = gitcmd.read_blobs(repo.root, sorted({sha for sha, _ in found}))
-    label = label or commit[:12]
+    return pointers_at_each(repo, [commit], [label or commit[:12]])[0]
+
+
+def pointers_at_each(
+    repo: Repo, commits: list[str], labels: list[str] | None = None
+) -> list[list[Tracked]]:
+    """``pointers_at`` for several commits, reading all their pointer files through one git
+    process."""
+    _check(repo)
+    found = []
+    for commit in commits:
+        files = [
+            (sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"
+        ]
+        found.append([(s, p) for s, p in files if pointers.is_pointer(p) or p == LOCK_FILE])
+    blobs = gitcmd.read_blobs(repo.root, sorted({sha for files in found for sha, _ in files}))
+    labels = labels or [commit[:12] for commit in commits]
+    return [_parse(files, blobs, label) for files, label in zip(found, labels, strict=True)]
+
+
+def _parse(
+    found: list[tuple[str, str]], blobs: dict[str, bytes | None], label: str
+) -> list[Tracked]:
     items = []
     for sha, path in found:
         data = blobs.get(sha)

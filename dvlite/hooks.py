@@ -222,7 +222,7 @@ def _report(outcome: HookOutcome, result: CheckoutResult) -> None:
 
 
 def _rebasing(repo: Repo) -> bool:
-    git_dir = Path(gitcmd.run(repo.root, "rev-parse", "--absolute-git-dir").decode().strip())
+    git_dir = gitcmd.git_dir(repo.root)
     return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
 
 
@@ -364,13 +364,12 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
 
     if not new or old == new:
         return CheckoutResult()
-    if old == gitcmd.NULL_SHA or not old:
-        before: dict[str, Tracked] = {}
-        full = True
-    else:
-        before = {t.rel: t for t in history.tracked_at(repo, old)}
-        full = False
-    after = {t.rel: t for t in history.tracked_at(repo, new)}
+    full = old == gitcmd.NULL_SHA or not old
+    # git names the commits by id: read both without resolving them, in one cat-file
+    revs = [new] if full else [old, new]
+    at = history.pointers_at_each(repo, revs, labels=revs)
+    before = {} if full else {t.rel: t for t in at[0]}
+    after = {t.rel: t for t in at[-1]}
     with repo.lock():
         deltas: list[Delta] = []
         whole: list[Tracked] = []

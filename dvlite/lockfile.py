@@ -14,7 +14,6 @@ from pathlib import Path
 from dvlite import fsutil
 from dvlite.errors import PipelineError
 from dvlite.hashing import is_oid
-from dvlite.pipeline import dump_yaml, load_yaml
 from dvlite.tree import DIR, FILE
 
 LOCK_FILE = "dvlite.lock"
@@ -130,6 +129,8 @@ class Lock:
         }
 
     def dumps(self) -> str:
+        from dvlite.pipeline import dump_yaml  # imports YAML, which reading history needs not
+
         return dump_yaml(self.to_dict())
 
     @classmethod
@@ -149,6 +150,8 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str, where: str = LOCK_FILE) -> Lock:
+        from dvlite.pipeline import load_yaml
+
         return cls.from_dict(load_yaml(text, where, PipelineError), where)
 
 

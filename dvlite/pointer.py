@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
 
 from dvlite import fsutil
 from dvlite.errors import PointerError
@@ -17,10 +16,39 @@ SUFFIX = ".dvl"
 VERSION = 1
 _KEYS = ("version", "path", "kind", "oid", "size", "files", "exec")
 
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+# Pointers as dvlite writes them, for names YAML leaves plain, are read and written without
+# the YAML library (importing it costs more than a git hook's whole work); any other text goes
+# through YAML, which reads these the same way.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_YAML_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})  # bools and null
+_CANONICAL = re.compile(
+    r"version: 1\npath: ([A-Za-z_][A-Za-z0-9_.-]*)\nkind: (file|dir)\noid: (xxh128:[0-9a-f]{32})\n"
+    r"size: (0|[1-9][0-9]*)\n(?:files: (0|[1-9][0-9]*)\n|exec: (true)\n)?"
+)
+
+
+def _is_plain(name: str) -> bool:
+    """Whether YAML writes and reads ``name`` as it is (no quotes, not a bool or null)."""
+    return _PLAIN_NAME.fullmatch(name) is not None and name.lower() not in _YAML_WORDS
+
+
+def _canonical(text: str) -> dict[str, object] | None:
+    """The mapping in ``text`` when it is a pointer exactly as dvlite writes it, else None."""
+    m = _CANONICAL.fullmatch(text)
+    if m is None or not _is_plain(m[1]):
+        return None
+    d: dict[str, object] = {
+        "version": 1,
+        "path": m[1],
+        "kind": m[2],
+        "oid": m[3],
+        "size": int(m[4]),
+    }
+    if m[5] is not None:
+        d["files"] = int(m[5])
+    elif m[6] is not None:
+        d["exec"] = True
+    return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +75,12 @@ class Pointer:
         return d
 
     def dumps(self) -> str:
+        if _is_plain(self.path):  # what YAML writes for it, without YAML
+            return "".join(
+                f"{k}: {'true' if v is True else v}\n" for k, v in self.to_dict().items()
+            )
+        import yaml
+
         # U+0085 (NEL) is a YAML line break: such a name must be written as an escape
         readable = "\x85" not in self.path
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=readable, width=10_000)
@@ -62,7 +96,9 @@ class Pointer:
         if unknown:
             raise bad(f"unknown key {sorted(map(str, unknown))[0]!r}")
         if d.get("version") != VERSION:
-            raise bad(f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})")
+            raise bad(
+                f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})"
+            )
         path = d.get("path")
         if not isinstance(path, str) or not path or "/" in path or path in (".", ".."):
             raise bad(f"'path' must be the name of the data beside the pointer, not {path!r}")
@@ -110,12 +146,9 @@ def load(path: Path, where: str | None = None) -> Pointer:
 
 def loads(text: str, where: str, expected_name: str) -> Pointer:
     """Parse a pointer file's text; ``expected_name`` is the data name its file name implies."""
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise PointerError(f"malformed pointer file {where}: not valid YAML{line}") from None
+    data: object = _canonical(text)
+    if data is None:
+        data = _load_yaml(text, where)
     pointer = Pointer.from_dict(data, where)
     if pointer.path != expected_name:
         raise PointerError(
@@ -123,6 +156,18 @@ def loads(text: str, where: str, expected_name: str) -> Pointer:
             f"for {expected_name!r}; rename one of them"
         )
     return pointer
+
+
+def _load_yaml(text: str, where: str) -> object:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: PyYAML without libyaml
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise PointerError(f"malformed pointer file {where}: not valid YAML{line}") from None
 
 
 def save(path: Path, pointer: Pointer) -> bool:

@@ -7,8 +7,8 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
@@ -102,7 +102,9 @@ def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
 
 
 def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
-    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR))
+    return FileNode(
+        name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR)
+    )
 
 
 def _stat_error(rel: str, exc: OSError) -> PathError:
@@ -136,7 +138,9 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             if entry.is_symlink():
                 st = os.stat(entry.path)
                 if stat.S_ISDIR(st.st_mode):
-                    raise PathError(f"{rel} is a symlink to a folder; dvlite does not follow folder links")
+                    raise PathError(
+                        f"{rel} is a symlink to a folder; dvlite does not follow folder links"
+                    )
                 _check_link(entry.path, rel, roots)
             else:
                 st = entry.stat()
@@ -186,8 +190,9 @@ def build(
     big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
     small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
     fresh: list[tuple[str, int, int, int, str]] = []
+    executor: Any = _pool(HASH_THREADS) if big else _NoPool()
     try:
-        with ThreadPoolExecutor(HASH_THREADS) if big else _NoPool() as pool:
+        with executor as pool:
             results = pool.map(digest, big) if big else iter(())
             for f in small:
                 digest(f)
@@ -205,6 +210,12 @@ def build(
             state.save(fresh)
     if isinstance(node, DirNode):
         _build_trees(node, cache)
+
+
+def _pool(threads: int) -> Any:  # a ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
+
+    return ThreadPoolExecutor(threads)
 
 
 class _NoPool:
@@ -255,7 +266,9 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
             return
         tree = cache.load_tree(stored.oid)
         for name in sorted(tree.by_name.keys() | work.children.keys()):
-            yield from compare(cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}")
+            yield from compare(
+                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}"
+            )
         return
     if stored is not None:
         yield from _stored_files(cache, stored, rel)

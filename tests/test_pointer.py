@@ -170,3 +170,22 @@ def test_pointer_round_trip(name, kind, oid, size, files, exe) -> None:
     assert pointers.loads(text, "x.dvl", name) == p
     assert Pointer.from_dict(p.to_dict(), "x.dvl") == p
     assert Pointer(name, kind, oid, size, p.files, p.exec).dumps() == text  # byte-identical
+
+
+plain_names = st.one_of(
+    st.text("abcXYZ_019.-", min_size=1, max_size=12),
+    st.sampled_from(["yes", "No", "TRUE", "off", "On", "null", "NULL", "y", "n", "_", "e1", "inf"]),
+).filter(lambda s: s not in (".", ".."))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=plain_names, kind=st.sampled_from(["file", "dir"]), size=counts, exe=st.booleans())
+def test_pointers_read_and_written_without_yaml_are_what_yaml_makes(name, kind, size, exe) -> None:
+    import yaml
+
+    p = Pointer(name, kind, OID, size, 3 if kind == "dir" else 1, exe and kind == "file")
+    text = p.dumps()
+    assert text == yaml.safe_dump(p.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
+    fast = pointers._canonical(text)
+    assert fast is None or fast == yaml.safe_load(text)
+    assert pointers.loads(text, "x.dvl", name) == p

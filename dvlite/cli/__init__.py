@@ -1,9 +1,15 @@
 """The command line: a thin layer that parses arguments, calls one API function, renders."""
 
-from dvlite.cli import data  # noqa: F401  (registers the commands)
-from dvlite.cli import git  # noqa: F401
-from dvlite.cli import pipeline  # noqa: F401
-from dvlite.cli import remote  # noqa: F401
 from dvlite.cli.base import cli, main
+
+# Each module registers its commands on `cli` when imported, which happens only when one of
+# them runs (or --help lists them all): a command does not pay for importing the others.
+# Add a line for a new module; tests/test_cli_lazy.py checks this table against the modules.
+cli.add_lazy("dvlite.cli.data", ("init", "add", "status", "checkout", "remove", "config", "fsck"))
+cli.add_lazy("dvlite.cli.git", ("install", "uninstall", "hook", "diff", "ls", "gc"))
+cli.add_lazy(
+    "dvlite.cli.pipeline", ("stage", "run", "repro", "dag", "lineage", "metrics", "params")
+)
+cli.add_lazy("dvlite.cli.remote", ("remote", "push", "fetch", "pull"))
 
 __all__ = ["cli", "main"]
