@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from dvlite.repo import Repo
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class LazyGroup(click.Group):

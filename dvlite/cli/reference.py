@@ -24,7 +24,13 @@ def _commands(group: click.Group, ctx: click.Context) -> list[tuple[str, click.C
 
 
 def render() -> str:
-    root = click.Context(cli, info_name="dvlite", terminal_width=100, **CONTEXT)
+    root = click.Context(
+        cli,
+        info_name="dvlite",
+        terminal_width=100,
+        help_option_names=CONTEXT["help_option_names"],
+        max_content_width=CONTEXT["max_content_width"],
+    )
     parts = [
         "# Command reference\n",
         "Generated from each command's `--help` by `make docs`; a test fails when it goes stale.\n",
