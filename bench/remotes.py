@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import big_file, copy_in, files_dir
-from bench.harness import Results, Run, Verdict, scenario, target
+from bench.harness import WORK, Results, Run, Verdict, scenario, target
 
 FOLDER, S3, BIGREMOTE = "folder", "s3", "bigremote"
 PUSH, STATUS, NOOP, CHANGED, PULL = (
@@ -102,12 +102,15 @@ def server(run: Run) -> S3Server:
     global _server
     if _server is None:
         _server = S3Server()
+        empty = WORK / "aws-empty-config"  # no profile of the user's can get in the way
+        empty.parent.mkdir(parents=True, exist_ok=True)
+        empty.write_text("")
         run.harness.env.update(
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench",
             AWS_DEFAULT_REGION="us-east-1",
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_CONFIG_FILE=str(empty),
+            AWS_SHARED_CREDENTIALS_FILE=str(empty),
         )
         run.harness.env.pop("AWS_PROFILE", None)
         run.harness.env.pop("AWS_SESSION_TOKEN", None)
