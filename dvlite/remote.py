@@ -178,6 +178,8 @@ class Remote:
         )
         self._fs: Any = None
         self._stop = threading.Event()
+        self._no_reflink = False  # folder remote: reflink failed once, copy from then on
+        self._made: set[str] = set()  # folder remote: object folders known to exist
 
     @classmethod
     def from_config(
@@ -624,13 +626,18 @@ class Remote:
         dest = self.path(obj.oid)
         if os.path.exists(dest):
             return
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        parent = os.path.dirname(dest)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
         tmp = fsutil.tmp_name(dest)
         try:
-            if fsutil.reflink(src, tmp):
+            # a failed reflink costs a file created and removed: try it once per remote
+            if not self._no_reflink and fsutil.reflink(src, tmp):
                 actual = hash_file(tmp)[0]
                 os.chmod(tmp, 0o444)
             else:
+                self._no_reflink = True
                 actual = copy_hashing(src, tmp, mode=0o444)
             if actual != obj.oid:
                 raise CorruptObjectError(obj.oid, src, actual)
