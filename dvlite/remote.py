@@ -11,7 +11,6 @@ it as concurrent coroutines on fsspec's event loop (s3fs sends many requests at 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
@@ -335,6 +334,8 @@ class Remote:
             return list(pool.map(run, items))
 
     async def _map_async(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        import asyncio  # only network remotes need it (~50 ms to import)
+
         gate = asyncio.Semaphore(self.jobs)
         failure: list[BaseException] = []
 
@@ -660,6 +661,8 @@ class Remote:
     async def _aput(
         self, cache: Cache, obj: Obj, progress: Callable[[int, int], None] | None
     ) -> None:
+        import asyncio
+
         src = cache.path(obj.oid)
         size = os.path.getsize(src)
         if size <= IN_MEMORY_MAX:
@@ -690,6 +693,8 @@ class Remote:
     async def _aget(
         self, cache: Cache, obj: Obj, progress: Callable[[int, int], None] | None
     ) -> None:
+        import asyncio
+
         where = self.url_of(obj.oid)
         if 0 <= obj.size <= IN_MEMORY_MAX:
             data = await self._acat(self.path(obj.oid))
