@@ -7,10 +7,11 @@ import sys
 
 from rich.console import Console
 
-from bench import (
-    core,  # noqa: F401  (registers the core workloads)
-    git,  # noqa: F401
-    pipelines,  # noqa: F401
+from bench import (  # noqa: F401  (importing a module registers its workloads)
+    core,
+    git,
+    pipelines,
+    remotes,
 )
 from bench.harness import FULL, QUICK, SCENARIOS, BenchError, Harness, Options, drop_caches
 from bench.report import machine, save_json, show, write_doc
@@ -41,13 +42,27 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--cold", action="store_true", help="drop the page cache before every timed command (root)"
     )
-    p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    p.add_argument(
+        "--no-doc",
+        action="store_true",
+        help="do not record the results in bench/latest/ nor rewrite docs/benchmarks.md",
+    )
+    p.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rewrite docs/benchmarks.md from bench/latest/ (the latest full run "
+        "of each workload)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    if args.render:
+        write_doc(None, {}, argv)
+        console.print("wrote docs/benchmarks.md from bench/latest/")
+        return 0
     options = Options(
         runs=1 if args.quick and args.runs == 3 else args.runs,
         sizes=QUICK if args.quick else FULL,
@@ -68,9 +83,11 @@ def main(argv: list[str]) -> int:
     facts = machine()
     show(results, console)
     console.print(f"raw results: {save_json(results, facts)}")
-    if not (args.quick or args.no_doc or args.workload):
+    if not (args.quick or args.no_doc):
+        # each workload's latest results are kept apart, so a run of some workloads (-w)
+        # updates their rows and leaves the others' as they were measured
         write_doc(results, facts, argv)
-        console.print("wrote docs/benchmarks.md")
+        console.print("wrote bench/latest/ and docs/benchmarks.md")
     return 0
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -152,6 +153,21 @@ class Sample:
     max_rss_kib: int
 
 
+@dataclass(frozen=True)
+class Count:
+    """Requests a step sent to a server, by kind (HEAD, GET, PUT, LIST, ...)."""
+
+    scenario: str
+    step: str
+    tool: str
+    run: int
+    requests: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+
 @dataclass
 class Options:
     runs: int = 3
@@ -261,6 +277,12 @@ class Run:
         self.harness.record(sample)
         return seconds
 
+    def count(self, step: str, requests: dict[str, int]) -> None:
+        """Record the requests the last timed ``step`` sent to a server."""
+        self.harness.record_count(
+            Count(self.scenario.name, step, self.tool.name, self.index, dict(requests))
+        )
+
 
 def rmtree(path: Path) -> None:
     def writable(func: Callable[..., object], p: str, _exc: object) -> None:
@@ -275,6 +297,7 @@ def rmtree(path: Path) -> None:
 @dataclass
 class Results:
     samples: list[Sample] = field(default_factory=list)
+    counts: list[Count] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sizes: Sizes = FULL
     cold: bool = False
@@ -291,6 +314,18 @@ class Results:
             s.max_rss_kib for s in self.samples if (s.scenario, s.step, s.tool) == (sc, step, tool)
         ]
         return max(rss) / 1024 if rss else None
+
+    def requests(self, sc: str, step: str, tool: str) -> dict[str, int] | None:
+        """The median run's requests by kind (the run whose total is the median)."""
+        runs = sorted(
+            (c for c in self.counts if (c.scenario, c.step, c.tool) == (sc, step, tool)),
+            key=lambda c: c.total,
+        )
+        return runs[(len(runs) - 1) // 2].requests if runs else None
+
+    def requests_total(self, sc: str, step: str, tool: str) -> int | None:
+        r = self.requests(sc, step, tool)
+        return None if r is None else sum(r.values())
 
     def ratio(self, sc: str, step: str, slow: str = "dvc", fast: str = "dvlite") -> float | None:
         a, b = self.median(sc, step, slow), self.median(sc, step, fast)
@@ -311,7 +346,18 @@ class Results:
             "cold": self.cold,
             "notes": self.notes,
             "samples": [asdict(s) for s in self.samples],
+            "counts": [asdict(c) for c in self.counts],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Results:
+        return cls(
+            samples=[Sample(**s) for s in d.get("samples", [])],
+            counts=[Count(**c) for c in d.get("counts", [])],
+            notes=list(d.get("notes", [])),
+            sizes=Sizes(**d.get("sizes", {})),
+            cold=bool(d.get("cold", False)),
+        )
 
 
 class Harness:
@@ -327,6 +373,11 @@ class Harness:
             f"  {sample.scenario:<8} {sample.step:<22} {sample.tool:<7} run {sample.run + 1}: "
             f"{sample.seconds:8.3f} s  {sample.max_rss_kib / 1024:7.1f} MiB"
         )
+
+    def record_count(self, count: Count) -> None:
+        self.results.counts.append(count)
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(count.requests.items()))
+        self.progress(f"  {'':<8} {'':<22} {count.tool:<7} {count.total:,} requests ({kinds})")
 
     def tools_for(self, sc: Scenario) -> list[Tool]:
         wanted = set(self.options.tools) | set(self.options.extra_tools)

@@ -68,18 +68,15 @@ class Remote(ABC):
         cls, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
     ) -> Remote:
         """The backend for the remote's URL: a folder, S3, or another fsspec filesystem."""
-        from dvlite.remote.folder import FolderRemote
-        from dvlite.remote.fsspec_remote import FsspecRemote
-        from dvlite.remote.s3 import S3Remote
-
+        # import only the backend in use: the network ones bring asyncio and fsspec along
         protocol = protocol_of(cfg.url)
-        kind = (
-            FolderRemote
-            if not protocol
-            else S3Remote
-            if protocol in ("s3", "s3a")
-            else FsspecRemote
-        )
+        kind: type[Remote]
+        if not protocol:
+            from dvlite.remote.folder import FolderRemote as kind
+        elif protocol in ("s3", "s3a"):
+            from dvlite.remote.s3 import S3Remote as kind
+        else:
+            from dvlite.remote.fsspec_remote import FsspecRemote as kind
         return kind(cfg, base, jobs=jobs)
 
     def _configured_jobs(self) -> int | None:

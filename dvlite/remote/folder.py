@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dvlite import fsutil
 from dvlite.errors import CorruptObjectError, RemoteError
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 
 class FolderRemote(Remote):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._no_reflink = False  # reflink failed once: copy from then on
+        self._made: set[str] = set()  # object folders known to exist
+
     def check_reachable(self) -> None:
         if not os.path.isdir(self.root):
             raise RemoteError(
@@ -48,13 +53,18 @@ class FolderRemote(Remote):
         dest = self.path(obj.oid)
         if os.path.exists(dest):
             return
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        parent = os.path.dirname(dest)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
         tmp = fsutil.tmp_name(dest)
         try:
-            if fsutil.reflink(src, tmp):
+            # a failed reflink costs a file created and removed: try it once per remote
+            if not self._no_reflink and fsutil.reflink(src, tmp):
                 actual = hash_file(tmp)[0]
                 os.chmod(tmp, 0o444)
             else:
+                self._no_reflink = True
                 actual = copy_hashing(src, tmp, mode=0o444)
             if actual != obj.oid:
                 raise CorruptObjectError(obj.oid, src, actual)
