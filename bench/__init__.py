@@ -1,0 +1,1 @@
+"""Benchmarks of dvlite against DVC: `make bench` (python -m bench --help)."""

@@ -1,0 +1,74 @@
+"""`python -m bench`: run the registered workloads through dvlite and DVC, alternating."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from bench import core  # noqa: F401  (registers the core workloads)
+from bench.harness import FULL, QUICK, SCENARIOS, BenchError, Harness, Options, drop_caches
+from bench.report import machine, save_json, show, write_doc
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--runs", type=int, default=3, help="runs per tool and workload (median)")
+    p.add_argument("--quick", action="store_true", help="tiny data sets, one run: a smoke test")
+    p.add_argument(
+        "--only",
+        default="dvlite,dvc,cp",
+        help="comma-separated tools to run (dvlite, dvc, cp = the plain-copy floor)",
+    )
+    p.add_argument(
+        "--with",
+        dest="extra",
+        default="",
+        help="comma-separated optional tools, e.g. `dvc` to also run DVC on 200k files (slow)",
+    )
+    p.add_argument(
+        "-w",
+        "--workload",
+        action="append",
+        choices=sorted(SCENARIOS),
+        help="run only these workloads (repeatable)",
+    )
+    p.add_argument(
+        "--cold", action="store_true", help="drop the page cache before every timed command (root)"
+    )
+    p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    options = Options(
+        runs=1 if args.quick and args.runs == 3 else args.runs,
+        sizes=QUICK if args.quick else FULL,
+        tools=tuple(t for t in args.only.split(",") if t),
+        extra_tools=tuple(t for t in args.extra.split(",") if t),
+        cold=args.cold,
+    )
+    if options.cold and not drop_caches():
+        console.print("note: cannot drop the page cache here (not root?); running warm")
+        options.cold = False
+    names = args.workload or list(SCENARIOS)
+    harness = Harness(options, progress=lambda line: console.print(line, markup=False))
+    try:
+        results = harness.run([SCENARIOS[n] for n in names])
+    except BenchError as exc:
+        console.print(f"[red]benchmark failed:[/] {exc}")
+        return 1
+    facts = machine()
+    show(results, console)
+    console.print(f"raw results: {save_json(results, facts)}")
+    if not (args.quick or args.no_doc or args.workload):
+        write_doc(results, facts, argv)
+        console.print("wrote docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,354 @@
+"""The benchmark harness: tools, scenarios, alternating runs, medians.
+
+A *scenario* is a function that, for one tool in one run, prepares a fresh repository
+(untimed) and times one or more *steps* through ``Run.timed`` — each a subprocess of the CLI
+exactly as a user runs it. Workload modules register scenarios with ``@scenario`` and the
+targets they are judged by with ``@target``; the harness runs every scenario N times,
+alternating tools (dvlite, dvc, dvlite, dvc, ...), and reports the median of each step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work"
+RESULTS_DIR = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent  # the venv that runs the harness holds dvlite and dvc
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else ""
+
+
+class BenchError(Exception):
+    """A benchmark step failed (the tool exited non-zero or produced the wrong result)."""
+
+
+# -- sizes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sizes:
+    files: int = 20_000  # the many-small-files dataset
+    folders: int = 100
+    file_size: int = 4096
+    big: int = 2 << 30  # the one big file
+    growth_files: int = 200_000  # the growth dataset (same shape, 10x the files)
+    growth_folders: int = 1_000
+
+
+FULL = Sizes()
+QUICK = Sizes(files=400, folders=4, big=8 << 20, growth_files=4_000, growth_folders=40)
+
+
+# -- tools ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    exe: str  # absolute path of the executable ("" for the baseline)
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.exe, *args]
+
+
+def find_tool(name: str) -> Tool:
+    exe = BIN / name
+    if not exe.exists():
+        found = shutil.which(name)
+        if found is None:
+            raise BenchError(f"{name} is not installed beside {sys.executable}; run `make bench`")
+        exe = Path(found)
+    return Tool(name, str(exe))
+
+
+BASELINE = Tool("cp", "")  # a plain copy of the data, the floor for the big-file add
+
+
+# -- registry ---------------------------------------------------------------------------------
+ScenarioFn = Callable[["Run"], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str  # a format string over Sizes fields (and big_size)
+    label: str  # a short one, for table rows
+    steps: tuple[str, ...]
+    fn: ScenarioFn
+    tools: tuple[str, ...] = ("dvlite", "dvc")
+    max_runs: int | None = None  # cap for slow scenarios
+    optional_tools: tuple[str, ...] = ()  # run only when asked for (--with)
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(
+    name: str,
+    title: str,
+    label: str,
+    steps: tuple[str, ...],
+    tools: tuple[str, ...] = ("dvlite", "dvc"),
+    max_runs: int | None = None,
+    optional_tools: tuple[str, ...] = (),
+) -> Callable[[ScenarioFn], ScenarioFn]:
+    def register(fn: ScenarioFn) -> ScenarioFn:
+        SCENARIOS[name] = Scenario(name, title, label, steps, fn, tools, max_runs, optional_tools)
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class Verdict:
+    met: bool | None  # None: not measured in this run
+    detail: str
+
+
+TargetFn = Callable[["Results"], Verdict]
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    fn: TargetFn
+
+
+TARGETS: list[Target] = []
+
+
+def target(label: str) -> Callable[[TargetFn], TargetFn]:
+    def register(fn: TargetFn) -> TargetFn:
+        TARGETS.append(Target(label, fn))
+        return fn
+
+    return register
+
+
+def human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:g} {unit}"
+        n //= 1024
+    raise AssertionError("unreachable")
+
+
+def describe(fmt: str, sizes: Sizes) -> str:
+    return fmt.format(**asdict(sizes), big_size=human(sizes.big))
+
+
+# -- measuring --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sample:
+    scenario: str
+    step: str
+    tool: str
+    run: int
+    seconds: float
+    max_rss_kib: int
+
+
+@dataclass
+class Options:
+    runs: int = 3
+    sizes: Sizes = FULL
+    tools: tuple[str, ...] = ("dvlite", "dvc", "cp")
+    extra_tools: tuple[str, ...] = ()
+    cold: bool = False
+    verbose: bool = False
+
+
+def bench_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        DVLITE_LOCK_TIMEOUT="10",
+        GIT_AUTHOR_NAME="bench",
+        GIT_AUTHOR_EMAIL="bench@dvlite.invalid",
+        GIT_COMMITTER_NAME="bench",
+        GIT_COMMITTER_EMAIL="bench@dvlite.invalid",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.pop("CI", None)
+    return env
+
+
+def drop_caches() -> bool:
+    """Flush dirty pages and drop the page cache; False where not permitted."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError:
+        return False
+    return True
+
+
+class Run:
+    """What a scenario function sees: the tool, the data, and ways to run things."""
+
+    def __init__(self, harness: Harness, sc: Scenario, tool: Tool, index: int) -> None:
+        self.harness = harness
+        self.scenario = sc
+        self.tool = tool
+        self.index = index
+        self.sizes = harness.options.sizes
+        self.dir = WORK / "runs" / f"{sc.name}-{tool.name}-{index}"
+        self.log = WORK / "logs" / f"{sc.name}-{tool.name}-{index}.log"
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.tool.name == BASELINE.name
+
+    def sh(self, argv: list[str], cwd: Path | None = None) -> None:
+        """Run an untimed set-up command; fail loudly."""
+        proc = subprocess.run(
+            argv, cwd=cwd or self.dir, env=self.harness.env, capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise BenchError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+
+    def fresh_repo(self) -> Path:
+        """An empty git repository initialised for the tool (not timed)."""
+        if self.dir.exists():
+            rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self.sh(["git", "init", "-q"])
+        if self.tool.name == "dvlite":
+            self.sh(self.tool.argv("init"))
+        elif self.tool.name == "dvc":
+            self.sh(self.tool.argv("init", "-q"))
+            self.sh(self.tool.argv("config", "core.analytics", "false"))
+        return self.dir
+
+    def timed(self, step: str, argv: list[str], cwd: Path | None = None) -> float:
+        """Run ``argv`` as a subprocess and record its wall time and peak memory."""
+        if self.harness.options.cold:
+            drop_caches()
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            log.write(f"$ {' '.join(argv)}\n".encode())
+            log.flush()
+            rss_file = self.log.with_suffix(".rss")
+            # /usr/bin/time reports the command's own peak RSS; a child's ru_maxrss from wait4
+            # would start at this harness's RSS (Linux carries it over fork/exec)
+            wrapped = [TIME, "-f", "%M", "-o", str(rss_file), *argv] if TIME else argv
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                wrapped, cwd=cwd or self.dir, env=self.harness.env, stdout=log, stderr=log
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            max_rss = usage.ru_maxrss
+            if TIME and rss_file.exists():
+                last = rss_file.read_text().strip().splitlines()[-1:]
+                max_rss = int(last[0]) if last and last[0].isdigit() else max_rss
+        if proc.returncode != 0:
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise BenchError(
+                f"{self.scenario.name}/{step}: {' '.join(argv)} exited {proc.returncode}: "
+                + " | ".join(tail)
+            )
+        sample = Sample(self.scenario.name, step, self.tool.name, self.index, seconds, max_rss)
+        self.harness.record(sample)
+        return seconds
+
+
+def rmtree(path: Path) -> None:
+    def writable(func: Callable[..., object], p: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(p), 0o755)
+        os.chmod(p, 0o755)
+        func(p)
+
+    shutil.rmtree(path, onerror=writable)
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass
+class Results:
+    samples: list[Sample] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sizes: Sizes = FULL
+    cold: bool = False
+
+    def times(self, sc: str, step: str, tool: str) -> list[float]:
+        return [s.seconds for s in self.samples if (s.scenario, s.step, s.tool) == (sc, step, tool)]
+
+    def median(self, sc: str, step: str, tool: str) -> float | None:
+        t = self.times(sc, step, tool)
+        return statistics.median(t) if t else None
+
+    def peak_mib(self, sc: str, step: str, tool: str) -> float | None:
+        rss = [
+            s.max_rss_kib for s in self.samples if (s.scenario, s.step, s.tool) == (sc, step, tool)
+        ]
+        return max(rss) / 1024 if rss else None
+
+    def ratio(self, sc: str, step: str, slow: str = "dvc", fast: str = "dvlite") -> float | None:
+        a, b = self.median(sc, step, slow), self.median(sc, step, fast)
+        return a / b if a is not None and b else None
+
+    def rows(self) -> Iterator[tuple[str, str]]:
+        seen: dict[tuple[str, str], None] = {}
+        for s in self.samples:
+            seen.setdefault((s.scenario, s.step), None)
+        yield from seen
+
+    def tools(self) -> list[str]:
+        return list(dict.fromkeys(s.tool for s in self.samples))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "sizes": asdict(self.sizes),
+            "cold": self.cold,
+            "notes": self.notes,
+            "samples": [asdict(s) for s in self.samples],
+        }
+
+
+class Harness:
+    def __init__(self, options: Options, progress: Callable[[str], None] = print) -> None:
+        self.options = options
+        self.env = bench_env()
+        self.results = Results(sizes=options.sizes, cold=options.cold)
+        self.progress = progress
+
+    def record(self, sample: Sample) -> None:
+        self.results.samples.append(sample)
+        self.progress(
+            f"  {sample.scenario:<8} {sample.step:<22} {sample.tool:<7} run {sample.run + 1}: "
+            f"{sample.seconds:8.3f} s  {sample.max_rss_kib / 1024:7.1f} MiB"
+        )
+
+    def tools_for(self, sc: Scenario) -> list[Tool]:
+        wanted = set(self.options.tools) | set(self.options.extra_tools)
+        names = [t for t in sc.tools if t in wanted]
+        names += [t for t in sc.optional_tools if t in self.options.extra_tools]
+        return [BASELINE if n == BASELINE.name else find_tool(n) for n in names]
+
+    def run(self, scenarios: list[Scenario]) -> Results:
+        for sc in scenarios:
+            tools = self.tools_for(sc)
+            if not tools:
+                continue
+            runs = self.options.runs if sc.max_runs is None else min(self.options.runs, sc.max_runs)
+            if runs < self.options.runs:
+                self.results.notes.append(
+                    f"{sc.name}: {runs} runs (capped, it is slow), not {self.options.runs}"
+                )
+            names = ", ".join(t.name for t in tools)
+            self.progress(f"{describe(sc.title, self.options.sizes)}: {runs} runs of {names}")
+            for i in range(runs):
+                for tool in tools:  # alternate: dvlite, dvc, dvlite, dvc, ...
+                    r = Run(self, sc, tool, i)
+                    try:
+                        sc.fn(r)
+                    finally:
+                        if r.dir.exists():
+                            rmtree(r.dir)
+        return self.results
