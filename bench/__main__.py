@@ -61,6 +61,8 @@ def main(argv: list[str]) -> int:
     except BenchError as exc:
         console.print(f"[red]benchmark failed:[/] {exc}")
         return 1
+    finally:
+        harness.cleanup()
     facts = machine()
     show(results, console)
     console.print(f"raw results: {save_json(results, facts)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dvlite import fsutil
@@ -28,6 +28,7 @@ from dvlite.tree import Tree
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 OBJECT_MODE = 0o444
+_LIST_MIN = 8  # look up this many oids under one prefix folder by listing it
 
 
 class Cache:
@@ -47,6 +48,24 @@ class Cache:
 
     def exists(self, oid: str) -> bool:
         return os.path.exists(self.path(oid))
+
+    def existing(self, oids: Iterable[str]) -> set[str]:
+        """The subset of ``oids`` the cache holds: one listing per folder that many of them
+        share, a stat for the rest (20k stats cost three times what 256 listings do)."""
+        by_prefix: dict[str, list[str]] = {}
+        for oid in oids:
+            by_prefix.setdefault(hex_of(oid)[:2], []).append(oid)
+        present: set[str] = set()
+        for prefix, group in by_prefix.items():
+            if len(group) < _LIST_MIN:
+                present.update(oid for oid in group if self.exists(oid))
+                continue
+            try:
+                names = set(os.listdir(os.path.join(self.objects_dir, prefix)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            present.update(oid for oid in group if hex_of(oid)[2:] in names)
+        return present
 
     def iter_oids(self) -> Iterator[str]:
         try:
@@ -70,23 +89,27 @@ class Cache:
     def _commit(self, tmp: str, oid: str) -> None:
         """Move a verified temporary file to its final name (or drop it if already there)."""
         dest = self.path(oid)
+        if os.path.exists(dest):
+            os.unlink(tmp)
+            return
+        self._place(tmp, dest)
+
+    def _place(self, tmp: str, dest: str) -> None:
         parent = os.path.dirname(dest)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
-        if os.path.exists(dest):
-            os.unlink(tmp)
-            return
         os.replace(tmp, dest)
 
     # -- writing ------------------------------------------------------------------
     def add_bytes(self, data: bytes, oid: str | None = None) -> str:
         oid = oid or oid_of_bytes(data)
-        if not self.exists(oid):
+        dest = self.path(oid)
+        if not os.path.exists(dest):
             tmp = self._tmp()
             try:
                 _write_new(tmp, data)
-                self._commit(tmp, oid)
+                self._place(tmp, dest)
             except BaseException:
                 _discard(tmp)
                 raise
@@ -99,9 +122,7 @@ class Cache:
     def add_file(self, src: str, size: int) -> str:
         """Store a workspace file, hashing it in the same read; returns its oid."""
         if size <= SMALL_FILE:
-            with open(src, "rb", buffering=0) as f:
-                data = f.read()
-            return self.add_bytes(data)
+            return self.add_bytes(read_small(src, size))
         tmp = self._tmp()
         try:
             if "reflink" in self.link_types and not self._no_reflink and fsutil.reflink(src, tmp):
@@ -144,13 +165,18 @@ class Cache:
             return None
 
     # -- materialising ------------------------------------------------------------------
-    def install(self, oid: str, dest: str, *, executable: bool = False) -> str:
+    def install(
+        self, oid: str, dest: str, *, executable: bool = False, size: int | None = None
+    ) -> str:
         """Write the object to ``dest`` with the first link type that works; returns it.
 
         The object's bytes are verified on the way: a corrupt object raises
-        CorruptObjectError and leaves ``dest`` untouched.
+        CorruptObjectError and leaves ``dest`` untouched. ``size``, when known, lets a small
+        object that is copied anyway be read, verified and written in one go.
         """
         src = self.path(oid)
+        if size is not None and size <= SMALL_FILE and self._copies():
+            return self._install_small(oid, src, dest, size, executable)
         if not os.path.exists(src):
             raise CacheError(f"object {oid} is not in the cache")
         tmp = fsutil.tmp_name(dest)
@@ -189,6 +215,50 @@ class Cache:
             _discard(tmp)
             raise
         return link
+
+    def _copies(self) -> bool:
+        """Whether install makes copies (the first usable link type is copy)."""
+        for link in self.link_types:
+            if link == "reflink" and self._no_reflink:
+                continue
+            return link == "copy"
+        return False
+
+    def _install_small(self, oid: str, src: str, dest: str, size: int, executable: bool) -> str:
+        try:
+            data = read_small(src, size)
+        except FileNotFoundError:
+            raise CacheError(f"object {oid} is not in the cache") from None
+        actual = oid_of_bytes(data)
+        if actual != oid:
+            raise CorruptObjectError(oid, src, actual)
+        tmp = fsutil.tmp_name(dest)
+        try:
+            _write_new(tmp, data, 0o777 if executable else 0o666)
+            try:
+                os.replace(tmp, dest)
+            except IsADirectoryError:
+                raise CacheError(f"{dest} is a directory") from None
+        except BaseException:
+            _discard(tmp)
+            raise
+        return "copy"
+
+
+def read_small(path: str, size: int) -> bytes:
+    """A small file's bytes in one read (``size`` is what stat said; a file that has grown
+    or shrunk since is read to its end)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, size + 1)
+        if len(data) == size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, CHUNK):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _write_new(path: str, data: bytes, mode: int = OBJECT_MODE) -> None:

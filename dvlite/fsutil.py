@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import secrets
 from pathlib import Path
 
 TMP_MARK = ".dvlite-tmp-"
+_TOKEN = secrets.token_hex(4)  # one random draw per process; a counter makes each name unique
+_COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 
 
@@ -16,10 +19,12 @@ def tmp_name(dest: str | Path) -> str:
     """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic)."""
     dest = os.fspath(dest)
     head, tail = os.path.split(dest)
-    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
-def atomic_write(path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None) -> None:
+def atomic_write(
+    path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None
+) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
     tmp = tmp_name(path)
     try:
@@ -52,7 +57,13 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
         except OSError as exc:
             os.close(fd)
             os.unlink(dst)
-            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS):
+            if exc.errno in (
+                errno.EOPNOTSUPP,
+                errno.ENOTTY,
+                errno.EXDEV,
+                errno.EINVAL,
+                errno.ENOSYS,
+            ):
                 return False
             raise
         os.close(fd)

@@ -26,7 +26,10 @@ class TargetStatus:
     changes: tuple[Change, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"source": self.source, "changes": [{"path": c.path, "state": c.state} for c in self.changes]}
+        return {
+            "source": self.source,
+            "changes": [{"path": c.path, "state": c.state} for c in self.changes],
+        }
 
 
 def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[TargetStatus]:
@@ -44,7 +47,8 @@ def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Targ
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing_objects(repo.cache, item.entry, item.rel))
+        missing = missing_objects(repo.cache, item.entry, item.rel, work)
+        changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))
     return report

@@ -102,7 +102,9 @@ def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
 
 
 def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
-    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR))
+    return FileNode(
+        name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR)
+    )
 
 
 def _stat_error(rel: str, exc: OSError) -> PathError:
@@ -134,7 +136,9 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             if entry.is_symlink():
                 st = os.stat(entry.path)
                 if stat.S_ISDIR(st.st_mode):
-                    raise PathError(f"{rel} is a symlink to a folder; dvlite does not follow folder links")
+                    raise PathError(
+                        f"{rel} is a symlink to a folder; dvlite does not follow folder links"
+                    )
                 _check_link(entry.path, rel, roots)
             else:
                 st = entry.stat()
@@ -253,7 +257,9 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
             return
         tree = cache.load_tree(stored.oid)
         for name in sorted(tree.by_name.keys() | work.children.keys()):
-            yield from compare(cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}")
+            yield from compare(
+                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}"
+            )
         return
     if stored is not None:
         yield from _stored_files(cache, stored, rel)
@@ -273,16 +279,51 @@ def _stored_files(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[Delta]:
         yield from _stored_files(cache, child, f"{rel}/{child.name}")
 
 
-def missing_objects(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[str]:
-    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one)."""
-    if not cache.exists(entry.oid):
-        yield rel
+def missing_objects(
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None
+) -> Iterator[str]:
+    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
+
+    ``work``, the built workspace node, stands in for stored trees it equals, so those are
+    not read back from the cache; file objects are looked up in bulk.
+    """
+    found: list[tuple[str, str | None]] = []  # (rel, oid to look up) or (rel, None): missing
+    _collect(cache, entry, rel, work, found)
+    present = cache.existing(oid for _, oid in found if oid is not None)
+    for path, oid in found:
+        if oid is None or oid not in present:
+            yield path
+
+
+def _collect(
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None, found: list[tuple[str, str | None]]
+) -> None:
+    if entry.type != DIR:
+        found.append((rel, entry.oid))
         return
-    if entry.type == DIR:
-        try:
-            tree = cache.load_tree(entry.oid)
-        except CacheError:
-            yield rel
-            return
-        for child in tree:
-            yield from missing_objects(cache, child, f"{rel}/{child.name}")
+    if isinstance(work, DirNode) and work.oid == entry.oid:
+        _collect_work(cache, work, rel, found)
+        return
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError:
+        found.append((rel, None))
+        return
+    children = work.children if isinstance(work, DirNode) else {}
+    for child in tree:
+        _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
+
+
+def _collect_work(
+    cache: Cache, node: DirNode, rel: str, found: list[tuple[str, str | None]]
+) -> None:
+    """Like _collect, for a workspace folder equal to the stored tree (same oid)."""
+    if not cache.exists(node.oid):
+        found.append((rel, None))
+        return
+    for name in sorted(node.children):
+        child = node.children[name]
+        if isinstance(child, DirNode):
+            _collect_work(cache, child, f"{rel}/{name}", found)
+        else:
+            found.append((f"{rel}/{name}", child.oid))
