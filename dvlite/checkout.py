@@ -80,9 +80,7 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
     )
     missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
     if missing:
-        raise CacheError(
-            f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
-        )
+        raise CacheError(f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them")
     if not force:
         unsaved = [
             d.rel

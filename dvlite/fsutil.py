@@ -22,9 +22,7 @@ def tmp_name(dest: str | Path) -> str:
     return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
-def atomic_write(
-    path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None
-) -> None:
+def atomic_write(path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
     tmp = tmp_name(path)
     try:
@@ -57,13 +55,7 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
         except OSError as exc:
             os.close(fd)
             os.unlink(dst)
-            if exc.errno in (
-                errno.EOPNOTSUPP,
-                errno.ENOTTY,
-                errno.EXDEV,
-                errno.EINVAL,
-                errno.ENOSYS,
-            ):
+            if exc.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS):
                 return False
             raise
         os.close(fd)

@@ -24,7 +24,7 @@ _CANONICAL = re.compile(
     r"size: (0|[1-9][0-9]*)\n(?:files: (0|[1-9][0-9]*)\n)?"
 )
 # plain names that YAML 1.1 reads as something other than a string
-_YAML_WORDS = frozenset("y yes no n true false on off null".split())
+_YAML_WORDS = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null"})
 
 
 def _yaml() -> Any:
@@ -67,9 +67,7 @@ class Pointer:
         if unknown:
             raise bad(f"unknown key {sorted(unknown)[0]!r}")
         if d.get("version") != VERSION:
-            raise bad(
-                f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})"
-            )
+            raise bad(f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})")
         path = d.get("path")
         if not isinstance(path, str) or not path or "/" in path or path in (".", ".."):
             raise bad(f"'path' must be the name of the data beside the pointer, not {path!r}")

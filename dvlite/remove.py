@@ -30,9 +30,7 @@ def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
             folder = path.parent
             if gitignore.remove(folder, pointers.data_path_for(path).name):
                 ignore_rel = os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/")
-                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(
-                    ignore_rel
-                )
+                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(ignore_rel)
     if repo.uses_git:
         from dvlite import scm
 

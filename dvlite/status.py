@@ -26,10 +26,7 @@ class TargetStatus:
     changes: tuple[Change, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "changes": [{"path": c.path, "state": c.state} for c in self.changes],
-        }
+        return {"source": self.source, "changes": [{"path": c.path, "state": c.state} for c in self.changes]}
 
 
 def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[TargetStatus]:

@@ -51,11 +51,7 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
                 raise PathError(f"{target}: no tracked data in this folder")
         else:
             owner = repo.tracking_pointer(rel)
-            hint = (
-                f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})"
-                if owner
-                else ""
-            )
+            hint = f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})" if owner else ""
             raise PathError(f"{target} is not tracked by dvlite{hint}")
         for r in rels:
             found.setdefault(r, load(repo, r))

@@ -23,12 +23,7 @@ class TreeEntry:
     exec: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "name": self.name,
-            "type": self.type,
-            "oid": self.oid,
-            "size": self.size,
-        }
+        d: dict[str, object] = {"name": self.name, "type": self.type, "oid": self.oid, "size": self.size}
         if self.exec:
             d["exec"] = True
         return d
@@ -53,10 +48,11 @@ _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _entry_json(e: TreeEntry) -> str:
-    if type(e.size) is not int:  # noqa: E721 - only a real int prints as JSON does
+    if type(e.size) is not int:  # only a real int prints as JSON does
         return json.dumps(e.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     head = '{"exec":true,' if e.exec else "{"
-    return f'{head}"name":{_quote(e.name)},"oid":{_quote(e.oid)},"size":{e.size},"type":{_quote(e.type)}}}'
+    name, oid, kind = _quote(e.name), _quote(e.oid), _quote(e.type)
+    return f'{head}"name":{name},"oid":{oid},"size":{e.size},"type":{kind}}}'
 
 
 @dataclass(frozen=True)

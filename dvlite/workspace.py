@@ -102,9 +102,7 @@ def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
 
 
 def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
-    return FileNode(
-        name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR)
-    )
+    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR))
 
 
 def _stat_error(rel: str, exc: OSError) -> PathError:
@@ -136,9 +134,7 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             if entry.is_symlink():
                 st = os.stat(entry.path)
                 if stat.S_ISDIR(st.st_mode):
-                    raise PathError(
-                        f"{rel} is a symlink to a folder; dvlite does not follow folder links"
-                    )
+                    raise PathError(f"{rel} is a symlink to a folder; dvlite does not follow folder links")
                 _check_link(entry.path, rel, roots)
             else:
                 st = entry.stat()
@@ -257,9 +253,7 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
             return
         tree = cache.load_tree(stored.oid)
         for name in sorted(tree.by_name.keys() | work.children.keys()):
-            yield from compare(
-                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}"
-            )
+            yield from compare(cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}")
         return
     if stored is not None:
         yield from _stored_files(cache, stored, rel)

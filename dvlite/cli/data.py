@@ -43,9 +43,7 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option(
-    "-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean."
-)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean.")
 @json_option
 @click.pass_context
 def status(ctx: click.Context, targets: tuple[str, ...], quiet: bool, as_json: bool) -> None:
@@ -60,9 +58,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], quiet: bool, as_json: b
         for target in report:
             out.print(f"[bold]{target.source}[/]")
             for change in target.changes:
-                out.print(
-                    f"    {change.state + ':':<14}{change.path}", style=_STYLE.get(change.state)
-                )
+                out.print(f"    {change.state + ':':<14}{change.path}", style=_STYLE.get(change.state))
     if quiet and report:
         ctx.exit(1)
 
@@ -72,12 +68,7 @@ _STYLE = {"modified": "yellow", "new": "green", "deleted": "red", "not in cache"
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option(
-    "-f",
-    "--force",
-    is_flag=True,
-    help="Overwrite or delete workspace changes that are not in the cache.",
-)
+@click.option("-f", "--force", is_flag=True, help="Overwrite or delete workspace changes that are not in the cache.")
 @click.option("--relink", is_flag=True, help="Re-create every file with the configured link type.")
 @json_option
 def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool) -> None:
@@ -107,20 +98,13 @@ def remove(targets: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
-@click.option(
-    "--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored)."
-)
+@click.option("--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored).")
 @click.option("--global", "level", flag_value="global", help="Use ~/.config/dvlite/config.")
 @click.option("--unset", is_flag=True, help="Remove KEY.")
 @click.option("-l", "--list", "list_all", is_flag=True, help="List every setting in effect.")
 @click.pass_context
 def config(
-    ctx: click.Context,
-    key: str | None,
-    value: str | None,
-    level: str | None,
-    unset: bool,
-    list_all: bool,
+    ctx: click.Context, key: str | None, value: str | None, level: str | None, unset: bool, list_all: bool
 ) -> None:
     """Read or set a setting (`dvlite config cache.type hardlink`)."""
     from dvlite.config import Config
@@ -167,11 +151,7 @@ def fsck(ctx: click.Context, as_json: bool) -> None:
             out.print(f"[red]corrupt:[/] {oid}")
         for rel in result.missing:
             out.print(f"[magenta]missing:[/] {rel}")
-        verdict = (
-            "all good"
-            if result.ok
-            else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
-        )
+        verdict = "all good" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
         out.print(f"checked {result.checked:,} objects: {verdict}")
     if not result.ok:
         ctx.exit(1)
