@@ -60,9 +60,10 @@ class Cache:
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of ``oids`` the cache holds: one listing per folder that many of them
         share, a stat for the rest (20k stats cost three times what 256 listings do)."""
+        at = len(PREFIX)
         by_prefix: dict[str, list[str]] = {}
         for oid in oids:
-            by_prefix.setdefault(hex_of(oid)[:2], []).append(oid)
+            by_prefix.setdefault(oid[at : at + 2], []).append(oid)
         present: set[str] = set()
         for prefix, group in by_prefix.items():
             if len(group) < _LIST_MIN:
@@ -72,7 +73,7 @@ class Cache:
                 names = set(os.listdir(os.path.join(self.objects_dir, prefix)))
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            present.update(oid for oid in group if hex_of(oid)[2:] in names)
+            present.update(oid for oid in group if oid[at + 2 :] in names)
         return present
 
     def iter_oids(self) -> Iterator[str]:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
 from dvlite.fsutil import TMP_MARK, is_within
-from dvlite.hashing import hash_file
+from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.state import State
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 
 # Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
@@ -162,18 +162,22 @@ def build(
     Unchanged files take their oid from the state database; the rest are read once, and with
     ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
     """
-    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
+    files = _files(node)
     known = state.load(node.rel)
     todo: list[FileNode] = []
+    unchanged: list[FileNode] = []
     for f in files:
         row = known.get(f.rel)
         if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
             f.oid = row[3]
-            if cache is None or cache.exists(f.oid):
-                if progress:
-                    progress(1)
-                continue
-        todo.append(f)
+            unchanged.append(f)
+        else:
+            todo.append(f)
+    if cache is not None and unchanged:  # re-store files whose object has gone since
+        present = cache.existing({f.oid for f in unchanged})
+        todo += [f for f in unchanged if f.oid not in present]
+    if progress and len(files) > len(todo):
+        progress(len(files) - len(todo))
 
     store = cache.add_file if cache is not None else None
 
@@ -205,6 +209,20 @@ def build(
         _build_trees(node, cache)
 
 
+def _files(node: Node) -> list[FileNode]:
+    if isinstance(node, FileNode):
+        return [node]
+    files: list[FileNode] = []
+    stack = [node]
+    while stack:
+        for child in stack.pop().children.values():
+            if isinstance(child, DirNode):
+                stack.append(child)
+            else:
+                files.append(child)
+    return files
+
+
 class _NoPool:
     def __enter__(self) -> _NoPool:
         return self
@@ -214,16 +232,22 @@ class _NoPool:
 
 
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
+    """Each folder's tree object, written straight from the nodes (no Tree in between:
+    this runs for every folder on every status)."""
     size = files = 0
-    for child in node.children.values():
+    entries: list[str] = []
+    for name in sorted(node.children):
+        child = node.children[name]
         if isinstance(child, DirNode):
             _build_trees(child, cache)
             files += child.files
+            entries.append(entry_json(name, DIR, child.oid, child.size))
         else:
             files += 1
+            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
         size += child.size
-    tree = Tree.of(child.to_entry() for child in node.children.values())
-    node.oid = cache.add_tree(tree) if cache is not None else tree.oid
+    data = tree_bytes(entries)
+    node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)
     node.size, node.files = size, files
 
 
