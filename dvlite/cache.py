@@ -13,8 +13,8 @@ import mmap
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xxhash
 
@@ -31,6 +31,9 @@ from dvlite.hashing import (
     oid_of_bytes,
 )
 from dvlite.tree import Tree
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 OBJECT_MODE = 0o444
@@ -300,6 +303,8 @@ def _copy_hashing(src: str, dst: str, mode: int = OBJECT_MODE) -> str:
 
 def _kernel_copy_hashing(src_fd: int, dst_fd: int) -> str | None:
     """None when copy_file_range is not supported here (nothing has been written then)."""
+    from concurrent.futures import ThreadPoolExecutor  # 15 ms of imports: only for big files
+
     h = hasher()
     offset = 0
     pending: Future[None] | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +148,8 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
     small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
     done = list(map(install, small))
     if big:
+        from concurrent.futures import ThreadPoolExecutor  # only for big files
+
         with ThreadPoolExecutor(HASH_THREADS) as pool:
             done += pool.map(install, big)
     for d, row in done:

@@ -6,11 +6,10 @@ import contextlib
 import errno
 import itertools
 import os
-import secrets
 from pathlib import Path
 
 TMP_MARK = ".dvlite-tmp-"
-_TOKEN = secrets.token_hex(4)  # one random draw per process; a counter makes each name unique
+_TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 

@@ -7,7 +7,6 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dvlite.cache import Cache
@@ -189,6 +188,8 @@ def build(
     small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
     fresh: list[tuple[str, int, int, int, str]] = []
     try:
+        if big:
+            from concurrent.futures import ThreadPoolExecutor  # only for big files
         with ThreadPoolExecutor(HASH_THREADS) if big else _NoPool() as pool:
             results = pool.map(digest, big) if big else iter(())
             for f in small:
