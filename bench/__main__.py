@@ -14,7 +14,7 @@ from bench.report import machine, save_json, show, write_doc
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--runs", type=int, default=3, help="runs per tool and workload (median)")
+    p.add_argument("--runs", type=int, default=5, help="runs per tool and workload (median)")
     p.add_argument("--quick", action="store_true", help="tiny data sets, one run: a smoke test")
     p.add_argument(
         "--only",
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     options = Options(
-        runs=1 if args.quick and args.runs == 3 else args.runs,
+        runs=1 if args.quick and args.runs == 5 else args.runs,
         sizes=QUICK if args.quick else FULL,
         tools=tuple(t for t in args.only.split(",") if t),
         extra_tools=tuple(t for t in args.extra.split(",") if t),

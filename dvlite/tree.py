@@ -44,7 +44,7 @@ class TreeEntry:
         return cls(name, kind, oid, size, d.get("exec") is True)  # type: ignore[arg-type]
 
 
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote = json.encoder.encode_basestring
 
 
 def _entry_json(e: TreeEntry) -> str:
