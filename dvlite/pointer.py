@@ -19,6 +19,7 @@ _KEYS = ("version", "path", "kind", "oid", "size", "files")
 
 # The exact text dvlite writes for a plain name: parsed without importing yaml (14 ms of
 # every status). Anything else (quoted names, comments, hand edits) goes through yaml.
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _CANONICAL = re.compile(
     r"version: 1\npath: ([A-Za-z_][A-Za-z0-9_.-]*)\nkind: (file|dir)\noid: (xxh128:[0-9a-f]{32})\n"
     r"size: (0|[1-9][0-9]*)\n(?:files: (0|[1-9][0-9]*)\n)?"
@@ -54,6 +55,9 @@ class Pointer:
         return d
 
     def dumps(self) -> str:
+        if _PLAIN.fullmatch(self.path) and self.path.lower() not in _YAML_WORDS:  # yaml's own output
+            files = f"files: {self.files}\n" if self.kind == DIR else ""
+            return f"version: {VERSION}\npath: {self.path}\nkind: {self.kind}\noid: {self.oid}\nsize: {self.size}\n{files}"
         return _yaml().safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
 
     @classmethod

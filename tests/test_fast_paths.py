@@ -100,6 +100,7 @@ names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).filter(
 def test_pointer_parses_like_yaml(name: str, kind: str, size: int, files: int) -> None:
     p = pointers.Pointer(name, kind, "xxh128:" + "ab" * 16, size, files if kind == DIR else 1)
     text = p.dumps()
+    assert text == yaml.safe_dump(p.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
     via_yaml = pointers.Pointer.from_dict(yaml.safe_load(text), "x.dvl")
     assert pointers.loads(text, "x.dvl", via_yaml.path) == via_yaml
 
