@@ -55,9 +55,11 @@ class Pointer:
         return d
 
     def dumps(self) -> str:
-        if _PLAIN.fullmatch(self.path) and self.path.lower() not in _YAML_WORDS:  # yaml's own output
+        if _PLAIN.fullmatch(self.path) and self.path.lower() not in _YAML_WORDS:
+            # exactly what yaml.safe_dump writes for a plain name, without importing yaml
+            head = f"version: {VERSION}\npath: {self.path}\nkind: {self.kind}\n"
             files = f"files: {self.files}\n" if self.kind == DIR else ""
-            return f"version: {VERSION}\npath: {self.path}\nkind: {self.kind}\noid: {self.oid}\nsize: {self.size}\n{files}"
+            return f"{head}oid: {self.oid}\nsize: {self.size}\n{files}"
         return _yaml().safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=10_000)
 
     @classmethod
