@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from stat import S_ISDIR, S_ISREG, S_IXUSR
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -124,7 +125,8 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
     except OSError as exc:
         raise _stat_error(node.rel, exc) from None
     prefix = node.rel + "/" if node.rel else ""
-    for entry in entries:
+    children = node.children
+    for entry in entries:  # runs for every file on every status: kept lean
         name = entry.name
         if TMP_MARK in name:
             continue  # our own temporary file from an interrupted run
@@ -139,12 +141,15 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
                 st = entry.stat()
         except OSError as exc:
             raise _stat_error(rel, exc) from None
-        if stat.S_ISDIR(st.st_mode):
+        mode = st.st_mode
+        if S_ISREG(mode):
+            children[name] = FileNode(
+                name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR)
+            )
+        elif S_ISDIR(mode):
             child = DirNode(name, entry.path, rel)
             _scan_dir(child, roots)
-            node.children[name] = child
-        elif stat.S_ISREG(st.st_mode):
-            node.children[name] = _file_node(name, entry.path, rel, st)
+            children[name] = child
         else:
             raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
 
