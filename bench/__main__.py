@@ -58,17 +58,18 @@ def main(argv: list[str]) -> int:
     harness = Harness(options, progress=lambda line: console.print(line, markup=False))
     try:
         results = harness.run([SCENARIOS[n] for n in names])
+        facts = machine()
+        show(results, console)
+        console.print(f"raw results: {save_json(results, facts)}")
+        if not (args.quick or args.no_doc or args.workload):
+            write_doc(results, facts, argv)
+            console.print("wrote docs/benchmarks.md")
     except BenchError as exc:
         console.print(f"[red]benchmark failed:[/] {exc}")
         return 1
     finally:
+        console.print("deleting the runs' files (deferred until now, see bench/harness.py)")
         harness.cleanup()
-    facts = machine()
-    show(results, console)
-    console.print(f"raw results: {save_json(results, facts)}")
-    if not (args.quick or args.no_doc or args.workload):
-        write_doc(results, facts, argv)
-        console.print("wrote docs/benchmarks.md")
     return 0
 
 

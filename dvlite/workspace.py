@@ -6,9 +6,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from stat import S_ISDIR, S_ISREG, S_IXUSR
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from stat import S_ISDIR, S_ISREG, S_IXUSR
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
