@@ -158,6 +158,7 @@ class Sample:
     run: int
     seconds: float
     max_rss_kib: int
+    load: float = 0.0  # the 1-minute load average when the step started
 
 
 @dataclass
@@ -252,6 +253,7 @@ class Run:
             # /usr/bin/time reports the command's own peak RSS; a child's ru_maxrss from wait4
             # would start at this harness's RSS (Linux carries it over fork/exec)
             wrapped = [TIME, "-f", "%M", "-o", str(rss_file), *argv] if TIME else argv
+            load = os.getloadavg()[0]
             start = time.perf_counter()
             proc = subprocess.Popen(
                 wrapped, cwd=cwd or self.dir, env=self.harness.env, stdout=log, stderr=log
@@ -269,7 +271,9 @@ class Run:
                 f"{self.scenario.name}/{step}: {' '.join(argv)} exited {proc.returncode}: "
                 + " | ".join(tail)
             )
-        sample = Sample(self.scenario.name, step, self.tool.name, self.index, seconds, max_rss)
+        sample = Sample(
+            self.scenario.name, step, self.tool.name, self.index, seconds, max_rss, load
+        )
         self.harness.record(sample)
         return seconds
 

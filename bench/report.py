@@ -122,7 +122,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "memory": memory,
-        "filesystem": _out(["stat", "-f", "-c", "%T", str(WORK)]),
+        "filesystem": _out(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", str(WORK)]),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "git": _out(["git", "--version"]),
@@ -151,6 +151,8 @@ def markdown(results: Results, facts: dict[str, str], argv: list[str]) -> str:
         "",
         "**Machine**: " + "; ".join(f"{k}: {v}" for k, v in facts.items()) + ".",
         "",
+        _load_line(results),
+        "",
         "**Page cache**: "
         + (
             "dropped before every timed command (cold)."
@@ -170,6 +172,17 @@ def markdown(results: Results, facts: dict[str, str], argv: list[str]) -> str:
         END,
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _load_line(results: Results) -> str:
+    loads = sorted(s.load for s in results.samples)
+    if not loads:
+        return ""
+    mid = loads[len(loads) // 2]
+    return (
+        f"**Load average** (1 min, {os.cpu_count()} cores) when each timed step started: "
+        f"median {mid:.1f}, from {loads[0]:.1f} to {loads[-1]:.1f} (other work shared the machine)."
+    )
 
 
 def write_doc(results: Results, facts: dict[str, str], argv: list[str]) -> None:
