@@ -20,8 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work"
-RESULTS_DIR = ROOT / "bench" / "results"
+# data, runs and raw results live here (DVLITE_BENCH_WORK moves them, e.g. for the smoke test)
+WORK = Path(os.environ.get("DVLITE_BENCH_WORK") or ROOT / "bench" / ".work")
+RESULTS_DIR = (
+    Path(os.environ["DVLITE_BENCH_WORK"]) / "results"
+    if os.environ.get("DVLITE_BENCH_WORK")
+    else ROOT / "bench" / "results"
+)
 # Many-file runs are moved here and deleted only when the benchmark ends: ext4 scans its
 # recently deleted inodes (the last 1-5 minutes) on every file creation, so deleting 20k
 # files just before a timed step would slow that step by 10x, whichever tool runs it.

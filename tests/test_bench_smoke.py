@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_quick_runs_dvlite_alone() -> None:
+def test_bench_quick_runs_dvlite_alone(tmp_path: Path) -> None:
     proc = subprocess.run(
         [
             sys.executable,
@@ -25,6 +26,7 @@ def test_bench_quick_runs_dvlite_alone() -> None:
             "big",
         ],
         cwd=ROOT,
+        env={**os.environ, "DVLITE_BENCH_WORK": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=300,
