@@ -7,10 +7,15 @@ place, so no object ever sits under its final name incomplete or wrong.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
+import mmap
 import os
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import xxhash
 
 from dvlite import fsutil
 from dvlite.errors import CacheError, CorruptObjectError
@@ -29,7 +34,9 @@ from dvlite.tree import Tree
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 OBJECT_MODE = 0o444
 _LIST_MIN = 8  # look up this many oids under one prefix folder by listing it
-COPY_CHUNK = 256 << 10  # big files are copied through a buffer this size (fits in L2)
+COPY_CHUNK = 256 << 10  # the buffered copy's buffer (stays in L2 from read to hash to write)
+PIPE_CHUNK = 32 << 20  # the kernel copy: hashed in chunks of this size, behind the copy
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 
 
 class Cache:
@@ -274,25 +281,79 @@ def _write_new(path: str, data: bytes, mode: int = OBJECT_MODE) -> None:
 
 
 def _copy_hashing(src: str, dst: str, mode: int = OBJECT_MODE) -> str:
-    """Copy src to a new file dst and return the oid of what was copied (one read).
+    """Copy src to a new file dst and return the oid of the copy: what we keep is what we hash.
 
-    A 256 KiB buffer stays in the CPU cache between the read, the hash and the write, so
-    hashing costs little over a plain copy (measured against copy_file_range with a hashing
-    thread: as fast or faster, on one core instead of two).
+    The kernel copies (copy_file_range, as cp and cat do) while a second thread hashes each
+    chunk already written, straight from the page cache (mmap), as the next chunk copies.
+    Measured on an idle 2-core machine, 2 GiB: 0.66 s against 0.58 s for `cat a > b`, where
+    reading, hashing and writing through a buffer took 1.35 s. Where the kernel cannot copy
+    (another filesystem, an old kernel) the buffered loop is used.
     """
+    with open(src, "rb", buffering=0) as fin:
+        fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            big = os.fstat(fin.fileno()).st_size >= PIPE_CHUNK  # no thread for a few MiB
+            oid = _kernel_copy_hashing(fin.fileno(), fd) if big else None
+            if oid is None:
+                oid = _buffered_copy_hashing(fin, fd)
+        finally:
+            os.close(fd)
+    return oid
+
+
+def _kernel_copy_hashing(src_fd: int, dst_fd: int) -> str | None:
+    """None when copy_file_range is not supported here (nothing has been written then)."""
+    from concurrent.futures import Future, ThreadPoolExecutor  # only for big files
+
+    h = hasher()
+    offset = 0
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            while True:
+                try:
+                    n = _copy_range(src_fd, dst_fd, PIPE_CHUNK)
+                except OSError as exc:
+                    if offset == 0 and exc.errno in _NO_KERNEL_COPY:
+                        return None
+                    raise
+                if pending is not None:
+                    pending.result()
+                    pending = None
+                if n == 0:
+                    return oid_from_hasher(h)
+                pending = pool.submit(_hash_range, h, dst_fd, offset, n)
+                offset += n
+        finally:
+            if pending is not None:
+                pending.result()
+
+
+def _copy_range(src_fd: int, dst_fd: int, count: int) -> int:
+    done = 0
+    while done < count:
+        n = os.copy_file_range(src_fd, dst_fd, count - done)
+        if n == 0:
+            break
+        done += n
+    return done
+
+
+def _hash_range(h: xxhash.xxh3_128, fd: int, offset: int, length: int) -> None:
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # map all pages in one go
+    with mmap.mmap(fd, length, flags=flags, prot=mmap.PROT_READ, offset=offset) as view:
+        h.update(view)
+
+
+def _buffered_copy_hashing(fin: io.FileIO, fd: int) -> str:
     h = hasher()
     buf = bytearray(COPY_CHUNK)
     view = memoryview(buf)
-    with open(src, "rb", buffering=0) as fin:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            while n := fin.readinto(buf):
-                chunk = view[:n]
-                h.update(chunk)
-                while chunk:
-                    chunk = chunk[os.write(fd, chunk) :]
-        finally:
-            os.close(fd)
+    while n := fin.readinto(buf):
+        chunk = view[:n]
+        h.update(chunk)
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
     return oid_from_hasher(h)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import yaml
 from hypothesis import given, settings
@@ -123,3 +124,27 @@ def test_tree_bytes_are_canonical_json(raw: list[tuple[str, str, int, bool]]) ->
     ).encode("utf-8")
     assert tree.to_bytes() == expected
     assert Tree.from_bytes(tree.to_bytes()) == tree
+
+
+def test_big_file_round_trip_through_the_kernel_copy(repo: Repo, dvlite) -> None:
+    data = os.urandom((32 << 20) + 12345)  # over one kernel-copy chunk
+    (repo.root / "model.bin").write_bytes(data)
+    assert dvlite("add", "model.bin").exit_code == 0
+    oid = pointers.load(repo.root / "model.bin.dvl").oid
+    assert oid == oid_of_bytes(data)
+    assert Path(repo.cache.path(oid)).read_bytes() == data
+
+    (repo.root / "model.bin").unlink()
+    assert dvlite("checkout").exit_code == 0
+    assert (repo.root / "model.bin").read_bytes() == data
+
+    os.chmod(repo.cache.path(oid), 0o644)
+    with open(repo.cache.path(oid), "r+b") as f:
+        f.write(b"rot")
+    (repo.root / "model.bin").unlink()
+    result = dvlite("checkout")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: corrupt objects in the cache, not checked out: model.bin"
+    )
+    assert not (repo.root / "model.bin").exists()
