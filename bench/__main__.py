@@ -19,7 +19,7 @@ from bench.report import machine, save_json, show, write_doc
 
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--runs", type=int, default=3, help="runs per tool and workload (median)")
+    p.add_argument("--runs", type=int, default=5, help="runs per tool and workload (median)")
     p.add_argument("--quick", action="store_true", help="tiny data sets, one run: a smoke test")
     p.add_argument(
         "--only",
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
         console.print("wrote docs/benchmarks.md from bench/latest/")
         return 0
     options = Options(
-        runs=1 if args.quick and args.runs == 3 else args.runs,
+        runs=1 if args.quick and args.runs == 5 else args.runs,
         sizes=QUICK if args.quick else FULL,
         tools=tuple(t for t in args.only.split(",") if t),
         extra_tools=tuple(t for t in args.extra.split(",") if t),
@@ -77,17 +77,20 @@ def main(argv: list[str]) -> int:
     harness = Harness(options, progress=lambda line: console.print(line, markup=False))
     try:
         results = harness.run([SCENARIOS[n] for n in names])
+        facts = machine()
+        show(results, console)
+        console.print(f"raw results: {save_json(results, facts)}")
+        if not (args.quick or args.no_doc):
+            # each workload's latest results are kept apart, so a run of some workloads (-w)
+            # updates their rows and leaves the others' as they were measured
+            write_doc(results, facts, argv)
+            console.print("wrote bench/latest/ and docs/benchmarks.md")
     except BenchError as exc:
         console.print(f"[red]benchmark failed:[/] {exc}")
         return 1
-    facts = machine()
-    show(results, console)
-    console.print(f"raw results: {save_json(results, facts)}")
-    if not (args.quick or args.no_doc):
-        # each workload's latest results are kept apart, so a run of some workloads (-w)
-        # updates their rows and leaves the others' as they were measured
-        write_doc(results, facts, argv)
-        console.print("wrote bench/latest/ and docs/benchmarks.md")
+    finally:
+        console.print("deleting the runs' files (deferred until now, see bench/harness.py)")
+        harness.cleanup()
     return 0
 
 

@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work"
-RESULTS_DIR = ROOT / "bench" / "results"
+# data, runs and raw results live here (DVLITE_BENCH_WORK moves them, e.g. for the smoke test)
+WORK = Path(os.environ.get("DVLITE_BENCH_WORK") or ROOT / "bench" / ".work")
+RESULTS_DIR = (
+    Path(os.environ["DVLITE_BENCH_WORK"]) / "results"
+    if os.environ.get("DVLITE_BENCH_WORK")
+    else ROOT / "bench" / "results"
+)
+# Many-file runs are moved here and deleted only when the benchmark ends: ext4 scans its
+# recently deleted inodes (the last 1-5 minutes) on every file creation, so deleting 20k
+# files just before a timed step would slow that step by 10x, whichever tool runs it.
+TRASH = WORK / "trash"
 BIN = Path(sys.executable).parent  # the venv that runs the harness holds dvlite and dvc
 TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else ""
 
@@ -83,6 +92,7 @@ class Scenario:
     tools: tuple[str, ...] = ("dvlite", "dvc")
     max_runs: int | None = None  # cap for slow scenarios
     optional_tools: tuple[str, ...] = ()  # run only when asked for (--with)
+    many_files: bool = True  # deletion of its runs is deferred to the end (see TRASH)
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -96,9 +106,12 @@ def scenario(
     tools: tuple[str, ...] = ("dvlite", "dvc"),
     max_runs: int | None = None,
     optional_tools: tuple[str, ...] = (),
+    many_files: bool = True,
 ) -> Callable[[ScenarioFn], ScenarioFn]:
     def register(fn: ScenarioFn) -> ScenarioFn:
-        SCENARIOS[name] = Scenario(name, title, label, steps, fn, tools, max_runs, optional_tools)
+        SCENARIOS[name] = Scenario(
+            name, title, label, steps, fn, tools, max_runs, optional_tools, many_files
+        )
         return fn
 
     return register
@@ -151,6 +164,7 @@ class Sample:
     run: int
     seconds: float
     max_rss_kib: int
+    load: float = 0.0  # the 1-minute load average when the step started
 
 
 @dataclass(frozen=True)
@@ -231,6 +245,11 @@ class Run:
         if proc.returncode != 0:
             raise BenchError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
 
+    def discard(self, path: Path) -> None:
+        """Make ``path`` vanish from the repository without deleting it yet (see Harness)."""
+        TRASH.mkdir(parents=True, exist_ok=True)
+        os.rename(path, TRASH / f"{self.dir.name}-{path.name}-{time.monotonic_ns()}")
+
     def fresh_repo(self) -> Path:
         """An empty git repository initialised for the tool (not timed)."""
         if self.dir.exists():
@@ -248,6 +267,8 @@ class Run:
         """Run ``argv`` as a subprocess and record its wall time and peak memory."""
         if self.harness.options.cold:
             drop_caches()
+        else:
+            os.sync()  # the set-up's dirty pages are not written back on this step's clock
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             log.write(f"$ {' '.join(argv)}\n".encode())
@@ -256,6 +277,7 @@ class Run:
             # /usr/bin/time reports the command's own peak RSS; a child's ru_maxrss from wait4
             # would start at this harness's RSS (Linux carries it over fork/exec)
             wrapped = [TIME, "-f", "%M", "-o", str(rss_file), *argv] if TIME else argv
+            load = os.getloadavg()[0]
             start = time.perf_counter()
             proc = subprocess.Popen(
                 wrapped, cwd=cwd or self.dir, env=self.harness.env, stdout=log, stderr=log
@@ -273,7 +295,9 @@ class Run:
                 f"{self.scenario.name}/{step}: {' '.join(argv)} exited {proc.returncode}: "
                 + " | ".join(tail)
             )
-        sample = Sample(self.scenario.name, step, self.tool.name, self.index, seconds, max_rss)
+        sample = Sample(
+            self.scenario.name, step, self.tool.name, self.index, seconds, max_rss, load
+        )
         self.harness.record(sample)
         return seconds
 
@@ -404,5 +428,10 @@ class Harness:
                         sc.fn(r)
                     finally:
                         if r.dir.exists():
-                            rmtree(r.dir)
+                            r.discard(r.dir) if sc.many_files else rmtree(r.dir)
         return self.results
+
+    def cleanup(self) -> None:
+        """Delete the runs kept in the trash (after the last timed step)."""
+        if TRASH.exists():
+            rmtree(TRASH)

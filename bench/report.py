@@ -164,7 +164,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "memory": memory,
-        "filesystem": _out(["stat", "-f", "-c", "%T", str(WORK)]),
+        "filesystem": _out(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "-T", str(WORK)]),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "git": _out(["git", "--version"]),
@@ -213,6 +213,8 @@ def markdown(results: Results, runs: list[dict[str, Any]]) -> str:
     for facts in machines:
         lines.append("**Machine**: " + "; ".join(f"{k}: {v}" for k, v in facts.items()) + ".")
         lines.append("")
+    if load := _load_line(results):
+        lines += [load, ""]
     if FLOOR in results.tools():
         lines += [
             "_floor_: the same bytes moved without the tool — `cat a > b` for one big file, "
@@ -238,6 +240,17 @@ def markdown(results: Results, runs: list[dict[str, Any]]) -> str:
         END,
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _load_line(results: Results) -> str:
+    loads = sorted(s.load for s in results.samples if s.load)
+    if not loads:
+        return ""
+    mid = loads[len(loads) // 2]
+    return (
+        f"**Load average** (1 min, {os.cpu_count()} cores) when each timed step started: "
+        f"median {mid:.1f}, from {loads[0]:.1f} to {loads[-1]:.1f} (other work shared the machine)."
+    )
 
 
 def save_latest(results: Results, facts: dict[str, str], argv: list[str]) -> None:

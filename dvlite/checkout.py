@@ -73,9 +73,11 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
             seen = {d.rel for d in found}
             found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
         deltas.extend(found)
-    missing = [
-        d.rel for d in deltas if d.stored is not None and not repo.cache.exists(d.stored.oid)
-    ]
+    present = repo.cache.existing(
+        {d.stored.oid for d in deltas if d.stored is not None}
+        | {d.work.oid for d in deltas if d.work is not None and not force}
+    )
+    missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
     if missing:
         raise CacheError(
             f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
@@ -86,7 +88,7 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
             for d in deltas
             if d.work is not None
             and not (d.stored is not None and d.stored.oid == d.work.oid)
-            and not repo.cache.exists(d.work.oid)
+            and d.work.oid not in present
         ]
         if unsaved:
             raise CheckoutError(
@@ -124,9 +126,12 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
     installs = [d for d in deltas if d.stored is not None]
     rows: list[tuple[str, int, int, int, str]] = []
 
+    root = os.fspath(repo.root)
+    made: set[str] = set()  # parent folders already made in this checkout
+
     def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
         assert d.stored is not None
-        dest = os.fspath(repo.abspath(d.rel))
+        dest = f"{root}/{d.rel}"
         try:
             if (
                 d.work is not None
@@ -136,8 +141,11 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
             ):
                 _set_exec(dest, d.stored.exec)
             else:
-                _prepare_parent(dest)
-                repo.cache.install(d.stored.oid, dest, executable=d.stored.exec)
+                parent = os.path.dirname(dest)
+                if parent not in made:
+                    _prepare_parent(dest)
+                    made.add(parent)
+                repo.cache.install(d.stored.oid, dest, executable=d.stored.exec, size=d.stored.size)
         except CorruptObjectError:
             return d, None
         st = os.stat(dest)
@@ -147,7 +155,7 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
     small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
     done = list(map(install, small))
     if big:
-        from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
+        from concurrent.futures import ThreadPoolExecutor  # only for big files
 
         with ThreadPoolExecutor(HASH_THREADS) as pool:
             done += pool.map(install, big)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 from pathlib import Path
 
 TMP_MARK = ".dvlite-tmp-"
+_TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
+_COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 
 
@@ -15,7 +18,7 @@ def tmp_name(dest: str | Path) -> str:
     """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic)."""
     dest = os.fspath(dest)
     head, tail = os.path.split(dest)
-    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
+    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
 def atomic_write(

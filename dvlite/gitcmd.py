@@ -17,11 +17,23 @@ NULL_SHA = "0" * 40
 def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
     """``git ARGS`` in ``root``; its stdout. A failure raises ScmError with git's own words."""
     try:
-        proc = subprocess.run(["git", *args], cwd=root, input=input, capture_output=True)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=input,
+            capture_output=True,
+            # dvlite passes git file names, never patterns: `git add 'a*.dvl'` must not stage `ab.dvl`
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},
+        )
     except FileNotFoundError:
-        raise ScmError("git is not installed (or not on PATH)") from None
+        raise ScmError(
+            "git is not installed (or not on PATH); install it, or use `dvlite init --no-scm`"
+        ) from None
     if check and proc.returncode != 0:
-        lines = [line for line in proc.stderr.decode(errors="replace").splitlines() if line.strip()]
+        stderr = proc.stderr.decode(errors="replace")
+        if "not a git repository" in stderr:
+            raise ScmError(f"{root} is not a git repository")
+        lines = [line for line in stderr.splitlines() if line.strip()]
         why = lines[-1].strip() if lines else f"exit code {proc.returncode}"
         raise ScmError(f"git {args[0]} failed: {why}")
     return proc.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -35,11 +36,14 @@ def hex_of(oid: str) -> str:
 
 def hash_file(path: str | Path) -> tuple[str, int]:
     """Hash a file by streaming it; returns (oid, size)."""
-    h = hasher()
-    size = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
+        if os.fstat(f.fileno()).st_size <= SMALL_FILE:  # one read, no 1 MiB buffer to zero
+            data = f.read()
+            return oid_of_bytes(data), len(data)
+        h = hasher()
+        size = 0
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
         while n := f.readinto(buf):
             h.update(view[:n])
             size += n

@@ -73,13 +73,11 @@ class State:
 
     def _load(self, prefix: str) -> dict[str, Row]:
         db = self._conn()
-        rows: dict[str, Row] = {}
-        for path, *rest in db.execute(
+        found = db.execute(
             "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
-        ):
-            rows[path] = tuple(rest)
-        return rows
+        ).fetchall()
+        return {path: (inode, mtime, size, oid) for path, inode, mtime, size, oid in found}
 
     def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
         rows = list(rows)

@@ -48,9 +48,8 @@ def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Targ
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        changes.extend(
-            Change(rel, NOT_IN_CACHE) for rel in missing_objects(repo.cache, item.entry, item.rel)
-        )
+        missing = missing_objects(repo.cache, item.entry, item.rel, work)
+        changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))
     if not targets:

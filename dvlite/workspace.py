@@ -8,14 +8,15 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import Any
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
-from dvlite.hashing import hash_file
+from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.state import State
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 
 # Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
@@ -127,7 +128,8 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
     except OSError as exc:
         raise _stat_error(node.rel, exc) from None
     prefix = node.rel + "/" if node.rel else ""
-    for entry in entries:
+    children = node.children
+    for entry in entries:  # runs for every file on every status: kept lean
         name = entry.name
         if TMP_MARK in name:
             continue  # our own temporary file from an interrupted run
@@ -146,12 +148,15 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
                 st = entry.stat()
         except OSError as exc:
             raise _stat_error(rel, exc) from None
-        if stat.S_ISDIR(st.st_mode):
+        mode = st.st_mode
+        if S_ISREG(mode):
+            children[name] = FileNode(
+                name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR)
+            )
+        elif S_ISDIR(mode):
             child = DirNode(name, entry.path, rel)
             _scan_dir(child, roots)
-            node.children[name] = child
-        elif stat.S_ISREG(st.st_mode):
-            node.children[name] = _file_node(name, entry.path, rel, st)
+            children[name] = child
         else:
             raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
 
@@ -168,18 +173,22 @@ def build(
     Unchanged files take their oid from the state database; the rest are read once, and with
     ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
     """
-    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
+    files = _files(node)
     known = state.load(node.rel)
     todo: list[FileNode] = []
+    unchanged: list[FileNode] = []
     for f in files:
         row = known.get(f.rel)
         if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
             f.oid = row[3]
-            if cache is None or cache.exists(f.oid):
-                if progress:
-                    progress(1)
-                continue
-        todo.append(f)
+            unchanged.append(f)
+        else:
+            todo.append(f)
+    if cache is not None and unchanged:  # re-store files whose object has gone since
+        present = cache.existing({f.oid for f in unchanged})
+        todo += [f for f in unchanged if f.oid not in present]
+    if progress and len(files) > len(todo):
+        progress(len(files) - len(todo))
 
     store = cache.add_file if cache is not None else None
 
@@ -218,6 +227,20 @@ def _pool(threads: int) -> Any:  # a ThreadPoolExecutor
     return ThreadPoolExecutor(threads)
 
 
+def _files(node: Node) -> list[FileNode]:
+    if isinstance(node, FileNode):
+        return [node]
+    files: list[FileNode] = []
+    stack = [node]
+    while stack:
+        for child in stack.pop().children.values():
+            if isinstance(child, DirNode):
+                stack.append(child)
+            else:
+                files.append(child)
+    return files
+
+
 class _NoPool:
     def __enter__(self) -> _NoPool:
         return self
@@ -227,16 +250,22 @@ class _NoPool:
 
 
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
+    """Each folder's tree object, written straight from the nodes (no Tree in between:
+    this runs for every folder on every status)."""
     size = files = 0
-    for child in node.children.values():
+    entries: list[str] = []
+    for name in sorted(node.children):
+        child = node.children[name]
         if isinstance(child, DirNode):
             _build_trees(child, cache)
             files += child.files
+            entries.append(entry_json(name, DIR, child.oid, child.size))
         else:
             files += 1
+            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
         size += child.size
-    tree = Tree.of(child.to_entry() for child in node.children.values())
-    node.oid = cache.add_tree(tree) if cache is not None else tree.oid
+    data = tree_bytes(entries)
+    node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)
     node.size, node.files = size, files
 
 
@@ -288,16 +317,51 @@ def _stored_files(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[Delta]:
         yield from _stored_files(cache, child, f"{rel}/{child.name}")
 
 
-def missing_objects(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[str]:
-    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one)."""
-    if not cache.exists(entry.oid):
-        yield rel
+def missing_objects(
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None
+) -> Iterator[str]:
+    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
+
+    ``work``, the built workspace node, stands in for stored trees it equals, so those are
+    not read back from the cache; file objects are looked up in bulk.
+    """
+    found: list[tuple[str, str | None]] = []  # (rel, oid to look up) or (rel, None): missing
+    _collect(cache, entry, rel, work, found)
+    present = cache.existing(oid for _, oid in found if oid is not None)
+    for path, oid in found:
+        if oid is None or oid not in present:
+            yield path
+
+
+def _collect(
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None, found: list[tuple[str, str | None]]
+) -> None:
+    if entry.type != DIR:
+        found.append((rel, entry.oid))
         return
-    if entry.type == DIR:
-        try:
-            tree = cache.load_tree(entry.oid)
-        except CacheError:
-            yield rel
-            return
-        for child in tree:
-            yield from missing_objects(cache, child, f"{rel}/{child.name}")
+    if isinstance(work, DirNode) and work.oid == entry.oid:
+        _collect_work(cache, work, rel, found)
+        return
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError:
+        found.append((rel, None))
+        return
+    children = work.children if isinstance(work, DirNode) else {}
+    for child in tree:
+        _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
+
+
+def _collect_work(
+    cache: Cache, node: DirNode, rel: str, found: list[tuple[str, str | None]]
+) -> None:
+    """Like _collect, for a workspace folder equal to the stored tree (same oid)."""
+    if not cache.exists(node.oid):
+        found.append((rel, None))
+        return
+    for name in sorted(node.children):
+        child = node.children[name]
+        if isinstance(child, DirNode):
+            _collect_work(cache, child, f"{rel}/{name}", found)
+        else:
+            found.append((f"{rel}/{name}", child.oid))

@@ -69,7 +69,7 @@ def status(
     report = do_status(open_repo(), targets)
     if as_json:
         print_json([t.to_dict() for t in report])
-    elif not quiet:
+    elif not quiet and report:  # clean: print nothing, and do not even import rich
         out = console()
         for target in report:
             out.print(target.source, style="bold", markup=False)
