@@ -325,9 +325,7 @@ def read_small(path: str, size: int) -> bytes:
 def _write_new(path: str, data: bytes, mode: int = OBJECT_MODE) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        fsutil.write_all(fd, data)
     finally:
         os.close(fd)
 
@@ -344,7 +342,12 @@ def _copy_hashing(src: str, dst: str, mode: int = OBJECT_MODE) -> str:
     with open(src, "rb", buffering=0) as fin:
         fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
         try:
-            big = os.fstat(fin.fileno()).st_size >= PIPE_CHUNK  # no thread for a few MiB
+            size = os.fstat(fin.fileno()).st_size
+            if size <= SMALL_FILE:  # one read, one write: no copy buffer to allocate and zero
+                data = fin.read()
+                fsutil.write_all(fd, data)
+                return oid_of_bytes(data)
+            big = size >= PIPE_CHUNK  # no thread for a few MiB
             oid = _kernel_copy_hashing(fin.fileno(), fd) if big else None
             if oid is None:
                 oid = _buffered_copy_hashing(fin, fd)

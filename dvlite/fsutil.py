@@ -21,6 +21,13 @@ def tmp_name(dest: str | Path) -> str:
     return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to the file descriptor (os.write may write fewer)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def atomic_write(
     path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None
 ) -> None:
@@ -29,9 +36,7 @@ def atomic_write(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             if fsync:
                 os.fsync(fd)
         finally:
