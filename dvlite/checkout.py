@@ -65,7 +65,8 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
     for item in items:
         if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
             raise CacheError(
-                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; run `dvlite pull {item.source}`"
+                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
+                f"run `dvlite pull {item.source}`"
             )
         work = workspace_node(repo, item)
         found = list(compare(repo.cache, item.entry, work, item.rel))
@@ -93,7 +94,8 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
         if unsaved:
             raise CheckoutError(
                 f"checkout would overwrite or delete changes that are not in the cache: "
-                f"{_name_some(unsaved)}; `dvlite add` them to keep them, or use --force to discard them"
+                f"{_name_some(unsaved)}; `dvlite add` them to keep them, "
+                "or use --force to discard them"
             )
     return deltas
 

@@ -25,14 +25,16 @@ def user_config_path() -> Path:
 
 
 def parse_key(key: str) -> tuple[str, str]:
-    """``remote.store.url`` -> (``remote "store"``, ``url``); ``core.remote`` -> (``core``, ``remote``)."""
+    """``remote.store.url`` -> (``remote "store"``, ``url``);
+    ``core.remote`` -> (``core``, ``remote``)."""
     parts = key.split(".")
     if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and parts[0] != "remote" and all(parts):
         return parts[0], parts[1]
     if len(parts) == 3 and parts[0] == "remote" and all(parts):
         return f'remote "{parts[1]}"', parts[2]
     raise ConfigError(
-        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks) or remote.NAME.OPTION"
+        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks) "
+        "or remote.NAME.OPTION"
     )
 
 

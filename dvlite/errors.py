@@ -31,7 +31,9 @@ class CorruptObjectError(CacheError):
         self.oid = oid
         self.where = where
         self.actual = actual
-        super().__init__(f"corrupt object {oid} at {where}" + (f" (hashes to {actual})" if actual else ""))
+        super().__init__(
+            f"corrupt object {oid} at {where}" + (f" (hashes to {actual})" if actual else "")
+        )
 
 
 class ConfigError(DvliteError):

@@ -20,7 +20,12 @@ class FsckResult:
         return not (self.corrupt or self.missing)
 
     def to_dict(self) -> dict[str, object]:
-        return {"checked": self.checked, "corrupt": self.corrupt, "missing": self.missing, "ok": self.ok}
+        return {
+            "checked": self.checked,
+            "corrupt": self.corrupt,
+            "missing": self.missing,
+            "ok": self.ok,
+        }
 
 
 def fsck(repo: Repo, progress: Progress | None = None) -> FsckResult:

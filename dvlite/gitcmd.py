@@ -22,7 +22,7 @@ def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) 
             cwd=root,
             input=input,
             capture_output=True,
-            # dvlite passes git file names, never patterns: `git add 'a*.dvl'` must not stage `ab.dvl`
+            # dvlite passes file names, never patterns: `git add 'a*.dvl'` must not stage `ab.dvl`
             env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},
         )
     except FileNotFoundError:

@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from dvlite import gitignore, pointer as pointers
+from dvlite import gitignore
+from dvlite import pointer as pointers
 from dvlite.errors import PathError
 from dvlite.repo import Repo
 
@@ -31,7 +32,9 @@ def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
             folder = path.parent
             if gitignore.remove(folder, pointers.data_path_for(path).name):
                 ignore_rel = os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/")
-                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(ignore_rel)
+                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(
+                    ignore_rel
+                )
     if repo.uses_git:
         from dvlite import scm
 

@@ -17,7 +17,17 @@ from dvlite.state import State
 DVLITE_DIR = ".dvlite"
 # folders never searched for pointer files
 SKIP_DIRS = frozenset(
-    {".git", DVLITE_DIR, "__pycache__", "node_modules", ".venv", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+    {
+        ".git",
+        DVLITE_DIR,
+        "__pycache__",
+        "node_modules",
+        ".venv",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
 )
 _DVLITE_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 
@@ -38,7 +48,9 @@ class Repo:
         raise NotARepoError(f"{here} is not inside a dvlite repository; run `dvlite init` first")
 
     @classmethod
-    def init(cls, path: str | Path | None = None, *, no_scm: bool = False, force: bool = False) -> Repo:
+    def init(
+        cls, path: str | Path | None = None, *, no_scm: bool = False, force: bool = False
+    ) -> Repo:
         from dvlite import scm
 
         here = Path(os.path.realpath(path or os.getcwd()))
@@ -48,12 +60,15 @@ class Repo:
             git_root = scm.find_git_root(here)
             if git_root is None:
                 raise NotARepoError(
-                    f"{here} is not in a git repository; run `git init` first, or `dvlite init --no-scm`"
+                    f"{here} is not in a git repository; run `git init` first, "
+                    "or `dvlite init --no-scm`"
                 )
             root = git_root
         repo = cls(root)
         if repo.dvlite_dir.exists() and not force:
-            raise NotARepoError(f"{repo.dvlite_dir} already exists; use --force to initialise it again")
+            raise NotARepoError(
+                f"{repo.dvlite_dir} already exists; use --force to initialise it again"
+            )
         repo.dvlite_dir.mkdir(exist_ok=True)
         fsutil.atomic_write(repo.dvlite_dir / ".gitignore", _DVLITE_GITIGNORE.encode())
         config_path = repo.dvlite_dir / "config"
@@ -85,7 +100,9 @@ class Repo:
         types = tuple(t.strip() for t in raw.split(",") if t.strip())
         bad = [t for t in types if t not in LINK_TYPES]
         if bad or not types:
-            raise ConfigError(f"cache.type {raw!r}: each link type must be one of {', '.join(LINK_TYPES)}")
+            raise ConfigError(
+                f"cache.type {raw!r}: each link type must be one of {', '.join(LINK_TYPES)}"
+            )
         return types
 
     @cached_property
@@ -143,12 +160,16 @@ class Repo:
                 entries = list(os.scandir(folder))
             except (FileNotFoundError, NotADirectoryError, PermissionError):
                 continue
-            tracked = {e.name[: -len(pointer.SUFFIX)] for e in entries if e.name.endswith(pointer.SUFFIX)}
+            tracked = {
+                e.name[: -len(pointer.SUFFIX)] for e in entries if e.name.endswith(pointer.SUFFIX)
+            }
             for entry in sorted(entries, key=lambda e: e.name, reverse=True):
                 if entry.name.endswith(pointer.SUFFIX) and entry.is_file():
                     yield os.path.relpath(entry.path, self.root).replace(os.sep, "/")
-                elif entry.name not in tracked and entry.name not in SKIP_DIRS and entry.is_dir(
-                    follow_symlinks=False
+                elif (
+                    entry.name not in tracked
+                    and entry.name not in SKIP_DIRS
+                    and entry.is_dir(follow_symlinks=False)
                 ):
                     stack.append(Path(entry.path))
 

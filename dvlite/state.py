@@ -74,7 +74,8 @@ class State:
     def _load(self, prefix: str) -> dict[str, Row]:
         db = self._conn()
         found = db.execute(
-            "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)",
+            "SELECT path, inode, mtime_ns, size, oid FROM state WHERE "
+            "path = ? OR (path >= ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
         ).fetchall()
         return {path: (inode, mtime, size, oid) for path, inode, mtime, size, oid in found}

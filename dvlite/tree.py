@@ -23,7 +23,12 @@ class TreeEntry:
     exec: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"name": self.name, "type": self.type, "oid": self.oid, "size": self.size}
+        d: dict[str, object] = {
+            "name": self.name,
+            "type": self.type,
+            "oid": self.oid,
+            "size": self.size,
+        }
         if self.exec:
             d["exec"] = True
         return d

@@ -118,7 +118,8 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
     target = os.path.realpath(path)
     if not any(is_within(target, root) for root in roots):
         raise PathError(
-            f"{rel} is a symlink to {target}, outside the data; copy the file in or add its target instead"
+            f"{rel} is a symlink to {target}, outside the data; "
+            "copy the file in or add its target instead"
         )
 
 

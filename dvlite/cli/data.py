@@ -43,7 +43,9 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean."
+)
 @click.option(
     "--remote",
     "remote_name",
@@ -56,7 +58,11 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def status(
-    ctx: click.Context, targets: tuple[str, ...], quiet: bool, remote_name: str | None, as_json: bool
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    quiet: bool,
+    remote_name: str | None,
+    as_json: bool,
 ) -> None:
     """Show how the workspace differs from the pointers, file by file."""
     if remote_name is not None:
@@ -95,7 +101,12 @@ _STYLE = {
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option("-f", "--force", is_flag=True, help="Overwrite or delete workspace changes that are not in the cache.")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Overwrite or delete workspace changes that are not in the cache.",
+)
 @click.option("--relink", is_flag=True, help="Re-create every file with the configured link type.")
 @json_option
 def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool) -> None:
@@ -108,7 +119,8 @@ def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool)
         print_json(result.to_dict())
     elif result.changed:
         console().print(
-            f"{len(result.added)} added, {len(result.modified)} modified, {len(result.deleted)} deleted"
+            f"{len(result.added)} added, {len(result.modified)} modified, "
+            f"{len(result.deleted)} deleted"
         )
 
 
@@ -125,13 +137,20 @@ def remove(targets: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
-@click.option("--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored).")
+@click.option(
+    "--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored)."
+)
 @click.option("--global", "level", flag_value="global", help="Use ~/.config/dvlite/config.")
 @click.option("--unset", is_flag=True, help="Remove KEY.")
 @click.option("-l", "--list", "list_all", is_flag=True, help="List every setting in effect.")
 @click.pass_context
 def config(
-    ctx: click.Context, key: str | None, value: str | None, level: str | None, unset: bool, list_all: bool
+    ctx: click.Context,
+    key: str | None,
+    value: str | None,
+    level: str | None,
+    unset: bool,
+    list_all: bool,
 ) -> None:
     """Read or set a setting (`dvlite config cache.type hardlink`)."""
     from dvlite.config import Config
@@ -194,7 +213,11 @@ def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
             out.print(f"[red]corrupt:[/] {oid}")
         for rel in result.missing:
             out.print(f"[magenta]missing:[/] {escape(rel)}")
-        verdict = "all good" if result.ok else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+        verdict = (
+            "all good"
+            if result.ok
+            else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+        )
         out.print(f"checked {result.checked:,} objects: {verdict}")
     if not result.ok:
         ctx.exit(1)
