@@ -168,11 +168,7 @@ def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options: list[object] = [
         click.argument("targets", nargs=-1, type=click.Path()),
         click.option(
-            "-r",
-            "--remote",
-            "remote_name",
-            metavar="NAME",
-            help="Remote to use (default: core.remote).",
+            "-r", "--remote", metavar="NAME", help="Remote to use (default: core.remote)."
         ),
         click.option("-j", "--jobs", type=click.IntRange(min=1), help="Objects moved at once."),
         click.option(
@@ -200,13 +196,21 @@ def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(
-    verb: str, label: str, as_json: bool, call: Callable[[TransferProgress | None], TransferResult]
+    verb: str,
+    label: str,
+    as_json: bool,
+    api: Callable[..., TransferResult],
+    targets: tuple[str, ...],
+    no_run_cache: bool,
+    **options: Any,
 ) -> None:
+    """Call the transfer function ``api`` with a progress bar and render its result."""
     from dvlite.transfer import TransferError
 
+    repo = open_repo()
     try:
         with _progress(label) as bar:
-            result = call(bar)
+            result = api(repo, targets, run_cache=not no_run_cache, progress=bar, **options)
     except TransferError as exc:
         if as_json:
             print_json(exc.result.to_dict())
@@ -240,74 +244,20 @@ def _summary(verb: str, result: TransferResult) -> None:
 
 @cli.command()
 @_transfer_options
-def push(
-    targets: tuple[str, ...],
-    remote_name: str | None,
-    jobs: int | None,
-    revs: tuple[str, ...],
-    all_branches: bool,
-    all_tags: bool,
-    all_commits: bool,
-    no_run_cache: bool,
-    as_json: bool,
-) -> None:
+def push(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Upload the tracked data (or TARGETS) that the remote lacks."""
     from dvlite.transfer import push as do_push
 
-    repo = open_repo()
-    _run(
-        "pushed",
-        "Pushing",
-        as_json,
-        lambda bar: do_push(
-            repo,
-            targets,
-            remote=remote_name,
-            jobs=jobs,
-            revs=revs,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-            run_cache=not no_run_cache,
-            progress=bar,
-        ),
-    )
+    _run("pushed", "Pushing", as_json, do_push, targets, **options)
 
 
 @cli.command()
 @_transfer_options
-def fetch(
-    targets: tuple[str, ...],
-    remote_name: str | None,
-    jobs: int | None,
-    revs: tuple[str, ...],
-    all_branches: bool,
-    all_tags: bool,
-    all_commits: bool,
-    no_run_cache: bool,
-    as_json: bool,
-) -> None:
+def fetch(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Download the tracked data (or TARGETS) that the cache lacks; the workspace is untouched."""
     from dvlite.transfer import fetch as do_fetch
 
-    repo = open_repo()
-    _run(
-        "fetched",
-        "Fetching",
-        as_json,
-        lambda bar: do_fetch(
-            repo,
-            targets,
-            remote=remote_name,
-            jobs=jobs,
-            revs=revs,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-            run_cache=not no_run_cache,
-            progress=bar,
-        ),
-    )
+    _run("fetched", "Fetching", as_json, do_fetch, targets, **options)
 
 
 @cli.command()
@@ -315,40 +265,11 @@ def fetch(
 @click.option(
     "-f", "--force", is_flag=True, help="Overwrite workspace changes that are not in the cache."
 )
-def pull(
-    targets: tuple[str, ...],
-    remote_name: str | None,
-    jobs: int | None,
-    revs: tuple[str, ...],
-    all_branches: bool,
-    all_tags: bool,
-    all_commits: bool,
-    no_run_cache: bool,
-    as_json: bool,
-    force: bool,
-) -> None:
+def pull(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Fetch, then check out the tracked data (or TARGETS, which may be inside a tracked folder)."""
     from dvlite.transfer import pull as do_pull
 
-    repo = open_repo()
-    _run(
-        "fetched",
-        "Pulling",
-        as_json,
-        lambda bar: do_pull(
-            repo,
-            targets,
-            remote=remote_name,
-            jobs=jobs,
-            revs=revs,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-            run_cache=not no_run_cache,
-            force=force,
-            progress=bar,
-        ),
-    )
+    _run("fetched", "Pulling", as_json, do_pull, targets, **options)
 
 
 # -- status --remote and fsck --remote (options of status and fsck, in cli/data.py) ----------
