@@ -4,10 +4,11 @@ what the remote holds is intact."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError
+from dvlite.fsck import FsckResult
 from dvlite.remote import Remote, open_remote
 from dvlite.repo import Repo
 from dvlite.transfer import Root, plan_push, roots
@@ -109,26 +110,14 @@ def remote_status(
 
 
 @dataclass
-class RemoteFsckResult:
-    remote: str
-    url: str
-    checked: int = 0
-    corrupt: list[str] = field(default_factory=list)  # URLs of objects whose bytes hash wrong
-    missing: list[str] = field(default_factory=list)  # tracked paths whose objects are absent
+class RemoteFsckResult(FsckResult):
+    """FsckResult of a remote: ``corrupt`` holds the URLs of objects whose bytes hash wrong."""
 
-    @property
-    def ok(self) -> bool:
-        return not (self.corrupt or self.missing)
+    remote: str = ""
+    url: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "remote": self.remote,
-            "url": self.url,
-            "checked": self.checked,
-            "corrupt": self.corrupt,
-            "missing": self.missing,
-            "ok": self.ok,
-        }
+        return {"remote": self.remote, "url": self.url, **super().to_dict()}
 
 
 def fsck_remote(
@@ -142,7 +131,7 @@ def fsck_remote(
     rem = open_remote(repo, remote, jobs=jobs)
     listed = sorted(rem.list_oids())
     hashes = rem.hash_objects(listed, progress)
-    result = RemoteFsckResult(rem.name, rem.url, len(listed))
+    result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
     corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
     result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
     present = {oid for oid, actual in hashes.items() if actual == oid}
