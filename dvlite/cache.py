@@ -134,16 +134,23 @@ class Cache:
             return self.add_bytes(read_small(src, size))
         tmp = self._tmp()
         try:
-            if "reflink" in self.link_types and not self._no_reflink and fsutil.reflink(src, tmp):
-                oid = _hash_oid(tmp)  # hash the clone: what we hash is what we keep
-                os.chmod(tmp, OBJECT_MODE)
-            else:
-                self._no_reflink = True
-                oid = _copy_hashing(src, tmp)
+            oid = self._clone_or_copy(src, tmp)
             self._commit(tmp, oid)
         except BaseException:
             _discard(tmp)
             raise
+        return oid
+
+    def _clone_or_copy(self, src: str, tmp: str) -> str:
+        """Reflink ``src`` to the new file ``tmp`` where the filesystem can, else copy it;
+        returns the oid of what ``tmp`` holds (hashed in the copy's read: what we keep is
+        what we hash)."""
+        if "reflink" in self.link_types and not self._no_reflink and fsutil.reflink(src, tmp):
+            oid = _hash_oid(tmp)
+        else:
+            self._no_reflink = True
+            oid = _copy_hashing(src, tmp)
+        os.chmod(tmp, OBJECT_MODE)
         return oid
 
     # -- receiving objects from elsewhere (remotes) ---------------------------------------
@@ -177,15 +184,10 @@ class Cache:
         returns its size. A mismatch stores nothing and raises CorruptObjectError."""
         tmp = self._tmp()
         try:
-            if not self._no_reflink and fsutil.reflink(src, tmp):
-                actual, size = hash_file(tmp)
-            else:
-                self._no_reflink = True
-                actual = _copy_hashing(src, tmp)
-                size = os.path.getsize(tmp)
+            actual = self._clone_or_copy(src, tmp)
             if actual != oid:
                 raise CorruptObjectError(oid, where, actual)
-            os.chmod(tmp, OBJECT_MODE)
+            size = os.path.getsize(tmp)
             self._commit(tmp, oid)
         except BaseException:
             _discard(tmp)
