@@ -30,8 +30,8 @@ class S3Remote(FsspecRemote):
             "skip_instance_cache": True,
             "use_listings_cache": False,
             "client_kwargs": client_kwargs,
-            # dvlite retries transient errors itself (see errors.py); a refused connection
-            # is reported at once instead of after botocore's long backoff
+            # dvlite retries transient errors itself (see errors.py): botocore does not, and a
+            # refused connection is reported at once instead of after botocore's long backoff
             "config_kwargs": {
                 "retries": {"mode": "standard", "total_max_attempts": 1},
                 "max_pool_connections": max(self.jobs, 10),
@@ -50,9 +50,14 @@ class S3Remote(FsspecRemote):
         if options.get("session_token"):
             kwargs["token"] = options["session_token"]
         try:
-            return s3fs.S3FileSystem(**kwargs)
+            fs = s3fs.S3FileSystem(**kwargs)
         except Exception as exc:
             raise self.translate(exc) from None
+        # s3fs retries too (5 attempts on SlowDown and dropped connections): one attempt per
+        # call, so dvlite's retries are the only ones and a failing store is given up on in
+        # 1 + RETRIES attempts, not 5 times as many
+        fs.retries = 1
+        return fs
 
     async def _exists_one(self, oid: str) -> bool:
         # one HEAD request (s3fs's _info would also list the "directory" on a miss)
