@@ -5,12 +5,13 @@ retries, and permanent ones, stop the command with one line naming the remote.""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,9 @@ import pytest
 from conftest import RunResult, TmpDir, git, invoke
 from s3 import make_bucket
 
+from dvlite.hashing import hex_of, oid_of_bytes
 from dvlite.remote import errors
+from dvlite.remote.fsspec_remote import EXISTS_MAX
 from dvlite.repo import Repo
 
 URL = "s3://bucket/store"
@@ -35,6 +38,7 @@ class Rule:
     method: str | None  # None: any request
     times: int | None  # None: every matching request, for ever
     fault: tuple[int, str, str]
+    where: str = ""  # only requests whose path (with the query) contains this
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,13 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,))
 
-    def fail(self, method: str | None, times: int | None, fault: tuple[int, str, str]) -> None:
-        """Answer the next ``times`` requests of ``method`` (None: every request) with
-        ``fault``; ``times=None``: every one from now on."""
+    def fail(
+        self, method: str | None, times: int | None, fault: tuple[int, str, str], where: str = ""
+    ) -> None:
+        """Answer the next ``times`` requests of ``method`` (None: every request) whose path
+        contains ``where`` with ``fault``; ``times=None``: every one from now on."""
         with self.lock:
-            self.rules.append(Rule(method, times, fault))
+            self.rules.append(Rule(method, times, fault, where))
 
     def count(self, method: str | None = None, *, faulted: bool | None = None) -> int:
         with self.lock:
@@ -82,7 +88,7 @@ class FaultProxy:
         with self.lock:
             fault = None
             for rule in self.rules:
-                if rule.method in (None, method) and rule.times != 0:
+                if rule.method in (None, method) and rule.times != 0 and rule.where in path:
                     if rule.times is not None:
                         rule.times -= 1
                     fault = rule.fault
@@ -99,10 +105,8 @@ class FaultProxy:
         with self.lock:
             conns = list(self.conns)
         for conn in conns:  # kept-alive client connections: wake their handler threads
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.server.server_close()
 
 
@@ -201,6 +205,8 @@ def proxy(s3: str) -> Iterator[FaultProxy]:
         yield p
     finally:
         p.stop()
+    assert not p.thread.is_alive()
+    assert not [t for t in threading.enumerate() if "process_request" in t.name]
 
 
 @pytest.fixture
@@ -332,3 +338,119 @@ def test_a_permanent_error_is_not_retried(project: Repo, proxy: FaultProxy) -> N
     )
     # push asks about its one root first (one HEAD), and stops at its answer
     assert proxy.count() == 1
+
+
+# -- exists() by listing: more than EXISTS_MAX objects asked about at once ------------------------
+def listings(proxy: FaultProxy) -> list[str]:
+    """The prefixes of the store that were listed (each GET ...?list-type=2&prefix=...)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    with proxy.lock:
+        queries = [parse_qs(urlsplit(s.path).query) for s in proxy.seen if s.method == "GET"]
+    return [q.get("prefix", [""])[0] for q in queries if "list-type" in q]
+
+
+def contents(n: int, prefixes: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """``n`` file contents (by name), with object ids starting with ``prefixes`` when given."""
+    found: dict[str, bytes] = {}
+    i = 0
+    while len(found) < n:
+        data = f"object {i}\n".encode()
+        i += 1
+        if not prefixes or hex_of(oid_of_bytes(data)).startswith(prefixes):
+            found[f"f{len(found):03}.txt"] = data
+    return found
+
+
+def store_keys(s3: str) -> set[str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3, region_name="us-east-1")
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket="bucket", Prefix="store/")
+    return {o["Key"].removeprefix("store/") for page in pages for o in page.get("Contents", [])}
+
+
+def key(oid: str) -> str:
+    return f"objects/{hex_of(oid)[:2]}/{hex_of(oid)[2:]}"
+
+
+@pytest.fixture
+def big(
+    repo: Repo, tmp_dir: TmpDir, s3: str, proxy: FaultProxy, fast_backoff: None
+) -> Callable[..., dict]:
+    """A committed folder ``wide`` of files straight below it (asked about all at once)."""
+
+    def make(files: dict[str, bytes]) -> dict[str, bytes]:
+        make_bucket(s3, "bucket")
+        tmp_dir.gen({"wide": files})
+        ok(invoke("add", "wide"))
+        ok(invoke("remote", "add", "-d", "store", URL))
+        ok(invoke("remote", "modify", "store", "endpoint_url", proxy.url))
+        git(tmp_dir, "add", "-A")
+        git(tmp_dir, "commit", "-q", "-m", "wide")
+        return files
+
+    return make
+
+
+def test_exists_lists_an_empty_store_once(
+    big: Callable[..., dict], proxy: FaultProxy, s3: str
+) -> None:
+    files = big(contents(EXISTS_MAX + 36))
+    oids = [oid_of_bytes(d) for d in files.values()]
+    proxy.reset_log()
+    ok(invoke("push"))
+    # the root, asked about alone (HEAD), then its 100 entries: one prefix listed to
+    # estimate the store's size, then the whole store in one listing, no HEAD per object
+    assert proxy.count("HEAD") == 1
+    assert len(listings(proxy)) == 2
+    assert listings(proxy) == [f"store/objects/{hex_of(min(oids))[:2]}/", "store/objects/"]
+    assert proxy.count("PUT") == len(files) + 1  # every file, then the tree
+    expected = {key(oid_of_bytes(d)) for d in files.values()}
+    assert expected < store_keys(s3)
+    assert len(store_keys(s3)) == len(files) + 1
+
+
+def test_exists_lists_a_partly_filled_store(
+    big: Callable[..., dict], proxy: FaultProxy, s3: str, repo: Repo
+) -> None:
+    files = big(contents(EXISTS_MAX + 36))
+    names = sorted(files)
+    ok(invoke("push", *(f"wide/{n}" for n in names[::3])))  # a third of the files
+    before = store_keys(s3)
+    assert len(before) == len(names[::3])
+    proxy.reset_log()
+    # the listing of the whole store fails twice (throttled), and is retried
+    proxy.fail("GET", 2, SLOWDOWN, where="prefix=store%2Fobjects%2F&")
+    ok(invoke("push"))
+    assert len(listings(proxy)) == 2 + 2
+    assert listings(proxy)[1:] == ["store/objects/"] * 3
+    # exactly the missing files, then the tree
+    missing = {key(oid_of_bytes(files[n])) for n in names if n not in names[::3]}
+    assert proxy.count("PUT") == len(missing) + 1
+    assert store_keys(s3) - before == missing | {key(_root(repo))}
+
+
+def test_exists_lists_only_the_prefixes_asked_about(
+    big: Callable[..., dict], proxy: FaultProxy, s3: str, repo: Repo
+) -> None:
+    # 80 objects in 4 prefixes; the first prefix already holds 20 (so the store looks like
+    # 20 * 256 objects: listing 4 prefixes is cheaper than listing the whole store)
+    files = big(contents(80, ("00", "01", "02", "03")))
+    first = sorted(n for n, d in files.items() if hex_of(oid_of_bytes(d)).startswith("00"))
+    assert len(first) >= 12  # enough to make the whole store look big
+    ok(invoke("push", *(f"wide/{n}" for n in first)))
+    before = store_keys(s3)
+    proxy.reset_log()
+    ok(invoke("push"))
+    assert sorted(listings(proxy)) == [f"store/objects/{p}/" for p in ("00", "01", "02", "03")]
+    assert proxy.count("HEAD") == 1  # the root only
+    missing = {key(oid_of_bytes(d)) for n, d in files.items() if n not in first}
+    assert proxy.count("PUT") == len(missing) + 1
+    assert store_keys(s3) - before == missing | {key(_root(repo))}
+
+
+def _root(repo: Repo) -> str:
+    from dvlite import pointer
+
+    return pointer.load(repo.root / "wide.dvl").oid
