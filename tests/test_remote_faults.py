@@ -131,7 +131,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 chunks = []
-                while size := int(self.rfile.readline().split(b";")[0], 16):
+                while size := int(self.rfile.readline().split(b";")[0] or b"0", 16):
                     chunks.append(self.rfile.read(size))
                     self.rfile.readline()
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
