@@ -117,8 +117,8 @@ class Remote(ABC):
     def is_transient(self, exc: BaseException) -> bool:
         return errors.is_transient(exc)
 
-    def translate(self, exc: BaseException) -> RemoteError:
-        return errors.translate(self, exc)
+    def translate(self, exc: BaseException, *, attempts: int = 1) -> RemoteError:
+        return errors.translate(self, exc, attempts=attempts)
 
     # -- running batches ------------------------------------------------------------------
     def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -140,9 +140,12 @@ class Remote(ABC):
                 except (FileNotFoundError, CorruptObjectError) as exc:
                     return exc
                 except Exception as exc:
-                    if attempt == errors.RETRIES or not self.is_transient(exc):
+                    if not self.is_transient(exc):
                         self._stop.set()
                         raise self.translate(exc) from None
+                    if attempt == errors.RETRIES:
+                        self._stop.set()
+                        raise self.translate(exc, attempts=attempt + 1) from None
                 time.sleep(errors.backoff(attempt))
             raise AssertionError("unreachable")
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 RETRIES = 5
 BACKOFF = 0.1  # seconds before the first retry; doubled each time, with jitter
+# a server that closed or reset the connection without an answer (botocore, aiohttp names)
+DROPPED = frozenset({"ConnectionClosedError", "ServerDisconnectedError"})
 
 
 class RemoteSideError(Exception):
@@ -56,14 +58,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.EBUSY, errno.EAGAIN, errno.EREMOTEIO):
         return True  # s3fs: SlowDown / ServiceUnavailable / InternalError
     name = type(exc).__name__
-    if name in (
-        "ConnectionClosedError",
-        "ReadTimeoutError",
-        "HTTPClientError",
-        "ResponseParserError",
-    ):
+    if name in DROPPED or name in ("ReadTimeoutError", "HTTPClientError", "ResponseParserError"):
         return True
-    if name in ("ServerDisconnectedError", "ClientPayloadError", "ClientOSError"):
+    if name in ("ClientPayloadError", "ClientOSError"):
         return True
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
@@ -78,10 +75,20 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def translate(remote: Remote, exc: BaseException) -> RemoteError:
-    """One line that names the remote, says what went wrong and what to check."""
+def translate(remote: Remote, exc: BaseException, *, attempts: int = 1) -> RemoteError:
+    """One line that names the remote, says what went wrong and what to check (and, for a
+    transient error that outlasted the retries, how often it was tried)."""
     if isinstance(exc, RemoteError):
         return exc
+    error = _translate(remote, exc)
+    if attempts > 1:
+        return RemoteError(
+            f"{str(error).rstrip('.')}; gave up after {attempts} attempts, try again later"
+        )
+    return error
+
+
+def _translate(remote: Remote, exc: BaseException) -> RemoteError:
     if isinstance(exc, RemoteSideError):
         exc = exc.exc
     name = type(exc).__name__
@@ -96,6 +103,9 @@ def translate(remote: Remote, exc: BaseException) -> RemoteError:
             f"cannot connect to {label} at {where}: check endpoint_url "
             "and that the server is running and reachable"
         )
+    if name in DROPPED or isinstance(exc, (ConnectionResetError, ConnectionAbortedError)):
+        where = endpoint or "its endpoint"
+        return RemoteError(f"{label} at {where} dropped the connection before answering")
     if name in ("NoCredentialsError", "PartialCredentialsError"):
         return RemoteError(
             f"no credentials for {label}: set AWS_ACCESS_KEY_ID and "

@@ -108,25 +108,25 @@ class FsspecRemote(Remote):
                     except (FileNotFoundError, CorruptObjectError) as exc:
                         return exc
                     except Exception as exc:
-                        if attempt == errors.RETRIES or not self.is_transient(exc):
-                            failure.append(exc)
+                        if not self.is_transient(exc):
+                            failure.append(self.translate(exc))
+                            return None
+                        if attempt == errors.RETRIES:
+                            failure.append(self.translate(exc, attempts=attempt + 1))
                             return None
                     await asyncio.sleep(errors.backoff(attempt))
             return None
 
         results = await asyncio.gather(*(run(item) for item in items))
         if failure:
-            raise self.translate(failure[0])
+            raise failure[0]
         return results
 
     def check_reachable(self) -> None:
         buckets = self.protocol in ("s3", "s3a", "gs", "gcs")
         root = self.root.split("/", 1)[0] if buckets else self.root
-        try:
-            ok = self.fs.exists(root)
-        except Exception as exc:
-            raise self.translate(exc) from None
-        if not ok:
+        exists = self.fs._exists if self._async else self.fs.exists
+        if self._map(exists, [root])[0] is not True:
             what = "bucket" if buckets else "location"
             raise RemoteError(
                 f"{self.label}: {what} {root!r} does not exist; create it or fix the url"
@@ -179,13 +179,9 @@ class FsspecRemote(Remote):
         return self._keys_under(f"{self.root}/runs")
 
     def _keys_under(self, base: str) -> set[str]:
-        try:
-            paths = self.fs.find(base)
-        except FileNotFoundError:
-            return set()
-        except Exception as exc:
-            raise self.translate(exc) from None
-        return _keys_of(paths)
+        # one listing, retried like every other request
+        listed = self._map(self._afind if self._async else self._find, [base])[0]
+        return _keys_of(listed if isinstance(listed, list) else [])
 
     def _list_prefixes(self, prefixes: Sequence[str]) -> set[str]:
         dirs = [f"{self.root}/objects/{p}" for p in prefixes]

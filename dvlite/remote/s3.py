@@ -1,5 +1,6 @@
-"""S3 remotes through s3fs: the remote's options mapped onto s3fs's arguments, and two
-shortcuts S3 allows (one HEAD to ask for an object, one GET to read one)."""
+"""S3 remotes through s3fs: the remote's options mapped onto s3fs's arguments, and three
+shortcuts S3 allows (one HEAD to ask for an object, one GET to read one, one LIST per 1,000
+keys to list a prefix)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ class S3Remote(FsspecRemote):
             "skip_instance_cache": True,
             "use_listings_cache": False,
             "client_kwargs": client_kwargs,
-            # dvlite retries transient errors itself (see errors.py); a refused connection
-            # is reported at once instead of after botocore's long backoff
+            # dvlite retries transient errors itself (see errors.py): botocore does not, and a
+            # refused connection is reported at once instead of after botocore's long backoff
             "config_kwargs": {
                 "retries": {"mode": "standard", "total_max_attempts": 1},
                 "max_pool_connections": max(self.jobs, 10),
@@ -50,9 +51,14 @@ class S3Remote(FsspecRemote):
         if options.get("session_token"):
             kwargs["token"] = options["session_token"]
         try:
-            return s3fs.S3FileSystem(**kwargs)
+            fs = s3fs.S3FileSystem(**kwargs)
         except Exception as exc:
             raise self.translate(exc) from None
+        # s3fs retries too (5 attempts on SlowDown and dropped connections): one attempt per
+        # call, so dvlite's retries are the only ones and a failing store is given up on in
+        # 1 + RETRIES attempts, not 5 times as many
+        fs.retries = 1
+        return fs
 
     async def _exists_one(self, oid: str) -> bool:
         # one HEAD request (s3fs's _info would also list the "directory" on a miss)
@@ -66,3 +72,17 @@ class S3Remote(FsspecRemote):
     async def _acat(self, path: str) -> bytes:
         # one GET, without s3fs's HEAD for the size first
         return await self.fs._cat_file(path, max_concurrency=1)
+
+    async def _afind(self, path: str) -> list[str]:
+        # one LIST per 1,000 keys (s3fs's find asks twice more when nothing is there)
+        bucket, _, key = path.partition("/")
+        found: list[str] = []
+        more: dict[str, str] = {}
+        while True:
+            page = await self.fs._call_s3(
+                "list_objects_v2", Bucket=bucket, Prefix=f"{key}/", **more
+            )
+            found.extend(f"{bucket}/{o['Key']}" for o in page.get("Contents", ()))
+            if not page.get("IsTruncated"):
+                return found
+            more = {"ContinuationToken": page["NextContinuationToken"]}
