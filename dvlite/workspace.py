@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import Any
 
@@ -324,24 +325,40 @@ def missing_objects(
     """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
 
     ``work``, the built workspace node, stands in for stored trees it equals, so those are
-    not read back from the cache; file objects are looked up in bulk.
+    not read back from the cache; objects are looked up in bulk, and the paths are only
+    spelled out when some object is missing.
     """
-    found: list[tuple[str, str | None]] = []  # (rel, oid to look up) or (rel, None): missing
+    # (rel, oid to look up), (rel, workspace folder equal to its stored tree), (rel, None): missing
+    found: list[tuple[str, str | DirNode | None]] = []
     _collect(cache, entry, rel, work, found)
-    present = cache.existing(oid for _, oid in found if oid is not None)
-    for path, oid in found:
-        if oid is None or oid not in present:
+    oids: set[str] = set()
+    for _, what in found:
+        if isinstance(what, DirNode):
+            _add_oids(what, oids)
+        elif what is not None:
+            oids.add(what)
+    present = cache.existing(oids)
+    complete = len(present) == len(oids)
+    for path, what in found:
+        if isinstance(what, DirNode):
+            if not complete:
+                yield from _missing_below(what, path, present)
+        elif what is None or what not in present:
             yield path
 
 
 def _collect(
-    cache: Cache, entry: TreeEntry, rel: str, work: Node | None, found: list[tuple[str, str | None]]
+    cache: Cache,
+    entry: TreeEntry,
+    rel: str,
+    work: Node | None,
+    found: list[tuple[str, str | DirNode | None]],
 ) -> None:
     if entry.type != DIR:
         found.append((rel, entry.oid))
         return
     if isinstance(work, DirNode) and work.oid == entry.oid:
-        _collect_work(cache, work, rel, found)
+        found.append((rel, work))
         return
     try:
         tree = cache.load_tree(entry.oid)
@@ -353,16 +370,27 @@ def _collect(
         _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
 
 
-def _collect_work(
-    cache: Cache, node: DirNode, rel: str, found: list[tuple[str, str | None]]
-) -> None:
-    """Like _collect, for a workspace folder equal to the stored tree (same oid)."""
-    if not cache.exists(node.oid):
-        found.append((rel, None))
+_oid_of = attrgetter("oid")
+
+
+def _add_oids(node: DirNode, oids: set[str]) -> None:
+    """The oids of a workspace folder's tree and of everything below it."""
+    oids.add(node.oid)
+    oids.update(map(_oid_of, node.children.values()))  # files and sub-trees, in C
+    for child in node.children.values():
+        if type(child) is DirNode:
+            _add_oids(child, oids)
+
+
+def _missing_below(node: DirNode, rel: str, present: set[str]) -> Iterator[str]:
+    """Like _collect, for a workspace folder equal to its stored tree (same oid): its tree
+    object, or else each file below it, in tree order."""
+    if node.oid not in present:
+        yield rel
         return
     for name in sorted(node.children):
         child = node.children[name]
         if isinstance(child, DirNode):
-            _collect_work(cache, child, f"{rel}/{name}", found)
-        else:
-            found.append((f"{rel}/{name}", child.oid))
+            yield from _missing_below(child, f"{rel}/{name}", present)
+        elif child.oid not in present:
+            yield f"{rel}/{name}"

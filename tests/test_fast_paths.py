@@ -78,6 +78,28 @@ def test_status_reports_objects_missing_from_the_cache(repo: Repo, dvlite) -> No
     ]
 
 
+def test_status_reports_a_missing_sub_tree_once_and_files_in_tree_order(repo: Repo, dvlite) -> None:
+    _make_data(repo.root, files=40)
+    assert dvlite("add", "data").exit_code == 0
+    pointer = pointers.load(repo.root / "data.dvl", "data.dvl")
+    tree = repo.cache.load_tree(pointer.oid)
+    os.unlink(repo.cache.path(tree.by_name["part-1"].oid))
+    for gone in ("part-2/f5.bin", "part-0/f3.bin"):
+        data = (repo.root / "data" / gone).read_bytes()
+        os.unlink(repo.cache.path(oid_of_bytes(data)))
+    expected = [
+        {"path": "data/part-0/f3.bin", "state": "not in cache"},
+        {"path": "data/part-1", "state": "not in cache"},
+        {"path": "data/part-2/f5.bin", "state": "not in cache"},
+    ]
+    result = dvlite("status", "--json")
+    assert json.loads(result.stdout) == [{"source": "data.dvl", "changes": expected}]
+    (repo.root / "data" / "part-0" / "f0.bin").write_text("changed")  # trees differ now
+    result = dvlite("status", "--json")
+    changed = {"path": "data/part-0/f0.bin", "state": "modified"}
+    assert json.loads(result.stdout) == [{"source": "data.dvl", "changes": [changed, *expected]}]
+
+
 def test_existing_agrees_with_exists(tmp_path: os.PathLike[str]) -> None:
     cache = Cache(tmp_path)
     stored = [cache.add_bytes(f"object {i}".encode()) for i in range(600)]
