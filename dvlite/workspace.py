@@ -181,8 +181,8 @@ def build(
     unchanged: list[FileNode] = []
     for f in files:
         row = known.get(f.rel)
-        if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
-            f.oid = row[3]
+        if row is not None and row[1] == f.ino and row[2] == f.mtime_ns and row[3] == f.size:
+            f.oid = row[4]
             unchanged.append(f)
         else:
             todo.append(f)
