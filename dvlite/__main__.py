@@ -1,3 +1,3 @@
-from dvlite.cli import main
+from dvlite.entry import main
 
 main()

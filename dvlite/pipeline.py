@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
 from dvlite import fsutil
 from dvlite.errors import PipelineError
 
@@ -23,17 +21,15 @@ PIPELINE_FILE = "dvlite.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
 
-try:
-    Loader: type = yaml.CSafeLoader
-    Dumper: type = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    Loader = yaml.SafeLoader
-    Dumper = yaml.SafeDumper
 
-
+# yaml is imported by the functions that parse or write it: importing it costs ~12 ms, and
+# `status` imports this module for PIPELINE_FILE even in a repository without a pipeline.
 def load_yaml(text: str, where: str, error: type[Exception] = PipelineError) -> object:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: PyYAML without libyaml
     try:
-        return yaml.load(text, Loader=Loader)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
@@ -41,7 +37,10 @@ def load_yaml(text: str, where: str, error: type[Exception] = PipelineError) -> 
 
 
 def dump_yaml(data: object) -> str:
-    return str(yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=10_000))
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=10_000))
 
 
 def normpath(path: str, where: str) -> str:

@@ -7,9 +7,10 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 
-Row = tuple[int, int, int, str]  # inode, mtime_ns, size, oid
+Row = tuple[str, int, int, int, str]  # path, inode, mtime_ns, size, oid
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
@@ -78,7 +79,7 @@ class State:
             "path = ? OR (path >= ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
         ).fetchall()
-        return {path: (inode, mtime, size, oid) for path, inode, mtime, size, oid in found}
+        return dict(zip(map(itemgetter(0), found), found, strict=True))  # the rows, not copies
 
     def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
         rows = list(rows)

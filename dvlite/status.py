@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvlite.errors import CacheError
+from dvlite.fsutil import gc_paused
 from dvlite.repo import Repo
 from dvlite.tracked import collect, workspace_node
 from dvlite.workspace import compare, missing_objects
@@ -35,6 +36,14 @@ class TargetStatus:
 
 def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[TargetStatus]:
     """Every tracked item that is not clean, with what changed, file by file."""
+    with gc_paused():
+        report = _data_status(repo, targets)
+    if not targets:
+        report.extend(pipeline_status(repo))
+    return report
+
+
+def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[TargetStatus]:
     report = []
     for item in collect(repo, targets):
         changes: list[Change] = []
@@ -52,8 +61,6 @@ def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Targ
         changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))
-    if not targets:
-        report.extend(pipeline_status(repo))
     return report
 
 

@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import Any
 
@@ -16,7 +17,7 @@ from dvlite.errors import CacheError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.state import State
-from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
+from dvlite.tree import DIR, FILE, TreeEntry, entry_json, json_quote, tree_bytes
 
 # Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
@@ -180,8 +181,8 @@ def build(
     unchanged: list[FileNode] = []
     for f in files:
         row = known.get(f.rel)
-        if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
-            f.oid = row[3]
+        if row is not None and row[1] == f.ino and row[2] == f.mtime_ns and row[3] == f.size:
+            f.oid = row[4]
             unchanged.append(f)
         else:
             todo.append(f)
@@ -250,20 +251,29 @@ class _NoPool:
         return None
 
 
+_FILE_TAIL = f',"type":{json_quote(FILE)}}}'  # the end of a file entry's JSON (entry_json)
+
+
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
     """Each folder's tree object, written straight from the nodes (no Tree in between:
-    this runs for every folder on every status)."""
+    this runs for every folder on every status). File entries are spelled out here as
+    entry_json spells them (checked equal by tests/test_fast_paths.py), without a call each."""
     size = files = 0
     entries: list[str] = []
-    for name in sorted(node.children):
-        child = node.children[name]
+    children = node.children
+    for name in sorted(children):
+        child = children[name]
         if isinstance(child, DirNode):
             _build_trees(child, cache)
             files += child.files
             entries.append(entry_json(name, DIR, child.oid, child.size))
         else:
             files += 1
-            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
+            head = '{"exec":true,"name":' if child.exec else '{"name":'
+            entries.append(
+                f'{head}{json_quote(name)},"oid":{json_quote(child.oid)},"size":{child.size}'
+                + _FILE_TAIL
+            )
         size += child.size
     data = tree_bytes(entries)
     node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)
@@ -324,24 +334,40 @@ def missing_objects(
     """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
 
     ``work``, the built workspace node, stands in for stored trees it equals, so those are
-    not read back from the cache; file objects are looked up in bulk.
+    not read back from the cache; objects are looked up in bulk, and the paths are only
+    spelled out when some object is missing.
     """
-    found: list[tuple[str, str | None]] = []  # (rel, oid to look up) or (rel, None): missing
+    # (rel, oid to look up), (rel, workspace folder equal to its stored tree), (rel, None): missing
+    found: list[tuple[str, str | DirNode | None]] = []
     _collect(cache, entry, rel, work, found)
-    present = cache.existing(oid for _, oid in found if oid is not None)
-    for path, oid in found:
-        if oid is None or oid not in present:
+    oids: set[str] = set()
+    for _, what in found:
+        if isinstance(what, DirNode):
+            _add_oids(what, oids)
+        elif what is not None:
+            oids.add(what)
+    present = cache.existing(oids)
+    complete = len(present) == len(oids)
+    for path, what in found:
+        if isinstance(what, DirNode):
+            if not complete:
+                yield from _missing_below(what, path, present)
+        elif what is None or what not in present:
             yield path
 
 
 def _collect(
-    cache: Cache, entry: TreeEntry, rel: str, work: Node | None, found: list[tuple[str, str | None]]
+    cache: Cache,
+    entry: TreeEntry,
+    rel: str,
+    work: Node | None,
+    found: list[tuple[str, str | DirNode | None]],
 ) -> None:
     if entry.type != DIR:
         found.append((rel, entry.oid))
         return
     if isinstance(work, DirNode) and work.oid == entry.oid:
-        _collect_work(cache, work, rel, found)
+        found.append((rel, work))
         return
     try:
         tree = cache.load_tree(entry.oid)
@@ -353,16 +379,27 @@ def _collect(
         _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
 
 
-def _collect_work(
-    cache: Cache, node: DirNode, rel: str, found: list[tuple[str, str | None]]
-) -> None:
-    """Like _collect, for a workspace folder equal to the stored tree (same oid)."""
-    if not cache.exists(node.oid):
-        found.append((rel, None))
+_oid_of = attrgetter("oid")
+
+
+def _add_oids(node: DirNode, oids: set[str]) -> None:
+    """The oids of a workspace folder's tree and of everything below it."""
+    oids.add(node.oid)
+    oids.update(map(_oid_of, node.children.values()))  # files and sub-trees, in C
+    for child in node.children.values():
+        if type(child) is DirNode:
+            _add_oids(child, oids)
+
+
+def _missing_below(node: DirNode, rel: str, present: set[str]) -> Iterator[str]:
+    """Like _collect, for a workspace folder equal to its stored tree (same oid): its tree
+    object, or else each file below it, in tree order."""
+    if node.oid not in present:
+        yield rel
         return
     for name in sorted(node.children):
         child = node.children[name]
         if isinstance(child, DirNode):
-            _collect_work(cache, child, f"{rel}/{name}", found)
-        else:
-            found.append((f"{rel}/{name}", child.oid))
+            yield from _missing_below(child, f"{rel}/{name}", present)
+        elif child.oid not in present:
+            yield f"{rel}/{name}"

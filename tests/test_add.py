@@ -149,7 +149,7 @@ def test_readd_unchanged_uses_state_rows(repo, dvlite) -> None:
     dvlite("add", "data")
     rows = State(repo.tmp_dir / "state.db").load("data")
     st = os.stat(root / "data" / "f")
-    assert rows == {"data/f": (st.st_ino, st.st_mtime_ns, 1, oid(b"x"))}
+    assert rows == {"data/f": ("data/f", st.st_ino, st.st_mtime_ns, 1, oid(b"x"))}
 
 
 @pytest.mark.parametrize(

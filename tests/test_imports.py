@@ -59,3 +59,11 @@ def test_local_commands_import_no_git_and_no_remote_libraries(tracked, args) -> 
 def test_add_runs_git_without_importing_gitpython_or_remote_libraries(tracked) -> None:
     (tracked.root / "n").write_text("z")
     assert _modules(tracked.root, "add", "n") == "0 []"
+
+
+def test_status_without_a_pipeline_does_not_import_yaml(tracked) -> None:
+    driver = _DRIVER.replace('{"git", "fsspec", "s3fs"}', '{"yaml"}')
+    result = subprocess.run(
+        [sys.executable, "-c", driver, "status", "-q"], cwd=tracked.root, capture_output=True
+    )
+    assert result.stdout.decode().strip().splitlines()[-1] == "1 []"

@@ -67,9 +67,9 @@ def test_state_rows_round_trip(tmp_path) -> None:
         ]
     )
     assert state.load("d") == {
-        "d/a": (1, 2, 3, "xxh128:" + "0" * 32),
-        "d/ab": (4, 5, 6, "o"),
-        "d": (1, 1, 1, "q"),
+        "d/a": ("d/a", 1, 2, 3, "xxh128:" + "0" * 32),
+        "d/ab": ("d/ab", 4, 5, 6, "o"),
+        "d": ("d", 1, 1, 1, "q"),
     }
     state.close()
 
@@ -97,7 +97,7 @@ def test_damaged_pages_are_rebuilt(tmp_path) -> None:
     state = State(path)
     assert state.load("d") == {}
     state.save([("d/x", 1, 2, 3, "o")])
-    assert state.load("d") == {"d/x": (1, 2, 3, "o")}
+    assert state.load("d") == {"d/x": ("d/x", 1, 2, 3, "o")}
     state.close()
 
 
