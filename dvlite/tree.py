@@ -49,7 +49,7 @@ class TreeEntry:
         return cls(name, kind, oid, size, d.get("exec") is True)  # type: ignore[arg-type]
 
 
-json_quote = _quote = json.encoder.encode_basestring  # a str as JSON, quotes included
+_quote = json.encoder.encode_basestring
 
 
 def _entry_json(e: TreeEntry) -> str:

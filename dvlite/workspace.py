@@ -17,7 +17,7 @@ from dvlite.errors import CacheError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.state import State
-from dvlite.tree import DIR, FILE, TreeEntry, entry_json, json_quote, tree_bytes
+from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 
 # Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
@@ -251,29 +251,20 @@ class _NoPool:
         return None
 
 
-_FILE_TAIL = f',"type":{json_quote(FILE)}}}'  # the end of a file entry's JSON (entry_json)
-
-
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
     """Each folder's tree object, written straight from the nodes (no Tree in between:
-    this runs for every folder on every status). File entries are spelled out here as
-    entry_json spells them (checked equal by tests/test_fast_paths.py), without a call each."""
+    this runs for every folder on every status)."""
     size = files = 0
     entries: list[str] = []
-    children = node.children
-    for name in sorted(children):
-        child = children[name]
+    for name in sorted(node.children):
+        child = node.children[name]
         if isinstance(child, DirNode):
             _build_trees(child, cache)
             files += child.files
             entries.append(entry_json(name, DIR, child.oid, child.size))
         else:
             files += 1
-            head = '{"exec":true,"name":' if child.exec else '{"name":'
-            entries.append(
-                f'{head}{json_quote(name)},"oid":{json_quote(child.oid)},"size":{child.size}'
-                + _FILE_TAIL
-            )
+            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
         size += child.size
     data = tree_bytes(entries)
     node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)

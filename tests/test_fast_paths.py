@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -14,11 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dvlite import pointer as pointers
-from dvlite import workspace
 from dvlite.cache import Cache
 from dvlite.hashing import oid_of_bytes
 from dvlite.repo import Repo
-from dvlite.state import State
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
@@ -152,32 +149,6 @@ def test_tree_bytes_are_canonical_json(raw: list[tuple[str, str, int, bool]]) ->
     ).encode("utf-8")
     assert tree.to_bytes() == expected
     assert Tree.from_bytes(tree.to_bytes()) == tree
-
-
-fs_names = names.filter(lambda n: "\x00" not in n and n != "sub" and len(n.encode()) < 200)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.lists(
-        st.tuples(fs_names, st.binary(max_size=20), st.booleans()),
-        max_size=5,
-        unique_by=lambda t: t[0],
-    )
-)
-def test_workspace_trees_are_the_canonical_tree_bytes(raw: list[tuple[str, bytes, bool]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = os.path.join(tmp, "data")
-        os.makedirs(os.path.join(root, "sub"))
-        Path(root, "sub", "x").write_bytes(b"x")
-        for name, data, executable in raw:
-            Path(root, name).write_bytes(data)
-            os.chmod(os.path.join(root, name), 0o755 if executable else 0o644)
-        node = workspace.scan(root, "data")
-        workspace.build(node, State(Path(tmp, "state.db")))
-        assert isinstance(node, workspace.DirNode)
-        tree = Tree.of(child.to_entry() for child in node.children.values())
-        assert node.oid == oid_of_bytes(tree.to_bytes())
 
 
 def test_big_file_round_trip_through_the_kernel_copy(repo: Repo, dvlite) -> None:
