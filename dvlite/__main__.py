@@ -1,3 +1,3 @@
-from dvlite.entry import main
+from dvlite.cli import main
 
 main()

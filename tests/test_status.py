@@ -1,10 +1,7 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 
-from conftest import run_main
 from helpers import object_path, oid
 
 
@@ -167,30 +164,3 @@ def test_names_that_look_like_rich_markup_are_printed_verbatim(repo, dvlite) -> 
     shutil.rmtree(repo.cache_dir)
     assert "missing: d\n" in dvlite("fsck").stdout
     assert dvlite("remove", "[red]c.dvl").stdout == "removed [red]c.dvl\n"
-
-
-def test_bare_status_runs_without_click_and_says_the_same(repo, dvlite) -> None:
-    """`dvlite status` alone skips the click app (dvlite.entry): same output, same errors."""
-    _dataset(repo, dvlite)
-    driver = (
-        "import sys; sys.argv[1:] = ['status']\n"
-        "from dvlite.entry import main\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
-        "print(code, 'click' in sys.modules)"
-    )
-    clean = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True)
-    assert clean.stdout == "0 False\n"
-    repo.root.joinpath("data", "a.txt").write_text("changed")
-    repo.root.joinpath("data", "new.txt").write_text("new")
-    result = run_main("status")
-    assert (result.returncode, result.stderr) == (0, "")
-    assert (
-        result.stdout
-        == dvlite("status").stdout
-        == ("data.dvl\n    modified:     data/a.txt\n    new:          data/new.txt\n")
-    )
-    repo.root.joinpath("data.dvl").write_text("not: [a pointer")
-    result = run_main("status")
-    assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == dvlite("status").stderr
-    assert result.stderr.startswith("Error: ") and "data.dvl" in result.stderr

@@ -129,8 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         code = 1
     except OSError as exc:
-        from dvlite.entry import os_error_message
+        import errno
 
-        click.echo(f"Error: {os_error_message(exc)}", err=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        hint = "; free some space, then run the command again" if exc.errno == errno.ENOSPC else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}{hint}", err=True)
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

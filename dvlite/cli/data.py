@@ -76,11 +76,27 @@ def status(
     if as_json:
         print_json([t.to_dict() for t in report])
     elif not quiet and report:  # clean: print nothing, and do not even import rich
-        from dvlite.entry import print_status
-
-        print_status(report)
+        out = console()
+        for target in report:
+            out.print(target.source, style="bold", markup=False)
+            for change in target.changes:
+                out.print(
+                    f"    {change.state + ':':<14}{change.path}",
+                    style=_STYLE.get(change.state),
+                    markup=False,
+                )
     if quiet and report:
         ctx.exit(1)
+
+
+_STYLE = {
+    "modified": "yellow",
+    "new": "green",
+    "deleted": "red",
+    "not in cache": "magenta",
+    "out of date": "yellow",
+    "uncommitted": "cyan",
+}
 
 
 @cli.command()
