@@ -13,7 +13,7 @@ from bench import (  # noqa: F401  (importing a module registers its workloads)
     pipelines,
     remotes,
 )
-from bench.harness import FULL, QUICK, SCENARIOS, BenchError, Harness, Options, drop_caches
+from bench.harness import FULL, QUICK, SCENARIOS, Harness, Options, drop_caches
 from bench.report import machine, save_json, show, write_doc
 
 
@@ -82,16 +82,15 @@ def main(argv: list[str]) -> int:
         console.print(f"raw results: {save_json(results, facts)}")
         if not (args.quick or args.no_doc):
             # each workload's latest results are kept apart, so a run of some workloads (-w)
-            # updates their rows and leaves the others' as they were measured
+            # updates their rows and leaves the others' (and a failed one's) as they were
             write_doc(results, facts, argv)
             console.print("wrote bench/latest/ and docs/benchmarks.md")
-    except BenchError as exc:
-        console.print(f"[red]benchmark failed:[/] {exc}")
-        return 1
     finally:
         console.print("deleting the runs' files (deferred until now, see bench/harness.py)")
         harness.cleanup()
-    return 0
+    for failure in harness.failures:
+        console.print(f"[red]workload failed, its results are left out:[/] {failure}", markup=True)
+    return 1 if harness.failures else 0
 
 
 if __name__ == "__main__":

@@ -389,6 +389,7 @@ class Harness:
         self.options = options
         self.env = bench_env()
         self.results = Results(sizes=options.sizes, cold=options.cold)
+        self.failures: list[str] = []  # workloads that failed (their samples are dropped)
         self.progress = progress
 
     def record(self, sample: Sample) -> None:
@@ -411,7 +412,11 @@ class Harness:
 
     def run(self, scenarios: list[Scenario]) -> Results:
         for sc in scenarios:
-            tools = self.tools_for(sc)
+            try:
+                tools = self.tools_for(sc)
+            except BenchError as exc:
+                self.failures.append(f"{sc.name}: {exc}")
+                continue
             if not tools:
                 continue
             runs = self.options.runs if sc.max_runs is None else min(self.options.runs, sc.max_runs)
@@ -421,15 +426,25 @@ class Harness:
                 )
             names = ", ".join(t.name for t in tools)
             self.progress(f"{describe(sc.title, self.options.sizes)}: {runs} runs of {names}")
-            for i in range(runs):
-                for tool in tools:  # alternate: dvlite, dvc, dvlite, dvc, ...
-                    r = Run(self, sc, tool, i)
-                    try:
-                        sc.fn(r)
-                    finally:
-                        if r.dir.exists():
-                            r.discard(r.dir) if sc.many_files else rmtree(r.dir)
+            try:
+                self._run_scenario(sc, tools, runs)
+            except BenchError as exc:
+                # keep what the other workloads measured; this one's samples are incomplete
+                r = self.results
+                r.samples = [x for x in r.samples if x.scenario != sc.name]
+                r.counts = [x for x in r.counts if x.scenario != sc.name]
+                self.failures.append(f"{sc.name}: {exc}")
         return self.results
+
+    def _run_scenario(self, sc: Scenario, tools: list[Tool], runs: int) -> None:
+        for i in range(runs):
+            for tool in tools:  # alternate: dvlite, dvc, dvlite, dvc, ...
+                r = Run(self, sc, tool, i)
+                try:
+                    sc.fn(r)
+                finally:
+                    if r.dir.exists():
+                        r.discard(r.dir) if sc.many_files else rmtree(r.dir)
 
     def cleanup(self) -> None:
         """Delete the runs kept in the trash (after the last timed step)."""
