@@ -1,8 +1,5 @@
-"""``dvlite repro``: run what is out of date, in dependency order, independent stages in parallel.
-
-A stage is out of date when its cmd, the oid of a dep, the value of a param, or one of its
-outputs differs from its record in dvlite.lock; every stage downstream of it follows. Deps are
-hashed through the state database, so a no-op repro reads no file. Commands run in threads
+"""``dvlite repro``: run what is out of date (``dvlite.stale`` decides), in dependency order,
+independent stages in parallel, and ``declare`` stages. Commands run in threads
 (one subprocess each); the lock, the cache and the state database are touched only by the
 thread that schedules, so a record is written only for a stage that succeeded.
 """
@@ -19,28 +16,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dvlite import gitignore, lockfile, runcache
-from dvlite import params as params_mod
 from dvlite import pipeline as pipelines
 from dvlite.errors import DvliteError, PipelineError
 from dvlite.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.pipeline import Pipeline, Stage
 from dvlite.repo import Repo
-from dvlite.tree import DIR, FILE
-from dvlite.workspace import DirNode, build, scan
+from dvlite.stale import Hasher, Planned, inputs, plan, why_stale
+from dvlite.tree import DIR
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
 NOTE = "note"  # not about one stage (the stage is "")
 Events = Callable[[str, str, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    name: str
-    reason: str  # why it runs; "" when it is up to date
-
-    def to_dict(self) -> dict[str, object]:
-        return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
 
 
 @dataclass
@@ -57,136 +44,6 @@ class ReproResult:
             "restored": self.restored,
             "skipped": self.skipped,
         }
-
-
-# -- hashing paths --------------------------------------------------------------------------
-class Hasher:
-    """Hash workspace paths through the state database, remembering each answer."""
-
-    def __init__(self, repo: Repo) -> None:
-        self.repo = repo
-        self._memo: dict[str, LockedPath | None] = {}
-        self.params_files: dict[str, object] = {}  # parsed params files
-        self._link_roots = (os.path.realpath(repo.cache_dir),)
-
-    def get(self, rel: str, *, store: bool = False) -> LockedPath | None:
-        if not store and rel in self._memo:
-            return self._memo[rel]
-        path = os.path.join(self.repo.root, rel)
-        if not os.path.lexists(path):
-            found = None
-        else:
-            node = scan(path, rel, self._link_roots)
-            build(node, self.repo.state, self.repo.cache if store else None)
-            if isinstance(node, DirNode):
-                found = LockedPath(rel, DIR, node.oid, node.size, node.files)
-            else:
-                found = LockedPath(rel, FILE, node.oid, node.size)
-            if store and self.repo.link_types[0] in ("hardlink", "symlink"):
-                from dvlite.checkout import link_into_workspace
-
-                link_into_workspace(self.repo, node)
-        self._memo[rel] = found
-        return found
-
-    def forget(self, rels: Iterable[str]) -> None:
-        for rel in rels:
-            self._memo.pop(rel, None)
-
-
-# -- deciding ---------------------------------------------------------------------------------
-def _read_params(repo: Repo, stage: Stage, hasher: Hasher) -> Params:
-    reader = params_mod.workspace_reader(repo.root)
-    return params_mod.values(stage.params, reader, stage=stage.name, parsed=hasher.params_files)
-
-
-def _inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, ...], Params]:
-    deps = []
-    for dep in stage.deps:
-        found = hasher.get(dep)
-        if found is None:
-            raise PipelineError(f"stage {stage.name!r}: its dep {dep} does not exist")
-        deps.append(found)
-    return tuple(deps), _read_params(repo, stage, hasher)
-
-
-def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> str:
-    """Why ``stage`` must run, or "" when its record matches the workspace."""
-    current = _read_params(repo, stage, hasher)  # a missing param is an error even here
-    if entry is None:
-        return "never run"
-    if entry.cmd != stage.cmd:
-        return "command changed"
-    recorded = {d.path for d in entry.deps}
-    if recorded != set(stage.deps):
-        return "deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps)))
-    for file, keys in current.items():
-        old = entry.params.get(file, {})
-        for key, value in keys.items():
-            if key not in old:
-                return f"param {key} added"
-            if old[key] != value:
-                return f"param {key} changed ({old[key]!r} -> {value!r})"
-    for file, keys in entry.params.items():
-        for key in keys:
-            if key not in current.get(file, {}):
-                return f"param {key} removed"
-    for dep in entry.deps:
-        now = hasher.get(dep.path)
-        if now is None:
-            return f"dep {dep.path} is missing"
-        if now.oid != dep.oid:
-            return f"dep {dep.path} changed"
-    declared = set(stage.outs) | set(stage.metrics)
-    recorded = {o.path for o in entry.outs + entry.metrics}
-    if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
-        return "outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs)
-    for out in entry.outs + entry.metrics:
-        now = hasher.get(out.path)
-        if now is None:
-            return f"output {out.path} is missing"
-        if now.oid != out.oid:
-            return f"output {out.path} was modified"
-    return ""
-
-
-def plan(
-    repo: Repo,
-    targets: Iterable[str] = (),
-    *,
-    force: bool = False,
-    downstream: bool = False,
-    pipeline: Pipeline | None = None,
-    lock: Lock | None = None,
-    hasher: Hasher | None = None,
-) -> list[Planned]:
-    """Every stage repro considers, in dependency order, each with why it runs (or "")."""
-    pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
-    lock = lock if lock is not None else lockfile.load(repo.root)
-    hasher = hasher or Hasher(repo)
-    pipeline.check(repo.root)
-    targets = list(targets)
-    if targets:
-        names = pipeline.resolve_targets(targets, repo.root)
-        wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
-    else:
-        wanted = set(pipeline.stages)
-    edges = pipeline.edges()
-    result: list[Planned] = []
-    runs: set[str] = set()
-    for name in pipeline.order(wanted):
-        stage = pipeline.stages[name]
-        if force:
-            _read_params(repo, stage, hasher)
-            reason = "forced"
-        else:
-            reason = why_stale(repo, stage, lock.stages.get(name), hasher)
-            upstream = next((f"upstream stage {up!r} runs" for up in edges[name] if up in runs), "")
-            reason = upstream or reason
-        if reason:
-            runs.add(name)
-        result.append(Planned(name, reason))
-    return result
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -331,7 +188,7 @@ class _Runner:
                 self.done.add(name)
                 self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
                 return None
-        deps, params = _inputs(self.repo, stage, self.hasher)
+        deps, params = inputs(self.repo, stage, self.hasher)
         if self.use_run_cache and self._restore(stage, deps, params):
             self.result.restored.append(name)
             self.done.add(name)

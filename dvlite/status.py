@@ -75,7 +75,7 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
         return []
     report = []
     if has_pipeline:
-        from dvlite.repro import plan
+        from dvlite.stale import plan
 
         for planned in plan(repo):
             if planned.reason:
