@@ -65,6 +65,18 @@ def atomic_write(
         raise
 
 
+def write_if_changed(path: str | Path, data: bytes) -> bool:
+    """``atomic_write`` unless the file already holds exactly ``data``; True when written."""
+    try:
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return False
+    except OSError:
+        pass
+    atomic_write(path, data)
+    return True
+
+
 def reflink(src: str | Path, dst: str | Path) -> bool:
     """Clone ``src`` to a new file ``dst`` sharing its blocks; False where unsupported."""
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvlite import fsutil
+from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
 from dvlite.hashing import is_oid
 from dvlite.tree import DIR, FILE
@@ -129,9 +129,8 @@ class Lock:
         }
 
     def dumps(self) -> str:
-        from dvlite.pipeline import dump_yaml  # imports YAML, which reading history needs not
 
-        return dump_yaml(self.to_dict())
+        return yamlio.dump(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: object, where: str = LOCK_FILE) -> Lock:
@@ -150,9 +149,8 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str, where: str = LOCK_FILE) -> Lock:
-        from dvlite.pipeline import load_yaml
 
-        return cls.from_dict(load_yaml(text, where, PipelineError), where)
+        return cls.from_dict(yamlio.load(text, where, PipelineError), where)
 
 
 _parsed: dict[str, tuple[tuple[int, int, int], Lock]] = {}  # path -> (stat key, lock)
@@ -179,15 +177,7 @@ def load(root: Path) -> Lock:
 
 def save(root: Path, lock: Lock) -> bool:
     """Write the lock atomically; returns False when it already had these bytes."""
-    path = root / LOCK_FILE
-    data = lock.dumps().encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    fsutil.atomic_write(path, data)
-    return True
+    return fsutil.write_if_changed(root / LOCK_FILE, lock.dumps().encode("utf-8"))
 
 
 def update(root: Path, entry: LockEntry) -> None:

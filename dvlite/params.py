@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from dvlite import yamlio
 from dvlite.errors import PipelineError
 from dvlite.lockfile import Params
-from dvlite.pipeline import load_yaml
 
 DEFAULT_FILE = "params.yaml"
 MISSING = object()
@@ -72,7 +72,7 @@ def parse(data: bytes, where: str) -> object:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PipelineError(f"{where} is not UTF-8 text") from None
-    return load_yaml(text, where)  # YAML is a superset of JSON
+    return yamlio.load(text, where, PipelineError)  # YAML is a superset of JSON
 
 
 def values(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from dvlite import fsutil
+from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
 
 PIPELINE_FILE = "dvlite.yaml"
@@ -24,25 +24,6 @@ _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
 
 # yaml is imported by the functions that parse or write it: importing it costs ~12 ms, and
 # `status` imports this module for PIPELINE_FILE even in a repository without a pipeline.
-def load_yaml(text: str, where: str, error: type[Exception] = PipelineError) -> object:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: PyYAML without libyaml
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise error(f"malformed {where}: not valid YAML{line}") from None
-
-
-def dump_yaml(data: object) -> str:
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=10_000))
-
-
 def normpath(path: str, where: str) -> str:
     """A repository-relative POSIX path as written in dvlite.yaml, normalised."""
     if not isinstance(path, str) or not path.strip():
@@ -301,10 +282,10 @@ class Pipeline:
 
     @classmethod
     def loads(cls, text: str, where: str = PIPELINE_FILE) -> Pipeline:
-        return cls.from_dict(load_yaml(text, where), where)
+        return cls.from_dict(yamlio.load(text, where, PipelineError), where)
 
     def dumps(self) -> str:
-        return dump_yaml(self.to_dict())
+        return yamlio.dump(self.to_dict())
 
     def with_stage(self, stage: Stage) -> Pipeline:
         stages = dict(self.stages)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvlite import fsutil
+from dvlite import fsutil, yamlio
 from dvlite.errors import PointerError
 from dvlite.hashing import is_oid
 from dvlite.tree import DIR, FILE
@@ -148,7 +148,7 @@ def loads(text: str, where: str, expected_name: str) -> Pointer:
     """Parse a pointer file's text; ``expected_name`` is the data name its file name implies."""
     data: object = _canonical(text)
     if data is None:
-        data = _load_yaml(text, where)
+        data = yamlio.load(text, f"pointer file {where}", PointerError)
     pointer = Pointer.from_dict(data, where)
     if pointer.path != expected_name:
         raise PointerError(
@@ -158,28 +158,9 @@ def loads(text: str, where: str, expected_name: str) -> Pointer:
     return pointer
 
 
-def _load_yaml(text: str, where: str) -> object:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # SafeLoader: PyYAML without libyaml
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise PointerError(f"malformed pointer file {where}: not valid YAML{line}") from None
-
-
 def save(path: Path, pointer: Pointer) -> bool:
     """Write the pointer atomically; returns False if the file already had these bytes."""
-    text = pointer.dumps().encode("utf-8")
-    try:
-        if path.read_bytes() == text:
-            return False
-    except OSError:
-        pass
-    fsutil.atomic_write(path, text)
-    return True
+    return fsutil.write_if_changed(path, pointer.dumps().encode("utf-8"))
 
 
 def is_pointer(path: str | os.PathLike[str]) -> bool:
