@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json, progress
+
+if TYPE_CHECKING:
+    from dvlite.fsck import FsckResult
 
 
 @cli.command()
@@ -199,18 +204,23 @@ def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
 
         show_remote_fsck(ctx, remote_name or None, as_json)
         return
-    from rich.markup import escape
-
     from dvlite.fsck import fsck as do_fsck
 
     with progress("Verifying") as advance:
         result = do_fsck(open_repo(), progress=advance)
+    show_fsck(ctx, result, as_json)
+
+
+def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str = "") -> None:
+    """Render a cache's (or, with ``where``, a remote's) fsck; exit 1 when anything is wrong."""
+    from rich.markup import escape
+
     if as_json:
         print_json(result.to_dict())
     else:
         out = console()
         for oid in result.corrupt:
-            out.print(f"[red]corrupt:[/] {oid}")
+            out.print(f"[red]corrupt:[/] {escape(oid)}")
         for rel in result.missing:
             out.print(f"[magenta]missing:[/] {escape(rel)}")
         verdict = (
@@ -218,6 +228,6 @@ def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
             if result.ok
             else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
         )
-        out.print(f"checked {result.checked:,} objects: {verdict}")
+        out.print(f"checked {result.checked:,} objects{where}: {verdict}")
     if not result.ok:
         ctx.exit(1)

@@ -301,23 +301,9 @@ def show_remote_status(
 
 
 def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
+    from dvlite.cli.data import show_fsck
     from dvlite.remote_status import fsck_remote
 
     with _progress("Verifying") as bar:
         result = fsck_remote(open_repo(), remote=remote_name, progress=bar.advance if bar else None)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        out = console()
-        for url in result.corrupt:
-            out.print(f"[red]corrupt:[/] {url}")
-        for rel in result.missing:
-            out.print(f"[magenta]missing:[/] {rel}")
-        verdict = (
-            "all good"
-            if result.ok
-            else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
-        )
-        out.print(f"checked {result.checked:,} objects on remote {result.remote!r}: {verdict}")
-    if not result.ok:
-        ctx.exit(1)
+    show_fsck(ctx, result, as_json, f" on remote {result.remote!r}")
