@@ -89,15 +89,19 @@ def diff(a: str | None, b: str | None, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
     else:
+        from rich.markup import escape  # paths are printed as they are, never as markup
+
         out = console()
         for change in result.renamed:
-            out.print(f"[blue]renamed:[/]  {change.old_path} -> {change.path}")
+            out.print(
+                f"[blue]renamed:[/]  {escape(change.old_path or '')} -> {escape(change.path)}"
+            )
         for change in result.added:
-            out.print(f"[green]added:[/]    {change.path}")
+            out.print(f"[green]added:[/]    {escape(change.path)}")
         for change in result.modified:
-            out.print(f"[yellow]modified:[/] {change.path}")
+            out.print(f"[yellow]modified:[/] {escape(change.path)}")
         for change in result.deleted:
-            out.print(f"[red]deleted:[/]  {change.path}")
+            out.print(f"[red]deleted:[/]  {escape(change.path)}")
     if result.missing:
         revs = " ".join(f"--rev {r}" for r in (result.a, result.b) if r != "workspace")
         click.echo(

@@ -229,10 +229,13 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
         if not found:
             click.echo(f"No stage depends on {path}.")
             return
+        from rich.markup import escape
+
         out = console()
         for d in found:
-            outs = ", ".join(d.outs) or "no outputs"
-            out.print(f"[bold]{d.stage}[/]  -> {outs}  [dim](via {', '.join(d.via)})[/]")
+            outs = escape(", ".join(d.outs) or "no outputs")
+            via = escape(", ".join(d.via))
+            out.print(f"[bold]{escape(d.stage)}[/]  -> {outs}  [dim](via {via})[/]")
         return
     node = lineage_mod.lineage(repo, path, rev)
     if as_json:

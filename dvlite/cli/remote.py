@@ -293,7 +293,7 @@ def show_remote_status(
             ("missing:", report.missing, "red"),
         ):
             for path in paths:
-                out.print(f"    {label:<15}{path}", style=style)
+                out.print(f"    {label:<15}{path}", style=style, markup=False)
         if report.clean:
             out.print(f"Cache and remote {report.remote!r} are in sync.")
     if quiet and not report.clean:
