@@ -15,7 +15,7 @@ from dvlite.errors import CacheError
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, workspace_node
 from dvlite.tree import DIR, FILE, TreeEntry
-from dvlite.workspace import compare
+from dvlite.workspace import compare, stored_files
 
 Change = tuple[str, TreeEntry | None, TreeEntry | None]  # path, old file, new file
 
@@ -47,23 +47,11 @@ def diff_entries(
                 yield from diff_entries(cache, a.get(name), b.get(name), f"{rel}/{name}", missing)
             return
     if old is not None:
-        for path, entry in files_of(cache, old, rel, missing):
+        for path, entry in stored_files(cache, old, rel, missing):
             yield path, entry, None
     if new is not None:
-        for path, entry in files_of(cache, new, rel, missing):
+        for path, entry in stored_files(cache, new, rel, missing):
             yield path, None, entry
-
-
-def files_of(
-    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None = None
-) -> Iterator[tuple[str, TreeEntry]]:
-    """Every file under a stored entry, with its path."""
-    if entry.type == FILE:
-        yield rel, entry
-        return
-    children = _load(cache, entry, rel, missing)
-    for name, child in sorted((children or {}).items()):
-        yield from files_of(cache, child, f"{rel}/{name}", missing)
 
 
 def _load(
@@ -162,7 +150,7 @@ def _against_workspace(
     work = workspace_node(repo, new) if new is not None else None
     if work is None:
         return (
-            [(path, entry, None) for path, entry in files_of(repo.cache, old, rel, missing)]
+            [(path, entry, None) for path, entry in stored_files(repo.cache, old, rel, missing)]
             if old
             else []
         )

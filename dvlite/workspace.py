@@ -302,7 +302,8 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
             )
         return
     if stored is not None:
-        yield from _stored_files(cache, stored, rel)
+        for path, entry in stored_files(cache, stored, rel):
+            yield Delta(path, entry, None)
     if work is not None:
         if isinstance(work, DirNode):
             for f in work.walk_files():
@@ -311,12 +312,23 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
             yield Delta(rel, None, work)
 
 
-def _stored_files(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[Delta]:
+def stored_files(
+    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None = None
+) -> Iterator[tuple[str, TreeEntry]]:
+    """Every file under a stored entry, with its path. A tree the cache lacks raises
+    CacheError, or with ``missing`` given is appended to it and skipped."""
     if entry.type == FILE:
-        yield Delta(rel, entry, None)
+        yield rel, entry
         return
-    for child in cache.load_tree(entry.oid):
-        yield from _stored_files(cache, child, f"{rel}/{child.name}")
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError:
+        if missing is None:
+            raise
+        missing.append(rel)
+        return
+    for child in tree:  # entries are sorted by name
+        yield from stored_files(cache, child, f"{rel}/{child.name}", missing)
 
 
 def missing_objects(
