@@ -17,6 +17,7 @@ from dvlite import pointer as pointers
 from dvlite.checkout import CheckoutResult, apply, plan
 from dvlite.diff import diff_entries
 from dvlite.errors import CacheError, CheckoutError, DvliteError, ScmError
+from dvlite.lockfile import LOCK_FILE
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect, workspace_node
 from dvlite.tree import DIR
@@ -29,7 +30,6 @@ HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARK = "# dvlite hook v1"
 KEPT_SUFFIX = ".pre-dvlite"
 BACKUP_SUFFIX = ".dvlite-backup"
-LOCK_FILE = "dvlite.lock"
 
 # A pre-* hook stops at the first failure; a post-* hook runs both and reports the worse.
 _SCRIPT = """#!/bin/sh
