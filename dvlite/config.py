@@ -12,11 +12,12 @@ import io
 import os
 from pathlib import Path
 
-from dvlite import fsutil
+from dvlite import fsutil, secrets
 from dvlite.errors import ConfigError
 
 LEVELS = ("global", "repo", "local")
 KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
+PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
 
 
 def user_config_path() -> Path:
@@ -38,6 +39,12 @@ def parse_key(key: str) -> tuple[str, str]:
     )
 
 
+def key_of(section: str, option: str) -> str:
+    """The inverse of ``parse_key``: (``remote "store"``, ``url``) -> ``remote.store.url``."""
+    name = section.replace(' "', ".").rstrip('"')
+    return f"{name}.{option}"
+
+
 class Config:
     """A merged view of the three config files; writes go to one level."""
 
@@ -57,6 +64,11 @@ class Config:
             return parser
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"cannot read {path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+                f"at position {exc.start}); fix or delete it"
+            ) from None
         try:
             parser.read_string(text, source=str(path))
         except configparser.Error as exc:
@@ -100,10 +112,28 @@ class Config:
             raise ConfigError("not inside a dvlite repository: use --global")
         return level
 
+    def check_storable(self, section: str, option: str, value: str, level: str) -> None:
+        """Refuse to write a credential (or a URL with a password) into the committed
+        ``.dvlite/config``: once committed and pushed, a secret cannot be taken back."""
+        if level != "repo":
+            return
+        if secrets.is_secret(option):
+            what = "is a credential"
+        elif secrets.url_password(value):
+            what = "holds a password"
+        else:
+            return
+        raise ConfigError(
+            f"`{key_of(section, option)}` {what}: it would be committed in .dvlite/config; "
+            "use --local (written to .dvlite/config.local, git-ignored)"
+        )
+
     def set(self, key: str, value: str | None, level: str = "repo") -> None:
         """Set ``key`` (or remove it when ``value`` is None) at ``level`` and save the file."""
         level = self.level_for_write(level)
         section, option = parse_key(key)
+        if value is not None:
+            self.check_storable(section, option, value, level)
         parser = self._parsers[level]
         if value is None:
             if not parser.has_option(section, option):
@@ -126,6 +156,8 @@ class Config:
 
     def set_section(self, section: str, values: dict[str, str], level: str) -> None:
         parser = self._parsers[self.level_for_write(level)]
+        for option, value in values.items():
+            self.check_storable(section, option, value, level)
         if not parser.has_section(section):
             parser.add_section(section)
         for option, value in values.items():
@@ -133,8 +165,11 @@ class Config:
         self.save(level)
 
     def save(self, level: str) -> None:
+        """Write one level's file; the ones that hold credentials (local, global) are readable
+        by their owner alone (0600), however they were created before."""
         path = self.paths[level]
         buf = io.StringIO()
         self._parsers[level].write(buf)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write(path, buf.getvalue().encode("utf-8"))
+        mode = None if level == "repo" else PRIVATE_MODE
+        fsutil.atomic_write(path, buf.getvalue().encode("utf-8"), mode=mode)

@@ -45,10 +45,12 @@ def add(
         raise RemoteError(
             f"remote {name!r} already exists; use --force to replace it, or `remote modify`"
         )
+    url = normalise_url(repo, url)
+    repo.config.check_storable(_section(name), "url", url, level)  # before --force removes
     if force:
         for lvl in ("repo", "local"):
             repo.config.remove_section(_section(name), lvl)
-    repo.config.set_section(_section(name), {"url": normalise_url(repo, url)}, level)
+    repo.config.set_section(_section(name), {"url": url}, level)
     if default:
         repo.config.set("core.remote", name, level)
 

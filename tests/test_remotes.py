@@ -397,7 +397,7 @@ def test_remote_config_commands(repo: Repo, tmp_dir: TmpDir) -> None:
         "url": "s3://bucket/a",
         "jobs": "16",
         "region": "eu-west-1",
-        "secret_access_key": "***",
+        "secret_access_key": "****",
         "default": True,
     }
     result = invoke("remote", "modify", "a", "colour", "blue")

@@ -158,9 +158,10 @@ def config(
     list_all: bool,
 ) -> None:
     """Read or set a setting (`dvlite config cache.type hardlink`)."""
-    from dvlite.config import Config
+    from dvlite.config import Config, key_of
     from dvlite.errors import NotARepoError
     from dvlite.repo import Repo
+    from dvlite.secrets import shown
 
     try:
         cfg = Repo.find().config
@@ -170,16 +171,15 @@ def config(
         cfg = Config(None)
     if list_all:
         for section, options in sorted(cfg.sections().items()):
-            name = section.replace(' "', ".").rstrip('"')
             for option, val in sorted(options.items()):
-                click.echo(f"{name}.{option}={val}")
+                click.echo(f"{key_of(section, option)}={shown(option, val)}")
         return
     if key is None:
         raise click.UsageError("give a KEY (or --list)")
     if unset or value is not None:
         cfg.set(key, None if unset else value, level or "repo")
         return
-    current = cfg.get(key)
+    current = cfg.get(key)  # asked for by name, a credential is printed (as git config does)
     if current is None:
         ctx.exit(1)
     click.echo(current)

@@ -53,6 +53,7 @@ def remote_add(name: str, url: str, make_default: bool, force: bool, local: bool
 def remote_list(as_json: bool) -> None:
     """List the remotes (the default one is marked)."""
     from dvlite.remote import configured, default_name
+    from dvlite.secrets import mask_url
 
     repo = open_repo()
     remotes = configured(repo)
@@ -64,7 +65,7 @@ def remote_list(as_json: bool) -> None:
         return
     for name, r in sorted(remotes.items()):
         mark = "  (default)" if name == default else ""
-        click.echo(f"{name}\t{r.url}{mark}")
+        click.echo(f"{name}\t{mask_url(r.url)}{mark}")
 
 
 @remote.command("remove")

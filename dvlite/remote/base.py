@@ -20,6 +20,7 @@ from dvlite.errors import ConfigError, CorruptObjectError, RemoteError
 from dvlite.hashing import hex_of, oid_of_bytes
 from dvlite.remote import errors
 from dvlite.remote.config import RemoteConfig, protocol_of
+from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
     from dvlite.cache import Cache
@@ -46,7 +47,10 @@ class Remote(ABC):
         self, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
     ) -> None:
         self.name = cfg.name
-        self.url = cfg.url
+        # the URL as messages and reports show it, its password masked: the backends reach
+        # the store through ``root`` and ``options``, never through ``url``
+        self.url = mask_url(cfg.url)
+        self._secret_url = cfg.url
         self.options = cfg.options
         self.protocol = protocol_of(cfg.url)
         if self.protocol:
@@ -118,7 +122,11 @@ class Remote(ABC):
         return errors.is_transient(exc)
 
     def translate(self, exc: BaseException, *, attempts: int = 1) -> RemoteError:
-        return errors.translate(self, exc, attempts=attempts)
+        """``errors.translate``, with the URL's password masked wherever the storage library's
+        message repeats it (``user:pw@host/objects/...``)."""
+        error = errors.translate(self, exc, attempts=attempts)
+        message = scrub(str(error), self._secret_url)
+        return error if message == str(error) else RemoteError(message)
 
     # -- running batches ------------------------------------------------------------------
     def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dvlite.errors import ConfigError, RemoteError
+from dvlite.secrets import SECRET_OPTIONS as SECRET_OPTIONS  # re-exported: which are secret
+from dvlite.secrets import mask_url, shown
 
 if TYPE_CHECKING:
     from dvlite.repo import Repo
@@ -20,8 +22,7 @@ S3_OPTIONS = (
     "secret_access_key",
     "session_token",
 )
-COMMON_OPTIONS = ("url", "jobs")
-SECRET_OPTIONS = ("secret_access_key", "session_token", "password", "account_key", "token")
+COMMON_OPTIONS = ("url", "jobs", "timeout")
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class RemoteConfig:
     options: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self, *, secrets: bool = False) -> dict[str, object]:
-        shown = {
-            k: (v if secrets or k not in SECRET_OPTIONS else "***")
-            for k, v in sorted(self.options.items())
-        }
-        return {"name": self.name, "url": self.url, **shown}
+        """The remote as listed; credentials and a URL's password masked unless ``secrets``."""
+        if secrets:
+            return {"name": self.name, "url": self.url, **dict(sorted(self.options.items()))}
+        options = {k: shown(k, v) for k, v in sorted(self.options.items())}
+        return {"name": self.name, "url": mask_url(self.url), **options}
 
     @classmethod
     def from_dict(cls, d: dict[str, str]) -> RemoteConfig:

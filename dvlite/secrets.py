@@ -1,0 +1,50 @@
+"""Which settings are credentials, and how they are shown: one rule for every listing, report
+and error message, so a secret typed once never reaches a terminal, a CI log or a bug report.
+
+A credential is an option named in ``SECRET_OPTIONS`` or ending in ``_secret``, ``password``,
+``token`` or ``key`` (``sas_key``, ``private_key``, ``api_token``); ``access_key_id`` ends in
+``_id`` and is an identifier, like a user name, so it is shown (AWS prints it too). A URL's
+password (``sftp://user:pw@host/path``) is a credential as well.
+"""
+
+from __future__ import annotations
+
+MASK = "****"
+SECRET_OPTIONS = ("secret_access_key", "session_token", "password", "account_key", "token")
+_SECRET_ENDINGS = ("_secret", "password", "token", "key")
+
+
+def is_secret(option: str) -> bool:
+    """True for an option whose value is a credential (``secret_access_key``, ``password``)."""
+    option = option.lower()
+    return option in SECRET_OPTIONS or option.endswith(_SECRET_ENDINGS)
+
+
+def url_password(url: str) -> str | None:
+    """The password in ``scheme://user:password@host/...``, or None when there is none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
+        return None
+    netloc = rest
+    for end in "/?#":
+        netloc = netloc.split(end, 1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return password or None
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` masked wherever it appears as ``:password@``
+    (in the URL itself, and in the paths a storage library builds from it)."""
+    password = url_password(url)
+    return text.replace(f":{password}@", f":{MASK}@") if password else text
+
+
+def mask_url(url: str) -> str:
+    """``sftp://user:pw@host/p`` -> ``sftp://user:****@host/p``; other URLs are unchanged."""
+    return scrub(url, url)
+
+
+def shown(option: str, value: str) -> str:
+    """How a setting is shown in a listing: credentials as ``****``, URLs without password."""
+    return MASK if is_secret(option) else mask_url(value)
