@@ -8,6 +8,7 @@ import re
 from dvlite.config import LEVELS
 from dvlite.errors import ConfigError, RemoteError
 from dvlite.remote import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
+from dvlite.remote.base import parse_timeout
 from dvlite.repo import Repo
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -85,6 +86,8 @@ def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "
         raise ConfigError(f"bad option name {key!r}")
     if key == "jobs" and value is not None and (not value.isdigit() or int(value) < 1):
         raise ConfigError(f"jobs must be a whole number above 0, not {value!r}")
+    if key == "timeout" and value is not None:
+        parse_timeout(name, value)
     if key == "url" and value is not None:
         value = normalise_url(repo, value)
     if value is None:

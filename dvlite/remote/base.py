@@ -7,6 +7,8 @@ runs a batch of them concurrently, retries transient errors and reports the rest
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import threading
 import time
@@ -65,6 +67,7 @@ class Remote(ABC):
             or self._configured_jobs()
             or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
         )
+        self.timeout = parse_timeout(self.name, self.options.get("timeout"))
         self._stop = threading.Event()
 
     @classmethod
@@ -140,9 +143,10 @@ class Remote(ABC):
 
     def _map_threads(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         def run(item: Any) -> Any:
-            if self._stop.is_set():
-                return None
-            for attempt in range(errors.RETRIES + 1):
+            started = time.monotonic()
+            for attempt in itertools.count():
+                if self._stop.is_set():
+                    return None
                 try:
                     return op(item)
                 except (FileNotFoundError, CorruptObjectError) as exc:
@@ -151,10 +155,11 @@ class Remote(ABC):
                     if not self.is_transient(exc):
                         self._stop.set()
                         raise self.translate(exc) from None
-                    if attempt == errors.RETRIES:
+                    delay = errors.retry_delay(attempt, started)
+                    if delay is None:
                         self._stop.set()
                         raise self.translate(exc, attempts=attempt + 1) from None
-                time.sleep(errors.backoff(attempt))
+                time.sleep(delay)
             raise AssertionError("unreachable")
 
         if len(items) == 1 or self.jobs == 1:
@@ -258,6 +263,19 @@ class Remote(ABC):
         """Remove objects from the remote. Callers delete trees before their contents, so
         that a tree on the remote always means its contents are there."""
         self._map(lambda oid: self._rm(self.path(oid)), list(oids))
+
+
+def parse_timeout(name: str, raw: str | None) -> float:
+    """``remote.NAME.timeout``: seconds, a number above 0 (``errors.TIMEOUT`` when unset)."""
+    if raw is None:
+        return errors.TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not (0 < value < math.inf):
+        raise ConfigError(f"remote.{name}.timeout must be a number of seconds above 0, not {raw!r}")
+    return value
 
 
 def _failures(objs: Sequence[Obj], results: list[Any]) -> dict[str, BaseException]:

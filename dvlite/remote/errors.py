@@ -1,12 +1,19 @@
 """What went wrong on a remote, said once: storage libraries speak ``OSError``s and botocore
 errors; here they are sorted into transient ones (retried with backoff) and the rest, which
-become one ``RemoteError`` naming the remote, what went wrong and what to check."""
+become one ``RemoteError`` naming the remote, what went wrong and what to check.
+
+How long a remote that never answers can hold a command: each request waits at most
+``timeout`` seconds for an answer (``remote.NAME.timeout``, default ``TIMEOUT``), and a failed
+operation is tried again at most ``RETRIES`` times, none of them starting later than
+``DEADLINE`` seconds after its first attempt began; so one operation gives up within
+``DEADLINE + timeout`` seconds (docs/remotes.md has the arithmetic)."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import RemoteError
@@ -16,6 +23,8 @@ if TYPE_CHECKING:
 
 RETRIES = 5
 BACKOFF = 0.1  # seconds before the first retry; doubled each time, with jitter
+TIMEOUT = 15.0  # seconds a request waits to connect, and then for each part of the answer
+DEADLINE = 45.0  # seconds after an operation's first attempt began when no retry starts any more
 # a server that closed or reset the connection without an answer (botocore, aiohttp names)
 DROPPED = frozenset({"ConnectionClosedError", "ServerDisconnectedError"})
 
@@ -48,17 +57,37 @@ def backoff(attempt: int) -> float:
     return BACKOFF * (2**attempt) * (0.5 + random.random())
 
 
+def retry_delay(attempt: int, started: float) -> float | None:
+    """How long to wait before trying again an operation whose attempt number ``attempt``
+    (from 0) failed with a transient error, first tried at ``started`` (``time.monotonic()``);
+    None when it is given up: the retries are used up, or the retry would start past DEADLINE."""
+    delay = backoff(attempt)
+    if attempt >= RETRIES or time.monotonic() + delay - started > DEADLINE:
+        return None
+    return delay
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """The remote accepted the connection and did not answer in time (botocore's
+    ReadTimeoutError; aiohttp's and the socket's TimeoutErrors). Not connect timeouts, which
+    say the server cannot be reached."""
+    name = type(exc).__name__
+    if name in ("ConnectTimeoutError", "ConnectionTimeoutError"):
+        return False
+    return isinstance(exc, TimeoutError) or name == "ReadTimeoutError"
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, RemoteError):
         return False
-    if isinstance(
-        exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, TimeoutError)
-    ):
+    if is_timeout(exc):
+        return True
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         return True
     if isinstance(exc, OSError) and exc.errno in (errno.EBUSY, errno.EAGAIN, errno.EREMOTEIO):
         return True  # s3fs: SlowDown / ServiceUnavailable / InternalError
     name = type(exc).__name__
-    if name in DROPPED or name in ("ReadTimeoutError", "HTTPClientError", "ResponseParserError"):
+    if name in DROPPED or name in ("HTTPClientError", "ResponseParserError"):
         return True
     if name in ("ClientPayloadError", "ClientOSError"):
         return True
@@ -80,6 +109,15 @@ def translate(remote: Remote, exc: BaseException, *, attempts: int = 1) -> Remot
     transient error that outlasted the retries, how often it was tried)."""
     if isinstance(exc, RemoteError):
         return exc
+    if is_timeout(exc) and not remote.is_folder:  # a folder's ETIMEDOUT is an OSError below
+        endpoint = remote.options.get("endpoint_url")
+        where = f" at {endpoint}" if endpoint else ""
+        tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+        return RemoteError(
+            f"{remote.label}{where} did not answer within {remote.timeout:g} s "
+            f"(gave up after {tries}); check that the server is up, "
+            f"or raise remote.{remote.name}.timeout"
+        )
     error = _translate(remote, exc)
     if attempts > 1:
         return RemoteError(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +70,7 @@ class FsspecRemote(Remote):
         extra = EXTRAS.get(self.protocol)
         try:
             cls = fsspec.get_filesystem_class(self.protocol)
-            return cls(**self._fs_options())
+            return cls(**self._timeout_options(), **self._fs_options())
         except ImportError:
             if extra:
                 raise RemoteError(
@@ -81,6 +83,19 @@ class FsspecRemote(Remote):
             raise RemoteError(f"{self.label}: unknown storage type {self.protocol}://") from None
         except TypeError as exc:
             raise RemoteError(f"{self.label}: bad option for {self.protocol}://: {exc}") from None
+
+    def _timeout_options(self) -> dict[str, Any]:
+        """``remote.NAME.timeout`` for the filesystems that take one cheaply: aiohttp's
+        socket timeouts for http(s), paramiko's connect timeout for sftp. Other filesystems
+        keep their own; the retry deadline (``errors.DEADLINE``) applies to every kind."""
+        if self.protocol in ("http", "https"):
+            import aiohttp
+
+            timeout = aiohttp.ClientTimeout(sock_connect=self.timeout, sock_read=self.timeout)
+            return {"client_kwargs": {"timeout": timeout}}
+        if self.protocol in ("sftp", "ssh"):
+            return {"timeout": self.timeout}
+        return {}
 
     @property
     def _async(self) -> bool:
@@ -100,7 +115,8 @@ class FsspecRemote(Remote):
 
         async def run(item: Any) -> Any:
             async with gate:
-                for attempt in range(errors.RETRIES + 1):
+                started = time.monotonic()
+                for attempt in itertools.count():
                     if failure:
                         return None
                     try:
@@ -111,10 +127,11 @@ class FsspecRemote(Remote):
                         if not self.is_transient(exc):
                             failure.append(self.translate(exc))
                             return None
-                        if attempt == errors.RETRIES:
+                        delay = errors.retry_delay(attempt, started)
+                        if delay is None:
                             failure.append(self.translate(exc, attempts=attempt + 1))
                             return None
-                    await asyncio.sleep(errors.backoff(attempt))
+                    await asyncio.sleep(delay)
             return None
 
         results = await asyncio.gather(*(run(item) for item in items))

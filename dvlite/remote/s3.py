@@ -36,8 +36,10 @@ class S3Remote(FsspecRemote):
             "config_kwargs": {
                 "retries": {"mode": "standard", "total_max_attempts": 1},
                 "max_pool_connections": max(self.jobs, 10),
-                "connect_timeout": 10,
-                "read_timeout": 60,
+                # remote.NAME.timeout: to connect, and then for each part of the answer (the
+                # wait starts once the request is sent, so a long upload is not cut short)
+                "connect_timeout": self.timeout,
+                "read_timeout": self.timeout,
             },
         }
         if options.get("endpoint_url"):
