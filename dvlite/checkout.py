@@ -100,6 +100,13 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
     return deltas
 
 
+def make_folders(repo: Repo, items: Iterable[Tracked]) -> None:
+    """Tracked folders exist after a checkout, even empty ones (no file brings those back)."""
+    for item in items:
+        if item.pointer.kind == DIR:
+            os.makedirs(repo.confined.target(item.rel, item.source), exist_ok=True)
+
+
 def checkout(
     repo: Repo,
     targets: Iterable[str | Path] | None = None,
@@ -112,28 +119,29 @@ def checkout(
         items = collect(repo, targets)
         deltas = plan(repo, items, force=force, relink=relink)
         result = apply(repo, deltas, progress)
-        for item in items:  # an empty folder has no files to bring it back
-            if item.pointer.kind == DIR:
-                os.makedirs(repo.abspath(item.rel), exist_ok=True)
+        make_folders(repo, items)
         return result
 
 
 def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> CheckoutResult:
+    """Make each path of ``deltas`` hold what its record says. Every path written or deleted
+    is checked first (``Repo.confined``): all of them, before the first change."""
     result = CheckoutResult()
+    where = repo.confined
+    targets = {d.rel: where.target(d.rel) for d in deltas}
     for d in deltas:
         if d.stored is None and d.work is not None:
-            fsutil.remove(d.work.path)
+            fsutil.remove(targets[d.rel])
             result.deleted.append(d.rel)
-            _prune_empty(repo, os.path.dirname(d.work.path))
+            _prune_empty(repo, os.path.dirname(targets[d.rel]))
     installs = [d for d in deltas if d.stored is not None]
     rows: list[tuple[str, int, int, int, str]] = []
 
-    root = os.fspath(repo.root)
     made: set[str] = set()  # parent folders already made in this checkout
 
     def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
         assert d.stored is not None
-        dest = f"{root}/{d.rel}"
+        dest = targets[d.rel]
         try:
             if (
                 d.work is not None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dvlite import gitcmd
 from dvlite import pointer as pointers
-from dvlite.checkout import CheckoutResult, apply, plan
+from dvlite.checkout import CheckoutResult, apply, make_folders, plan
 from dvlite.diff import diff_entries
 from dvlite.errors import CacheError, CheckoutError, DvliteError, ScmError
 from dvlite.lockfile import LOCK_FILE
@@ -373,7 +373,7 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
     with repo.lock():
         deltas: list[Delta] = []
         whole: list[Tracked] = []
-        folders: list[str] = []  # tracked folders to exist even when empty
+        folders: list[Tracked] = []  # tracked folders to exist even when empty
         for rel in sorted(before.keys() | after.keys()):
             a, b = before.get(rel), after.get(rel)
             if a is not None and b is not None and a.pointer == b.pointer and not full:
@@ -383,7 +383,7 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
                 deltas += _dropped(repo, a)
                 continue
             if b.pointer.kind == DIR:
-                folders.append(rel)
+                folders.append(b)
             if a is None or full or a.pointer.kind != DIR or b.pointer.kind != DIR:
                 whole.append(b)
             else:
@@ -392,8 +392,7 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
         if not force:
             _refuse_unsaved(repo, deltas)
         result = apply(repo, deltas)
-        for rel in folders:
-            os.makedirs(repo.abspath(rel), exist_ok=True)
+        make_folders(repo, folders)
     return result
 
 

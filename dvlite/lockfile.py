@@ -14,6 +14,7 @@ from pathlib import Path
 from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
 from dvlite.hashing import is_oid
+from dvlite.safepath import rel_problem
 from dvlite.tree import DIR, FILE
 
 LOCK_FILE = "dvlite.lock"
@@ -54,8 +55,9 @@ class LockedPath:
         if not isinstance(d, dict):
             raise _bad(where, "each dep, out and metric must be a mapping")
         path, kind, oid, size = d.get("path"), d.get("kind", FILE), d.get("oid"), d.get("size")
-        if not isinstance(path, str) or not path:
-            raise _bad(where, f"bad path {path!r}")
+        why = rel_problem(path)
+        if why is not None:
+            raise _bad(where, f"path {path!r} {why}")
         if kind not in (FILE, DIR):
             raise _bad(where, f"{path}: 'kind' must be file or dir, not {kind!r}")
         if not is_oid(oid):

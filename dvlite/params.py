@@ -12,8 +12,9 @@ from pathlib import Path
 from dvlite import yamlio
 from dvlite.errors import PipelineError
 from dvlite.lockfile import Params
+from dvlite.pipeline import DEFAULT_PARAMS
 
-DEFAULT_FILE = "params.yaml"
+DEFAULT_FILE = DEFAULT_PARAMS
 MISSING = object()
 
 

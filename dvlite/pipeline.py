@@ -16,8 +16,11 @@ from pathlib import Path
 
 from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
+from dvlite.lockfile import LOCK_FILE
+from dvlite.safepath import rel_problem
 
 PIPELINE_FILE = "dvlite.yaml"
+DEFAULT_PARAMS = "params.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
 
@@ -35,7 +38,16 @@ def normpath(path: str, where: str) -> str:
         )
     if norm == ".":
         raise PipelineError(f"{where}: the repository root cannot be a dep or an out")
+    why = rel_problem(norm)
+    if why is not None:
+        raise PipelineError(f"{where}: {path!r} {why}")
     return norm
+
+
+def params_file(ref: str) -> str:
+    """The file a param reference reads: ``file.yaml:key``, or params.yaml for a bare key."""
+    file, sep, _ = ref.rpartition(":")
+    return (file if sep else "") or DEFAULT_PARAMS
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -94,6 +106,7 @@ class Stage:
                         raise PipelineError(
                             f"{here}: a param must be a key like 'train.lr', not {p!r}"
                         )
+                    normpath(params_file(p), f"{here} params")
                 lists[key] = tuple(dict.fromkeys(raw))
             else:
                 lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
@@ -206,8 +219,17 @@ class Pipeline:
     def check(self, root: Path, *, deps_exist: bool = True) -> None:
         """Every structural rule; ``deps_exist`` also checks that each dep exists or is made."""
         owners: list[tuple[str, str]] = []
+        own_files = {PIPELINE_FILE, LOCK_FILE, DEFAULT_PARAMS}
+        own_files.update(normpath(params_file(p), "") for s in self for p in s.params)
         for stage in self.stages.values():
             for out in stage.produces:
+                mine = next((f for f in sorted(own_files) if overlaps(out, f)), None)
+                if mine is not None:
+                    raise PipelineError(
+                        f"{PIPELINE_FILE}: stage {stage.name!r} has {out} as an output, which "
+                        f"would replace {mine}, a file the pipeline itself reads; "
+                        "outputs must be other files"
+                    )
                 for other_out, other in owners:
                     if overlaps(out, other_out):
                         same = "both produce" if out == other_out else f"produce {other_out} and"

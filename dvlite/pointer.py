@@ -10,6 +10,7 @@ from pathlib import Path
 from dvlite import fsutil, yamlio
 from dvlite.errors import PointerError
 from dvlite.hashing import is_oid
+from dvlite.safepath import name_problem
 from dvlite.tree import DIR, FILE
 
 SUFFIX = ".dvl"
@@ -100,8 +101,9 @@ class Pointer:
                 f"unsupported version {d.get('version')!r} (this dvlite reads version {VERSION})"
             )
         path = d.get("path")
-        if not isinstance(path, str) or not path or "/" in path or path in (".", ".."):
-            raise bad(f"'path' must be the name of the data beside the pointer, not {path!r}")
+        why = name_problem(path)
+        if why is not None:
+            raise bad(f"'path' must be the name of the data beside the pointer: {path!r} {why}")
         kind = d.get("kind")
         if kind not in (FILE, DIR):
             raise bad(f"'kind' must be file or dir, not {kind!r}")

@@ -12,6 +12,7 @@ from dvlite import fsutil, pointer
 from dvlite.cache import LINK_TYPES, Cache
 from dvlite.config import Config
 from dvlite.errors import ConfigError, NotARepoError, PathError
+from dvlite.safepath import Confined
 from dvlite.state import State
 
 DVLITE_DIR = ".dvlite"
@@ -108,6 +109,11 @@ class Repo:
     @cached_property
     def cache(self) -> Cache:
         return Cache(self.cache_dir, self.link_types)
+
+    @cached_property
+    def confined(self) -> Confined:
+        """The check every path dvlite writes or deletes in the workspace goes through."""
+        return Confined(self.root)
 
     @cached_property
     def state(self) -> State:

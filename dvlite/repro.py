@@ -22,7 +22,6 @@ from dvlite.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.pipeline import Pipeline, Stage
 from dvlite.repo import Repo
 from dvlite.stale import Hasher, Planned, inputs, plan, why_stale
-from dvlite.tree import DIR
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
@@ -223,11 +222,11 @@ class _Runner:
         """Keep what the outputs hold now in the cache, then remove them, so a command never
         sees a stale output and nothing is lost."""
         for rel in stage.produces:
-            path = os.path.join(self.repo.root, rel)
+            path = self.repo.confined.target(rel, f"stage {stage.name!r}")
             if os.path.lexists(path):
                 self.hasher.get(rel, store=True)
                 _remove(path)
-            os.makedirs(os.path.dirname(path) or self.repo.root, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         self.hasher.forget(stage.produces)
 
     def _finish(self, name: str, deps: tuple[LockedPath, ...], params: Params) -> None:
@@ -261,7 +260,7 @@ class _Runner:
             stage.metrics
         ):
             return False
-        from dvlite.checkout import apply
+        from dvlite.checkout import apply, make_folders
         from dvlite.checkout import plan as checkout_plan
         from dvlite.errors import CacheError
         from dvlite.workspace import missing_objects
@@ -277,9 +276,7 @@ class _Runner:
         except CacheError:
             return False
         apply(self.repo, deltas)
-        for t in items:
-            if t.pointer.kind == DIR:
-                os.makedirs(self.repo.abspath(t.rel), exist_ok=True)
+        make_folders(self.repo, items)
         self.hasher.forget(stage.produces)
         self._record(stage, LockEntry(stage.name, stage.cmd, deps, params, outs, metrics))
         return True

@@ -12,6 +12,7 @@ from dvlite import pointer as pointers
 from dvlite.errors import PathError
 from dvlite.pointer import Pointer
 from dvlite.repo import Repo
+from dvlite.safepath import rel_problem
 from dvlite.tree import TreeEntry
 from dvlite.workspace import Node, build, scan
 
@@ -24,6 +25,11 @@ class Tracked:
     source: str  # the pointer file that records it, or "dvlite.lock:<stage>" for a stage output
     rel: str  # repository-relative path of the data
     pointer: Pointer
+
+    def __post_init__(self) -> None:
+        why = rel_problem(self.rel)
+        if why is not None:
+            raise PathError(f"{self.source}: the data path {self.rel!r} {why}")
 
     @property
     def entry(self) -> TreeEntry:

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from dvlite.errors import CacheError
 from dvlite.hashing import is_oid, oid_of_bytes
+from dvlite.safepath import name_problem
 
 FILE = "file"
 DIR = "dir"
@@ -38,8 +39,9 @@ class TreeEntry:
         if not isinstance(d, dict):
             raise ValueError("tree entry is not an object")
         name, kind, oid, size = d.get("name"), d.get("type"), d.get("oid"), d.get("size")
-        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
-            raise ValueError(f"bad entry name {name!r}")
+        why = name_problem(name)
+        if why is not None:
+            raise ValueError(f"entry {name!r} {why}")
         if kind not in (FILE, DIR):
             raise ValueError(f"bad entry type {kind!r}")
         if not is_oid(oid):

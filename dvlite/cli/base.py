@@ -128,6 +128,15 @@ def main(argv: list[str] | None = None) -> None:
     except DvliteError as exc:
         click.echo(f"Error: {exc}", err=True)
         code = 1
+    except RecursionError:  # a backstop: walks are bounded by safepath.MAX_DEPTH
+        from dvlite.safepath import MAX_DEPTH
+
+        click.echo(
+            f"Error: data nested too deeply to walk (dvlite tracks at most {MAX_DEPTH} levels "
+            "of folders)",
+            err=True,
+        )
+        code = 1
     except OSError as exc:
         import errno
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +13,6 @@ from dvlite.tracked import Tracked
 from dvlite.transfer.fetch import fetch_roots
 from dvlite.transfer.result import TransferError, TransferProgress, TransferResult
 from dvlite.transfer.roots import Root
-from dvlite.tree import DIR
 
 
 def pull(
@@ -65,9 +63,7 @@ def pull(
         with repo.lock():
             deltas = co.plan(repo, items, force=force, relink=False)
             done = co.apply(repo, deltas)
-            for item in items:
-                if item.pointer.kind == DIR:
-                    os.makedirs(repo.abspath(item.rel), exist_ok=True)
+            co.make_folders(repo, items)
     result = replace(result, checkout=done.to_dict())
     if result.failed:
         raise TransferError("fetch", result)
