@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dvlite import runcache
 from dvlite.errors import CacheError, DvliteError
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked
-from dvlite.tree import DIR
+from dvlite.tree import DIR, Tree
 
 
 @dataclass
@@ -131,18 +131,26 @@ def gc(
         result = GcResult(used=len(used), dry=dry)
         target = None
         cloud_drop: set[str] = set()
+        trees: dict[str, Tree] = {}  # the trees among the remote's unused objects
         if cloud:
             from dvlite.remote import open_remote
+            from dvlite.transfer.synced import reachable
 
             target = open_remote(repo, remote)
             result.remote = target.name
             on_target = sorted(target.list_oids() - used)
+            trees = cached_trees(repo, on_target)
             if force:
                 cloud_drop = set(on_target)
             else:
                 elsewhere = _holders(repo, on_target, skip=target.name)
                 cloud_drop = {o for o in on_target if elsewhere.get(o)}
                 result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
+                # a tree that stays keeps what is below it, even where another remote has that
+                below: set[str] = set()
+                for oid in trees.keys() - cloud_drop:
+                    reachable(repo, oid, below)
+                cloud_drop -= below
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
@@ -173,12 +181,54 @@ def gc(
         if not dry:
             if target is not None and cloud_drop:
                 target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
-                target.delete(sorted(cloud_drop))
+                for wave in deletion_waves(cloud_drop, trees):
+                    target.delete(wave)  # a wave is complete before the next one starts
             for key in result.runs_removed:
                 _remove(runcache.entry_path(repo.cache_dir, key))
             for oid in result.removed:
                 _remove(repo.cache.path(oid))
         return result
+
+
+def deletion_waves(drop: Collection[str], trees: Mapping[str, Tree]) -> list[list[str]]:
+    """The order to delete ``drop`` from a remote in, so that at every moment each tree still
+    there has all its children there: the trees (those ``trees`` knows) by height, parents
+    first, then everything else."""
+    height: dict[str, int] = {}
+
+    def height_of(oid: str) -> int:
+        if oid not in height:
+            below = (
+                c.oid for c in trees[oid] if c.type == DIR and c.oid in drop and c.oid in trees
+            )
+            height[oid] = 1 + max(map(height_of, below), default=0)
+        return height[oid]
+
+    waves: dict[int, list[str]] = {}
+    for oid in drop:
+        waves.setdefault(height_of(oid) if oid in trees else 0, []).append(oid)
+    return [sorted(waves[h]) for h in sorted(waves, reverse=True)]
+
+
+# the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys
+# are sorted, "exec" only when true)
+_TREE_START = (b"[]", b'[{"exec":', b'[{"name":')
+
+
+def cached_trees(repo: Repo, oids: Iterable[str]) -> dict[str, Tree]:
+    """The trees among ``oids`` that the cache holds (an object that cannot start like a tree
+    is not read further than its first bytes)."""
+    found: dict[str, Tree] = {}
+    for oid in oids:
+        try:
+            with open(repo.cache.path(oid), "rb") as f:
+                head = f.read(len(_TREE_START[-1]))
+        except OSError:
+            continue
+        if head.startswith(_TREE_START):
+            with contextlib.suppress(CacheError):
+                found[oid] = repo.cache.load_tree(oid)
+    return found
 
 
 def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:

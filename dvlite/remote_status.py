@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvlite.errors import CacheError, CorruptObjectError
+from dvlite.errors import CacheError
 from dvlite.fsck import FsckResult
-from dvlite.remote import Remote, open_remote
+from dvlite.remote import open_remote
 from dvlite.repo import Repo
 from dvlite.transfer import Root, plan_push, roots
-from dvlite.tree import DIR, Tree
+from dvlite.transfer.roots import tree_reader
+from dvlite.tree import DIR
 
 
 @dataclass(frozen=True)
@@ -37,51 +38,6 @@ class RemoteStatus:
         }
 
 
-def _tree_reader(repo: Repo, remote: Remote) -> Callable[[str], Tree]:
-    """Trees from the cache, or read (verified) from the remote without storing them."""
-    read: dict[str, Tree] = {}
-
-    def load(oid: str) -> Tree:
-        if repo.cache.exists(oid):
-            return repo.cache.load_tree(oid)
-        if oid not in read:
-            try:
-                data = remote.read(oid)
-            except (FileNotFoundError, CorruptObjectError):
-                raise CacheError(
-                    f"tree {oid} is neither in the cache nor on {remote.label}"
-                ) from None
-            read[oid] = Tree.from_bytes(data, oid)
-        return read[oid]
-
-    return load
-
-
-def _absent_from_cache(
-    repo: Repo, start: list[Root], load: Callable[[str], Tree]
-) -> dict[str, str]:
-    """oid -> path of every object below ``start`` that the cache lacks (trees read from
-    the remote where needed; an unreadable tree counts as one absent object)."""
-    absent: dict[str, str] = {}
-    seen: set[str] = set()
-    stack = [(r.rel, r.entry) for r in start]
-    while stack:
-        rel, entry = stack.pop()
-        if entry.oid in seen:
-            continue
-        seen.add(entry.oid)
-        if not repo.cache.exists(entry.oid):
-            absent[entry.oid] = rel
-        if entry.type == DIR:
-            try:
-                tree = load(entry.oid)
-            except CacheError:
-                absent[entry.oid] = rel
-                continue
-            stack.extend((f"{rel}/{c.name}", c) for c in tree)
-    return absent
-
-
 def remote_status(
     repo: Repo,
     targets: Iterable[str | Path] | None = None,
@@ -91,11 +47,12 @@ def remote_status(
 ) -> RemoteStatus:
     """What the remote lacks of the tracked data (or ``targets``), and what the cache lacks."""
     rem = open_remote(repo, remote, jobs=jobs)
-    load = _tree_reader(repo, rem)
+    load = tree_reader(repo, rem)
     start = roots(repo, targets, load_tree=load)
-    plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start])
+    plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start], load)
     missing = {f.oid: f.path for f in plan.failed}
-    absent = _absent_from_cache(repo, start, load)
+    cached = repo.cache.existing(plan.reached)
+    absent = {oid: rel for oid, rel in plan.reached.items() if oid not in cached}
     files = {o.rel for o in plan.files}
     trees = {o.rel for wave in plan.trees for o in wave}
     # a tree alone (its files already there) still has to go up: name it as the folder
@@ -135,7 +92,7 @@ def fsck_remote(
     corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
     result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
     present = {oid for oid, actual in hashes.items() if actual == oid}
-    load = _tree_reader(repo, rem)
+    load = tree_reader(repo, rem)
     seen: set[str] = set()
     stack = [(r.rel, r.entry) for r in roots(repo, load_tree=load)]
     while stack:

@@ -1,23 +1,25 @@
 """``push``: upload what a remote lacks.
 
-Push asks the remote about the roots first and walks down only into trees the remote lacks:
-trees are uploaded after their contents, so a tree on the remote means everything below it
-is there, and a whole unchanged subtree costs one question.
+Push trusts no tree: it walks everything reachable from what it pushes (the trees are in the
+cache) and asks the remote about every object in one batch, which lists the store when that
+costs fewer requests than asking object by object. Whatever is missing goes up, trees after
+their contents, so a tree that arrives on the remote finds everything below it there; a tree
+that is there while some of its contents are not (a gc of the remote that was interrupted)
+gets them back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dvlite.errors import CorruptObjectError
+from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
 from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
-from dvlite.transfer.roots import Root, entry_of, roots
-from dvlite.transfer.synced import load_synced, reachable, save_synced
-from dvlite.tree import DIR, FILE
+from dvlite.transfer.roots import Root, entry_of, roots, tree_reader
+from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
 @dataclass
@@ -26,7 +28,8 @@ class PushPlan:
     trees: list[list[Obj]] = field(default_factory=list)  # waves: a tree after everything below it
     parents: dict[str, set[str]] = field(default_factory=dict)
     failed: list[Failure] = field(default_factory=list)
-    present: set[str] = field(default_factory=set)  # roots already on the remote
+    present: set[str] = field(default_factory=set)  # reachable objects already on the remote
+    reached: dict[str, str] = field(default_factory=dict)  # every reachable oid -> a path to it
 
     @property
     def size(self) -> int:
@@ -35,62 +38,53 @@ class PushPlan:
         )
 
 
-def plan_push(repo: Repo, remote: Remote, start: list[Root]) -> PushPlan:
-    """What the remote lacks below ``start``, asking it one level of the trees at a time."""
+def plan_push(
+    repo: Repo, remote: Remote, start: list[Root], load: Callable[[str], Tree] | None = None
+) -> PushPlan:
+    """What the remote lacks below ``start``: every reachable object is looked for itself, in
+    one batch (``load`` reads the trees; by default from the cache, else the remote)."""
     cache = repo.cache
+    load = load or tree_reader(repo, remote)
     plan = PushPlan()
-    synced = load_synced(repo, remote)
-    bases = {
-        synced[r.rel]
-        for r in start
-        if r.remember and r.entry.type == DIR and synced.get(r.rel, r.entry.oid) != r.entry.oid
-    }
-    bases = {b for b in bases if cache.exists(b)}
-    known: set[str] = set()
-    seen: set[str] = set()
+    entries: dict[str, TreeEntry] = {}
     children: dict[str, list[str]] = {}
-    level = [(r.rel, r.entry) for r in start]
-    first = True
-    while level:
-        fresh = []
-        for rel, entry in level:
-            if entry.oid not in seen and entry.oid not in known:
-                seen.add(entry.oid)
-                fresh.append((rel, entry))
-        if not fresh and not first:
-            break
-        ask = [e.oid for _, e in fresh] + (sorted(bases) if first else [])
-        present = remote.exists(ask)
-        if first:
-            plan.present = {e.oid for _, e in fresh if e.oid in present}
-            for base in bases & present:
-                reachable(repo, base, known)
-            first = False
-        level = []
-        for rel, entry in fresh:
-            if entry.oid in present or entry.oid in known:
-                continue
-            if not cache.exists(entry.oid):
-                plan.failed.append(Failure(rel, entry.oid, "not in cache", cache.path(entry.oid)))
-                continue
-            if entry.type == FILE:
-                plan.files.append(Obj(entry.oid, entry.size, rel))
-                continue
-            try:
-                tree = cache.load_tree(entry.oid)
-            except CorruptObjectError:
-                plan.failed.append(
-                    Failure(rel, entry.oid, "corrupt in cache", cache.path(entry.oid))
-                )
-                continue
-            children[entry.oid] = [c.oid for c in tree]
-            plan.trees.append([Obj(entry.oid, len(tree.to_bytes()), rel)])
-            for child in tree:
-                plan.parents.setdefault(child.oid, set()).add(entry.oid)
-                level.append((f"{rel}/{child.name}", child))
+    unreadable: dict[str, str] = {}  # trees that could not be read -> why
+    stack = [(r.rel, r.entry) for r in start]
+    while stack:
+        rel, entry = stack.pop()
+        if entry.oid in entries:
+            continue
+        entries[entry.oid] = entry
+        plan.reached[entry.oid] = rel
+        if entry.type != DIR:
+            continue
+        try:
+            tree = load(entry.oid)
+        except CorruptObjectError:
+            unreadable[entry.oid] = "corrupt in cache"
+            continue
+        except CacheError:
+            unreadable[entry.oid] = "not in cache"
+            continue
+        children[entry.oid] = [c.oid for c in tree]
+        for child in tree:
+            plan.parents.setdefault(child.oid, set()).add(entry.oid)
+            stack.append((f"{rel}/{child.name}", child))
+    plan.present = remote.exists(entries)
+    lacking = [oid for oid in entries if oid not in plan.present]
+    in_cache = cache.existing(lacking)
+    planned: dict[str, Obj] = {}
+    for oid in lacking:
+        entry, rel = entries[oid], plan.reached[oid]
+        if oid not in in_cache or oid in unreadable:
+            why = unreadable.get(oid, "not in cache")
+            plan.failed.append(Failure(rel, oid, why, cache.path(oid)))
+        elif entry.type == FILE:
+            plan.files.append(Obj(oid, entry.size, rel))
+        else:
+            planned[oid] = Obj(oid, len(load(oid).to_bytes()), rel)
     # waves by height, so a tree goes up only after every tree below it
     height: dict[str, int] = {}
-    planned = {wave[0].oid: wave[0] for wave in plan.trees}
 
     def height_of(oid: str) -> int:
         if oid not in planned:
@@ -179,30 +173,18 @@ def _push_roots(
             moved += 1
             size += obj.size
     # a tree whose contents did not all arrive must not go up: it would claim they are there
-    stack = list(bad)
     blocked: set[str] = set()
-    while stack:
-        for parent in plan.parents.get(stack.pop(), ()):
-            if parent not in blocked:
-                blocked.add(parent)
-                stack.append(parent)
+    _block_above(plan, bad, blocked)
     for wave in plan.trees:
         wave = [o for o in wave if o.oid not in blocked]
         errors = rem.upload(repo.cache, wave, advance)
         for obj in wave:
             if obj.oid in errors:
                 failed.append(_cache_failure(repo, obj, errors[obj.oid]))
-                for parent in plan.parents.get(obj.oid, ()):
-                    blocked.add(parent)
+                _block_above(plan, {obj.oid}, blocked)
             else:
                 moved += 1
                 size += max(obj.size, 0)
-    synced = {
-        r.rel: r.entry.oid
-        for r in start
-        if r.remember and r.entry.oid not in blocked and r.entry.oid not in {f.oid for f in failed}
-    }
-    save_synced(repo, rem, synced)
     result = TransferResult(rem.name, rem.url, moved, size, tuple(failed))
     if runs:
         from dvlite.transfer.runs import push_runs
@@ -219,6 +201,16 @@ def _push_roots(
     if failed:
         raise TransferError("push", result)
     return result
+
+
+def _block_above(plan: PushPlan, oids: set[str], blocked: set[str]) -> None:
+    """Add every tree above ``oids`` to ``blocked``."""
+    stack = list(oids)
+    while stack:
+        for parent in plan.parents.get(stack.pop(), ()):
+            if parent not in blocked:
+                blocked.add(parent)
+                stack.append(parent)
 
 
 def _cache_failure(repo: Repo, obj: Obj, exc: BaseException) -> Failure:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dvlite.errors import CacheError, PathError
+from dvlite.errors import CacheError, CorruptObjectError, PathError
+from dvlite.remote import Remote
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
@@ -118,3 +119,23 @@ def entry_of(repo: Repo, oid: str) -> TreeEntry:
         except CacheError:
             kind = FILE
     return TreeEntry(oid.split(":")[-1], kind, oid, 0)
+
+
+def tree_reader(repo: Repo, remote: Remote) -> Callable[[str], Tree]:
+    """Trees from the cache, or read (verified) from the remote without storing them."""
+    read: dict[str, Tree] = {}
+
+    def load(oid: str) -> Tree:
+        if repo.cache.exists(oid):
+            return repo.cache.load_tree(oid)
+        if oid not in read:
+            try:
+                data = remote.read(oid)
+            except (FileNotFoundError, CorruptObjectError):
+                raise CacheError(
+                    f"tree {oid} is neither in the cache nor on {remote.label}"
+                ) from None
+            read[oid] = Tree.from_bytes(data, oid)
+        return read[oid]
+
+    return load

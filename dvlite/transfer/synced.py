@@ -1,6 +1,10 @@
-"""The root last synced with each remote (``.dvlite/tmp/remotes/``): while it is still on the
-remote, everything below it counts as present there, so a push after one file changed asks
-about that file only."""
+"""The root last synced with each remote (``.dvlite/tmp/remotes/``), recorded by fetch; and
+``reachable``, every object below a tree as far as the cache can tell.
+
+The record says what was there once, not what is there now: a gc of the remote (from any
+clone) may since have removed some of it, so push never takes it as proof that anything is on
+the remote; it looks for every object itself.
+"""
 
 from __future__ import annotations
 
