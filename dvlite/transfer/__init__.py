@@ -1,9 +1,9 @@
 """``push``, ``fetch`` and ``pull``: move objects between the cache and a remote.
 
-Only missing objects move. ``roots`` says where a transfer starts; ``push`` plans what the
-remote lacks one level of the trees at a time and uploads trees after their contents;
+Only missing objects move. ``roots`` says where a transfer starts; ``push`` asks the remote
+about every object below its roots in one batch and uploads trees after their contents;
 ``fetch`` decides from the cache alone and re-hashes every object it receives; ``pull`` is a
-fetch and a checkout; ``synced`` remembers the root last synced with each remote.
+fetch and a checkout; ``synced`` records the root last fetched from each remote.
 """
 
 from __future__ import annotations
