@@ -327,6 +327,9 @@ BAD_OUT_PATHS = [
     "git~1/x",
     ".dvlite/cache",
     ".dvlite/config",
+    ".dvlite/config.local",
+    ".DVLITE/config",
+    "x/../.git/hooks",
     "dvlite.yaml",
     "dvlite.lock",
     "params.yaml",
@@ -391,6 +394,33 @@ def test_tree_entry_named_like_dotgit_is_refused(world: World, name: str) -> Non
     assert name not in (os.listdir(data) if data.is_dir() else [])
     if data.is_dir():
         git(data, "status", check=False)
+    assert not world.marker.exists(), "the planted fsmonitor ran"
+
+
+@pytest.mark.parametrize("command", [["pull"], ["checkout", "--force"]])
+@pytest.mark.parametrize(
+    "pointer", [".git.dvl", ".GIT.dvl", "git~1.dvl", ".dvlite.dvl", "sub/.git.dvl", "sub/.Git.dvl"]
+)
+def test_pointer_named_for_dotgit_is_refused(
+    world: World, pointer: str, command: list[str]
+) -> None:
+    """A committed pointer is the other way to name .git: ``.git.dvl`` would merge a crafted
+    tree into the victim's own .git (a config with core.fsmonitor), ``sub/.git.dvl`` would
+    make a nested repository."""
+    name = pointer.rsplit("/", 1)[-1][: -len(".dvl")]
+    tree = put_tree(world.remote, world.fsmonitor_repo())
+    world.commit({"sub/keep.txt": "kept\n", pointer: pointer_text(name, tree)})
+    victim = world.clone()
+    if command[0] == "checkout":
+        world.seed_victim_cache()
+    before = world.print()
+
+    res = dv(victim, *command)
+
+    assert_refused(res, [pointer], name)
+    assert_same(before, world.print())  # the pointer is refused before any fetch
+    git(victim, "status", check=False)
+    git(victim / "sub", "status", check=False)
     assert not world.marker.exists(), "the planted fsmonitor ran"
 
 
@@ -732,8 +762,12 @@ def test_a_crafted_run_cache_entry_writes_nothing_outside(world: World, variant:
     assert_works_or_refuses(res)
     if res.returncode == 1:
         assert any(w in error_line(res) for w in ("run cache", "run-cache", entry_file.name))
+    # what a stage's run legitimately changes: its out, the lock, and git staging the lock
+    # (the index, and the lock's blob among the content-addressed objects)
+    after = world.print()
+    new_blobs = [r for r in after.keys() - before.keys() if r.startswith("victim/.git/objects/")]
     allowed = ["victim/.dvlite/cache", "victim/out", "victim/dvlite.lock", "victim/.git/index"]
-    assert_same(before, world.print(), allowed)
+    assert_same(before, after, allowed + new_blobs)
     assert fingerprint(victim / ".git/hooks") == hooks_before
     assert not (world.root / "x").exists()
     assert not (victim / "out/.git").exists()
