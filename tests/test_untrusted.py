@@ -134,11 +134,12 @@ def assert_refused(
     return line
 
 
-def assert_works_or_refuses(res: subprocess.CompletedProcess[str]) -> None:
-    """Exit 0, or exit 1 with one clear Error: line; never a traceback."""
+def assert_works_or_refuses(res: subprocess.CompletedProcess[str], report: str = "") -> None:
+    """Exit 0, or exit 1 with one clear Error: line (or, for a command that reports problems
+    by its exit code, as fsck does, output containing ``report``); never a traceback."""
     assert_no_traceback(res)
     assert res.returncode in (0, 1), res.stdout + res.stderr
-    if res.returncode == 1:
+    if res.returncode == 1 and not (report and report in res.stdout + res.stderr):
         error_line(res)
 
 
@@ -505,6 +506,35 @@ def test_committed_symlink_does_not_lead_outside(
     assert sorted(os.listdir(outside)) == ["keep"]
 
 
+@pytest.mark.parametrize("command", [["pull"], ["checkout", "--force"]])
+@pytest.mark.parametrize("via", ["pointer", "lock"])
+def test_committed_symlink_into_git_hooks_plants_no_hook(
+    world: World, via: str, command: list[str]
+) -> None:
+    """``data -> .git/hooks`` committed as a git symlink, and ``data`` tracked (by data.dvl or
+    by dvlite.lock) as a folder holding an executable post-checkout."""
+    os.symlink(".git/hooks", world.attacker / "data")
+    git(world.attacker, "add", "data")
+    hooks = put_tree(world.remote, {"post-checkout": Exec(world.hook_script())})
+    if via == "pointer":
+        world.commit({"data.dvl": pointer_text("data", hooks)})
+    else:
+        world.commit({"dvlite.lock": lock_text([dir_out("data", hooks)])})
+    victim = world.clone()
+    if command[0] == "checkout":
+        world.seed_victim_cache()
+    hooks_before = fingerprint(victim / ".git/hooks")
+    before = world.print()
+
+    res = dv(victim, *command)
+
+    assert_refused(res, ["data.dvl" if via == "pointer" else "dvlite.lock", "symlink"], "data")
+    assert fingerprint(victim / ".git/hooks") == hooks_before
+    assert_same(before, world.print(), ["victim/.dvlite/cache"])
+    git(victim, "checkout", "-q", "-b", "x")
+    assert not world.marker.exists(), "the planted post-checkout hook ran"
+
+
 # -- 7. stages must not declare what repro would delete -------------------------------------------
 
 BAD_STAGE_OUTS = [
@@ -595,7 +625,7 @@ def test_a_very_deep_crafted_tree_gives_no_traceback(world: World) -> None:
         deep = victim.joinpath("data", *["d"] * DEPTH, "f")
         assert deep.read_bytes() == leaf
     for command in (["status"], ["fsck"], ["ls"], ["diff"], ["push"], ["checkout"]):
-        assert_works_or_refuses(dv(victim, *command))
+        assert_works_or_refuses(dv(victim, *command), "checked" if command == ["fsck"] else "")
 
 
 @pytest.mark.usefixtures("removed_after")
