@@ -26,7 +26,7 @@ from dvlite.tree import DIR, FILE, Tree, TreeEntry
 class PushPlan:
     files: list[Obj] = field(default_factory=list)
     trees: list[list[Obj]] = field(default_factory=list)  # waves: a tree after everything below it
-    parents: dict[str, set[str]] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)  # of every tree read
     failed: list[Failure] = field(default_factory=list)
     present: set[str] = field(default_factory=set)  # reachable objects already on the remote
     reached: dict[str, str] = field(default_factory=dict)  # every reachable oid -> a path to it
@@ -47,7 +47,7 @@ def plan_push(
     load = load or tree_reader(repo, remote)
     plan = PushPlan()
     entries: dict[str, TreeEntry] = {}
-    children: dict[str, list[str]] = {}
+    children = plan.children
     unreadable: dict[str, str] = {}  # trees that could not be read -> why
     stack = [(r.rel, r.entry) for r in start]
     while stack:
@@ -67,9 +67,7 @@ def plan_push(
             unreadable[entry.oid] = "not in cache"
             continue
         children[entry.oid] = [c.oid for c in tree]
-        for child in tree:
-            plan.parents.setdefault(child.oid, set()).add(entry.oid)
-            stack.append((f"{rel}/{child.name}", child))
+        stack.extend((f"{rel}/{c.name}", c) for c in tree)
     plan.present = remote.exists(entries)
     lacking = [oid for oid in entries if oid not in plan.present]
     in_cache = cache.existing(lacking)
@@ -205,9 +203,15 @@ def _push_roots(
 
 def _block_above(plan: PushPlan, oids: set[str], blocked: set[str]) -> None:
     """Add every tree above ``oids`` to ``blocked``."""
+    if not oids:
+        return
+    parents: dict[str, list[str]] = {}
+    for tree, below in plan.children.items():
+        for child in below:
+            parents.setdefault(child, []).append(tree)
     stack = list(oids)
     while stack:
-        for parent in plan.parents.get(stack.pop(), ()):
+        for parent in parents.get(stack.pop(), ()):
             if parent not in blocked:
                 blocked.add(parent)
                 stack.append(parent)
