@@ -36,6 +36,10 @@ class CorruptObjectError(CacheError):
         )
 
 
+class InvalidTreeError(CacheError):
+    """A tree object whose bytes hash to its id but whose entries are malformed or unsafe."""
+
+
 class ConfigError(DvliteError):
     """A config file is malformed or a key is unknown."""
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
 from dvlite.hashing import is_oid
+from dvlite.pipeline import LOCK_FILE, output_problem
 from dvlite.safepath import rel_problem
 from dvlite.tree import DIR, FILE
 
-LOCK_FILE = "dvlite.lock"
 VERSION = 1
 
 
@@ -117,6 +117,10 @@ class LockEntry:
             if not isinstance(raw, list):
                 raise _bad(here, f"'{key}' must be a list")
             lists[key] = tuple(LockedPath.from_dict(p, here) for p in raw)
+        for out in lists["outs"] + lists["metrics"]:
+            why = output_problem(out.path, params)
+            if why is not None:
+                raise _bad(here, f"output {out.path!r} {why}")
         return cls(name, cmd, lists["deps"], params, lists["outs"], lists["metrics"])
 
 

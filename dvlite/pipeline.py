@@ -16,10 +16,10 @@ from pathlib import Path
 
 from dvlite import fsutil, yamlio
 from dvlite.errors import PipelineError
-from dvlite.lockfile import LOCK_FILE
 from dvlite.safepath import rel_problem
 
 PIPELINE_FILE = "dvlite.yaml"
+LOCK_FILE = "dvlite.lock"
 DEFAULT_PARAMS = "params.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
@@ -53,6 +53,20 @@ def params_file(ref: str) -> str:
 def overlaps(a: str, b: str) -> bool:
     """Whether one path is the other or inside it."""
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def output_problem(out: str, params_files: Iterable[str] = ()) -> str | None:
+    """Why ``out`` cannot be a stage output (None: it can): repro deletes an output before its
+    stage runs, so it may never be, or hold, a file the pipeline itself reads."""
+    why = rel_problem(out)
+    if why is not None:
+        return why
+    if out.endswith(".dvl"):
+        return "is a pointer file"
+    for own in sorted({PIPELINE_FILE, LOCK_FILE, DEFAULT_PARAMS, *params_files}):
+        if overlaps(out, own):
+            return f"would replace {own}, a file the pipeline itself reads"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +233,14 @@ class Pipeline:
     def check(self, root: Path, *, deps_exist: bool = True) -> None:
         """Every structural rule; ``deps_exist`` also checks that each dep exists or is made."""
         owners: list[tuple[str, str]] = []
-        own_files = {PIPELINE_FILE, LOCK_FILE, DEFAULT_PARAMS}
-        own_files.update(normpath(params_file(p), "") for s in self for p in s.params)
+        params_files = {normpath(params_file(p), "") for s in self for p in s.params}
         for stage in self.stages.values():
             for out in stage.produces:
-                mine = next((f for f in sorted(own_files) if overlaps(out, f)), None)
-                if mine is not None:
+                why = output_problem(out, params_files)
+                if why is not None:
                     raise PipelineError(
-                        f"{PIPELINE_FILE}: stage {stage.name!r} has {out} as an output, which "
-                        f"would replace {mine}, a file the pipeline itself reads; "
-                        "outputs must be other files"
+                        f"{PIPELINE_FILE}: stage {stage.name!r} cannot have {out} as an output: "
+                        f"it {why}"
                     )
                 for other_out, other in owners:
                     if overlaps(out, other_out):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from dvlite.errors import CacheError
+from dvlite.errors import InvalidTreeError
 from dvlite.hashing import is_oid, oid_of_bytes
 from dvlite.safepath import name_problem
 
@@ -94,7 +94,7 @@ class Tree:
                 raise ValueError("not a list")
             return cls.of(TreeEntry.from_dict(d) for d in raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise CacheError(f"object {oid or '?'} is not a valid tree: {exc}") from None
+            raise InvalidTreeError(f"object {oid or '?'} is not a valid tree: {exc}") from None
 
     @cached_property
     def oid(self) -> str:

@@ -71,9 +71,10 @@ class S3Remote(FsspecRemote):
             return False
         return True
 
-    async def _acat(self, path: str) -> bytes:
+    async def _acat(self, path: str, end: int | None = None) -> bytes:
         # one GET, without s3fs's HEAD for the size first
-        return await self.fs._cat_file(path, max_concurrency=1)
+        start = None if end is None else 0
+        return await self.fs._cat_file(path, start=start, end=end, max_concurrency=1)
 
     async def _afind(self, path: str) -> list[str]:
         # one LIST per 1,000 keys (s3fs's find asks twice more when nothing is there)

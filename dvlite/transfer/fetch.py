@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from dvlite.errors import CacheError, CorruptObjectError, RemoteError
+from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PathError, RemoteError
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
+from dvlite.safepath import MAX_DEPTH
 from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
 from dvlite.transfer.synced import save_synced
@@ -113,37 +114,43 @@ class Fetcher:
         cache = self.repo.cache
         files: list[Obj] = []
         seen: set[str] = set()
-        level: list[tuple[str, TreeEntry]] = [(r.rel, r.entry) for r in start]
+        level: list[tuple[str, TreeEntry, str]] = [(r.rel, r.entry, r.source) for r in start]
         for r in start:  # the trees above a subtree, for checkout to find it
             self.get([Obj(o, -1, r.rel) for o in r.above if not cache.exists(o) and o not in seen])
             seen.update(r.above)
         while level:
             fresh = []
-            for rel, entry in level:
+            for rel, entry, source in level:
                 if entry.oid not in seen:
                     seen.add(entry.oid)
-                    fresh.append((rel, entry))
+                    fresh.append((rel, entry, source))
             self.get(
                 [
                     Obj(e.oid, -1, rel)
-                    for rel, e in fresh
+                    for rel, e, _ in fresh
                     if e.type == DIR and not cache.exists(e.oid)
                 ]
             )
             level = []
-            for rel, entry in fresh:
+            for rel, entry, source in fresh:
                 if entry.oid in self.bad:
                     continue
                 if entry.type == FILE:
                     if not cache.exists(entry.oid):
                         files.append(Obj(entry.oid, entry.size, rel))
                     continue
+                if rel.count("/") >= MAX_DEPTH:
+                    raise PathError(
+                        f"{source}: refusing {rel}: folders nested deeper than {MAX_DEPTH} levels"
+                    )
                 try:
                     tree = cache.load_tree(entry.oid)
+                except InvalidTreeError as exc:  # hashes right: crafted, not damaged
+                    raise PathError(f"{source}: refusing the data at {rel}: {exc}") from None
                 except CacheError as exc:
                     self.failed.append(Failure(rel, entry.oid, "corrupt in cache", str(exc)))
                     continue
-                level.extend((f"{rel}/{c.name}", c) for c in tree)
+                level.extend((f"{rel}/{c.name}", c, source) for c in tree)
         if progress:
             progress.start(len(files), sum(f.size for f in files))
         self.get(files, progress)
