@@ -16,6 +16,7 @@ from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
+from dvlite.safepath import MAX_DEPTH
 from dvlite.state import State
 from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 
@@ -125,6 +126,11 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 
 
 def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
+    if node.rel.count("/") >= MAX_DEPTH:
+        raise PathError(
+            f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
+            "dvlite tracks at most that many (see docs/security.md)"
+        )
     try:
         entries = list(os.scandir(node.path))
     except OSError as exc:
