@@ -9,7 +9,7 @@ dvlite repro --pull --jobs "${DVLITE_JOBS:-2}"
 if ! dvlite status --quiet; then
     echo "The commit's results are not reproducible, or dvlite.lock is out of date:" >&2
     dvlite status >&2
-    git --no-pager diff --stat -- dvlite.lock >&2 || true
+    git --no-pager diff --stat HEAD -- dvlite.lock >&2 || true
     exit 1
 fi
 echo "Reproduced: every stage is up to date and matches the commit."
