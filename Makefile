@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
@@ -31,7 +32,14 @@ format: install
 docs: install
 	$(PY) -m dvlite.cli.reference > docs/commands.md
 
-demo: install
+# The demo needs dvlite alone, not the test and lint extras (`make install` has them too).
+$(DEMO_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test $(STAMP) -nt pyproject.toml || \
+		$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash demo/tour.sh
 
 # DVC is installed into its own virtual environment, beside dvlite, from the bench extra.

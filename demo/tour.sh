@@ -2,8 +2,14 @@
 # A real end-to-end tour of dvlite in a throw-away folder. Run it with `make demo`.
 set -euo pipefail
 
-step() { printf '\n\033[1;36m== %s\033[0m\n' "$*"; }
-show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+# colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    BOLD=$'\033[1;36m' DIM=$'\033[2m' RESET=$'\033[0m'
+else
+    BOLD='' DIM='' RESET=''
+fi
+step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"; }
+show() { printf '%s$ %s%s\n' "$DIM" "$*" "$RESET"; "$@"; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dvlite-demo.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT

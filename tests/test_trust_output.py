@@ -51,3 +51,69 @@ def test_ci_script_shows_how_the_lock_changed(repo: Repo, dvlite, tmp_path_facto
     )
     assert result.returncode == 1
     assert "dvlite.lock | " in result.stderr, result.stderr
+
+
+# -- 16: the demo installs only dvlite; colour only on a terminal, never with NO_COLOR -----------
+def on_terminal(argv: list[str], cwd: Path | None = None, **env: str) -> str:
+    """Run argv with stdout and stderr on a pseudo-terminal; return what it printed."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=slave, stderr=slave, env=_env(**env))
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    proc.wait()
+    return out.decode()
+
+
+def test_make_demo_installs_dvlite_without_test_and_lint_extras(tmp_path: Path) -> None:
+    venv = str(tmp_path / "fresh-venv")  # a fresh clone: no venv, no stamp
+    demo = subprocess.run(
+        ["make", "-n", "demo", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stderr
+    install = [line for line in demo.stdout.splitlines() if "pip install" in line]
+    assert install and all(line.endswith(" -e .") for line in install), demo.stdout
+    test = subprocess.run(
+        ["make", "-n", "test", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert '".[test,lint]"' in test.stdout
+
+
+def _tour_output(tmp_path: Path, terminal: bool, **env: str) -> str:
+    """The tour's own output functions (everything before its work starts), called once."""
+    tour = (ROOT / "demo" / "tour.sh").read_text(encoding="utf-8")
+    preamble = tour.split("\nWORK=", 1)[0]
+    script = tmp_path / "preamble.sh"
+    script.write_text(preamble + '\nstep "A step"\nshow true\n')
+    if terminal:
+        return on_terminal(["bash", str(script)], **env)
+    return subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, env=_env(**env)
+    ).stdout
+
+
+def test_tour_prints_colour_only_to_a_terminal_without_no_color(tmp_path: Path) -> None:
+    assert "\x1b[" in _tour_output(tmp_path, terminal=True)
+    to_file = _tour_output(tmp_path, terminal=False)
+    assert "== A step" in to_file and "$ true" in to_file
+    assert "\x1b" not in to_file
+    assert "\x1b" not in _tour_output(tmp_path, terminal=True, NO_COLOR="1")
+
+
+def test_no_color_means_no_escape_codes_from_dvlite(repo: Repo) -> None:
+    (repo.root / "f").write_text("a")
+    assert piped("add", "f").returncode == 0
+    (repo.root / "f").write_text("b")
+    assert "\x1b[" in on_terminal([sys.executable, "-m", "dvlite", "status"])
+    shown = on_terminal([sys.executable, "-m", "dvlite", "status"], NO_COLOR="1")
+    assert "modified:" in shown and "\x1b" not in shown

@@ -64,10 +64,15 @@ def open_repo() -> Repo:
     return repo
 
 
-def console() -> Console:
+def console(stderr: bool = False) -> Console:
+    """The rich console every command prints through (and progress bars draw on, with
+    ``stderr``). With NO_COLOR set it prints no colour and no style at all (https://no-color.org)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(
+        highlight=False, soft_wrap=True, stderr=stderr, color_system=None if plain else "auto"
+    )
 
 
 def print_json(data: object) -> None:
@@ -85,7 +90,6 @@ def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], N
     if not interactive():
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -93,7 +97,7 @@ def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], N
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console(stderr=True),
         transient=True,
     )
     with bar:

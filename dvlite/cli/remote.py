@@ -119,7 +119,6 @@ class _Bar:
     """A rich progress bar with files and bytes, driven by the transfer's callbacks."""
 
     def __init__(self, label: str) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -137,7 +136,7 @@ class _Bar:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console(stderr=True),
             transient=True,
         )
         del MofNCompleteColumn
