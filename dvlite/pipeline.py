@@ -233,7 +233,7 @@ class Pipeline:
     def check(self, root: Path, *, deps_exist: bool = True) -> None:
         """Every structural rule; ``deps_exist`` also checks that each dep exists or is made."""
         owners: list[tuple[str, str]] = []
-        params_files = {normpath(params_file(p), "") for s in self for p in s.params}
+        params_files = {normpath(params_file(p), PIPELINE_FILE) for s in self for p in s.params}
         for stage in self.stages.values():
             for out in stage.produces:
                 why = output_problem(out, params_files)
