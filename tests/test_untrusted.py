@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 import xxhash
+from conftest import invoke
 from helpers import oid, tree_bytes
+from s3 import make_bucket
 
 # -- the real CLI, real git ---------------------------------------------------------------------
 
@@ -809,3 +811,35 @@ def test_a_crafted_run_cache_entry_writes_nothing_outside(world: World, variant:
     if (victim / "out").is_dir():
         git(victim / "out", "status", check=False)
     assert not world.marker.exists(), "a planted hook or fsmonitor ran"
+
+
+# -- 9b. the same lie, through S3 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("claimed", [0, 10, (3 << 20) - 1, (3 << 20) + 1])
+def test_s3_download_reads_no_more_than_the_record_claims(
+    repo, tmp_dir, s3: str, claimed: int
+) -> None:
+    """An S3 download of a small object reads at most the claimed size + 1 byte into memory;
+    when the object is longer it is streamed to disk and verified there, so an honest object
+    under a lying record still arrives whole."""
+    make_bucket(s3, "bucket")
+    data = os.urandom(3 << 20)
+    tmp_dir.gen({"big.bin": data})
+    for args in (
+        ("remote", "add", "-d", "store", "s3://bucket/x"),
+        ("remote", "modify", "store", "endpoint_url", s3),
+        ("add", "big.bin"),
+        ("push",),
+    ):
+        assert invoke(*args).exit_code == 0, args
+    pointer = tmp_dir / "big.bin.dvl"
+    pointer.write_text(pointer.read_text().replace(f"size: {len(data)}", f"size: {claimed}"))
+    shutil.rmtree(repo.cache_dir)
+    (tmp_dir / "big.bin").unlink()
+
+    res = invoke("pull")
+
+    assert "Traceback" not in res.stdout + res.stderr
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_dir / "big.bin").read_bytes() == data
