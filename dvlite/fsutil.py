@@ -7,10 +7,17 @@ import errno
 import gc
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 TMP_MARK = ".dvlite-tmp-"
+# the whole name of a temporary file: the mark, the owner's pid, a random token, a counter.
+# It is not derived from the destination, so it fits NAME_MAX (at most 12 + 10 + 1 + 8 + 20
+# bytes) beside a 255-byte name, and a user's file that merely contains the mark is not it.
+_TMP_NAME = re.compile(r"\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
+# what earlier dvlite versions wrote (``.<dest name>.dvlite-tmp-<pid>-<token><n>``): still cleaned
+_OLD_TMP_NAME = re.compile(r"\..+\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
 _TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
@@ -32,10 +39,15 @@ def gc_paused() -> Iterator[None]:
 
 
 def tmp_name(dest: str | Path) -> str:
-    """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic)."""
-    dest = os.fspath(dest)
-    head, tail = os.path.split(dest)
-    return os.path.join(head, f".{tail}{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+    """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic), short
+    and of a fixed shape whatever ``dest`` is called (``.dvlite-tmp-<pid>-<token><n>``)."""
+    head = os.path.dirname(os.fspath(dest))
+    return os.path.join(head, f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+
+
+def is_tmp_name(name: str) -> bool:
+    """Whether ``name`` is exactly a temporary name dvlite makes (or made in earlier versions)."""
+    return _tmp_owner(name) is not None
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -105,9 +117,10 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
 
 def _tmp_owner(name: str) -> int | None:
     """The pid in a temporary name made by ``tmp_name`` (None for any other name)."""
-    _, mark, rest = name.partition(TMP_MARK)
-    pid = rest.split("-", 1)[0]
-    return int(pid) if mark and pid.isdigit() else None
+    if TMP_MARK not in name:
+        return None
+    m = _TMP_NAME.fullmatch(name) or _OLD_TMP_NAME.fullmatch(name)
+    return int(m[1]) if m else None
 
 
 def _alive(pid: int) -> bool:

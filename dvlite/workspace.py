@@ -14,7 +14,7 @@ from typing import Any
 
 from dvlite.cache import Cache
 from dvlite.errors import CacheError, PathError
-from dvlite.fsutil import TMP_MARK, check_utf8_name, is_within
+from dvlite.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.safepath import MAX_DEPTH
 from dvlite.state import State
@@ -139,8 +139,8 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
     children = node.children
     for entry in entries:  # runs for every file on every status: kept lean
         name = entry.name
-        if TMP_MARK in name:
-            continue  # our own temporary file from an interrupted run
+        if TMP_MARK in name and is_tmp_name(name):
+            continue  # a temporary file of dvlite's (being written, or left by a killed run)
         rel = prefix + name
         if not name.isascii():
             check_utf8_name(rel)

@@ -166,13 +166,20 @@ def test_ctrl_c_in_the_middle_of_add(repo) -> None:
 def test_clean_stale_tmp_keeps_files_of_live_processes(tmp_path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / f".obj{TMP_MARK}{dead.pid}-abcd").write_text("left by a killed run")
-    (tmp_path / f".obj{TMP_MARK}{os.getpid()}-abcd").write_text("mine")
-    (tmp_path / f".obj{TMP_MARK}1-abcd").write_text("init never dies")
+    (tmp_path / f"{TMP_MARK}{dead.pid}-abcd12340").write_text("left by a killed run")
+    (tmp_path / f".obj{TMP_MARK}{dead.pid}-abcd12341").write_text("by an earlier version")
+    (tmp_path / f"{TMP_MARK}{os.getpid()}-abcd12340").write_text("mine")
+    (tmp_path / f"{TMP_MARK}1-abcd12340").write_text("init never dies")
+    (tmp_path / f"a{TMP_MARK}{dead.pid}-x").write_text("a user's file")
     (tmp_path / "unrelated").write_text("kept")
-    assert clean_stale_tmp(tmp_path) == 1
+    assert clean_stale_tmp(tmp_path) == 2
     assert sorted(os.listdir(tmp_path)) == sorted(
-        [f".obj{TMP_MARK}{os.getpid()}-abcd", f".obj{TMP_MARK}1-abcd", "unrelated"]
+        [
+            f"{TMP_MARK}{os.getpid()}-abcd12340",
+            f"{TMP_MARK}1-abcd12340",
+            f"a{TMP_MARK}{dead.pid}-x",
+            "unrelated",
+        ]
     )
     assert clean_stale_tmp(tmp_path / "missing") == 0
 

@@ -1,0 +1,75 @@
+"""Trust in daily use: what a corrupt object, a killed run, a long file name, a full disk or a
+missing bucket do to pull, checkout, fetch, fsck, gc and the hooks. Real git, real files, a
+folder remote, S3 through moto where the remote's kind matters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import git
+
+from dvlite import pointer as ptr
+from dvlite.fsutil import TMP_MARK
+from dvlite.repo import Repo
+
+
+def commit_with_remote(repo: Repo, dvlite, store: Path, *paths: str) -> None:
+    assert dvlite("add", *paths).exit_code == 0
+    assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "data")
+
+
+def clone_of(repo: Repo, tmp_path_factory, monkeypatch) -> Path:
+    there = tmp_path_factory.mktemp("clone") / "repo"
+    git(repo.root, "clone", "-q", str(repo.root), str(there))
+    monkeypatch.chdir(there)
+    return there
+
+
+def pointer_oid(path: Path, rel: str, repo_root: Path) -> str:
+    """The oid of the file ``rel`` below the tracked folder whose pointer is ``path``."""
+    cache = Repo(repo_root).cache
+    entry_oid = ptr.load(path).oid
+    parts = rel.split("/")
+    for name in parts:
+        entry = next(e for e in cache.load_tree(entry_oid) if e.name == name)
+        entry_oid = entry.oid
+    return entry_oid
+
+
+def damage(path: Path, data: bytes = b"damaged") -> None:
+    path.chmod(0o644)
+    path.write_bytes(data)
+
+
+# -- 10: file names -----------------------------------------------------------------------------
+def test_a_250_byte_file_name_round_trips_add_and_checkout(repo, dvlite) -> None:
+    name = "n" * 246 + ".bin"
+    data = repo.root / "data"
+    data.mkdir()
+    (data / name).write_bytes(b"long name")
+    (data / "short.txt").write_text("short")
+    assert dvlite("add", "data").exit_code == 0
+    import shutil
+
+    shutil.rmtree(data)
+    result = dvlite("checkout")
+    assert result.exit_code == 0, result.output
+    assert (data / name).read_bytes() == b"long name"
+    assert (data / "short.txt").read_text() == "short"
+
+
+def test_a_user_file_whose_name_contains_the_temp_mark_is_tracked(repo, dvlite) -> None:
+    data = repo.root / "data"
+    data.mkdir()
+    (data / "a.dvlite-tmp-x").write_text("mine")
+    (data / f".b{TMP_MARK}123-notours").write_text("also mine")
+    assert dvlite("add", "data").exit_code == 0
+    import shutil
+
+    shutil.rmtree(data)
+    assert dvlite("checkout").exit_code == 0
+    assert (data / "a.dvlite-tmp-x").read_text() == "mine"
+    assert (data / f".b{TMP_MARK}123-notours").read_text() == "also mine"
+    assert ptr.load(repo.root / "data.dvl").files == 2
