@@ -15,6 +15,31 @@ from dvlite.transfer import Root, plan_push, roots
 from dvlite.transfer.roots import tree_reader
 from dvlite.tree import DIR
 
+NOT_ON_REMOTE, NOT_IN_CACHE, MISSING = "not on remote", "not in cache", "missing"
+
+
+@dataclass(frozen=True)
+class PointerStatus:
+    """How many of one pointer's files (and folders) are in one state: the summary line."""
+
+    source: str  # the pointer file, or dvlite.lock:<stage>
+    path: str  # the data path it tracks
+    kind: str  # file or dir
+    total: int | None  # files the pointer records (None for a part of a tracked folder)
+    state: str  # NOT_ON_REMOTE, NOT_IN_CACHE or MISSING
+    files: int = 0
+    folders: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "pointer": self.source,
+            "path": self.path,
+            "state": self.state,
+            "files": self.files,
+            "folders": self.folders,
+            "of_files": self.total,
+        }
+
 
 @dataclass(frozen=True)
 class RemoteStatus:
@@ -23,6 +48,7 @@ class RemoteStatus:
     not_on_remote: tuple[str, ...] = ()  # in the cache, not on the remote: push sends them
     not_in_cache: tuple[str, ...] = ()  # on the remote, not in the cache: fetch gets them
     missing: tuple[str, ...] = ()  # in neither
+    pointers: tuple[PointerStatus, ...] = ()  # the same, counted per pointer
 
     @property
     def clean(self) -> bool:
@@ -35,6 +61,7 @@ class RemoteStatus:
             "not_on_remote": list(self.not_on_remote),
             "not_in_cache": list(self.not_in_cache),
             "missing": list(self.missing),
+            "pointers": [p.to_dict() for p in self.pointers],
         }
 
 
@@ -57,13 +84,55 @@ def remote_status(
     trees = {o.rel for wave in plan.trees for o in wave}
     # a tree alone (its files already there) still has to go up: name it as the folder
     lone = {t + "/" for t in trees if not any(f.startswith(t + "/") for f in files)}
+    not_in_cache = {oid: rel for oid, rel in absent.items() if oid not in missing}
+    folders = {rel for oid, rel in not_in_cache.items() if oid in plan.children}
+    folders |= trees | {r.rel for r in start if r.entry.type == DIR}
+    states = {
+        NOT_ON_REMOTE: files | lone,
+        NOT_IN_CACHE: set(not_in_cache.values()),
+        MISSING: set(missing.values()),
+    }
     return RemoteStatus(
         rem.name,
         rem.url,
-        tuple(sorted(files | lone)),
-        tuple(sorted({rel for oid, rel in absent.items() if oid not in missing})),
-        tuple(sorted(set(missing.values()))),
+        tuple(sorted(states[NOT_ON_REMOTE])),
+        tuple(sorted(states[NOT_IN_CACHE])),
+        tuple(sorted(states[MISSING])),
+        _per_pointer(repo, start, states, folders),
     )
+
+
+def _per_pointer(
+    repo: Repo, start: list[Root], states: dict[str, set[str]], folders: set[str]
+) -> tuple[PointerStatus, ...]:
+    """Count the listed paths per pointer, so that a fresh clone's status is a line per
+    pointer rather than per file."""
+    if not any(states.values()):
+        return ()
+    from dvlite.tracked import collect
+
+    totals = {(t.source, t.rel): t.pointer.files for t in collect(repo)}
+    by_rel = {r.rel: r for r in start}
+    counts: dict[tuple[str, str], list[int]] = {}
+    for state, paths in states.items():
+        for path in paths:
+            rel = path.rstrip("/")
+            up = rel
+            while up not in by_rel and "/" in up:
+                up = up.rsplit("/", 1)[0]
+            root = by_rel.get(up)
+            if root is None:
+                continue
+            count = counts.setdefault((root.rel, state), [0, 0])
+            count[path.endswith("/") or rel in folders] += 1
+    found = []
+    for (rel, state), (n_files, n_folders) in counts.items():
+        root = by_rel[rel]
+        total = totals.get((root.source, root.rel))
+        found.append(
+            PointerStatus(root.source, rel, root.entry.type, total, state, n_files, n_folders)
+        )
+    return tuple(sorted(found, key=lambda p: (p.source, p.path, list(states).index(p.state))))
 
 
 @dataclass

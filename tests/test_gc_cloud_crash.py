@@ -138,7 +138,7 @@ def test_a_tree_whose_files_are_gone_is_reported_and_pushed_again(
     report = json.loads(ok(dvlite("status", "--remote", "--json")).stdout)
     assert report["not_on_remote"] == ["data/a/1.txt", "data/a/2.txt"]
     assert report["missing"] == report["not_in_cache"] == []
-    assert "data/a/1.txt" in dvlite("status", "--remote").stdout
+    assert "data/a/1.txt" in dvlite("status", "--remote", "-v").stdout
 
     result = ok(dvlite("push"))
     assert "Everything is up to date" not in result.output

@@ -117,3 +117,63 @@ def test_no_color_means_no_escape_codes_from_dvlite(repo: Repo) -> None:
     assert "\x1b[" in on_terminal([sys.executable, "-m", "dvlite", "status"])
     shown = on_terminal([sys.executable, "-m", "dvlite", "status"], NO_COLOR="1")
     assert "modified:" in shown and "\x1b" not in shown
+
+
+# -- 14: status --remote summarises per pointer; dag with no stages says so --------------------
+def _pushed_project(repo: Repo, dvlite, store: Path) -> None:  # type: ignore[no-untyped-def]
+    data = repo.root / "data"
+    data.mkdir()
+    for i in range(12):
+        (data / f"{i:02}.csv").write_text(f"row {i}\n")
+    (repo.root / "model.pkl").write_bytes(b"model")
+    assert dvlite("add", "data", "model.pkl").exit_code == 0
+    assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
+    assert dvlite("push").exit_code == 0
+
+
+def test_status_remote_summarises_per_pointer(repo: Repo, dvlite, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    _pushed_project(repo, dvlite, tmp_path_factory.mktemp("store"))
+    (repo.root / "data" / "03.csv").write_text("changed\n")
+    (repo.root / "model.pkl").write_bytes(b"model 2")
+    assert dvlite("add", "data", "model.pkl").exit_code == 0
+    result = dvlite("status", "--remote")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "data.dvl: 1 of 12 files not on remote 'store'",
+        "model.pkl.dvl: model.pkl not on remote 'store'",
+        "(`dvlite status --remote -v` lists every file)",
+    ]
+    verbose = dvlite("status", "--remote", "-v").stdout.splitlines()
+    assert verbose == ["    not on remote: data/03.csv", "    not on remote: model.pkl"]
+
+
+def test_status_remote_on_a_fresh_clone_is_one_line_per_pointer(  # type: ignore[no-untyped-def]
+    repo: Repo, dvlite, tmp_path_factory, monkeypatch
+) -> None:
+    _pushed_project(repo, dvlite, tmp_path_factory.mktemp("store"))
+    git(repo.root, "commit", "-q", "-m", "data")
+    git(repo.root, "add", ".dvlite/config")
+    git(repo.root, "commit", "-q", "-m", "remote")
+    clone = tmp_path_factory.mktemp("clone") / "c"
+    git(repo.root.parent, "clone", "-q", str(repo.root), str(clone))
+    monkeypatch.chdir(clone)
+    result = dvlite("status", "--remote")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        "data.dvl: 12 of 12 files not in cache",
+        "model.pkl.dvl: model.pkl not in cache",
+    ]
+    verbose = dvlite("status", "--remote", "--verbose").stdout.splitlines()
+    assert len(verbose) == 14  # 12 files, the folder's tree, model.pkl
+    assert "    not in cache:  data/00.csv" in verbose
+
+
+def test_dag_without_stages_says_so(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    result = dvlite("dag")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == "no stages in dvlite.yaml\n"
+    result = dvlite("dag", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"stages": [], "edges": []}

@@ -105,6 +105,11 @@ def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], N
         yield lambda n: bar.advance(task, n)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 object``, ``20,000 objects``: a count with its noun, never ``object(s)``."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

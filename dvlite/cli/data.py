@@ -60,6 +60,9 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
     metavar="[NAME]",
     help="Compare the cache with a remote (the default one without NAME) instead.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="With --remote, every file instead of a line per pointer."
+)
 @json_option
 @click.pass_context
 def status(
@@ -67,13 +70,14 @@ def status(
     targets: tuple[str, ...],
     quiet: bool,
     remote_name: str | None,
+    verbose: bool,
     as_json: bool,
 ) -> None:
     """Show how the workspace differs from the pointers, file by file."""
     if remote_name is not None:
         from dvlite.cli.remote import show_remote_status
 
-        show_remote_status(ctx, targets, remote_name or None, quiet, as_json)
+        show_remote_status(ctx, targets, remote_name or None, quiet, as_json, verbose)
         return
     from dvlite.status import status as do_status
 

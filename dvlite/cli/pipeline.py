@@ -203,7 +203,12 @@ def dag(fmt: str) -> None:
     from dvlite.dag import render
     from dvlite.pipeline import load
 
-    click.echo(render(load(open_repo().root), fmt))
+    pipeline = load(open_repo().root)
+    if not pipeline.stages:  # a note for people; stdout stays valid (empty) output for tools
+        click.echo("no stages in dvlite.yaml", err=True)
+        if fmt == "ascii":
+            return
+    click.echo(render(pipeline, fmt))
 
 
 @cli.command()

@@ -15,10 +15,12 @@ from dvlite.cli.base import (
     interactive,
     json_option,
     open_repo,
+    plural,
     print_json,
 )
 
 if TYPE_CHECKING:
+    from dvlite.remote_status import RemoteStatus
     from dvlite.transfer import TransferProgress, TransferResult
 
 
@@ -279,12 +281,15 @@ def show_remote_status(
     remote_name: str | None,
     quiet: bool,
     as_json: bool,
+    verbose: bool = False,
 ) -> None:
     from dvlite.remote_status import remote_status
 
     report = remote_status(open_repo(), targets, remote=remote_name)
     if as_json:
         print_json(report.to_dict())
+    elif not quiet and not verbose:
+        _remote_summary(report)
     elif not quiet:
         out = console()
         for label, paths, style in (
@@ -298,6 +303,33 @@ def show_remote_status(
             out.print(f"Cache and remote {report.remote!r} are in sync.")
     if quiet and not report.clean:
         ctx.exit(1)
+
+
+_STATE_STYLE = {"not on remote": "yellow", "not in cache": "magenta", "missing": "red"}
+
+
+def _remote_summary(report: RemoteStatus) -> None:
+    """A line per pointer and state: `data.dvl: 1,820 of 1,821 files not on remote 'store'`."""
+    out = console()
+    for p in report.pointers:
+        where = {
+            "not on remote": f"not on remote {report.remote!r}",
+            "not in cache": "not in cache",
+            "missing": f"missing (neither in the cache nor on remote {report.remote!r})",
+        }[p.state]
+        if p.kind != "dir":
+            what = p.path
+        elif p.files:
+            what = (
+                f"{p.files:,} of {plural(p.total, 'file')}" if p.total else plural(p.files, "file")
+            )
+        else:
+            what = plural(p.folders, "folder")
+        out.print(f"{p.source}: {what} {where}", style=_STATE_STYLE[p.state], markup=False)
+    if report.pointers:
+        out.print("(`dvlite status --remote -v` lists every file)", style="dim", markup=False)
+    elif report.clean:
+        out.print(f"Cache and remote {report.remote!r} are in sync.")
 
 
 def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
