@@ -13,6 +13,7 @@ from dvlite.checkout import link_into_workspace
 from dvlite.errors import PathError
 from dvlite.pointer import Pointer
 from dvlite.repo import DVLITE_DIR, Repo
+from dvlite.tracked import stage_products
 from dvlite.tree import DIR, FILE
 from dvlite.workspace import DirNode, Node, Progress, build, scan
 
@@ -80,6 +81,9 @@ def add(
         outer = next((o for o in rels if rel.startswith(o + "/")), None)
         if outer is not None:
             raise PathError(f"{rel} is inside {outer}, which is added too; add only {outer}")
+    products = stage_products(repo)
+    for rel in rels:
+        _refuse_stage_products(rel, products)
     stage = repo.autostage if stage is None else stage
     if repo.uses_git:
         from dvlite import scm
@@ -111,6 +115,19 @@ def add(
 
         scm.stage(repo.root, to_stage)
     return results
+
+
+def _refuse_stage_products(rel: str, products: dict[str, str]) -> None:
+    """A stage output is recorded by dvlite.lock: a pointer beside it would track it twice
+    (and make the pipeline invalid), a pointer inside it would be deleted by the next run."""
+    for out, stage in products.items():
+        if rel == out or rel.startswith(out + "/"):
+            what = f"{rel} is" if rel == out else f"{rel} is inside {out},"
+            raise PathError(
+                f"{what} an output of stage {stage!r}; dvlite.lock records stage outputs: run "
+                f"`dvlite repro {stage}` to record a new version, or drop it from the stage's "
+                "outs in dvlite.yaml to track it with `dvlite add`"
+            )
 
 
 def _refuse_nested_pointers(node: Node) -> None:

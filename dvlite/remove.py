@@ -10,6 +10,7 @@ from dvlite import gitignore
 from dvlite import pointer as pointers
 from dvlite.errors import PathError
 from dvlite.repo import Repo
+from dvlite.tracked import stage_products
 
 
 def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
@@ -25,11 +26,14 @@ def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
         rels.append(rel)
     gone_ignores: list[str] = []
     changed_ignores: list[str] = []
+    outs = stage_products(repo, metrics=False)
     with repo.lock():
         for rel in rels:
             path = repo.abspath(rel)
             path.unlink()
             folder = path.parent
+            if rel[: -len(pointers.SUFFIX)] in outs:
+                continue  # a stage output: the same .gitignore line keeps it out of git
             if gitignore.remove(folder, pointers.data_path_for(path).name):
                 ignore_rel = os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/")
                 (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(

@@ -118,6 +118,22 @@ def stage_outputs(repo: Repo) -> list[Tracked]:
     return _outputs(lockfile.load(repo.root))
 
 
+def stage_products(repo: Repo, *, metrics: bool = True) -> dict[str, str]:
+    """Every path a stage produces -> that stage: the outs (and ``metrics``) that dvlite.yaml
+    declares and those dvlite.lock still records. Empty without a pipeline."""
+    from dvlite import lockfile
+    from dvlite import pipeline as pipelines
+
+    found: dict[str, str] = {}
+    for stage in pipelines.load(repo.root):
+        for out in stage.produces if metrics else stage.outs:
+            found.setdefault(out, stage.name)
+    for name, entry in sorted(lockfile.load(repo.root).stages.items()):
+        for locked in entry.outs + entry.metrics if metrics else entry.outs:
+            found.setdefault(locked.path, name)
+    return found
+
+
 def workspace_node(repo: Repo, item: Tracked) -> Node | None:
     """The workspace side of ``item``, hashed (through the state database); None if absent."""
     path = repo.abspath(item.rel)

@@ -1,0 +1,111 @@
+"""Trust in daily use, pipelines: what a trial run on a real project tripped over. Each test
+names what it protects; real git, real files, real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dvlite import lockfile
+from dvlite.pipeline import load
+from dvlite.repo import Repo
+from tests.conftest import git
+from tests.pipeline_helpers import PARAMS, make_pipeline, runs
+
+BIN = os.path.dirname(sys.executable)
+
+REFUSED = (
+    "dvlite: commit refused (to commit anyway: `git commit --no-verify`; to only warn: "
+    "`dvlite config hooks.strict false`)\n"
+)
+
+
+@pytest.fixture
+def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook scripts find the dvlite of this virtual environment."""
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ["PATH"])
+
+
+def git_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def ran(repo: Repo, dvlite) -> Path:  # type: ignore[no-untyped-def]
+    """make_pipeline, run and committed."""
+    make_pipeline(repo, git)
+    assert dvlite("repro").exit_code == 0
+    runs(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "ran")
+    return repo.root
+
+
+# -- 1. add and remove keep away from stage outputs -------------------------------------------
+def test_add_refuses_a_stage_output_before_writing_anything(repo: Repo, dvlite) -> None:
+    root = ran(repo, dvlite)
+    ignore = (root / ".gitignore").read_text()
+    result = dvlite("add", "model.bin")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: model.bin is an output of stage 'train'; dvlite.lock records stage outputs: "
+        "run `dvlite repro train` to record a new version, or drop it from the stage's outs "
+        "in dvlite.yaml to track it with `dvlite add`\n"
+    )
+    assert not (root / "model.bin.dvl").exists()
+    assert (root / ".gitignore").read_text() == ignore
+    assert dvlite("status", "-q").exit_code == 0
+    assert dvlite("repro").stdout == "Everything is up to date.\n"
+
+
+def test_add_refuses_a_path_inside_an_output_folder_and_leaves_it_untouched(
+    repo: Repo, dvlite
+) -> None:
+    root = ran(repo, dvlite)
+    result = dvlite("add", "data/prepared/part.txt")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: data/prepared/part.txt is inside data/prepared, an output of stage 'prepare'; "
+        "dvlite.lock records stage outputs: run `dvlite repro prepare` to record a new "
+        "version, or drop it from the stage's outs in dvlite.yaml to track it with "
+        "`dvlite add`\n"
+    )
+    assert sorted(os.listdir(root / "data" / "prepared")) == ["part.txt"]
+    assert dvlite("status", "-q").exit_code == 0
+
+
+def test_add_refuses_a_metrics_file(repo: Repo, dvlite) -> None:
+    ran(repo, dvlite)
+    result = dvlite("add", "metrics.json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: metrics.json is an output of stage 'evaluate'; dvlite.lock records"
+    )
+
+
+def test_remove_keeps_the_gitignore_line_a_stage_output_needs(repo: Repo, dvlite) -> None:
+    # model.bin was added by hand before it became an output: the error says to remove the
+    # pointer, and doing so must keep model.bin out of git
+    make_pipeline(repo, git)
+    root = repo.root
+    pipeline_text = (root / "dvlite.yaml").read_text()
+    (root / "dvlite.yaml").unlink()
+    (root / "model.bin").write_text("old")
+    assert dvlite("add", "model.bin").exit_code == 0
+    (root / "dvlite.yaml").write_text(pipeline_text)
+    assert dvlite("repro").stderr == (
+        "Error: dvlite.yaml: model.bin, an output of stage 'train', is also tracked by "
+        "model.bin.dvl; run `dvlite remove model.bin.dvl` or drop it from the stage's outs\n"
+    )
+    assert (root / ".gitignore").read_text() == "runs.log\n/model.bin\n"
+    assert dvlite("remove", "model.bin.dvl").exit_code == 0
+    assert (root / ".gitignore").read_text() == "runs.log\n/model.bin\n"
+    assert dvlite("repro").exit_code == 0
+    assert "model.bin" not in git(root, "status", "--porcelain", "--untracked-files=all")
