@@ -84,6 +84,7 @@ def add(
     products = stage_products(repo)
     for rel in rels:
         _refuse_stage_products(rel, products)
+        _refuse_held_pointers(repo, rel)
     stage = repo.autostage if stage is None else stage
     if repo.uses_git:
         from dvlite import scm
@@ -128,16 +129,50 @@ def _refuse_stage_products(rel: str, products: dict[str, str]) -> None:
                 f"`dvlite repro {stage}` to record a new version, or drop it from the stage's "
                 "outs in dvlite.yaml to track it with `dvlite add`"
             )
+    inside = sorted(out for out in products if out.startswith(rel + "/"))
+    if inside:
+        more = f" (and {len(inside) - 1} more stage outputs)" if len(inside) > 1 else ""
+        raise PathError(
+            f"{rel} holds {inside[0]}, an output of stage {products[inside[0]]!r}{more}; adding "
+            f"{rel} would track it twice (dvlite.lock records stage outputs): add the other "
+            f"files and folders inside {rel} separately"
+        )
+
+
+def _refuse_held_pointers(repo: Repo, rel: str) -> None:
+    path = repo.abspath(rel)
+    if path.is_dir() and not path.is_symlink():
+        held = sorted(repo.iter_pointers(rel))
+        if held:
+            raise PathError(_holds_pointers(rel, held))
+
+
+def _holds_pointers(rel: str, held: list[str]) -> str:
+    """Adding a folder that holds pointers would track their data twice; ``git rm --cached``
+    would lose the pointers from git: the way out is to remove them, or to add around them."""
+    import shlex
+
+    if len(held) == 1:
+        what = f"the pointer file {held[0]}"
+    else:
+        what = "the pointer files " + ", ".join(held[:3])
+        what += f" and {len(held) - 3} more" if len(held) > 3 else ""
+    command = (
+        "`dvlite remove " + " ".join(shlex.quote(h) for h in held) + "`"
+        if len(held) <= 3
+        else "`dvlite remove` each of them"
+    )
+    return (
+        f"{rel} holds {what}; remove that tracking first ({command}; the data stays), "
+        f"or add the files and folders inside {rel} separately"
+    )
 
 
 def _refuse_nested_pointers(node: Node) -> None:
     if isinstance(node, DirNode):
         for f in node.walk_files():
             if pointers.is_pointer(f.name):
-                raise PathError(
-                    f"{node.rel} holds the pointer file {f.rel}; remove that tracking first "
-                    f"(`dvlite remove {f.rel}`)"
-                )
+                raise PathError(_holds_pointers(node.rel, [f.rel]))
 
 
 def _record(repo: Repo, rel: str, node: Node) -> AddResult:

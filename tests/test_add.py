@@ -235,8 +235,9 @@ def test_add_dir_holding_a_pointer_is_an_error(repo, dvlite) -> None:
     result = dvlite("add", "d")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: d holds the pointer file d/f.dvl; "
-        "remove that tracking first (`dvlite remove d/f.dvl`)\n"
+        "Error: d holds the pointer file d/f.dvl; remove that tracking first "
+        "(`dvlite remove d/f.dvl`; the data stays), or add the files and folders inside d "
+        "separately\n"
     )
 
 

@@ -109,3 +109,44 @@ def test_remove_keeps_the_gitignore_line_a_stage_output_needs(repo: Repo, dvlite
     assert (root / ".gitignore").read_text() == "runs.log\n/model.bin\n"
     assert dvlite("repro").exit_code == 0
     assert "model.bin" not in git(root, "status", "--porcelain", "--untracked-files=all")
+
+
+# -- 5. add of a folder that holds tracked things ------------------------------------------------
+def test_add_folder_holding_pointers_advises_removing_them_not_untracking_them(
+    repo: Repo, dvlite
+) -> None:
+    root = repo.root
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "data" / "raw" / "a.csv").write_text("a")
+    (root / "data" / "b.csv").write_text("b")
+    assert dvlite("add", "data/raw", "data/b.csv").exit_code == 0
+    git(root, "commit", "-qm", "raw data")
+    result = dvlite("add", "data")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: data holds the pointer files data/b.csv.dvl, data/raw.dvl; remove that "
+        "tracking first (`dvlite remove data/b.csv.dvl data/raw.dvl`; the data stays), "
+        "or add the files and folders inside data separately\n"
+    )
+    assert "git rm" not in result.stderr
+    assert not (root / "data.dvl").exists()
+
+
+def test_add_folder_holding_stage_outputs_refuses_to_track_them_twice(
+    repo: Repo, dvlite
+) -> None:
+    root = repo.root
+    (root / "src").mkdir()
+    (root / "src" / "a.txt").write_text("a")
+    assert dvlite("run", "-n", "copy", "-d", "src/a.txt", "-o", "src/b.txt",
+                  "cp src/a.txt src/b.txt").exit_code == 0  # fmt: skip
+    git(root, "commit", "-qm", "copy")
+    result = dvlite("add", "src")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: src holds src/b.txt, an output of stage 'copy'; adding src would track it "
+        "twice (dvlite.lock records stage outputs): add the other files and folders inside "
+        "src separately\n"
+    )
+    assert not (root / "src.dvl").exists()
+    assert dvlite("status", "-q").exit_code == 0
