@@ -18,6 +18,18 @@ from dvlite.errors import ConfigError
 LEVELS = ("global", "repo", "local")
 KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
 PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+# every key dvlite reads (docs/formats.md lists them), with the values it accepts;
+# remote.NAME.OPTION is checked by `remote modify` (dvlite/remote_config.py)
+KEYS = {
+    "cache.dir": "a folder path",
+    "cache.type": "link types",
+    "core.autostage": "true or false",
+    "core.no_scm": "true or false",
+    "core.remote": "a remote's name",
+    "hooks.strict": "true or false",
+}
 
 
 def user_config_path() -> Path:
@@ -89,11 +101,38 @@ class Config:
         if value is None:
             return default
         lowered = value.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
+        if lowered in BOOLEANS:
+            return BOOLEANS[lowered]
         raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+    def check_setting(self, key: str, value: str) -> None:
+        """Refuse a key dvlite does not read, or a value it could not use, before it is
+        written (and before every later command fails on it)."""
+        section, _ = parse_key(key)
+        if section.startswith("remote "):
+            return
+        kind = KEYS.get(key)
+        if kind is None:
+            raise ConfigError(
+                f"unknown config key {key!r}; known keys: {', '.join(KEYS)}, remote.NAME.OPTION"
+            )
+        if kind == "true or false" and value.strip().lower() not in BOOLEANS:
+            raise ConfigError(f"{key} must be true or false, not {value!r}")
+        if kind == "link types":
+            from dvlite.cache import LINK_TYPES  # the cache is what uses them
+
+            types = [t.strip() for t in value.split(",")]
+            if not all(t in LINK_TYPES for t in types):
+                raise ConfigError(
+                    f"cache.type {value!r}: each link type must be one of {', '.join(LINK_TYPES)} "
+                    "(a comma-separated list is tried in order)"
+                )
+        if kind == "a folder path" and not value.strip():
+            raise ConfigError("cache.dir must be a folder path")
+        if kind == "a remote's name" and f'remote "{value}"' not in self.sections("remote "):
+            raise ConfigError(
+                f"no remote named {value!r}; add it with `dvlite remote add {value} URL`"
+            )
 
     def sections(self, prefix: str = "") -> dict[str, dict[str, str]]:
         """Merged sections whose name starts with ``prefix``."""

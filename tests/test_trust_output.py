@@ -177,3 +177,47 @@ def test_dag_without_stages_says_so(repo: Repo, dvlite) -> None:  # type: ignore
     result = dvlite("dag", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"stages": [], "edges": []}
+
+
+# -- 15: config checks keys and values when they are set ---------------------------------------
+def test_config_refuses_unknown_keys_with_the_known_ones(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    result = dvlite("config", "core.nosuch", "1")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: unknown config key 'core.nosuch'; known keys: ")
+    for known in ("cache.dir", "cache.type", "core.autostage", "core.remote", "hooks.strict"):
+        assert known in result.stderr
+    assert not (repo.dvlite_dir / "config").read_text().count("nosuch")
+
+
+def test_config_refuses_bad_values(repo: Repo, dvlite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert dvlite("remote", "add", "store", str(tmp_path)).exit_code == 0
+    before = (repo.dvlite_dir / "config").read_text()
+    for key, value, why in (
+        ("cache.type", "banana", "one of reflink, copy, hardlink, symlink"),
+        ("cache.type", "copy,,", "one of reflink, copy, hardlink, symlink"),
+        ("core.autostage", "maybe", "true or false"),
+        ("hooks.strict", "2", "true or false"),
+        ("core.remote", "nosuch", "no remote named 'nosuch'"),
+        ("remote.store.jobs", "many", "whole number"),
+    ):
+        result = dvlite("config", key, value)
+        assert result.exit_code == 1, (key, value)
+        assert why in result.stderr, result.stderr
+    assert (repo.dvlite_dir / "config").read_text() == before
+    assert dvlite("config", "cache.type", "hardlink, copy").exit_code == 0
+    assert dvlite("config", "core.autostage", "no").exit_code == 0
+
+
+def test_config_cache_dir_says_the_old_cache_stays(repo: Repo, dvlite, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    (repo.root / "f").write_text("x")
+    assert dvlite("add", "f").exit_code == 0
+    new = tmp_path_factory.mktemp("shared") / "cache"
+    result = dvlite("config", "cache.dir", str(new))
+    assert result.exit_code == 0
+    old = repo.dvlite_dir / "cache"
+    assert result.stderr == (
+        f"cache.dir is now {new}. The objects already in {old} stay there (nothing is "
+        f"moved): move them with `mv {old} {new}`, or fill the new cache with "
+        "`dvlite fetch` (from a remote) or `dvlite add` (from the workspace).\n"
+    )
+    assert old.is_dir() and not new.exists()

@@ -9,6 +9,7 @@ import click
 from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json, progress
 
 if TYPE_CHECKING:
+    from dvlite.config import Config
     from dvlite.fsck import FsckResult
 
 
@@ -181,12 +182,43 @@ def config(
     if key is None:
         raise click.UsageError("give a KEY (or --list)")
     if unset or value is not None:
-        cfg.set(key, None if unset else value, level or "repo")
+        _set(cfg, key, None if unset else value, level or "repo")
         return
     current = cfg.get(key)  # asked for by name, a credential is printed (as git config does)
     if current is None:
         ctx.exit(1)
     click.echo(current)
+
+
+def _set(cfg: Config, key: str, value: str | None, level: str) -> None:
+    """Set (or unset) a key once it is known to be one dvlite reads, with a value it can use;
+    a remote's options go through `remote modify`'s checks."""
+    from dvlite.config import parse_key
+
+    section, option = parse_key(key)
+    if section.startswith("remote ") and value is not None and option != "url":
+        from dvlite.remote_config import modify
+
+        cfg.check_storable(section, option, value, cfg.level_for_write(level))
+
+        modify(open_repo(), key.split(".")[1], option, value, level=level)
+        return
+    if value is not None:
+        cfg.check_setting(key, value)
+    old = open_repo().cache_dir if key == "cache.dir" and "repo" in cfg.paths else None
+    cfg.set(key, value, level)
+    if old is not None and value is not None and old.is_dir():
+        from dvlite.repo import Repo
+
+        new = Repo.find().cache_dir
+        if new.resolve() != old.resolve():
+            move = f"mv {old} {new}" if not new.exists() else f"cp -R {old}/. {new}/"
+            click.echo(
+                f"cache.dir is now {new}. The objects already in {old} stay there (nothing is "
+                f"moved): move them with `{move}`, or fill the new cache with `dvlite fetch` "
+                "(from a remote) or `dvlite add` (from the workspace).",
+                err=True,
+            )
 
 
 @cli.command()
