@@ -35,7 +35,8 @@ class CheckoutResult:
     added: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    corrupt: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)  # not checked out: the object is damaged
+    missing: list[str] = field(default_factory=list)  # not checked out: the cache lacks it
 
     def to_dict(self) -> dict[str, list[str]]:
         return {"added": self.added, "modified": self.modified, "deleted": self.deleted}
@@ -60,16 +61,31 @@ def _all_files(repo: Repo, entry: TreeEntry, work: Node | None, rel: str) -> Ite
         yield from _all_files(repo, child, children.get(child.name), f"{rel}/{child.name}")
 
 
-def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list[Delta]:
+def plan(
+    repo: Repo,
+    items: list[Tracked],
+    *,
+    force: bool,
+    relink: bool,
+    skipped: list[str] | None = None,
+) -> list[Delta]:
+    """What to change so that the workspace matches ``items``. A path whose object (or tree)
+    the cache lacks raises CacheError; with ``skipped`` given it is appended there instead and
+    left as the workspace has it, and the rest is planned (a partial checkout)."""
     deltas: list[Delta] = []
+    lacking: list[str] = []
+    partial = skipped is not None
     for item in items:
         if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
+            if partial:
+                lacking.append(item.rel)
+                continue
             raise CacheError(
                 f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
                 f"run `dvlite pull {item.source}`"
             )
         work = workspace_node(repo, item)
-        found = list(compare(repo.cache, item.entry, work, item.rel))
+        found = list(compare(repo.cache, item.entry, work, item.rel, lacking if partial else None))
         if relink:
             seen = {d.rel for d in found}
             found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
@@ -79,10 +95,14 @@ def plan(repo: Repo, items: list[Tracked], *, force: bool, relink: bool) -> list
         | {d.work.oid for d in deltas if d.work is not None and not force}
     )
     missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
-    if missing:
+    if missing and not partial:
         raise CacheError(
             f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
         )
+    if skipped is not None:
+        skipped.extend(lacking + missing)
+        gone = set(missing)
+        deltas = [d for d in deltas if d.rel not in gone]
     if not force:
         unsaved = [
             d.rel
@@ -115,17 +135,44 @@ def checkout(
     relink: bool = False,
     progress: Progress | None = None,
 ) -> CheckoutResult:
+    """Make the workspace match the pointers (or ``targets``). A file whose object the cache
+    lacks, or holds damaged, is left as it is and the rest is checked out (as DVC does); then
+    CacheError names them."""
     with repo.lock():
         items = collect(repo, targets)
-        deltas = plan(repo, items, force=force, relink=relink)
-        result = apply(repo, deltas, progress)
+        skipped: list[str] = []
+        deltas = plan(repo, items, force=force, relink=relink, skipped=skipped)
+        result = apply(repo, deltas, progress, partial=True)
+        result.missing = skipped
         make_folders(repo, items)
+        raise_incomplete(result)
         return result
 
 
-def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> CheckoutResult:
+def raise_incomplete(result: CheckoutResult) -> None:
+    """CacheError naming what a partial checkout left out (nothing when it left out nothing)."""
+    lines = []
+    if result.corrupt:
+        lines.append(
+            f"corrupt objects in the cache, not checked out: {_name_some(result.corrupt)}; "
+            "run `dvlite fsck`, then `dvlite pull` to fetch good copies"
+        )
+    if result.missing:
+        lines.append(
+            f"not in the cache, not checked out: {_name_some(result.missing)}; "
+            "run `dvlite pull` to fetch them"
+        )
+    if lines:
+        raise CacheError("\n".join(lines))
+
+
+def apply(
+    repo: Repo, deltas: list[Delta], progress: Progress | None = None, *, partial: bool = False
+) -> CheckoutResult:
     """Make each path of ``deltas`` hold what its record says. Every path written or deleted
-    is checked first (``Repo.confined``): all of them, before the first change."""
+    is checked first (``Repo.confined``): all of them, before the first change. A corrupt
+    object raises CacheError after the rest is installed, or with ``partial`` is only listed
+    in the result's ``corrupt``."""
     result = CheckoutResult()
     where = repo.confined
     targets = {d.rel: where.target(d.rel) for d in deltas}
@@ -181,11 +228,8 @@ def apply(repo: Repo, deltas: list[Delta], progress: Progress | None = None) -> 
         if progress:
             progress(1)
     repo.state.save(rows)
-    if result.corrupt:
-        raise CacheError(
-            f"corrupt objects in the cache, not checked out: {_name_some(result.corrupt)}; "
-            "run `dvlite fsck`, then `dvlite pull` to fetch good copies"
-        )
+    if not partial:
+        raise_incomplete(result)
     return result
 
 

@@ -13,7 +13,7 @@ from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import Any
 
 from dvlite.cache import Cache
-from dvlite.errors import CacheError, PathError
+from dvlite.errors import CacheError, InvalidTreeError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
 from dvlite.safepath import MAX_DEPTH
@@ -287,10 +287,17 @@ class Delta:
     work: FileNode | None
 
 
-def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str) -> Iterator[Delta]:
+def compare(
+    cache: Cache,
+    stored: TreeEntry | None,
+    work: Node | None,
+    rel: str,
+    missing: list[str] | None = None,
+) -> Iterator[Delta]:
     """Every file that differs between a stored entry and the workspace, skipping equal subtrees.
 
-    A stored tree missing from the cache raises CacheError.
+    A stored tree missing from the cache raises CacheError, or with ``missing`` given is
+    appended to it and left as the workspace has it.
     """
     if stored is not None and work is not None and stored.type == work.type:
         if stored.type == FILE:
@@ -301,14 +308,20 @@ def compare(cache: Cache, stored: TreeEntry | None, work: Node | None, rel: str)
         assert isinstance(work, DirNode)
         if stored.oid == work.oid:
             return
-        tree = cache.load_tree(stored.oid)
+        try:
+            tree = cache.load_tree(stored.oid)
+        except CacheError as exc:
+            if missing is None or isinstance(exc, InvalidTreeError):
+                raise
+            missing.append(rel)
+            return
         for name in sorted(tree.by_name.keys() | work.children.keys()):
             yield from compare(
-                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}"
+                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}", missing
             )
         return
     if stored is not None:
-        for path, entry in stored_files(cache, stored, rel):
+        for path, entry in stored_files(cache, stored, rel, missing):
             yield Delta(path, entry, None)
     if work is not None:
         if isinstance(work, DirNode):
@@ -328,8 +341,8 @@ def stored_files(
         return
     try:
         tree = cache.load_tree(entry.oid)
-    except CacheError:
-        if missing is None:
+    except CacheError as exc:
+        if missing is None or isinstance(exc, InvalidTreeError):  # crafted, not missing
             raise
         missing.append(rel)
         return

@@ -140,7 +140,7 @@ def test_changes_that_are_in_the_cache_are_overwritten(repo, dvlite) -> None:
     assert root.joinpath("f").read_text() == "v1"
 
 
-def test_missing_object_refuses_before_touching_anything(repo, dvlite) -> None:
+def test_missing_object_is_named_and_the_rest_checked_out(repo, dvlite) -> None:
     _dataset(repo, dvlite)
     shutil.rmtree(repo.root / "data")
     obj = object_path(repo.cache_dir, oid(b"b"))
@@ -148,11 +148,12 @@ def test_missing_object_refuses_before_touching_anything(repo, dvlite) -> None:
     obj.unlink()
     result = dvlite("checkout")
     assert result.exit_code == 1
-    assert (
-        result.stderr
-        == "Error: not in the cache: data/sub/b.txt; run `dvlite pull` to fetch them\n"
+    assert result.stderr == (
+        "Error: not in the cache, not checked out: data/sub/b.txt; "
+        "run `dvlite pull` to fetch them\n"
     )
-    assert not (repo.root / "data").exists()
+    assert not (repo.root / "data" / "sub" / "b.txt").exists()
+    assert (repo.root / "data" / "a.txt").read_text() == "a"  # the rest is checked out
 
 
 def test_corrupt_object_is_not_installed(repo, dvlite) -> None:
@@ -272,9 +273,8 @@ def test_missing_tree_object(repo, dvlite) -> None:
     shutil.rmtree(repo.cache_dir)
     result = dvlite("checkout")
     assert result.exit_code == 1
-    pointer_oid = (repo.root / "data.dvl").read_text().split("oid: ")[1].split("\n")[0]
     assert result.stderr == (
-        f"Error: data: its tree {pointer_oid} is not in the cache; run `dvlite pull data.dvl`\n"
+        "Error: not in the cache, not checked out: data; run `dvlite pull` to fetch them\n"
     )
 
 

@@ -4,9 +4,11 @@ folder remote, S3 through moto where the remote's kind matters."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from conftest import git
+from helpers import object_path
 
 from dvlite import pointer as ptr
 from dvlite.fsutil import TMP_MARK
@@ -41,6 +43,54 @@ def pointer_oid(path: Path, rel: str, repo_root: Path) -> str:
 def damage(path: Path, data: bytes = b"damaged") -> None:
     path.chmod(0o644)
     path.write_bytes(data)
+
+
+# -- 6: one corrupt object does not block its folder ------------------------------------------
+def test_pull_checks_out_every_file_whose_object_arrived(
+    repo, dvlite, tmp_path_factory, monkeypatch
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("data").mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        repo.root.joinpath("data", name).write_text(f"content of {name}")
+    commit_with_remote(repo, dvlite, store, "data")
+    assert dvlite("push").exit_code == 0
+    bad = pointer_oid(repo.root / "data.dvl", "b.txt", repo.root)
+    damage(object_path(store, bad))
+
+    there = clone_of(repo, tmp_path_factory, monkeypatch)
+    result = dvlite("pull")
+    assert result.exit_code == 1
+    assert "corrupt on remote: data/b.txt" in result.stderr
+    assert "Traceback" not in result.output
+    assert (there / "data" / "a.txt").read_text() == "content of a.txt"
+    assert (there / "data" / "c.txt").read_text() == "content of c.txt"
+    assert not (there / "data" / "b.txt").exists()
+
+    result = dvlite("checkout")  # installs what it has, names what it lacks
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: not in the cache, not checked out: data/b.txt; run `dvlite pull` to fetch them\n"
+    )
+    assert sorted(os.listdir(there / "data")) == ["a.txt", "c.txt"]
+
+
+def test_checkout_of_a_folder_installs_what_the_cache_has(repo, dvlite) -> None:
+    repo.root.joinpath("data").mkdir()
+    for name in ("a.txt", "b.txt"):
+        repo.root.joinpath("data", name).write_text(f"content of {name}")
+    assert dvlite("add", "data").exit_code == 0
+    gone = pointer_oid(repo.root / "data.dvl", "a.txt", repo.root)
+    os.unlink(object_path(repo.cache_dir, gone))
+    import shutil
+
+    shutil.rmtree(repo.root / "data")
+    result = dvlite("checkout")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: not in the cache, not checked out: data/a.txt; run `dvlite pull` to fetch them\n"
+    )
+    assert os.listdir(repo.root / "data") == ["b.txt"]
 
 
 # -- 10: file names -----------------------------------------------------------------------------

@@ -51,22 +51,18 @@ def pull(
     here = [r for r in start if not r.rev]
     if result.ok and not any(r.above for r in here):
         done = co.checkout(repo, targets or None, force=force)
-    else:
-        bad = [f.path for f in result.failed]
-        items = [
-            _as_tracked(r)
-            for r in here
-            if not any(
-                p == r.rel or p.startswith(r.rel + "/") or r.rel.startswith(p + "/") for p in bad
-            )
-        ]
+    else:  # check out every file whose object arrived; the failures name the rest
+        items = [_as_tracked(r) for r in here]
         with repo.lock():
-            deltas = co.plan(repo, items, force=force, relink=False)
-            done = co.apply(repo, deltas)
-            co.make_folders(repo, items)
+            skipped: list[str] = []
+            deltas = co.plan(repo, items, force=force, relink=False, skipped=skipped)
+            done = co.apply(repo, deltas, partial=True)
+            done.missing = skipped
+            co.make_folders(repo, [i for i in items if repo.cache.exists(i.pointer.oid)])
     result = replace(result, checkout=done.to_dict())
     if result.failed:
         raise TransferError("fetch", result)
+    co.raise_incomplete(done)
     return result
 
 
