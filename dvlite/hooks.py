@@ -208,7 +208,7 @@ def _pre_commit_args(name: str) -> list[str]:
     if name == "post-checkout" and "PRE_COMMIT_TO_REF" in env:
         keys = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "PRE_COMMIT_CHECKOUT_TYPE")
         return [env.get(key, "") for key in keys]
-    if name == "pre-push" and "PRE_COMMIT_TO_REF" in env:
+    if name == "pre-push" and _pre_commit_push():
         return [env.get("PRE_COMMIT_REMOTE_NAME", ""), env.get("PRE_COMMIT_REMOTE_URL", "")]
     return []
 
@@ -306,10 +306,14 @@ def pushed_commits(repo: Repo, remote_name: str, stdin: str) -> list[str]:
     """The commits a ``git push`` sends, from the lines git gives pre-push on stdin:
     ``<local ref> <local sha> <remote ref> <remote sha>`` (as git-lfs reads them)."""
     updates = [line.split() for line in stdin.splitlines() if len(line.split()) == 4]
-    if not updates and "PRE_COMMIT_TO_REF" in os.environ:  # the pre-commit framework
+    if not updates and _pre_commit_push():  # the pre-commit framework
         env = os.environ
-        local, remote = env["PRE_COMMIT_TO_REF"], env.get("PRE_COMMIT_FROM_REF", gitcmd.NULL_SHA)
-        updates = [["", local, "", remote or gitcmd.NULL_SHA]]
+        # A push that includes the root commit (a new repository's first push) gets neither
+        # FROM_REF nor TO_REF from pre-commit, only the branches: send every commit of the
+        # local branch that no remote-tracking ref of that remote has
+        local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
+        remote = env.get("PRE_COMMIT_FROM_REF") or gitcmd.NULL_SHA
+        updates = [["", local, "", remote]]
     found: dict[str, None] = {}
     for _local_ref, local_sha, _remote_ref, remote_sha in updates:
         if local_sha == gitcmd.NULL_SHA:
@@ -323,6 +327,15 @@ def pushed_commits(repo: Repo, remote_name: str, stdin: str) -> list[str]:
         for sha in gitcmd.run(repo.root, "rev-list", local_sha, *exclude).decode().split():
             found[sha] = None
     return list(found)
+
+
+def _pre_commit_push() -> bool:
+    """Whether the pre-commit framework runs this pre-push hook (it passes no stdin, only
+    variables, and for a first push only the remote and the branches)."""
+    return any(
+        key in os.environ
+        for key in ("PRE_COMMIT_TO_REF", "PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH")
+    )
 
 
 def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | None:

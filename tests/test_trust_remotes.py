@@ -12,6 +12,7 @@ from helpers import object_path
 
 from dvlite import pointer as ptr
 from dvlite.fsutil import TMP_MARK
+from dvlite.hashing import hash_file
 from dvlite.repo import Repo
 
 
@@ -91,6 +92,51 @@ def test_checkout_of_a_folder_installs_what_the_cache_has(repo, dvlite) -> None:
         "Error: not in the cache, not checked out: data/a.txt; run `dvlite pull` to fetch them\n"
     )
     assert os.listdir(repo.root / "data") == ["b.txt"]
+
+
+# -- 8: the pre-commit framework's first push of a new branch -----------------------------------
+def test_pre_commit_first_push_of_a_new_repo_sends_its_data(
+    repo, dvlite, tmp_path_factory, monkeypatch
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("a.txt").write_text("first")
+    commit_with_remote(repo, dvlite, store, "a.txt")
+    repo.root.joinpath("b.txt").write_text("second")
+    assert dvlite("add", "b.txt").exit_code == 0
+    git(repo.root, "commit", "-qm", "more data")
+    origin = tmp_path_factory.mktemp("origin")
+    git(origin, "init", "-q", "--bare")
+    git(repo.root, "remote", "add", "origin", str(origin))
+    # what pre-commit sets for a push that includes the root commit (no FROM_REF, no TO_REF)
+    for key in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_NAME", "origin")
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_URL", str(origin))
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main")
+    monkeypatch.setenv("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main")
+    result = dvlite("hook", "pre-push")
+    assert result.exit_code == 0, result.output
+    assert "dvlite: pushed 2 objects to the data remote store" in result.stderr
+    for name in ("a.txt", "b.txt"):
+        oid = ptr.load(repo.root / f"{name}.dvl").oid
+        assert hash_file(object_path(store, oid))[0] == oid
+
+
+def test_pre_commit_push_with_an_all_zeros_from_ref_sends_every_new_commit(
+    repo, dvlite, tmp_path_factory, monkeypatch
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("a.txt").write_text("first")
+    commit_with_remote(repo, dvlite, store, "a.txt")
+    head = git(repo.root, "rev-parse", "HEAD").strip()
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0" * 40)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", head)
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_NAME", "origin")
+    monkeypatch.setenv("PRE_COMMIT_REMOTE_URL", "/nowhere")
+    result = dvlite("hook", "pre-push")
+    assert result.exit_code == 0, result.output
+    oid = ptr.load(repo.root / "a.txt.dvl").oid
+    assert object_path(store, oid).is_file()
 
 
 # -- 10: file names -----------------------------------------------------------------------------
