@@ -221,3 +221,71 @@ def test_config_cache_dir_says_the_old_cache_stays(repo: Repo, dvlite, tmp_path_
         "`dvlite fetch` (from a remote) or `dvlite add` (from the workspace).\n"
     )
     assert old.is_dir() and not new.exists()
+
+
+# -- 12: never cut when piped, fold on a terminal, --md for tables ----------------------------
+LONG_KEY = "pca_components_kept_after_whitening_for_the_featurize_stage"
+LONG_VALUE = "a-value-long-enough-that-an-eighty-column-table-cannot-hold-it-whole"
+
+
+def _params_project(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    (repo.root / "params.yaml").write_text(json.dumps({"featurize": {LONG_KEY: LONG_VALUE}}))
+    (repo.root / "metrics.json").write_text(json.dumps({LONG_KEY: 0.5, "acc": 0.75}))
+    args = ("stage", "add", "-n", "featurize", "-p", f"featurize.{LONG_KEY}", "-m", "metrics.json")
+    assert dvlite(*args, "true").exit_code == 0
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "params")
+    (repo.root / "params.yaml").write_text(json.dumps({"featurize": {LONG_KEY: LONG_VALUE + "-2"}}))
+    (repo.root / "metrics.json").write_text(json.dumps({LONG_KEY: 0.25, "acc": 0.75}))
+
+
+def test_piped_tables_show_every_value_whole(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    _params_project(repo, dvlite)
+    for args in (("params", "diff", "--all"), ("metrics", "diff", "--all"), ("metrics", "show")):
+        result = piped(*args)
+        assert result.returncode == 0, result.stderr
+        assert "…" not in result.stdout, result.stdout
+        assert LONG_KEY in result.stdout, result.stdout
+    assert LONG_VALUE + "-2" in piped("params", "diff").stdout
+
+
+def test_piped_lineage_shows_whole_commit_ids(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    make_pipeline(repo, git)
+    assert dvlite("repro").exit_code == 0
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "results")
+    head = git(repo.root, "rev-parse", "HEAD").strip()
+    shown = piped("lineage", "model.bin").stdout
+    assert f"commit {head}" in shown, shown
+    oid = (repo.root / "dvlite.lock").read_text().split("oid: xxh128:")[1][:32]
+    assert oid in shown
+
+
+def test_terminal_tables_fold_instead_of_cutting(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    _params_project(repo, dvlite)
+    shown = on_terminal([sys.executable, "-m", "dvlite", "params", "diff"], COLUMNS="60")
+    assert "…" not in shown
+    cells = [line.split("│")[2].strip() for line in shown.splitlines() if line.count("│") > 3]
+    assert f"featurize.{LONG_KEY}" in "".join(cells), shown
+
+
+def test_md_prints_tables_as_markdown(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    _params_project(repo, dvlite)
+    result = dvlite("params", "diff", "--md")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "| path | key | old | new | change |\n"
+        "| --- | --- | ---: | ---: | ---: |\n"
+        f"| params.yaml | featurize.{LONG_KEY} | {LONG_VALUE} | {LONG_VALUE}-2 | - |\n"
+    )
+    result = dvlite("metrics", "diff", "--md")
+    assert result.stdout.splitlines()[2] == f"| metrics.json | {LONG_KEY} | 0.5 | 0.25 | -0.25 |"
+    result = dvlite("metrics", "show", "--md")
+    assert result.stdout.splitlines() == [
+        "| revision | path | key | value |",
+        "| --- | --- | --- | ---: |",
+        f"| workspace | metrics.json | {LONG_KEY} | 0.25 |",
+        "| workspace | metrics.json | acc | 0.75 |",
+    ]

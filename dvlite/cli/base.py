@@ -70,9 +70,52 @@ def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     plain = bool(os.environ.get("NO_COLOR"))
-    return Console(
+    out = Console(
         highlight=False, soft_wrap=True, stderr=stderr, color_system=None if plain else "auto"
     )
+    if not out.is_terminal:  # a pipe or a file: never cut a value to fit 80 columns
+        out.width = UNLIMITED_WIDTH
+    return out
+
+
+UNLIMITED_WIDTH = 1 << 20
+
+
+def md_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--md", "as_md", is_flag=True, help="Print the table as Markdown.")(f)
+
+
+def print_table(
+    columns: list[str],
+    rows: Iterable[Iterable[str]],
+    *,
+    right: Iterable[str] = (),
+    title: str | None = None,
+    as_md: bool = False,
+) -> None:
+    """The one way a command prints a table: rich on a terminal (long cells fold onto more
+    lines, never cut), whole cells in a pipe, or Markdown with ``as_md``. Cells are plain text,
+    never rich markup."""
+    right = set(right)
+    if as_md:
+
+        def cell(value: str) -> str:
+            return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(columns) + " |"]
+        lines.append("| " + " | ".join("---:" if c in right else "---" for c in columns) + " |")
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+        click.echo("\n".join(lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(v) for v in row))
+    console().print(table)
 
 
 def print_json(data: object) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dvlite.cli.base import cli, json_option, open_repo, print_json
+from dvlite.cli.base import cli, json_option, md_option, open_repo, print_json, print_table
 
 if TYPE_CHECKING:
     from dvlite.pipeline import Stage
@@ -246,24 +246,30 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
     if as_json:
         print_json(node.to_dict())
         return
-    tree = Tree(_label(node))
-    _grow(tree, node)
-    console().print(tree)
+    out = console()
+    whole = not out.is_terminal  # a pipe or a file gets whole commit ids and oids
+    tree = Tree(_label(node, whole))
+    _grow(tree, node, whole)
+    out.print(tree)
 
 
-def _short(value: str | None) -> str:
+def _shorten(value: str | None, whole: bool = False) -> str:
     if value is None:
         return "-"
-    return value.split(":", 1)[-1][:12] if value.startswith("xxh128:") else value[:12]
+    value = value.split(":", 1)[-1] if value.startswith("xxh128:") else value
+    return value if whole else value[:12]
 
 
-def _label(node) -> str:
+def _label(node, whole: bool = False) -> str:
     from rich.markup import escape
 
-    commit = f"  [dim]commit {_short(node.commit)}[/]" if node.commit else ""
+    def short(value: str | None) -> str:
+        return _shorten(value, whole)
+
+    commit = f"  [dim]commit {short(node.commit)}[/]" if node.commit else ""
     if node.commit == "uncommitted":
         commit = "  [yellow]uncommitted[/]"
-    oid = f"  [cyan]{_short(node.oid)}[/]"
+    oid = f"  [cyan]{short(node.oid)}[/]"
     if node.kind == "stage":
         params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
         extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
@@ -273,13 +279,13 @@ def _label(node) -> str:
             f"\n[dim]$[/] {escape(node.cmd or '(never run)')}{extra}"
         )
     what = {"data": f"tracked by {node.source}", "file": "file", "missing": "missing"}[node.kind]
-    now = f"  [yellow](now {_short(node.current_oid)})[/]" if node.current_oid else ""
+    now = f"  [yellow](now {short(node.current_oid)})[/]" if node.current_oid else ""
     return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
 
 
-def _grow(tree, node) -> None:
+def _grow(tree, node, whole: bool = False) -> None:
     for child in node.inputs:
-        _grow(tree.add(_label(child)), child)
+        _grow(tree.add(_label(child, whole)), child, whole)
 
 
 def _value(v: object) -> str:
@@ -288,17 +294,23 @@ def _value(v: object) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _rows_table(rows, title: str):
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for col in ("path", "key", "old", "new", "change"):
-        table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
-    for r in rows:
-        change = r.change
-        shown = "-" if change is None else f"{change:+.6g}"
-        table.add_row(r.path, r.key, _value(r.old), _value(r.new), shown)
-    return table
+def _rows_table(rows, title: str, as_md: bool) -> None:
+    print_table(
+        ["path", "key", "old", "new", "change"],
+        (
+            [
+                r.path,
+                r.key,
+                _value(r.old),
+                _value(r.new),
+                "-" if r.change is None else f"{r.change:+.6g}",
+            ]
+            for r in rows
+        ),
+        right=("old", "new", "change"),
+        title=title,
+        as_md=as_md,
+    )
 
 
 @cli.group()
@@ -310,28 +322,25 @@ def metrics() -> None:
 @click.argument("revs", nargs=-1)
 @click.option("-A", "--all-commits", is_flag=True, help="Every commit, newest first.")
 @json_option
-def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool) -> None:
+@md_option
+def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool, as_md: bool) -> None:
     """Show metrics in the workspace (or at REVS, or at every commit)."""
-    from rich.table import Table
-
-    from dvlite.cli.base import console
     from dvlite.metrics import show
 
     found = show(open_repo(), list(revs) or None, all_commits=all_commits)
     if as_json:
         print_json(found)
         return
-    table = Table()
-    for col in ("revision", "path", "key", "value"):
-        table.add_column(col, justify="right" if col == "value" else "left")
-    for rev, values in found.items():
-        for path, keys in values.items():
-            for key, value in keys.items():
-                table.add_row(rev, path, key, _value(value))
-    if not table.rows:
+    rows = [
+        [rev, path, key, _value(value)]
+        for rev, values in found.items()
+        for path, keys in values.items()
+        for key, value in keys.items()
+    ]
+    if not rows:
         click.echo("No metrics: declare metrics files with `dvlite stage add -m FILE`.")
         return
-    console().print(table)
+    print_table(["revision", "path", "key", "value"], rows, right=("value",), as_md=as_md)
 
 
 @metrics.command("diff")
@@ -339,16 +348,18 @@ def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool) -> Non
 @click.argument("b", required=False)
 @click.option("--all", "everything", is_flag=True, help="Show unchanged metrics too.")
 @json_option
-def metrics_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+@md_option
+def metrics_diff(
+    a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool
+) -> None:
     """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.cli.base import console
     from dvlite.metrics import diff
 
     rows = diff(open_repo(), a, b, everything=everything)
     if as_json:
         print_json([r.to_dict() for r in rows])
     elif rows:
-        console().print(_rows_table(rows, f"metrics: {a or 'HEAD'} -> {b or 'workspace'}"))
+        _rows_table(rows, f"metrics: {a or 'HEAD'} -> {b or 'workspace'}", as_md)
     else:
         click.echo("No metric changed.")
 
@@ -363,15 +374,15 @@ def params() -> None:
 @click.argument("b", required=False)
 @click.option("--all", "everything", is_flag=True, help="Show unchanged params too.")
 @json_option
-def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool) -> None:
+@md_option
+def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool) -> None:
     """Compare params between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.cli.base import console
     from dvlite.metrics import params_diff as do_diff
 
     rows = do_diff(open_repo(), a, b, everything=everything)
     if as_json:
         print_json([r.to_dict() for r in rows])
     elif rows:
-        console().print(_rows_table(rows, f"params: {a or 'HEAD'} -> {b or 'workspace'}"))
+        _rows_table(rows, f"params: {a or 'HEAD'} -> {b or 'workspace'}", as_md)
     else:
         click.echo("No param changed.")
