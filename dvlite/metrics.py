@@ -88,7 +88,7 @@ def _compare(old: Values, new: Values, *, everything: bool) -> list[Row]:
         a, b = old.get(path, {}), new.get(path, {})
         for key in sorted(a.keys() | b.keys()):
             va, vb = a.get(key), b.get(key)
-            if everything or va != vb or (key in a) != (key in b):
+            if everything or not params_mod.same_value(va, vb) or (key in a) != (key in b):
                 rows.append(Row(path, key, va, vb))
     return rows
 

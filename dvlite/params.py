@@ -6,6 +6,7 @@ names another file. A stage depends on the values of the keys it names, not on t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -53,6 +54,18 @@ def flatten(data: object, prefix: str = "") -> dict[str, object]:
         else:
             flat[name] = value
     return flat
+
+
+def same_value(a: object, b: object) -> bool:
+    """Whether two param values are equal, with nan equal to nan (``a: .nan`` stays up to
+    date), in lists and mappings too; otherwise Python's ``==`` (so 1 equals 1.0)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 Reader = Callable[[str], bytes | None]  # repository-relative path -> bytes (None if absent)

@@ -316,7 +316,9 @@ class Pipeline:
 
     @classmethod
     def loads(cls, text: str, where: str = PIPELINE_FILE) -> Pipeline:
-        return cls.from_dict(yamlio.load(text, where, PipelineError), where)
+        # `cmd: false` is the shell command false: YAML's bools and numbers stay text there
+        data = yamlio.load(text, where, PipelineError, text_keys=("cmd",))
+        return cls.from_dict(data, where)
 
     def dumps(self) -> str:
         return yamlio.dump(self.to_dict())

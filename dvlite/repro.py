@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from dvlite.errors import DvliteError, PipelineError
 from dvlite.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.pipeline import Pipeline, Stage
 from dvlite.repo import Repo
+from dvlite.stageproc import StageProcesses
 from dvlite.stale import Hasher, Planned, inputs, plan, why_stale
 
 # events reported while running: (kind, stage, text); kinds below
@@ -121,56 +120,60 @@ class _Runner:
         }
         self.pending = [p.name for p in todo]
         self.done: set[str] = set()
-        self.procs: set[subprocess.Popen[bytes]] = set()
-        self.procs_lock = threading.Lock()
+        self.procs = StageProcesses()
         self.to_stage: set[str] = set()
 
     def run(self, jobs: int) -> None:
-        failure: DvliteError | None = None
-        running: dict[Future[int], tuple[str, tuple[LockedPath, ...], Params]] = {}
         try:
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage") as pool:
-                while True:
-                    progressed = True
-                    while failure is None and progressed and len(running) < jobs:
-                        progressed = False
-                        for name in self.pending:
-                            if all(u in self.done for u in self.waits_for[name]):
-                                self.pending.remove(name)
-                                progressed = True
-                                try:
-                                    started = self._start(pool, name)
-                                except DvliteError as exc:
-                                    failure = exc
-                                    break
-                                if started is not None:
-                                    running[started[0]] = (name, started[1], started[2])
-                                break
-                    if not running:
-                        break
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        name, deps, params = running.pop(fut)
-                        code = fut.result()
-                        if code != 0:
-                            failure = failure or PipelineError(
-                                f"stage {name!r} failed: its command exited with code {code}"
-                                + ("" if code > 0 else f" (killed by signal {-code})")
-                            )
-                            continue
-                        try:
-                            self._finish(name, deps, params)
-                        except DvliteError as exc:
-                            failure = failure or exc
-        except KeyboardInterrupt:
-            with self.procs_lock:
-                for proc in self.procs:
-                    proc.terminate()
-            raise
+                try:
+                    failure = self._loop(pool, jobs)
+                except BaseException:  # Ctrl-C, or a bug: no stage outlives dvlite
+                    self.procs.kill_all()
+                    raise
         finally:
+            self.procs.close()
             self._stage_in_git()
         if failure is not None:
             raise failure
+
+    def _loop(self, pool: ThreadPoolExecutor, jobs: int) -> DvliteError | None:
+        """Start stages as their upstream finishes; the first failure, if any."""
+        failure: DvliteError | None = None
+        running: dict[Future[int], tuple[str, tuple[LockedPath, ...], Params]] = {}
+        while True:
+            progressed = True
+            while failure is None and progressed and len(running) < jobs:
+                progressed = False
+                for name in self.pending:
+                    if all(u in self.done for u in self.waits_for[name]):
+                        self.pending.remove(name)
+                        progressed = True
+                        try:
+                            started = self._start(pool, name)
+                        except DvliteError as exc:
+                            failure = exc
+                            break
+                        if started is not None:
+                            running[started[0]] = (name, started[1], started[2])
+                        break
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name, deps, params = running.pop(fut)
+                code = fut.result()
+                if code != 0:
+                    failure = failure or PipelineError(
+                        f"stage {name!r} failed: its command exited with code {code}"
+                        + ("" if code > 0 else f" (killed by signal {-code})")
+                    )
+                    continue
+                try:
+                    self._finish(name, deps, params)
+                except DvliteError as exc:
+                    failure = failure or exc
+        return failure
 
     def _start(
         self, pool: ThreadPoolExecutor, name: str
@@ -198,25 +201,15 @@ class _Runner:
         return pool.submit(self._execute, stage), deps, params
 
     def _execute(self, stage: Stage) -> int:
-        proc = subprocess.Popen(
-            stage.cmd,
-            shell=True,
-            cwd=self.repo.root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "DVLITE_STAGE": stage.name},
-        )
-        with self.procs_lock:
-            self.procs.add(proc)
+        env = {**os.environ, "DVLITE_STAGE": stage.name}
+        proc = self.procs.start(stage.cmd, cwd=self.repo.root, env=env)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
                 self.emit(OUTPUT, stage.name, line.decode("utf-8", errors="replace").rstrip("\r\n"))
             return proc.wait()
         finally:
-            with self.procs_lock:
-                self.procs.discard(proc)
+            self.procs.done(proc)
 
     def _clear_outputs(self, stage: Stage) -> None:
         """Keep what the outputs hold now in the cache, then remove them, so a command never

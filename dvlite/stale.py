@@ -94,7 +94,7 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
         for key, value in keys.items():
             if key not in old:
                 return f"param {key} added"
-            if old[key] != value:
+            if not params_mod.same_value(old[key], value):
                 return f"param {key} changed ({old[key]!r} -> {value!r})"
     for file, keys in entry.params.items():
         for key in keys:

@@ -3,9 +3,9 @@ names what it protects; real git, real files, real subprocesses."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -18,7 +18,7 @@ from dvlite import lockfile
 from dvlite.pipeline import load
 from dvlite.repo import Repo
 from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, make_pipeline, runs
+from tests.pipeline_helpers import make_pipeline, runs
 
 BIN = os.path.dirname(sys.executable)
 
@@ -111,6 +111,125 @@ def test_remove_keeps_the_gitignore_line_a_stage_output_needs(repo: Repo, dvlite
     assert "model.bin" not in git(root, "status", "--porcelain", "--untracked-files=all")
 
 
+# -- 3. YAML scalars, nan params, stage processes ---------------------------------------------
+def test_cmd_that_yaml_reads_as_a_bool_or_number_is_the_text_written(repo: Repo, dvlite) -> None:
+    root = repo.root
+    (root / "dvlite.yaml").write_text(
+        "stages:\n"
+        "  f:\n    cmd: false\n"
+        "  t:\n    cmd: true\n"
+        "  y:\n    cmd: yes\n"
+        "  n:\n    cmd: 1\n"
+        "  x:\n    cmd: 0x10\n"
+        "  e:\n    cmd: 1e3\n"
+    )
+    pipeline = load(root)
+    assert {s.name: s.cmd for s in pipeline} == {
+        "f": "false",
+        "t": "true",
+        "y": "yes",
+        "n": "1",
+        "x": "0x10",
+        "e": "1e3",
+    }
+    assert dvlite("repro", "t").exit_code == 0
+    assert lockfile.load(root).stages["t"].cmd == "true"
+    assert dvlite("repro", "t").stdout == "Everything is up to date.\n"
+    failed = dvlite("repro", "f")
+    assert failed.exit_code == 1
+    assert failed.stderr == "Error: stage 'f' failed: its command exited with code 1\n"
+
+
+def test_nan_param_is_up_to_date_after_a_run(repo: Repo, dvlite) -> None:
+    root = repo.root
+    (root / "params.yaml").write_text("a: .nan\nb: [1, .nan]\n")
+    result = dvlite("run", "-n", "s", "-p", "a", "-p", "b", "-o", "out", "echo x > out")
+    assert result.exit_code == 0, result.output
+    lock_bytes = (root / "dvlite.lock").read_bytes()
+    assert b"a: .nan" in lock_bytes
+    git(root, "commit", "-qm", "nan")
+    assert dvlite("repro").stdout == "Everything is up to date.\n"
+    assert dvlite("status", "-q").exit_code == 0
+    assert dvlite("repro", "--force").exit_code == 0
+    assert (root / "dvlite.lock").read_bytes() == lock_bytes
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or a zombie nobody has reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "echo $$ > sleep.pid; exec sleep 30",  # the stage shell itself
+        "sleep 30 & echo $! > sleep.pid; wait",  # a grandchild of dvlite
+        'python3 -c \'import os,time; open("sleep.pid","w").write(str(os.getpid())); '
+        "time.sleep(30)' | cat",  # in a pipeline
+    ],
+)
+def test_stage_processes_end_when_dvlite_is_killed(repo: Repo, cmd: str) -> None:
+    root = repo.root
+    (root / "dvlite.yaml").write_text(f"stages:\n  slow:\n    cmd: {json.dumps(cmd)}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvlite", "repro"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pid_file = root / "sleep.pid"
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "the stage never started"
+            assert proc.poll() is None
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        assert not _gone(pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while not _gone(pid):
+            assert time.monotonic() < deadline, "the stage outlived dvlite"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid_file.exists() and pid_file.read_text().strip():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_interrupted_repro_ends_its_stage_processes(repo: Repo) -> None:
+    root = repo.root
+    cmd = "sleep 30 & echo $! > sleep.pid; wait"
+    (root / "dvlite.yaml").write_text(f"stages:\n  slow:\n    cmd: {json.dumps(cmd)}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvlite", "repro"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_file = root / "sleep.pid"
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 130
+    deadline = time.monotonic() + 5
+    while not _gone(pid):
+        assert time.monotonic() < deadline, "the stage outlived an interrupted repro"
+        time.sleep(0.05)
+
+
 # -- 5. add of a folder that holds tracked things ------------------------------------------------
 def test_add_folder_holding_pointers_advises_removing_them_not_untracking_them(
     repo: Repo, dvlite
@@ -132,9 +251,7 @@ def test_add_folder_holding_pointers_advises_removing_them_not_untracking_them(
     assert not (root / "data.dvl").exists()
 
 
-def test_add_folder_holding_stage_outputs_refuses_to_track_them_twice(
-    repo: Repo, dvlite
-) -> None:
+def test_add_folder_holding_stage_outputs_refuses_to_track_them_twice(repo: Repo, dvlite) -> None:
     root = repo.root
     (root / "src").mkdir()
     (root / "src" / "a.txt").write_text("a")
