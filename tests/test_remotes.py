@@ -337,7 +337,7 @@ def test_s3_no_credentials(tracked: Repo, s3: str, monkeypatch: pytest.MonkeyPat
     ok(invoke("remote", "modify", "--local", "store", "secret_access_key", "testing"))
     assert "testing" not in (tracked.dvlite_dir / "config").read_text()
     assert "secret_access_key = testing" in (tracked.dvlite_dir / "config.local").read_text()
-    assert ok(invoke("push")).stdout == "1 objects pushed (7 B)\n"
+    assert ok(invoke("push")).stdout == "1 object pushed (7 B)\n"
 
 
 def test_s3_wrong_credentials(tracked: Repo, s3: str, monkeypatch: pytest.MonkeyPatch) -> None:

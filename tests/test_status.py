@@ -151,7 +151,7 @@ def test_names_that_look_like_rich_markup_are_printed_verbatim(repo, dvlite) -> 
     (repo.root / "d" / "a[" / "b]").write_text("x")
     (repo.root / "[red]c").write_text("y")
     result = dvlite("add", "d", "[red]c")
-    assert result.stdout == "    added d.dvl  (1 files, 1 B)\n    added [red]c.dvl  (1 B)\n"
+    assert result.stdout == "    added d.dvl  (1 file, 1 B)\n    added [red]c.dvl  (1 B)\n"
     (repo.root / "d" / "a[" / "b]").write_text("changed")
     (repo.root / "[red]c").unlink()
     result = dvlite("status")

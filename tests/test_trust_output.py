@@ -289,3 +289,35 @@ def test_md_prints_tables_as_markdown(repo: Repo, dvlite) -> None:  # type: igno
         f"| workspace | metrics.json | {LONG_KEY} | 0.25 |",
         "| workspace | metrics.json | acc | 0.75 |",
     ]
+
+
+# -- 13: counts with the right plural, sizes in binary units --------------------------------------
+def test_counts_say_one_object_not_one_objects(repo: Repo, dvlite, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (repo.root / "d").mkdir()
+    (repo.root / "d" / "only").write_text("x")
+    result = dvlite("add", "d")
+    assert result.stdout == "    added d.dvl  (1 file, 1 B)\n"
+    (repo.root / "d.dvl").unlink()  # keep the dir's tree out of the counts below
+    (repo.root / "m").write_text("y")
+    assert dvlite("add", "m").exit_code == 0
+    assert dvlite("remote", "add", "-d", "store", str(tmp_path / "store")).exit_code == 0
+    assert dvlite("push", "m").stdout == "1 object pushed (1 B)\n"
+    assert dvlite("fsck").stdout.startswith("checked 3 objects: all good")
+    assert dvlite("gc", "-w", "--dry").stderr.startswith("kept 2 unused objects (")
+
+
+def test_fsck_of_one_object_says_one_object(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
+    (repo.root / "m").write_text("y")
+    assert dvlite("add", "m").exit_code == 0
+    assert dvlite("fsck").stdout == "checked 1 object: all good\n"
+
+
+def test_transfer_bar_counts_bytes_in_binary_units() -> None:
+    from dvlite.cli.remote import _Bar
+
+    bar = _Bar("Pushing")
+    bar.start(1, 3 << 29)  # 1.5 GiB
+    bar.advance(0, 1 << 29)
+    task = bar.bar.tasks[0]
+    shown = " ".join(str(column.render(task)) for column in bar.bar.columns[3:4])
+    assert "GiB" in shown and "GB" not in shown.replace("GiB", ""), shown

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json, progress
+from dvlite.cli.base import (
+    cli,
+    console,
+    human_size,
+    json_option,
+    open_repo,
+    plural,
+    print_json,
+    progress,
+)
 
 if TYPE_CHECKING:
     from dvlite.config import Config
@@ -42,7 +51,7 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
         return
     out = console()
     for r in results:
-        what = f"{r.files:,} files, " if r.kind == "dir" else ""
+        what = f"{plural(r.files, 'file')}, " if r.kind == "dir" else ""
         verb = "added" if r.changed else "unchanged"
         out.print(f"{verb:>9} {r.pointer}  ({what}{human_size(r.size)})", markup=False)
 
@@ -264,6 +273,6 @@ def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str 
             if result.ok
             else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
         )
-        out.print(f"checked {result.checked:,} objects{where}: {verdict}")
+        out.print(f"checked {plural(result.checked, 'object')}{where}: {verdict}")
     if not result.ok:
         ctx.exit(1)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dvlite.cli.base import cli, console, human_size, json_option, open_repo, print_json
+from dvlite.cli.base import cli, console, human_size, json_option, open_repo, plural, print_json
 
 if TYPE_CHECKING:
     from dvlite.hooks import HookAction
@@ -205,26 +205,31 @@ def gc(
         for key in result.cloud_runs_removed:
             out.print(f"would remove the run-cache entry {key} from {result.remote}")
     verb = "would remove" if dry else "removed"
-    gone = f"{len(result.removed):,} objects ({human_size(result.removed_bytes)})"
+    gone = f"{plural(len(result.removed), 'object')} ({human_size(result.removed_bytes)})"
     out.print(f"{verb} {gone} from the cache")
     if result.runs_removed:
-        out.print(f"{verb} {len(result.runs_removed):,} run-cache entries naming them")
+        runs = plural(len(result.runs_removed), "run-cache entry", "run-cache entries")
+        out.print(f"{verb} {runs} naming them")
     if result.remote is not None:
-        out.print(f"{verb} {len(result.cloud_removed):,} objects from the remote {result.remote}")
+        gone = plural(len(result.cloud_removed), "object")
+        out.print(f"{verb} {gone} from the remote {result.remote}")
         if result.cloud_runs_removed:
             out.print(
-                f"{verb} {len(result.cloud_runs_removed):,} run-cache entries "
+                f"{verb} "
+                f"{plural(len(result.cloud_runs_removed), 'run-cache entry', 'run-cache entries')} "
                 f"from the remote {result.remote}"
             )
     if result.cloud_only_copy:
         click.echo(
-            f"kept {len(result.cloud_only_copy):,} unused objects on {result.remote} that no other "
+            f"kept {plural(len(result.cloud_only_copy), 'unused object')} on {result.remote} "
+            "that no other "
             "remote holds: they are the only copy. Use --force to remove them for good",
             err=True,
         )
     if result.only_copy:
         click.echo(
-            f"kept {len(result.only_copy):,} unused objects ({human_size(result.only_copy_bytes)}) "
+            f"kept {plural(len(result.only_copy), 'unused object')} "
+            f"({human_size(result.only_copy_bytes)}) "
             "that no remote holds: they are the only copy. `dvlite push` them first, or use "
             "--force to remove them",
             err=True,

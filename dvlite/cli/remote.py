@@ -135,7 +135,7 @@ class _Bar:
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[files]}"),
-            DownloadColumn(),
+            DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=console(stderr=True),
@@ -149,11 +149,15 @@ class _Bar:
     def start(self, files: int, size: int) -> None:
         self.total_files += files
         total = (self.bar.tasks[0].total or 0) + size
-        self.bar.update(self.task, total=total, files=f"{self.files:,}/{self.total_files:,} files")
+        self.bar.update(
+            self.task, total=total, files=f"{self.files:,}/{plural(self.total_files, 'file')}"
+        )
 
     def advance(self, files: int, size: int) -> None:
         self.files += files
-        self.bar.update(self.task, advance=size, files=f"{self.files:,}/{self.total_files:,} files")
+        self.bar.update(
+            self.task, advance=size, files=f"{self.files:,}/{plural(self.total_files, 'file')}"
+        )
 
 
 @contextmanager
@@ -230,11 +234,11 @@ def _summary(verb: str, result: TransferResult) -> None:
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if result.transferred:
-        out.print(f"{result.transferred:,} objects {verb} ({human_size(result.size)})")
+        out.print(f"{plural(result.transferred, 'object')} {verb} ({human_size(result.size)})")
     elif result.ok and not result.runs:
         out.print("Everything is up to date.")
     if result.runs:
-        out.print(f"{result.runs:,} run-cache entries {verb}")
+        out.print(f"{plural(result.runs, 'run-cache entry', 'run-cache entries')} {verb}")
     if result.checkout:
         c = result.checkout
         if any(c.values()):
