@@ -265,6 +265,9 @@ def check_staged(repo: Repo) -> list[str]:
                     f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`"
                 )
                 continue
+            from dvlite import lockcheck  # the staged params and code that the lock records
+
+            problems += lockcheck.problems(repo, staged_bytes)
             items += from_lock
             continue
         text = staged_bytes.decode("utf-8", errors="replace")

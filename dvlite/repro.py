@@ -285,12 +285,15 @@ class _Runner:
         if lockfile.save(self.repo.root, Lock(stages)):
             self.to_stage.add(lockfile.LOCK_FILE)
         self.to_stage.update(stage.metrics)
+        # the lock records these values: a commit of it must hold the params files too
+        self.to_stage.update(pipelines.params_file(p) for p in stage.params)
 
     def _stage_in_git(self) -> None:
         if self.to_stage and self.repo.autostage:
             from dvlite import scm
 
-            scm.stage(self.repo.root, [*sorted(self.to_stage), pipelines.PIPELINE_FILE])
+            paths = [*sorted(self.to_stage), pipelines.PIPELINE_FILE]
+            scm.stage(self.repo.root, scm.not_ignored(self.repo.root, paths))
 
 
 def _tracked(p: LockedPath, stage: str):

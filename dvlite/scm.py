@@ -38,6 +38,16 @@ def stage(root: Path, paths: Iterable[str]) -> None:
         gitcmd.run(root, "add", "--", *paths)
 
 
+def not_ignored(root: Path, paths: Iterable[str]) -> list[str]:
+    """The paths that a .gitignore does not exclude (``git add`` refuses those it does)."""
+    paths = sorted(set(paths))
+    if not paths:
+        return []
+    out = gitcmd.run(root, "check-ignore", "-z", "--", *paths, check=False)
+    ignored = set(out.decode("utf-8", errors="surrogateescape").split("\0"))
+    return [p for p in paths if p not in ignored]
+
+
 def unstage_removed(root: Path, paths: Iterable[str]) -> None:
     """Record the removal of files in git's index (``git rm --cached``), if git tracks them."""
     paths = sorted(set(paths))

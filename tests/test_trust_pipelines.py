@@ -18,7 +18,7 @@ from dvlite import lockfile
 from dvlite.pipeline import load
 from dvlite.repo import Repo
 from tests.conftest import git
-from tests.pipeline_helpers import make_pipeline, runs
+from tests.pipeline_helpers import PARAMS, make_pipeline, runs
 
 BIN = os.path.dirname(sys.executable)
 
@@ -109,6 +109,64 @@ def test_remove_keeps_the_gitignore_line_a_stage_output_needs(repo: Repo, dvlite
     assert (root / ".gitignore").read_text() == "runs.log\n/model.bin\n"
     assert dvlite("repro").exit_code == 0
     assert "model.bin" not in git(root, "status", "--porcelain", "--untracked-files=all")
+
+
+# -- 2. a commit records a lock that agrees with its params and deps --------------------------
+def test_repro_stages_the_params_file_a_changed_stage_read(repo: Repo, dvlite) -> None:
+    root = ran(repo, dvlite)
+    (root / "params.yaml").write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.5'))
+    assert dvlite("repro").exit_code == 0
+    staged = git(root, "diff", "--cached", "--name-only").split()
+    assert {"dvlite.lock", "params.yaml"} <= set(staged)
+
+
+def test_pre_commit_refuses_a_lock_whose_params_are_not_staged(repo: Repo, dvlite, on_path) -> None:
+    root = ran(repo, dvlite)
+    assert dvlite("install").exit_code == 0
+    (root / "params.yaml").write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.5'))
+    assert dvlite("repro").exit_code == 0
+    git(root, "restore", "--staged", "params.yaml")
+    commit = git_run(root, "commit", "-qm", "lr 0.5")
+    assert commit.returncode == 1
+    assert commit.stderr == (
+        "dvlite: the staged dvlite.lock records train.lr = 0.5 for stage 'train', but the "
+        "staged params.yaml has 0.1; stage params.yaml too (`git add params.yaml`)\n" + REFUSED
+    )
+    git(root, "add", "params.yaml")
+    commit = git_run(root, "commit", "-qm", "lr 0.5")
+    assert (commit.returncode, commit.stderr) == (0, "")
+
+
+def test_pre_commit_refuses_a_lock_whose_code_dep_is_not_staged(
+    repo: Repo, dvlite, on_path
+) -> None:
+    root = ran(repo, dvlite)
+    assert dvlite("install").exit_code == 0
+    with open(root / "tool.py", "a") as f:
+        f.write("# faster\n")
+    assert dvlite("repro").exit_code == 0
+    assert "tool.py" not in git(root, "diff", "--cached", "--name-only").split()
+    commit = git_run(root, "commit", "-qm", "faster tool")
+    assert commit.returncode == 1
+    assert commit.stderr == (
+        "dvlite: the staged dvlite.lock records tool.py for stages 'prepare', 'stats', 'train' "
+        "as it is in the workspace, but the staged tool.py differs; stage it too (`git add "
+        "tool.py`)\n" + REFUSED
+    )
+    with open(root / "tool.py", "a") as f:  # staged now, but not what the lock recorded
+        f.write("# and again\n")
+    git(root, "add", "tool.py")
+    commit = git_run(root, "commit", "-qm", "faster tool")
+    assert commit.stderr == (
+        "dvlite: the staged dvlite.lock records a version of tool.py for stages 'prepare', "
+        "'stats', 'train' that is neither the staged one nor the one in the workspace; run "
+        "`dvlite repro` and stage dvlite.lock again\n" + REFUSED
+    )
+    assert dvlite("config", "hooks.strict", "false").exit_code == 0
+    commit = git_run(root, "commit", "-qm", "faster tool, lock only")
+    assert commit.returncode == 0
+    assert commit.stderr.startswith("dvlite: the staged dvlite.lock records a version of tool.py")
+    assert REFUSED not in commit.stderr
 
 
 # -- 3. YAML scalars, nan params, stage processes ---------------------------------------------
