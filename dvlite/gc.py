@@ -138,7 +138,10 @@ def gc(
 
             target = open_remote(repo, remote)
             result.remote = target.name
-            on_target = sorted(target.list_oids() - used)
+            listed = target.list_oids()
+            if not listed:
+                target.check_reachable()  # a missing bucket lists as empty: say so instead
+            on_target = sorted(listed - used)
             trees = cached_trees(repo, on_target)
             if force:
                 cloud_drop = set(on_target)

@@ -77,6 +77,8 @@ def remote_status(
     load = tree_reader(repo, rem)
     start = roots(repo, targets, load_tree=load)
     plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start], load)
+    if (plan.files or plan.trees) and not rem.is_folder:
+        rem.check_reachable()  # a missing bucket holds nothing: one error, not N paths
     missing = {f.oid: f.path for f in plan.failed}
     cached = repo.cache.existing(plan.reached)
     absent = {oid: rel for oid, rel in plan.reached.items() if oid not in cached}
@@ -156,6 +158,8 @@ def fsck_remote(
     """Hash every object on the remote; report corrupt ones, and tracked data it lacks."""
     rem = open_remote(repo, remote, jobs=jobs)
     listed = sorted(rem.list_oids())
+    if not listed:
+        rem.check_reachable()  # a missing bucket lists as empty: say so instead
     hashes = rem.hash_objects(listed, progress)
     result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
     corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}

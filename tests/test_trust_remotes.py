@@ -5,10 +5,13 @@ folder remote, S3 through moto where the remote's kind matters."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import git
 from helpers import object_path
+from s3 import make_bucket
 
 from dvlite import pointer as ptr
 from dvlite.fsutil import TMP_MARK
@@ -169,3 +172,86 @@ def test_a_user_file_whose_name_contains_the_temp_mark_is_tracked(repo, dvlite) 
     assert (data / "a.dvlite-tmp-x").read_text() == "mine"
     assert (data / f".b{TMP_MARK}123-notours").read_text() == "also mine"
     assert ptr.load(repo.root / "data.dvl").files == 2
+
+
+# -- 11: messages ---------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_disk(tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("tiny")
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)])
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_full_local_disk_during_pull_names_the_local_cache(
+    repo, dvlite, tmp_path_factory, monkeypatch, tiny_disk
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("big.bin").write_bytes(os.urandom(3 << 20))
+    commit_with_remote(repo, dvlite, store, "big.bin")
+    assert dvlite("push").exit_code == 0
+    clone_of(repo, tmp_path_factory, monkeypatch)
+    assert dvlite("config", "--local", "cache.dir", str(tiny_disk / "cache")).exit_code == 0
+    result = dvlite("pull")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no space left on the local disk of the cache ({tiny_disk / 'cache'}); "
+        "free some space there, then run the command again\n"
+    )
+
+
+def test_a_missing_bucket_is_named_by_status_fsck_and_gc(repo, dvlite, s3) -> None:
+    repo.root.joinpath("a.txt").write_text("a")
+    assert dvlite("add", "a.txt").exit_code == 0
+    assert dvlite("remote", "add", "-d", "store", "s3://no-such-bucket/x").exit_code == 0
+    assert dvlite("remote", "modify", "store", "endpoint_url", s3).exit_code == 0
+    make_bucket(s3, "other")
+    line = (
+        "Error: remote 'store' (s3://no-such-bucket/x): bucket 'no-such-bucket' does not "
+        "exist; create it or fix the url\n"
+    )
+    for args in (["status", "--remote"], ["fsck", "--remote"], ["gc", "-w", "--cloud", "-f"]):
+        result = dvlite(*args)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", line), args
+
+
+def test_permission_denied_on_a_folder_remote_hints_at_the_folder(
+    repo, dvlite, tmp_path_factory, monkeypatch
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("a.txt").write_text("a")
+    commit_with_remote(repo, dvlite, store, "a.txt")
+    real = os.makedirs
+
+    def denied(path, *args, **kwargs):  # the OS boundary: a folder we may not write into
+        if str(path).startswith(str(store)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", denied)
+    result = dvlite("push")
+    monkeypatch.setattr(os, "makedirs", real)
+    assert result.exit_code == 1
+    assert "AWS" not in result.stderr and "credentials" not in result.stderr
+    assert result.stderr.startswith(f"Error: permission denied by remote 'store' ({store}): ")
+    assert result.stderr.endswith(f"; check that this user may read and write the folder {store}\n")
+
+
+def test_push_refuses_a_pointer_whose_kind_dir_names_a_file_object(
+    repo, dvlite, tmp_path_factory
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("a.txt").write_text("a")
+    commit_with_remote(repo, dvlite, store, "a.txt")
+    assert dvlite("push").exit_code == 0
+    pointer = repo.root / "a.txt.dvl"
+    pointer.write_text(pointer.read_text().replace("kind: file", "kind: dir"))
+    result = dvlite("push")
+    assert result.exit_code == 1
+    assert "Everything is up to date" not in result.output
+    assert "Traceback" not in result.output
+    assert "a.txt" in result.stderr and "is not a tree" in result.stderr

@@ -7,6 +7,7 @@ runs a batch of them concurrently, retries transient errors and reports the rest
 
 from __future__ import annotations
 
+import errno
 import itertools
 import math
 import os
@@ -69,6 +70,7 @@ class Remote(ABC):
         )
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
         self._stop = threading.Event()
+        self._receiving_into: str | None = None  # the cache a download writes into
 
     @classmethod
     def from_config(
@@ -127,6 +129,15 @@ class Remote(ABC):
     def translate(self, exc: BaseException, *, attempts: int = 1) -> RemoteError:
         """``errors.translate``, with the URL's password masked wherever the storage library's
         message repeats it (``user:pw@host/objects/...``)."""
+        if (
+            self._receiving_into is not None
+            and isinstance(exc, OSError)
+            and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        ):  # a download fills the local disk, not the remote's
+            return RemoteError(
+                f"no space left on the local disk of the cache ({self._receiving_into}); "
+                "free some space there, then run the command again"
+            )
         error = errors.translate(self, exc, attempts=attempts)
         message = scrub(str(error), self._secret_url)
         return error if message == str(error) else RemoteError(message)
@@ -214,7 +225,11 @@ class Remote(ABC):
     ) -> dict[str, BaseException]:
         """Copy objects from the remote into the cache; each is re-hashed before it is
         installed. Returns the ones that failed (missing on the remote, or corrupt)."""
-        return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
+        self._receiving_into = os.fspath(cache.root)
+        try:
+            return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
+        finally:
+            self._receiving_into = None
 
     def read(self, oid: str) -> bytes:
         """One object's bytes, verified (for trees the cache lacks)."""

@@ -155,6 +155,11 @@ def _translate(remote: Remote, exc: BaseException) -> RemoteError:
         return RemoteError(
             f"{label}: {detail}; check remote.{remote.name}.profile and ~/.aws/config"
         )
+    if isinstance(exc, PermissionError) and remote.is_folder:
+        return RemoteError(
+            f"permission denied by {label}: {detail}; "
+            f"check that this user may read and write the folder {remote.root}"
+        )
     if isinstance(exc, PermissionError):
         return RemoteError(
             f"access denied by {label}: {detail}; check the credentials "

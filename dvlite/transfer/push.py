@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dvlite.errors import CacheError, CorruptObjectError
+from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PointerError
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
 from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
@@ -60,6 +60,11 @@ def plan_push(
             continue
         try:
             tree = load(entry.oid)
+        except InvalidTreeError as exc:  # hashes right, so the record is what is wrong
+            raise PointerError(
+                f"{rel}: recorded as a folder (kind: dir), but its object {entry.oid} is not "
+                f"a tree ({exc}); fix the pointer, or `dvlite add` the data again"
+            ) from None
         except CorruptObjectError:
             unreadable[entry.oid] = "corrupt in cache"
             continue
