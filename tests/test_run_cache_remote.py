@@ -36,7 +36,7 @@ def try_another_lr(repo: Repo, *, push: bool) -> None:
     assert sorted(runs(repo.root)) == ["evaluate", "train"]
     if push:
         ok(invoke("push"))
-    git(repo.root, "checkout", "params.yaml")
+    git(repo.root, "checkout", "HEAD", "--", "params.yaml")  # repro staged it
     ok(invoke("repro"))
     assert runs(repo.root) == []
 
