@@ -271,10 +271,14 @@ class Pipeline:
         if deps_exist:
             for stage in self.stages.values():
                 for dep in stage.deps:
-                    if not os.path.lexists(root / dep) and not any(
-                        overlaps(dep, out)
-                        for other in self.stages.values()
-                        for out in other.produces
+                    if (
+                        not os.path.lexists(root / dep)
+                        and not _tracking_pointer(root, dep)  # not pulled yet
+                        and not any(
+                            overlaps(dep, out)
+                            for other in self.stages.values()
+                            for out in other.produces
+                        )
                     ):
                         raise PipelineError(
                             f"stage {stage.name!r} depends on {dep}, which does not exist and "

@@ -23,6 +23,7 @@ from dvlite.workspace import DirNode, build, scan
 class Planned:
     name: str
     reason: str  # why it runs; "" when it is up to date
+    pull: bool = False  # the only reason is tracked data not pulled yet (a fresh clone)
 
     def to_dict(self) -> dict[str, object]:
         return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
@@ -73,6 +74,11 @@ def inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, 
     deps = []
     for dep in stage.deps:
         found = hasher.get(dep)
+        if found is None and _tracked(repo, dep):
+            raise PipelineError(
+                f"stage {stage.name!r}: its dep {dep} is not in the workspace; run "
+                "`dvlite pull` first (or `dvlite repro --pull`)"
+            )
         if found is None:
             raise PipelineError(f"stage {stage.name!r}: its dep {dep} does not exist")
         deps.append(found)
@@ -102,6 +108,8 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
                 return f"param {key} removed"
     for dep in entry.deps:
         now = hasher.get(dep.path)
+        if now is None and _tracked(repo, dep.path):
+            return f"dep {dep.path} {NOT_PULLED}"
         if now is None:
             return f"dep {dep.path} is missing"
         if now.oid != dep.oid:
@@ -112,11 +120,25 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
         return "outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs)
     for out in entry.outs + entry.metrics:
         now = hasher.get(out.path)
+        if now is None and not repo.cache.exists(out.oid):
+            return f"output {out.path} {NOT_PULLED}"
         if now is None:
             return f"output {out.path} is missing"
         if now.oid != out.oid:
             return f"output {out.path} was modified"
     return ""
+
+
+NOT_PULLED = "is not in the workspace: run `dvlite pull`"
+
+
+def _tracked(repo: Repo, rel: str) -> bool:
+    """Whether a pointer or dvlite.lock records ``rel`` (or a folder above it): when it is
+    absent, `dvlite pull` brings it."""
+    if repo.tracking_pointer(rel):
+        return True
+    outs = (o.path for e in lockfile.load(repo.root).stages.values() for o in e.outs)
+    return any(rel == out or rel.startswith(out + "/") for out in outs)
 
 
 def plan(
@@ -142,17 +164,19 @@ def plan(
         wanted = set(pipeline.stages)
     edges = pipeline.edges()
     result: list[Planned] = []
-    runs: set[str] = set()
+    runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled
     for name in pipeline.order(wanted):
         stage = pipeline.stages[name]
+        pull = False
         if force:
             read_params(repo, stage, hasher)
             reason = "forced"
         else:
-            reason = why_stale(repo, stage, lock.stages.get(name), hasher)
-            upstream = next((f"upstream stage {up!r} runs" for up in edges[name] if up in runs), "")
-            reason = upstream or reason
+            own = why_stale(repo, stage, lock.stages.get(name), hasher)
+            ups = [up for up in edges[name] if up in runs]
+            reason = f"upstream stage {ups[0]!r} runs" if ups else own
+            pull = (not own or own.endswith(NOT_PULLED)) and all(runs[up] for up in ups)
         if reason:
-            runs.add(name)
-        result.append(Planned(name, reason))
+            runs[name] = pull
+        result.append(Planned(name, reason, pull and bool(reason)))
     return result

@@ -13,6 +13,7 @@ from dvlite.tracked import collect, workspace_node
 from dvlite.workspace import compare, missing_objects
 
 MODIFIED, NEW, DELETED, NOT_IN_CACHE = "modified", "new", "deleted", "not in cache"
+NOT_PULLED = "not pulled"  # in neither the workspace nor the cache: a fresh clone before pull
 OUT_OF_DATE, UNCOMMITTED = "out of date", "uncommitted"
 
 
@@ -48,6 +49,9 @@ def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[Targe
     for item in collect(repo, targets):
         changes: list[Change] = []
         work = workspace_node(repo, item)
+        if work is None and not repo.cache.exists(item.pointer.oid):
+            report.append(TargetStatus(item.source, (Change(item.rel, NOT_PULLED),)))
+            continue
         if work is None:
             changes.append(Change(item.rel, DELETED))
         else:
@@ -78,7 +82,7 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
         from dvlite.stale import plan
 
         for planned in plan(repo):
-            if planned.reason:
+            if planned.reason and not planned.pull:  # data not pulled is reported above
                 change = Change(f"{planned.name} ({planned.reason})", OUT_OF_DATE)
                 report.append(TargetStatus(f"{PIPELINE_FILE}:{planned.name}", (change,)))
     if repo.uses_git and _differs_from_head(repo, LOCK_FILE):

@@ -288,6 +288,64 @@ def test_interrupted_repro_ends_its_stage_processes(repo: Repo) -> None:
         time.sleep(0.05)
 
 
+# -- 4. a fresh clone before pull ---------------------------------------------------------------
+def fresh_clone(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    there = root.parent / (root.name + "-clone")
+    git(root.parent, "clone", "-q", str(root), str(there))
+    monkeypatch.chdir(there)
+    return there
+
+
+NOT_PULLED = (
+    "data/raw.txt.dvl\n"
+    "    not pulled:   data/raw.txt  (not in the workspace nor the cache: run `dvlite pull`)\n"
+    "dvlite.lock:prepare\n"
+    "    not pulled:   data/prepared  (not in the workspace nor the cache: run `dvlite pull`)\n"
+    "dvlite.lock:stats\n"
+    "    not pulled:   stats.txt  (not in the workspace nor the cache: run `dvlite pull`)\n"
+    "dvlite.lock:train\n"
+    "    not pulled:   model.bin  (not in the workspace nor the cache: run `dvlite pull`)\n"
+)
+
+
+def test_status_on_a_fresh_clone_says_what_to_pull(
+    repo: Repo, dvlite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_clone(ran(repo, dvlite), monkeypatch)
+    result = dvlite("status")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == NOT_PULLED
+    as_json = dvlite("status", "--json")
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout)[0] == {
+        "source": "data/raw.txt.dvl",
+        "changes": [{"path": "data/raw.txt", "state": "not pulled"}],
+    }
+    assert len(json.loads(as_json.stdout)) == 4
+    quiet = dvlite("status", "-q")  # CI's "is the workspace clean": data is missing, so no
+    assert (quiet.exit_code, quiet.output) == (1, "")
+
+
+def test_repro_dry_on_a_fresh_clone_says_what_to_pull(
+    repo: Repo, dvlite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_clone(ran(repo, dvlite), monkeypatch)
+    result = dvlite("repro", "--dry")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "would run  prepare  (dep data/raw.txt is not in the workspace: run `dvlite pull`)",
+        "would run  train  (upstream stage 'prepare' runs)",
+        "would run  evaluate  (upstream stage 'train' runs)",
+        "would run  stats  (dep data/raw.txt is not in the workspace: run `dvlite pull`)",
+    ]
+    real = dvlite("repro")
+    assert real.exit_code == 1
+    assert real.stderr == (
+        "Error: stage 'prepare': its dep data/raw.txt is not in the workspace; run "
+        "`dvlite pull` first (or `dvlite repro --pull`)\n"
+    )
+
+
 # -- 5. add of a folder that holds tracked things ------------------------------------------------
 def test_add_folder_holding_pointers_advises_removing_them_not_untracking_them(
     repo: Repo, dvlite

@@ -100,7 +100,7 @@ def status(
             out.print(target.source, style="bold", markup=False)
             for change in target.changes:
                 out.print(
-                    f"    {change.state + ':':<14}{change.path}",
+                    f"    {change.state + ':':<14}{change.path}" + _HINT.get(change.state, ""),
                     style=_STYLE.get(change.state),
                     markup=False,
                 )
@@ -115,7 +115,9 @@ _STYLE = {
     "not in cache": "magenta",
     "out of date": "yellow",
     "uncommitted": "cyan",
+    "not pulled": "magenta",
 }
+_HINT = {"not pulled": "  (not in the workspace nor the cache: run `dvlite pull`)"}
 
 
 @cli.command()
