@@ -40,7 +40,7 @@ def test_gc_keeps_what_all_commits_use_and_removes_the_rest(repo: Repo, dvlite) 
     result = dvlite("gc", "-A", "-f")
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
-        "removed 1 objects (7 B) from the cache\n",
+        "removed 1 object (7 B) from the cache\n",
         "",
     )
     assert cached(repo) == {oid("v1"), oid("v2"), oid("v3")}

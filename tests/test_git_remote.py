@@ -138,9 +138,9 @@ def test_gc_removes_what_a_remote_holds_and_keeps_the_only_copies(repo: Repo, dv
     dvlite("add", "model.bin")
 
     result = dvlite("gc", "-w")
-    assert result.stdout == "removed 1 objects (2 B) from the cache\n"
+    assert result.stdout == "removed 1 object (2 B) from the cache\n"
     assert result.stderr == (
-        "kept 1 unused objects (2 B) that no remote holds: they are the only copy. "
+        "kept 1 unused object (2 B) that no remote holds: they are the only copy. "
         "`dvlite push` them first, or use --force to remove them\n"
     )
     assert set(repo.cache.iter_oids()) == {oid("v2"), oid("v3")}
@@ -173,8 +173,8 @@ def test_gc_cloud(repo: Repo, dvlite) -> None:
     assert result.stdout == (
         f"would remove {oid('v1')}\n"
         f"would remove {oid('v1')} from store\n"
-        "would remove 1 objects (2 B) from the cache\n"
-        "would remove 1 objects from the remote store\n"
+        "would remove 1 object (2 B) from the cache\n"
+        "would remove 1 object from the remote store\n"
     )
     assert stored(store) == {oid("v1"), oid("v2"), oid("v3")}
     result = dvlite("gc", "-T", "--cloud")
@@ -184,7 +184,7 @@ def test_gc_cloud(repo: Repo, dvlite) -> None:
 
     result = dvlite("gc", "-w", "--cloud", "-r", "backup", "-f")
     assert result.stdout == (
-        "removed 1 objects (2 B) from the cache\nremoved 1 objects from the remote backup\n"
+        "removed 1 object (2 B) from the cache\nremoved 1 object from the remote backup\n"
     )
     assert stored(backup) == {oid("v3")}
     assert set(repo.cache.iter_oids()) == {oid("v3")}
