@@ -89,6 +89,22 @@ class Cache:
                     if len(name) == 30 and fsutil.TMP_MARK not in name:
                         yield PREFIX + prefix + name
 
+    def quarantine(self, oid: str) -> None:
+        """Move a corrupt object aside (to ``corrupt/``, kept for a look), so that the next
+        fetch or pull gets a good copy: it no longer counts as in the cache."""
+        src = self.path(oid)
+        aside = os.path.join(self.root, "corrupt")
+        with contextlib.suppress(FileNotFoundError):
+            os.makedirs(aside, exist_ok=True)
+            os.replace(src, os.path.join(aside, hex_of(oid)))
+        self._trees.pop(oid, None)
+
+    def _corrupt(self, oid: str, actual: str) -> CorruptObjectError:
+        """The error for an object found damaged in the cache, moved aside first."""
+        where = self.path(oid)
+        self.quarantine(oid)
+        return CorruptObjectError(oid, where, actual)
+
     def _tmp(self) -> str:
         if self.tmp_dir not in self._made:
             os.makedirs(self.tmp_dir, exist_ok=True)
@@ -204,7 +220,7 @@ class Cache:
             raise CacheError(f"object {oid} is not in the cache") from None
         actual = oid_of_bytes(data)
         if actual != oid:
-            raise CorruptObjectError(oid, path, actual)
+            raise self._corrupt(oid, actual)
         return data
 
     def load_tree(self, oid: str) -> Tree:
@@ -247,13 +263,13 @@ class Cache:
                 if link == "copy":
                     actual = _copy_hashing(src, tmp, mode=0o777 if executable else 0o666)
                     if actual != oid:
-                        raise CorruptObjectError(oid, src, actual)
+                        raise self._corrupt(oid, actual)
                     break
                 if link == "reflink" and self._no_reflink:
                     continue
                 actual = _hash_oid(src)
                 if actual != oid:
-                    raise CorruptObjectError(oid, src, actual)
+                    raise self._corrupt(oid, actual)
                 if link == "reflink":
                     if fsutil.reflink(src, tmp):
                         os.chmod(tmp, 0o755 if executable else 0o644)
@@ -301,7 +317,7 @@ class Cache:
             return ""
         actual = oid_of_bytes(data)
         if actual != oid:
-            raise CorruptObjectError(oid, src, actual)
+            raise self._corrupt(oid, actual)
         tmp = fsutil.tmp_name(dest)
         try:
             _write_new(tmp, data, 0o777 if executable else 0o666)

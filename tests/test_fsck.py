@@ -20,6 +20,7 @@ def test_all_good(repo, dvlite) -> None:
         "checked": 3,
         "corrupt": [],
         "missing": [],
+        "repaired": 0,
         "ok": True,
     }
 

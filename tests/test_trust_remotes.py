@@ -97,6 +97,90 @@ def test_checkout_of_a_folder_installs_what_the_cache_has(repo, dvlite) -> None:
     assert os.listdir(repo.root / "data") == ["b.txt"]
 
 
+# -- 7: a damaged cache object can be repaired ---------------------------------------------------
+def test_fetch_replaces_a_cache_object_that_checkout_found_corrupt(
+    repo, dvlite, tmp_path_factory
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("model.bin").write_bytes(b"weights" * 100)
+    commit_with_remote(repo, dvlite, store, "model.bin")
+    assert dvlite("push").exit_code == 0
+    oid = ptr.load(repo.root / "model.bin.dvl").oid
+    damage(object_path(repo.cache_dir, oid))
+    os.unlink(repo.root / "model.bin")
+
+    result = dvlite("checkout")
+    assert result.exit_code == 1
+    assert "corrupt objects in the cache, not checked out: model.bin" in result.stderr
+    result = dvlite("fetch")
+    assert result.exit_code == 0, result.output
+    assert "1 objects fetched" in result.stdout or "1 object fetched" in result.stdout
+    assert dvlite("checkout").exit_code == 0
+    assert repo.root.joinpath("model.bin").read_bytes() == b"weights" * 100
+
+
+def test_pull_replaces_a_corrupt_cache_object(repo, dvlite, tmp_path_factory) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("model.bin").write_bytes(b"weights" * 100)
+    commit_with_remote(repo, dvlite, store, "model.bin")
+    assert dvlite("push").exit_code == 0
+    oid = ptr.load(repo.root / "model.bin.dvl").oid
+    damage(object_path(repo.cache_dir, oid))
+    os.unlink(repo.root / "model.bin")
+
+    result = dvlite("pull")
+    assert result.exit_code == 0, result.output
+    assert repo.root.joinpath("model.bin").read_bytes() == b"weights" * 100
+    assert hash_file(object_path(repo.cache_dir, oid))[0] == oid
+
+
+def test_fsck_repair_fetches_good_copies_of_corrupt_and_missing_objects(
+    repo, dvlite, tmp_path_factory
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("data").mkdir()
+    for name in ("a.txt", "b.txt"):
+        repo.root.joinpath("data", name).write_text(f"content of {name}")
+    commit_with_remote(repo, dvlite, store, "data")
+    assert dvlite("push").exit_code == 0
+    a = pointer_oid(repo.root / "data.dvl", "a.txt", repo.root)
+    b = pointer_oid(repo.root / "data.dvl", "b.txt", repo.root)
+    damage(object_path(repo.cache_dir, a))
+    os.unlink(object_path(repo.cache_dir, b))
+
+    result = dvlite("fsck")
+    assert result.exit_code == 1
+    assert "1 corrupt, 1 missing" in result.stdout
+    result = dvlite("fsck", "--repair")
+    assert result.exit_code == 0, result.output
+    assert "repaired 2 objects from remote 'store'" in result.stdout
+    assert "all good" in result.stdout
+    assert hash_file(object_path(repo.cache_dir, a))[0] == a
+    assert hash_file(object_path(repo.cache_dir, b))[0] == b
+    assert dvlite("fsck").exit_code == 0
+
+
+def test_unprotect_leaves_the_cache_object_intact_when_the_file_is_written(repo, dvlite) -> None:
+    assert dvlite("config", "cache.type", "hardlink").exit_code == 0
+    repo.root.joinpath("data").mkdir()
+    repo.root.joinpath("data", "a.txt").write_text("original")
+    assert dvlite("add", "data").exit_code == 0
+    oid = pointer_oid(repo.root / "data.dvl", "a.txt", repo.root)
+    target = repo.root / "data" / "a.txt"
+    assert os.stat(target).st_ino == os.stat(object_path(repo.cache_dir, oid)).st_ino
+
+    result = dvlite("unprotect", "data")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "unprotected 1 file\n"
+    assert os.stat(target).st_ino != os.stat(object_path(repo.cache_dir, oid)).st_ino
+    with open(target, "a") as f:  # writable for its owner, as root or not
+        f.write(" and edited")
+    assert target.read_text() == "original and edited"
+    assert object_path(repo.cache_dir, oid).read_text() == "original"
+    assert dvlite("fsck").exit_code == 0
+    assert "data" in dvlite("status").stdout
+
+
 # -- 8: the pre-commit framework's first push of a new branch -----------------------------------
 def test_pre_commit_first_push_of_a_new_repo_sends_its_data(
     repo, dvlite, tmp_path_factory, monkeypatch

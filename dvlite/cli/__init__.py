@@ -5,7 +5,10 @@ from dvlite.cli.base import cli, main
 # Each module registers its commands on `cli` when imported, which happens only when one of
 # them runs (or --help lists them all): a command does not pay for importing the others.
 # Add a line for a new module; tests/test_cli_lazy.py checks this table against the modules.
-cli.add_lazy("dvlite.cli.data", ("init", "add", "status", "checkout", "remove", "config", "fsck"))
+cli.add_lazy(
+    "dvlite.cli.data",
+    ("init", "add", "status", "checkout", "unprotect", "remove", "config", "fsck"),
+)
 cli.add_lazy("dvlite.cli.git", ("install", "uninstall", "hook", "diff", "ls", "gc"))
 cli.add_lazy(
     "dvlite.cli.pipeline", ("stage", "run", "repro", "dag", "lineage", "metrics", "params")

@@ -147,6 +147,16 @@ def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool)
 
 @cli.command()
 @click.argument("targets", nargs=-1, required=True, type=click.Path())
+def unprotect(targets: tuple[str, ...]) -> None:
+    """Make hardlinked or symlinked files into writable copies, to edit them safely."""
+    from dvlite.unprotect import unprotect as do_unprotect
+
+    done = do_unprotect(open_repo(), targets)
+    console().print(f"unprotected {len(done):,} file{'' if len(done) == 1 else 's'}")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, type=click.Path())
 def remove(targets: tuple[str, ...]) -> None:
     """Stop tracking TARGET.dvl; the data stays in the workspace."""
     from dvlite.remove import remove as do_remove
@@ -242,19 +252,49 @@ def _set(cfg: Config, key: str, value: str | None, level: str) -> None:
     metavar="[NAME]",
     help="Verify the objects on a remote (the default one without NAME) instead.",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Fetch good copies of the corrupt and missing objects found (from -r NAME).",
+)
+@click.option(
+    "-r", "--from", "from_remote", metavar="NAME", help="The remote --repair fetches from."
+)
 @json_option
 @click.pass_context
-def fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
+def fsck(
+    ctx: click.Context,
+    remote_name: str | None,
+    repair: bool,
+    from_remote: str | None,
+    as_json: bool,
+) -> None:
     """Re-hash every cache object; report corrupt and missing ones (exit 1 if any)."""
     if remote_name is not None:
+        if repair:
+            raise click.UsageError(
+                "--repair mends the cache, not a remote: use it without --remote"
+            )
         from dvlite.cli.remote import show_remote_fsck
 
         show_remote_fsck(ctx, remote_name or None, as_json)
         return
     from dvlite.fsck import fsck as do_fsck
 
+    repo = open_repo()
     with progress("Verifying") as advance:
-        result = do_fsck(open_repo(), progress=advance)
+        result = do_fsck(repo, progress=advance)
+    if repair and not result.ok:
+        from dvlite.fsck import repair as do_repair
+        from dvlite.remote import open_remote
+
+        name = open_remote(repo, from_remote).name
+        repaired = do_repair(repo, result, remote=from_remote)
+        if not as_json:
+            console().print(f"repaired {repaired:,} objects from remote {name!r}", markup=False)
+        with progress("Verifying") as advance:
+            result = do_fsck(repo, progress=advance)
+        result.repaired = repaired
     show_fsck(ctx, result, as_json)
 
 

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from dvlite import checkout as co
 from dvlite.pointer import Pointer
 from dvlite.remote import open_remote
 from dvlite.repo import Repo
-from dvlite.tracked import Tracked
+from dvlite.tracked import Tracked, collect
 from dvlite.transfer.fetch import fetch_roots
 from dvlite.transfer.result import TransferError, TransferProgress, TransferResult
 from dvlite.transfer.roots import Root
@@ -32,38 +33,48 @@ def pull(
     """Fetch, then check out the workspace's tracked data (or ``targets``). Data whose
     objects all arrived is checked out even when others failed (then TransferError).
     Without targets, the run cache comes too (as with ``fetch``)."""
-    from dvlite import checkout as co
-
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
-    with repo.lock():
-        result, start = fetch_roots(
-            repo,
-            rem,
-            targets,
-            revs,
-            all_branches,
-            all_tags,
-            all_commits,
-            progress,
-            runs=run_cache and not targets,
-        )
-    here = [r for r in start if not r.rev]
-    if result.ok and not any(r.above for r in here):
-        done = co.checkout(repo, targets or None, force=force)
-    else:  # check out every file whose object arrived; the failures name the rest
-        items = [_as_tracked(r) for r in here]
+    for attempt in range(2):
         with repo.lock():
-            skipped: list[str] = []
-            deltas = co.plan(repo, items, force=force, relink=False, skipped=skipped)
-            done = co.apply(repo, deltas, partial=True)
-            done.missing = skipped
-            co.make_folders(repo, [i for i in items if repo.cache.exists(i.pointer.oid)])
+            result, start = fetch_roots(
+                repo,
+                rem,
+                targets,
+                revs,
+                all_branches,
+                all_tags,
+                all_commits,
+                progress,
+                runs=run_cache and not targets and attempt == 0,
+            )
+        done = _check_out(repo, result, start, targets, force)
+        # a damaged cache object was moved aside when checkout found it: fetch it once more
+        if not (done.corrupt and result.ok):
+            break
     result = replace(result, checkout=done.to_dict())
     if result.failed:
         raise TransferError("fetch", result)
     co.raise_incomplete(done)
     return result
+
+
+def _check_out(
+    repo: Repo, result: TransferResult, start: list[Root], targets: list[str | Path], force: bool
+) -> co.CheckoutResult:
+    """Check out every file whose object is in the cache; the rest is listed in the result."""
+    here = [r for r in start if not r.rev]
+    with repo.lock():
+        if result.ok and not any(r.above for r in here):
+            items = collect(repo, targets or None)
+        else:  # the failures name what is missing; the roots say what to check out
+            items = [_as_tracked(r) for r in here]
+        skipped: list[str] = []
+        deltas = co.plan(repo, items, force=force, relink=False, skipped=skipped)
+        done = co.apply(repo, deltas, partial=True)
+        done.missing = skipped
+        co.make_folders(repo, [i for i in items if repo.cache.exists(i.pointer.oid)])
+    return done
 
 
 def _as_tracked(root: Root) -> Tracked:
