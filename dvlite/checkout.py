@@ -155,7 +155,7 @@ def raise_incomplete(result: CheckoutResult) -> None:
     if result.corrupt:
         lines.append(
             f"corrupt objects in the cache, not checked out: {_name_some(result.corrupt)}; "
-            "run `dvlite fsck`, then `dvlite pull` to fetch good copies"
+            "moved aside; run `dvlite pull` to fetch good copies"
         )
     if result.missing:
         lines.append(

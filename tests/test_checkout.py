@@ -166,10 +166,12 @@ def test_corrupt_object_is_not_installed(repo, dvlite) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: corrupt objects in the cache, not checked out: data/sub/b.txt; "
-        "run `dvlite fsck`, then `dvlite pull` to fetch good copies\n"
+        "moved aside; run `dvlite pull` to fetch good copies\n"
     )
     assert not (repo.root / "data" / "sub" / "b.txt").exists()
     assert (repo.root / "data" / "a.txt").read_text() == "a"  # the good ones are restored
+    assert not obj.exists()  # moved aside, so that fetch gets a good copy
+    assert (repo.cache_dir / "corrupt" / (obj.parent.name + obj.name)).read_bytes() == b"X"
     assert not [p for p in (repo.root / "data").rglob("*") if ".dvlite-tmp-" in p.name]
 
 
