@@ -27,9 +27,10 @@ _HFS_IGNORED = dict.fromkeys(
 _RESERVED = (".git", "git~1", ".dvlite", "dvlite~1")
 # an ASCII name that cannot spell a reserved one: checked with one match (trees hold thousands)
 _PLAIN = re.compile(rf"[^./\x00\\:~][^/\x00\\:~]{{0,{NAME_MAX - 1}}}", re.ASCII)
+is_plain = _PLAIN.fullmatch  # for an ASCII name: true means it passes name_problem
 
 
-def _reserved(name: str) -> str | None:
+def reserved(name: str) -> str | None:
     """The reserved folder ``name`` would be on some filesystem git protects against."""
     folded = name.translate(_HFS_IGNORED).lower()
     for part in folded.split("\\"):  # NTFS reads a backslash as a folder separator
@@ -41,7 +42,7 @@ def _reserved(name: str) -> str | None:
 
 def name_problem(name: object) -> str | None:
     """Why ``name`` cannot be one file or folder name inside tracked data (None: it can)."""
-    if type(name) is str and name.isascii() and _PLAIN.fullmatch(name):
+    if type(name) is str and name.isascii() and is_plain(name):
         return None
     if not isinstance(name, str) or not name:
         return "is empty or not a string"
@@ -55,9 +56,9 @@ def name_problem(name: object) -> str | None:
         return "is not valid UTF-8"
     if size > NAME_MAX:
         return f"is longer than {NAME_MAX} bytes"
-    reserved = _reserved(name)
-    if reserved:
-        return f"names {reserved} (a folder dvlite never writes into)"
+    folder = reserved(name)
+    if folder:
+        return f"names {folder} (a folder dvlite never writes into)"
     return None
 
 

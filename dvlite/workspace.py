@@ -16,7 +16,7 @@ from dvlite.cache import Cache
 from dvlite.errors import CacheError, InvalidTreeError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
-from dvlite.safepath import MAX_DEPTH
+from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
 from dvlite.state import State
 from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 
@@ -142,8 +142,13 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
         if TMP_MARK in name and is_tmp_name(name):
             continue  # a temporary file of dvlite's (being written, or left by a killed run)
         rel = prefix + name
-        if not name.isascii():
+        if not (name.isascii() and is_plain(name)):
             check_utf8_name(rel)
+            if reserved(name):
+                continue  # a nested repository's .git (or .dvlite): never tracked, as in git
+            why = name_problem(name)
+            if why is not None:
+                raise PathError(f"{rel}: the name {why}; rename it")
         try:
             if entry.is_symlink():
                 st = os.stat(entry.path)

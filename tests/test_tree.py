@@ -108,7 +108,7 @@ file_names = st.text(
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\"),
     min_size=1,
     max_size=8,
-).filter(lambda s: s not in (".", "..") and not s.endswith(".dvl") and ".dvlite-tmp-" not in s)
+).filter(lambda s: name_problem(s) is None and not s.endswith(".dvl") and ".dvlite-tmp-" not in s)
 trees = st.recursive(
     st.binary(max_size=64),
     lambda children: st.dictionaries(file_names, children, min_size=1, max_size=4),

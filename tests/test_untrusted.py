@@ -843,3 +843,30 @@ def test_s3_download_reads_no_more_than_the_record_claims(
     assert "Traceback" not in res.stdout + res.stderr
     assert res.exit_code == 0, res.stderr
     assert (tmp_dir / "big.bin").read_bytes() == data
+
+
+# -- what add writes can always be checked out ------------------------------------------------------
+
+
+def test_add_leaves_out_nested_git_folders_as_git_does(repo, tmp_dir) -> None:
+    """A folder that is itself a git checkout (or holds a name a filesystem reads as .git or
+    .dvlite) is added without those parts: dvlite would refuse them on checkout, and git
+    never tracks a nested .git either."""
+    tmp_dir.gen(
+        {
+            "data": {
+                "a.txt": "a",
+                "vendored": {".git": {"config": "[core]\n"}, "b.txt": "b"},
+                "GIT~1": "short name",
+                ".Dvlite": {"config": "x"},
+            }
+        }
+    )
+    assert invoke("add", "data").exit_code == 0
+    shutil.rmtree(tmp_dir / "data")
+
+    res = invoke("checkout")
+
+    assert res.exit_code == 0, res.stderr
+    found = sorted(str(p.relative_to(tmp_dir)) for p in (tmp_dir / "data").rglob("*"))
+    assert found == ["data/a.txt", "data/vendored", "data/vendored/b.txt"]
