@@ -84,13 +84,16 @@ def add(
     products = stage_products(repo)
     for rel in rels:
         _refuse_stage_products(rel, products)
-        _refuse_held_pointers(repo, rel)
     stage = repo.autostage if stage is None else stage
     if repo.uses_git:
         from dvlite import scm
 
         for rel in rels:
-            if scm.is_tracked(repo.root, rel):
+            tracked = scm.tracked_files(repo.root, rel)
+            held = sorted(p for p in tracked if pointers.is_pointer(p))
+            if held:  # `git rm -r --cached` would untrack them: a folder holding pointers
+                raise PathError(_holds_pointers(rel, held))
+            if tracked:
                 raise PathError(
                     f"{rel} is tracked by git; run `git rm -r --cached {rel}` first so that git "
                     "keeps only its pointer"
@@ -137,14 +140,6 @@ def _refuse_stage_products(rel: str, products: dict[str, str]) -> None:
             f"{rel} would track it twice (dvlite.lock records stage outputs): add the other "
             f"files and folders inside {rel} separately"
         )
-
-
-def _refuse_held_pointers(repo: Repo, rel: str) -> None:
-    path = repo.abspath(rel)
-    if path.is_dir() and not path.is_symlink():
-        held = sorted(repo.iter_pointers(rel))
-        if held:
-            raise PathError(_holds_pointers(rel, held))
 
 
 def _holds_pointers(rel: str, held: list[str]) -> str:
