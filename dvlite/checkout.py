@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,12 +211,15 @@ def apply(
 
     big = [d for d in installs if d.stored and d.stored.size >= PARALLEL_MIN_SIZE]
     small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
-    done = list(map(install, small))
-    if big:
-        from concurrent.futures import ThreadPoolExecutor  # only for big files
+    # the folders temporary files go into, so that the next run cleans them if this one is killed
+    folders = {d.rel.rpartition("/")[0] for d in installs}
+    with fsutil.journal(repo.tmp_dir, sorted(folders)) if installs else nullcontext():
+        done = list(map(install, small))
+        if big:
+            from concurrent.futures import ThreadPoolExecutor  # only for big files
 
-        with ThreadPoolExecutor(HASH_THREADS) as pool:
-            done += pool.map(install, big)
+            with ThreadPoolExecutor(HASH_THREADS) as pool:
+                done += pool.map(install, big)
     for d, row in done:
         if row is None:
             result.corrupt.append(d.rel)

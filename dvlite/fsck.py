@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 
+from dvlite import fsutil
 from dvlite.repo import Repo
-from dvlite.tracked import collect
+from dvlite.tracked import Tracked, collect
+from dvlite.tree import DIR
 from dvlite.workspace import Progress, missing_objects
 
 
@@ -13,12 +17,13 @@ from dvlite.workspace import Progress, missing_objects
 class FsckResult:
     checked: int = 0
     repaired: int = 0  # objects fetched by --repair
+    temporary: list[str] = field(default_factory=list)  # left by killed runs
     corrupt: list[str] = field(default_factory=list)  # oids whose bytes hash to something else
     missing: list[str] = field(default_factory=list)  # tracked paths whose objects are absent
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing)
+        return not (self.corrupt or self.missing or self.temporary)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -26,6 +31,7 @@ class FsckResult:
             "corrupt": self.corrupt,
             "missing": self.missing,
             "repaired": self.repaired,
+            "temporary": self.temporary,
             "ok": self.ok,
         }
 
@@ -39,9 +45,30 @@ def fsck(repo: Repo, progress: Progress | None = None) -> FsckResult:
             result.corrupt.append(oid)
         if progress:
             progress(1)
-    for item in collect(repo):
+    items = collect(repo)
+    for item in items:
         result.missing.extend(missing_objects(cache, item.entry, item.rel))
+    result.temporary = stale_tmp_files(repo, items)
     return result
+
+
+def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:
+    """Temporary files that killed runs left in the cache and in the tracked data's folders
+    (the next checkout or pull removes those it recorded; ``fsck --repair`` all of them)."""
+    found = []
+    tmp = os.path.join(repo.cache_dir, "tmp")
+    found += [os.path.join(tmp, n) for n in fsutil.stale_tmp(tmp)]
+    folders: set[str] = set()
+    for item in items:
+        top = os.path.join(repo.root, item.rel)
+        folders.add(os.path.dirname(top))
+        if item.pointer.kind == DIR:
+            folders.update(folder for folder, _, _ in os.walk(top))
+    for folder in sorted(folders):
+        rel = os.path.relpath(folder, repo.root)
+        for name in sorted(fsutil.stale_tmp(folder)):
+            found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+    return found
 
 
 def repair(
@@ -52,6 +79,9 @@ def repair(
     objects arrived; raises TransferError when some could not be fetched."""
     from dvlite.transfer.fetch import fetch, fetch_oids
 
+    for path in result.temporary:
+        with contextlib.suppress(OSError):
+            fsutil.remove(path if os.path.isabs(path) else repo.confined.target(path))
     for oid in result.corrupt:
         repo.cache.quarantine(oid)
     moved = 0

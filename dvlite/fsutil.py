@@ -8,7 +8,7 @@ import gc
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 TMP_MARK = ".dvlite-tmp-"
@@ -147,6 +147,81 @@ def clean_stale_tmp(folder: str | Path) -> int:
             with contextlib.suppress(OSError):
                 remove(os.path.join(folder, name))
                 removed += 1
+    return removed
+
+
+JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
+TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
+
+
+def stale_tmp(folder: str | Path) -> list[str]:
+    """The names of the temporary files in ``folder`` whose dvlite process no longer runs."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        pid = _tmp_owner(name)
+        if pid is not None and pid != os.getpid() and not _alive(pid):
+            found.append(name)
+    return found
+
+
+@contextlib.contextmanager
+def journal(tmp_dir: str | Path, folders: Iterable[str]) -> Iterator[None]:
+    """Record ``folders`` (repository-relative) in a small file under ``tmp_dir`` while a run
+    writes temporary files into them; a run killed meanwhile leaves the record, and the next
+    one cleans those folders (``clean_journals``). One small write per checkout: no folder is
+    listed unless a run was killed."""
+    path = os.path.join(tmp_dir, f"{JOURNAL}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+    data = "\0".join(folders).encode("utf-8", "surrogateescape")
+    os.makedirs(tmp_dir, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def journal_folders(tmp_dir: str | Path) -> dict[str, list[str]]:
+    """The records ``journal`` left behind by runs that no longer run: file -> folders."""
+    try:
+        names = os.listdir(tmp_dir)
+    except OSError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for name in names:
+        pid = name[len(JOURNAL) :].split("-", 1)[0]
+        if not (name.startswith(JOURNAL) and pid.isdigit()):
+            continue
+        if int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        path = os.path.join(tmp_dir, name)
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            continue
+        found[path] = text.split("\0") if text else [""]
+    return found
+
+
+def clean_journals(tmp_dir: str | Path, resolve: Callable[[str], str]) -> int:
+    """Remove the temporary files that killed runs left in the folders they recorded
+    (``resolve`` makes a recorded folder a checked absolute path); returns how many."""
+    removed = 0
+    for path, folders in journal_folders(tmp_dir).items():
+        for rel in folders:
+            try:
+                folder = resolve(rel)
+            except Exception:  # a folder that is no longer safe to touch: leave it
+                continue
+            removed += clean_stale_tmp(folder)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
     return removed
 
 

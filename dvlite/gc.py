@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dvlite import runcache
+from dvlite import fsutil, runcache
 from dvlite.errors import CacheError, DvliteError
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked
@@ -34,6 +35,7 @@ class GcResult:
         default_factory=list
     )  # run-cache entries naming removed objects
     cloud_runs_removed: list[str] = field(default_factory=list)
+    cloud_tmp_removed: list[str] = field(default_factory=list)  # killed pushes' temporary files
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +50,7 @@ class GcResult:
             "cloud_kept_only_copy": self.cloud_only_copy,
             "runs_removed": self.runs_removed,
             "cloud_runs_removed": self.cloud_runs_removed,
+            "cloud_tmp_removed": self.cloud_tmp_removed,
         }
 
 
@@ -181,7 +184,15 @@ def gc(
                 for key, data in cloud_runs.items()
                 if isinstance(data, bytes) and _names_any(repo, runcache.parse(data), cloud_drop)
             ]
+        stale: list[str] = []
+        if target is not None:  # a push still running writes its temporary files only now
+            now = time.time()
+            stale = [p for p, mtime in target.list_tmp() if now - mtime > fsutil.TMP_GRACE]
+            result.cloud_tmp_removed = [target.display(p) for p in stale]
         if not dry:
+            if stale:
+                assert target is not None
+                target.delete_tmp(stale)
             if target is not None and cloud_drop:
                 target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
                 for wave in deletion_waves(cloud_drop, trees):

@@ -183,4 +183,5 @@ def fsck_remote(
                 continue
             stack.extend((f"{rel}/{c.name}", c) for c in tree)
     result.missing.sort()
+    result.temporary = [rem.display(path) for path, _ in rem.list_tmp()]
     return result

@@ -137,7 +137,12 @@ class Repo:
 
         with repo_lock(self.tmp_dir / "lock"):
             fsutil.clean_stale_tmp(os.path.join(self.cache_dir, "tmp"))
+            fsutil.clean_journals(self.tmp_dir, self.folder_of)  # a killed checkout's
             yield
+
+    def folder_of(self, rel: str) -> str:
+        """The absolute path of a repository-relative folder, checked like any write target."""
+        return self.confined.target(rel) if rel else os.fspath(self.root)
 
     # -- paths ------------------------------------------------------------------------------
     def resolve(self, path: str | Path) -> Path:

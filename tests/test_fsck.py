@@ -21,6 +21,7 @@ def test_all_good(repo, dvlite) -> None:
         "corrupt": [],
         "missing": [],
         "repaired": 0,
+        "temporary": [],
         "ok": True,
     }
 

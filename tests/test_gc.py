@@ -61,6 +61,7 @@ def test_gc_workspace_only_and_branches(repo: Repo, dvlite) -> None:
         "cloud_kept_only_copy": [],
         "runs_removed": [],
         "cloud_runs_removed": [],
+        "cloud_tmp_removed": [],
     }
     assert cached(repo) == {oid("v1"), oid("v2"), oid("v3")}
     assert dvlite("gc", "-w", "-f").stdout == "removed 2 objects (4 B) from the cache\n"

@@ -5,7 +5,11 @@ folder remote, S3 through moto where the remote's kind matters."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -224,6 +228,96 @@ def test_pre_commit_push_with_an_all_zeros_from_ref_sends_every_new_commit(
     assert result.exit_code == 0, result.output
     oid = ptr.load(repo.root / "a.txt.dvl").oid
     assert object_path(store, oid).is_file()
+
+
+# -- 9: killed runs leave no temporary files behind ---------------------------------------------
+_SLOW = textwrap.dedent(
+    """
+    import os, sys, time
+    real_write = os.write
+    def slow_write(fd, data):
+        n = real_write(fd, data[: 1 << 16])
+        time.sleep(0.01)
+        return n
+    os.write = slow_write
+    from dvlite.cli import main
+    main(sys.argv[1:])
+    """
+)
+
+
+def _kill_when(args: list[str], cwd: Path, ready) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW, *args], cwd=cwd)
+    try:
+        for _ in range(4000):
+            if ready():
+                break
+            assert proc.poll() is None, f"{args} finished before it could be killed"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _workspace_tmp(root: Path) -> list[str]:
+    return sorted(
+        os.path.relpath(os.path.join(d, n), root)
+        for d, dirs, names in os.walk(root)
+        for n in names
+        if TMP_MARK in n and ".dvlite" not in Path(d).relative_to(root).parts
+    )
+
+
+def test_killed_checkout_leaves_no_temporary_files_after_the_next_run(repo, dvlite) -> None:
+    data = repo.root / "data"
+    data.mkdir()
+    for i in range(6):
+        (data / f"big{i}.bin").write_bytes(os.urandom(3 << 20))
+    assert dvlite("add", "data").exit_code == 0
+    import shutil
+
+    shutil.rmtree(data)
+    _kill_when(["checkout"], repo.root, lambda: bool(_workspace_tmp(repo.root)))
+    left = _workspace_tmp(repo.root)
+    assert left and all(p.startswith("data/") for p in left)
+
+    result = dvlite("fsck")
+    assert result.exit_code == 1
+    assert f"temporary file left by a killed run: {left[0]}" in result.stdout
+    result = dvlite("checkout")
+    assert result.exit_code == 0, result.output
+    assert _workspace_tmp(repo.root) == []
+    assert dvlite("status").stdout == ""
+    assert dvlite("fsck").exit_code == 0
+
+
+def test_killed_folder_push_leaves_tmp_files_that_fsck_reports_and_gc_removes(
+    repo, dvlite, tmp_path_factory
+) -> None:
+    store = tmp_path_factory.mktemp("store")
+    repo.root.joinpath("big.bin").write_bytes(os.urandom(8 << 20))
+    commit_with_remote(repo, dvlite, store, "big.bin")
+
+    def remote_tmp() -> list[Path]:
+        return sorted(p for p in store.rglob("*") if p.is_file() and TMP_MARK in p.name)
+
+    _kill_when(["push"], repo.root, lambda: bool(remote_tmp()))
+    left = remote_tmp()
+    assert len(left) == 1
+    result = dvlite("fsck", "--remote")
+    assert result.exit_code == 1
+    rel = left[0].relative_to(store).as_posix()
+    assert f"temporary file of a killed (or running) push: {store}/{rel}" in result.stdout
+    assert dvlite("gc", "-w", "--cloud", "-f").exit_code == 0
+    assert remote_tmp() == left  # younger than the grace period: it may be a live push's
+    old = time.time() - 2 * 3600
+    os.utime(left[0], (old, old))
+    result = dvlite("gc", "-w", "--cloud", "-f")
+    assert result.exit_code == 0, result.output
+    assert remote_tmp() == []
+    assert dvlite("push").exit_code == 0
+    assert dvlite("fsck", "--remote").exit_code == 0
 
 
 # -- 10: file names -----------------------------------------------------------------------------

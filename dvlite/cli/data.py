@@ -286,12 +286,17 @@ def fsck(
         result = do_fsck(repo, progress=advance)
     if repair and not result.ok:
         from dvlite.fsck import repair as do_repair
-        from dvlite.remote import open_remote
 
-        name = open_remote(repo, from_remote).name
         repaired = do_repair(repo, result, remote=from_remote)
-        if not as_json:
-            console().print(f"repaired {repaired:,} objects from remote {name!r}", markup=False)
+        if (result.corrupt or result.missing) and not as_json:
+            from dvlite.remote import open_remote
+
+            name = open_remote(repo, from_remote).name
+            shown = f"repaired {plural(repaired, 'object')} from remote {name!r}"
+            console().print(shown, markup=False)
+        if result.temporary and not as_json:
+            shown = f"removed {plural(len(result.temporary), 'temporary file')}"
+            console().print(shown, markup=False)
         with progress("Verifying") as advance:
             result = do_fsck(repo, progress=advance)
         result.repaired = repaired
@@ -310,10 +315,14 @@ def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str 
             out.print(f"[red]corrupt:[/] {escape(oid)}")
         for rel in result.missing:
             out.print(f"[magenta]missing:[/] {escape(rel)}")
+        left = "of a killed (or running) push" if where else "left by a killed run"
+        for path in result.temporary:
+            out.print(f"[yellow]temporary file {left}:[/] {escape(path)}")
         verdict = (
             "all good"
             if result.ok
             else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+            + (f", {plural(len(result.temporary), 'temporary file')}" if result.temporary else "")
         )
         out.print(f"checked {plural(result.checked, 'object')}{where}: {verdict}")
     if not result.ok:

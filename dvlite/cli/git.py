@@ -213,6 +213,9 @@ def gc(
     if result.remote is not None:
         gone = plural(len(result.cloud_removed), "object")
         out.print(f"{verb} {gone} from the remote {result.remote}")
+        if result.cloud_tmp_removed:
+            tmp = plural(len(result.cloud_tmp_removed), "temporary file")
+            out.print(f"{verb} {tmp} of killed pushes from the remote {result.remote}")
         if result.cloud_runs_removed:
             out.print(
                 f"{verb} "

@@ -274,6 +274,19 @@ class Remote(ABC):
             for o, r in zip(oids, results, strict=True)
         }
 
+    # -- temporary files a killed push left (stores that write under a temporary name) ------
+    def list_tmp(self) -> list[tuple[str, float]]:
+        """Every temporary file on the remote, with its modification time (seconds since the
+        epoch). Object stores, where an object appears only once written, have none."""
+        return []
+
+    def display(self, path: str) -> str:
+        """A path of the remote's as a user would type it (for messages)."""
+        return self.url.rstrip("/") + path[len(self.root) :]
+
+    def delete_tmp(self, paths: Iterable[str]) -> None:
+        self._map(self._rm, list(paths))
+
     def delete(self, oids: Iterable[str]) -> None:
         """Remove objects from the remote. Callers delete trees before their contents, so
         that a tree on the remote always means its contents are there."""

@@ -45,6 +45,16 @@ class FolderRemote(Remote):
     def _list_prefixes(self, prefixes: Sequence[str] | None) -> set[str]:
         return {PREFIX + key for key in _keys_under(os.path.join(self.root, "objects"), prefixes)}
 
+    def list_tmp(self) -> list[tuple[str, float]]:
+        found = []
+        for folder, _, names in os.walk(self.root):
+            for name in names:
+                if fsutil.TMP_MARK in name and fsutil.is_tmp_name(name):
+                    path = os.path.join(folder, name)
+                    with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+                        found.append((path, os.lstat(path).st_mtime))
+        return sorted(found)
+
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
         from dvlite.cache import copy_hashing

@@ -219,6 +219,25 @@ class FsspecRemote(Remote):
         except FileNotFoundError:
             return []
 
+    def list_tmp(self) -> list[tuple[str, float]]:
+        if self.protocol in OBJECT_STORES:
+            return []  # written in place: an object appears only once complete
+        found = []
+        listed = Remote._map(self, self._find_detail, [self.root])[0]  # in a thread: sync
+        for path, info in (listed if isinstance(listed, dict) else {}).items():
+            name = path.rsplit("/", 1)[-1]
+            if fsutil.TMP_MARK in name and fsutil.is_tmp_name(name):
+                mtime = info.get("mtime") or info.get("LastModified") or 0
+                when = mtime.timestamp() if hasattr(mtime, "timestamp") else float(mtime)
+                found.append((path, when))
+        return sorted(found)
+
+    def _find_detail(self, path: str) -> dict[str, Any]:
+        try:
+            return dict(self.fs.find(path, detail=True))
+        except FileNotFoundError:
+            return {}
+
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any:
         if self._async:
