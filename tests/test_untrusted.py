@@ -845,7 +845,7 @@ def test_s3_download_reads_no_more_than_the_record_claims(
     assert (tmp_dir / "big.bin").read_bytes() == data
 
 
-# -- what add writes can always be checked out ------------------------------------------------------
+# -- what add writes can always be checked out ----------------------------------------------
 
 
 def test_add_leaves_out_nested_git_folders_as_git_does(repo, tmp_dir) -> None:
