@@ -94,8 +94,11 @@ class Confined:
 
     def target(self, rel: str, where: str = "") -> str:
         folder, _, name = rel.rpartition("/")
-        why = name_problem(name) if folder in self._folders else rel_problem(rel)
-        if why is None and folder not in self._folders:
+        known = folder in self._folders
+        if known and name.isascii() and is_plain(name):  # the common case, once per file
+            return f"{self.root}/{rel}"
+        why = name_problem(name) if known else rel_problem(rel)
+        if why is None and not known:
             resolved = os.path.realpath(os.path.join(self.root, folder))
             if resolved != os.path.join(self.root, folder):
                 why = f"goes through a symlink (to {resolved})"
