@@ -12,10 +12,11 @@ from dvlite import pointer as pointers
 from dvlite.checkout import link_into_workspace
 from dvlite.errors import PathError
 from dvlite.pointer import Pointer
+from dvlite.progress import Progress
 from dvlite.repo import DVLITE_DIR, Repo
 from dvlite.tracked import stage_products
 from dvlite.tree import DIR, FILE
-from dvlite.workspace import DirNode, Node, Progress, build, scan
+from dvlite.workspace import DirNode, Node, build, scan
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from dvlite.hashing import (
     oid_from_hasher,
     oid_of_bytes,
 )
+from dvlite.progress import OnBytes
 from dvlite.tree import Tree
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -144,28 +145,29 @@ class Cache:
         self._trees[tree.oid] = tree
         return self.add_bytes(tree.to_bytes(), tree.oid)
 
-    def add_file(self, src: str, size: int) -> str:
-        """Store a workspace file, hashing it in the same read; returns its oid."""
+    def add_file(self, src: str, size: int, on_bytes: OnBytes | None = None) -> str:
+        """Store a workspace file, hashing it in the same read; returns its oid.
+        ``on_bytes`` is told of the bytes of a big file as they are read."""
         if size <= SMALL_FILE:
             return self.add_bytes(read_small(src, size))
         tmp = self._tmp()
         try:
-            oid = self._clone_or_copy(src, tmp)
+            oid = self._clone_or_copy(src, tmp, on_bytes)
             self._commit(tmp, oid)
         except BaseException:
             _discard(tmp)
             raise
         return oid
 
-    def _clone_or_copy(self, src: str, tmp: str) -> str:
+    def _clone_or_copy(self, src: str, tmp: str, on_bytes: OnBytes | None = None) -> str:
         """Reflink ``src`` to the new file ``tmp`` where the filesystem can, else copy it;
         returns the oid of what ``tmp`` holds (hashed in the copy's read: what we keep is
         what we hash)."""
         if "reflink" in self.link_types and not self._no_reflink and fsutil.reflink(src, tmp):
-            oid = _hash_oid(tmp)
+            oid = _hash_oid(tmp, on_bytes)
         else:
             self._no_reflink = True
-            oid = _copy_hashing(src, tmp)
+            oid = _copy_hashing(src, tmp, on_bytes=on_bytes)
         os.chmod(tmp, OBJECT_MODE)
         return oid
 
@@ -195,12 +197,12 @@ class Cache:
             raise CorruptObjectError(oid, where, actual)
         self.add_bytes(data, oid)
 
-    def import_file(self, src: str, oid: str, where: str) -> int:
+    def import_file(self, src: str, oid: str, where: str, on_bytes: OnBytes | None = None) -> int:
         """Copy (or reflink) ``src`` into the cache as ``oid``, verifying it in the same read;
         returns its size. A mismatch stores nothing and raises CorruptObjectError."""
         tmp = self._tmp()
         try:
-            actual = self._clone_or_copy(src, tmp)
+            actual = self._clone_or_copy(src, tmp, on_bytes)
             if actual != oid:
                 raise CorruptObjectError(oid, where, actual)
             size = os.path.getsize(tmp)
@@ -230,22 +232,29 @@ class Cache:
             self._trees[oid] = tree
         return tree
 
-    def verify(self, oid: str) -> str | None:
+    def verify(self, oid: str, on_bytes: OnBytes | None = None) -> str | None:
         """The oid the object's bytes really hash to (None if it is missing)."""
         try:
-            return _hash_oid(self.path(oid))
+            return _hash_oid(self.path(oid), on_bytes)
         except FileNotFoundError:
             return None
 
     # -- materialising ------------------------------------------------------------------
     def install(
-        self, oid: str, dest: str, *, executable: bool = False, size: int | None = None
+        self,
+        oid: str,
+        dest: str,
+        *,
+        executable: bool = False,
+        size: int | None = None,
+        on_bytes: OnBytes | None = None,
     ) -> str:
         """Write the object to ``dest`` with the first link type that works; returns it.
 
         The object's bytes are verified on the way: a corrupt object raises
         CorruptObjectError and leaves ``dest`` untouched. ``size``, when known, lets a small
-        object that is copied anyway be read, verified and written in one go.
+        object that is copied anyway be read, verified and written in one go. ``on_bytes``
+        is told of the bytes of a big object as they are read.
         """
         src = self.path(oid)
         if size is not None and size <= SMALL_FILE and self._copies():
@@ -258,24 +267,32 @@ class Cache:
         if executable:  # a link would share the object's read-only, non-executable mode
             links = tuple(t for t in links if t not in ("hardlink", "symlink")) or ("copy",)
         tmp = fsutil.tmp_name(dest)
+        verified = False
         try:
             for link in links:
                 if link == "copy":
-                    actual = _copy_hashing(src, tmp, mode=0o777 if executable else 0o666)
+                    mode = 0o777 if executable else 0o666
+                    actual = _copy_hashing(src, tmp, mode=mode, on_bytes=on_bytes)
                     if actual != oid:
                         raise self._corrupt(oid, actual)
                     break
-                if link == "reflink" and self._no_reflink:
-                    continue
-                actual = _hash_oid(src)
-                if actual != oid:
-                    raise self._corrupt(oid, actual)
-                if link == "reflink":
+                if link == "reflink":  # the clone is hashed: what we keep is what we hash
+                    if self._no_reflink:
+                        continue
                     if fsutil.reflink(src, tmp):
+                        actual = _hash_oid(tmp, on_bytes)
+                        if actual != oid:
+                            raise self._corrupt(oid, actual)
                         os.chmod(tmp, 0o755 if executable else 0o644)
                         break
                     self._no_reflink = True
-                elif link == "hardlink":
+                    continue
+                if not verified:  # a link shares the object: it is hashed once, first
+                    actual = _hash_oid(src, on_bytes)
+                    if actual != oid:
+                        raise self._corrupt(oid, actual)
+                    verified = True
+                if link == "hardlink":
                     try:
                         os.link(src, tmp)
                         break
@@ -355,8 +372,11 @@ def _write_new(path: str, data: bytes, mode: int = OBJECT_MODE) -> None:
         os.close(fd)
 
 
-def _copy_hashing(src: str, dst: str, mode: int = OBJECT_MODE) -> str:
+def _copy_hashing(
+    src: str, dst: str, mode: int = OBJECT_MODE, on_bytes: OnBytes | None = None
+) -> str:
     """Copy src to a new file dst and return the oid of the copy: what we keep is what we hash.
+    ``on_bytes`` is told of each chunk copied (progress inside a big file).
 
     The kernel copies (copy_file_range, as cp and cat do) while a second thread hashes each
     chunk already written, straight from the page cache (mmap), as the next chunk copies.
@@ -371,17 +391,19 @@ def _copy_hashing(src: str, dst: str, mode: int = OBJECT_MODE) -> str:
             if size <= SMALL_FILE:  # one read, one write: no copy buffer to allocate and zero
                 data = fin.read()
                 fsutil.write_all(fd, data)
+                if on_bytes:
+                    on_bytes(len(data))
                 return oid_of_bytes(data)
             big = size >= PIPE_CHUNK  # no thread for a few MiB
-            oid = _kernel_copy_hashing(fin.fileno(), fd) if big else None
+            oid = _kernel_copy_hashing(fin.fileno(), fd, on_bytes) if big else None
             if oid is None:
-                oid = _buffered_copy_hashing(fin, fd)
+                oid = _buffered_copy_hashing(fin, fd, on_bytes)
         finally:
             os.close(fd)
     return oid
 
 
-def _kernel_copy_hashing(src_fd: int, dst_fd: int) -> str | None:
+def _kernel_copy_hashing(src_fd: int, dst_fd: int, on_bytes: OnBytes | None) -> str | None:
     """None when copy_file_range is not supported here (nothing has been written then)."""
     from concurrent.futures import Future, ThreadPoolExecutor  # only for big files
 
@@ -404,6 +426,8 @@ def _kernel_copy_hashing(src_fd: int, dst_fd: int) -> str | None:
                     return oid_from_hasher(h)
                 pending = pool.submit(_hash_range, h, dst_fd, offset, n)
                 offset += n
+                if on_bytes:
+                    on_bytes(n)
         finally:
             if pending is not None:
                 pending.result()
@@ -425,7 +449,7 @@ def _hash_range(h: xxhash.xxh3_128, fd: int, offset: int, length: int) -> None:
         h.update(view)
 
 
-def _buffered_copy_hashing(fin: io.FileIO, fd: int) -> str:
+def _buffered_copy_hashing(fin: io.FileIO, fd: int, on_bytes: OnBytes | None) -> str:
     h = hasher()
     buf = bytearray(COPY_CHUNK)
     view = memoryview(buf)
@@ -434,6 +458,8 @@ def _buffered_copy_hashing(fin: io.FileIO, fd: int) -> str:
         h.update(chunk)
         while chunk:
             chunk = chunk[os.write(fd, chunk) :]
+        if on_bytes:
+            on_bytes(n)
     return oid_from_hasher(h)
 
 
@@ -443,8 +469,8 @@ def _discard(path: str) -> None:
         os.unlink(path)
 
 
-def _hash_oid(path: str) -> str:
-    return hash_file(path)[0]
+def _hash_oid(path: str, on_bytes: OnBytes | None = None) -> str:
+    return hash_file(path, on_bytes)[0]
 
 
 copy_hashing = _copy_hashing  # public: remotes copy objects out of the cache the same way

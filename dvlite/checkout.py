@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dvlite import fsutil
 from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
+from dvlite.progress import FileBytes, Progress
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect, workspace_node
 from dvlite.tree import DIR, FILE, TreeEntry
@@ -24,7 +25,6 @@ from dvlite.workspace import (
     DirNode,
     FileNode,
     Node,
-    Progress,
     compare,
 )
 
@@ -183,6 +183,9 @@ def apply(
             result.deleted.append(d.rel)
             _prune_empty(repo, os.path.dirname(targets[d.rel]))
     installs = [d for d in deltas if d.stored is not None]
+    if progress:
+        progress.start(len(installs), sum(max(d.stored.size, 0) for d in installs if d.stored))
+    advance = progress.advance if progress else None
     rows: list[tuple[str, int, int, int, str]] = []
 
     made: set[str] = set()  # parent folders already made in this checkout
@@ -190,6 +193,8 @@ def apply(
     def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
         assert d.stored is not None
         dest = targets[d.rel]
+        size = max(d.stored.size, 0)
+        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
         try:
             if (
                 d.work is not None
@@ -203,9 +208,17 @@ def apply(
                 if parent not in made:
                     _prepare_parent(dest)
                     made.add(parent)
-                repo.cache.install(d.stored.oid, dest, executable=d.stored.exec, size=d.stored.size)
+                repo.cache.install(
+                    d.stored.oid,
+                    dest,
+                    executable=d.stored.exec,
+                    size=d.stored.size,
+                    on_bytes=counted.on_bytes if size >= PARALLEL_MIN_SIZE else None,
+                )
         except CorruptObjectError:
             return d, None
+        finally:
+            counted.finish(size)
         st = os.stat(dest)
         return d, (d.rel, st.st_ino, st.st_mtime_ns, st.st_size, d.stored.oid)
 
@@ -229,8 +242,6 @@ def apply(
             result.added.append(d.rel)
         elif d.work.oid != row[4] or d.work.exec != d.stored.exec:  # type: ignore[union-attr]
             result.modified.append(d.rel)
-        if progress:
-            progress(1)
     repo.state.save(rows)
     if not partial:
         raise_incomplete(result)

@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass, field
 
 from dvlite import fsutil
+from dvlite.progress import FileBytes, Progress
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
 from dvlite.tree import DIR
-from dvlite.workspace import Progress, missing_objects
+from dvlite.workspace import missing_objects
 
 
 @dataclass
@@ -39,17 +40,28 @@ class FsckResult:
 def fsck(repo: Repo, progress: Progress | None = None) -> FsckResult:
     result = FsckResult()
     cache = repo.cache
-    for oid in cache.iter_oids():
+    oids = list(cache.iter_oids())
+    sizes = [_size(cache.path(oid)) for oid in oids] if progress else [0] * len(oids)
+    if progress:
+        progress.start(len(oids), sum(sizes))
+    for oid, size in zip(oids, sizes, strict=True):
         result.checked += 1
-        if cache.verify(oid) != oid:
+        counted = FileBytes(progress.advance if progress else None)
+        if cache.verify(oid, counted.on_bytes) != oid:
             result.corrupt.append(oid)
-        if progress:
-            progress(1)
+        counted.finish(size)
     items = collect(repo)
     for item in items:
         result.missing.extend(missing_objects(cache, item.entry, item.rel))
     result.temporary = stale_tmp_files(repo, items)
     return result
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import xxhash
@@ -34,8 +35,9 @@ def hex_of(oid: str) -> str:
     return oid[len(PREFIX) :]
 
 
-def hash_file(path: str | Path) -> tuple[str, int]:
-    """Hash a file by streaming it; returns (oid, size)."""
+def hash_file(path: str | Path, on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Hash a file by streaming it; returns (oid, size). ``on_bytes`` is told of each chunk
+    read (progress inside a big file)."""
     with open(path, "rb", buffering=0) as f:
         if os.fstat(f.fileno()).st_size <= SMALL_FILE:  # one read, no 1 MiB buffer to zero
             data = f.read()
@@ -47,4 +49,6 @@ def hash_file(path: str | Path) -> tuple[str, int]:
         while n := f.readinto(buf):
             h.update(view[:n])
             size += n
+            if on_bytes:
+                on_bytes(n)
     return oid_from_hasher(h), size

@@ -3,12 +3,13 @@ what the remote holds is intact."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dvlite.errors import CacheError
 from dvlite.fsck import FsckResult
+from dvlite.progress import Progress
 from dvlite.remote import open_remote
 from dvlite.repo import Repo
 from dvlite.transfer import Root, plan_push, roots
@@ -153,14 +154,16 @@ def fsck_remote(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> RemoteFsckResult:
     """Hash every object on the remote; report corrupt ones, and tracked data it lacks."""
     rem = open_remote(repo, remote, jobs=jobs)
     listed = sorted(rem.list_oids())
     if not listed:
         rem.check_reachable()  # a missing bucket lists as empty: say so instead
-    hashes = rem.hash_objects(listed, progress)
+    if progress:
+        progress.start(len(listed), 0)  # a listing gives no sizes: the bar counts objects
+    hashes = rem.hash_objects(listed, progress.advance if progress else None)
     result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
     corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
     result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
@@ -16,6 +16,7 @@ from dvlite.cache import Cache
 from dvlite.errors import CacheError, InvalidTreeError, PathError
 from dvlite.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.hashing import hash_file, oid_of_bytes
+from dvlite.progress import FileBytes, OnBytes, Progress
 from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
 from dvlite.state import State
 from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
@@ -24,8 +25,6 @@ from dvlite.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
 PARALLEL_MIN_SIZE = 4 << 20
 HASH_THREADS = min(4, os.cpu_count() or 1)
-
-Progress = Callable[[int], None]
 
 
 @dataclass(slots=True)
@@ -200,13 +199,22 @@ def build(
     if cache is not None and unchanged:  # re-store files whose object has gone since
         present = cache.existing({f.oid for f in unchanged})
         todo += [f for f in unchanged if f.oid not in present]
-    if progress and len(files) > len(todo):
-        progress(len(files) - len(todo))
-
+        unchanged = [f for f in unchanged if f.oid in present]
+    if progress:
+        progress.start(len(files), sum(f.size for f in files))
+        if unchanged:
+            progress.advance(len(unchanged), sum(f.size for f in unchanged))
+    advance = progress.advance if progress else None
     store = cache.add_file if cache is not None else None
 
-    def digest(f: FileNode) -> FileNode:
-        f.oid = store(f.path, f.size) if store else hash_file(f.path)[0]
+    def digest(f: FileNode, on_bytes: OnBytes | None = None) -> FileNode:
+        f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
+        return f
+
+    def digest_big(f: FileNode) -> FileNode:  # its bytes as they are read, then the file
+        counted = FileBytes(advance)
+        digest(f, counted.on_bytes)
+        counted.finish(f.size)
         return f
 
     big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
@@ -215,16 +223,14 @@ def build(
     executor: Any = _pool(HASH_THREADS) if big else _NoPool()
     try:
         with executor as pool:
-            results = pool.map(digest, big) if big else iter(())
+            results = pool.map(digest_big, big) if big else iter(())
             for f in small:
                 digest(f)
                 fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
-                if progress:
-                    progress(1)
+                if advance:
+                    advance(1, f.size)
             for f in results:
                 fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
-                if progress:
-                    progress(1)
     except FileNotFoundError as exc:
         raise PathError(f"{exc.filename} disappeared while it was being read") from None
     finally:

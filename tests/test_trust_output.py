@@ -313,11 +313,12 @@ def test_fsck_of_one_object_says_one_object(repo: Repo, dvlite) -> None:  # type
 
 
 def test_transfer_bar_counts_bytes_in_binary_units() -> None:
-    from dvlite.cli.remote import _Bar
+    from dvlite.cli.base import Bar
 
-    bar = _Bar("Pushing")
+    bar = Bar("Pushing")
     bar.start(1, 3 << 29)  # 1.5 GiB
     bar.advance(0, 1 << 29)
-    task = bar.bar.tasks[0]
-    shown = " ".join(str(column.render(task)) for column in bar.bar.columns[3:4])
-    assert "GiB" in shown and "GB" not in shown.replace("GiB", ""), shown
+    task = bar.rich.tasks[0]
+    shown = " ".join(str(column.render(task)) for column in bar.rich.columns[2:4])
+    assert shown == "0/1 file 512.0 MiB/1.5 GiB", shown
+    assert (task.completed, task.total) == (1 << 29, 3 << 29)  # it fills, and times, by bytes

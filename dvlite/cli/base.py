@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -127,25 +128,70 @@ def interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+class Bar:
+    """The progress bar of every long command (``dvlite.progress.Progress``): files and
+    bytes, done and in all. It fills by bytes when their total is known, else by files, so
+    that the time remaining follows the bytes. Threads advance it."""
+
+    def __init__(self, label: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.rich = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[files]}"),
+            TextColumn("{task.fields[bytes]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            transient=True,
+        )
+        self.task = self.rich.add_task(label, total=None, files="", bytes="")
+        self._lock = threading.Lock()
+        self.files = self.size = self.total_files = self.total_size = 0
+        self._started = False
+
+    def start(self, files: int, size: int) -> None:
+        with self._lock:
+            self._started = True
+            self.total_files += files
+            self.total_size += size
+            self._show()
+
+    def advance(self, files: int, size: int) -> None:
+        with self._lock:
+            self.files += files
+            self.size += size
+            self._show()
+
+    def _show(self) -> None:
+        if not self._started:  # no totals yet: nothing to show but the label
+            return
+        by_bytes = self.total_size > 0
+        self.rich.update(
+            self.task,
+            completed=self.size if by_bytes else self.files,
+            total=self.total_size if by_bytes else self.total_files,
+            files=f"{self.files:,}/{plural(self.total_files, 'file')}",
+            bytes=f"{human_size(self.size)}/{human_size(self.total_size)}" if by_bytes else "",
+        )
+
+
 @contextmanager
-def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on a terminal, nothing elsewhere; yields the callback to advance it."""
+def progress(label: str) -> Iterator[Bar | None]:
+    """A progress bar on a terminal (never in CI logs), None elsewhere."""
     if not interactive():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-        transient=True,
-    )
-    with bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    bar = Bar(label)
+    with bar.rich:
+        yield bar
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

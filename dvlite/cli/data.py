@@ -44,8 +44,8 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
     from dvlite.add import add as do_add
 
     repo = open_repo()
-    with progress("Hashing") as advance:
-        results = do_add(repo, paths, stage=False if no_stage else None, progress=advance)
+    with progress("Hashing") as bar:
+        results = do_add(repo, paths, stage=False if no_stage else None, progress=bar)
     if as_json:
         print_json([r.to_dict() for r in results])
         return
@@ -134,8 +134,8 @@ def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool)
     """Make the workspace match the pointers (all of them, or TARGETS)."""
     from dvlite.checkout import checkout as do_checkout
 
-    with progress("Checking out") as advance:
-        result = do_checkout(open_repo(), targets, force=force, relink=relink, progress=advance)
+    with progress("Checking out") as bar:
+        result = do_checkout(open_repo(), targets, force=force, relink=relink, progress=bar)
     if as_json:
         print_json(result.to_dict())
     elif result.changed:
@@ -282,8 +282,8 @@ def fsck(
     from dvlite.fsck import fsck as do_fsck
 
     repo = open_repo()
-    with progress("Verifying") as advance:
-        result = do_fsck(repo, progress=advance)
+    with progress("Verifying") as bar:
+        result = do_fsck(repo, progress=bar)
     if repair and not result.ok:
         from dvlite.fsck import repair as do_repair
 
@@ -297,8 +297,8 @@ def fsck(
         if result.temporary and not as_json:
             shown = f"removed {plural(len(result.temporary), 'temporary file')}"
             console().print(shown, markup=False)
-        with progress("Verifying") as advance:
-            result = do_fsck(repo, progress=advance)
+        with progress("Verifying") as bar:
+            result = do_fsck(repo, progress=bar)
         result.repaired = repaired
     show_fsck(ctx, result, as_json)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,16 +11,16 @@ from dvlite.cli.base import (
     cli,
     console,
     human_size,
-    interactive,
     json_option,
     open_repo,
     plural,
     print_json,
+    progress,
 )
 
 if TYPE_CHECKING:
     from dvlite.remote_status import RemoteStatus
-    from dvlite.transfer import TransferProgress, TransferResult
+    from dvlite.transfer import TransferResult
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -117,59 +116,6 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
 
 
 # -- transfers -------------------------------------------------------------------------------
-class _Bar:
-    """A rich progress bar with files and bytes, driven by the transfer's callbacks."""
-
-    def __init__(self, label: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[files]}"),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console(stderr=True),
-            transient=True,
-        )
-        del MofNCompleteColumn
-        self.task = self.bar.add_task(label, total=None, files="")
-        self.files = 0
-        self.total_files = 0
-
-    def start(self, files: int, size: int) -> None:
-        self.total_files += files
-        total = (self.bar.tasks[0].total or 0) + size
-        self.bar.update(
-            self.task, total=total, files=f"{self.files:,}/{plural(self.total_files, 'file')}"
-        )
-
-    def advance(self, files: int, size: int) -> None:
-        self.files += files
-        self.bar.update(
-            self.task, advance=size, files=f"{self.files:,}/{plural(self.total_files, 'file')}"
-        )
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[TransferProgress | None]:
-    if not interactive():
-        yield None
-        return
-    bar = _Bar(label)
-    with bar.bar:
-        yield bar
-
-
 def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options: list[object] = [
         click.argument("targets", nargs=-1, type=click.Path()),
@@ -215,7 +161,7 @@ def _run(
 
     repo = open_repo()
     try:
-        with _progress(label) as bar:
+        with progress(label) as bar:
             result = api(repo, targets, run_cache=not no_run_cache, progress=bar, **options)
     except TransferError as exc:
         if as_json:
@@ -340,6 +286,6 @@ def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool)
     from dvlite.cli.data import show_fsck
     from dvlite.remote_status import fsck_remote
 
-    with _progress("Verifying") as bar:
-        result = fsck_remote(open_repo(), remote=remote_name, progress=bar.advance if bar else None)
+    with progress("Verifying") as bar:
+        result = fsck_remote(open_repo(), remote=remote_name, progress=bar)
     show_fsck(ctx, result, as_json, f" on remote {result.remote!r}")

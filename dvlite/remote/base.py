@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import ConfigError, CorruptObjectError, RemoteError
 from dvlite.hashing import hex_of, oid_of_bytes
+from dvlite.progress import Advance
 from dvlite.remote import errors
 from dvlite.remote.config import RemoteConfig, protocol_of
 from dvlite.secrets import mask_url, scrub
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 
 DEFAULT_JOBS_FOLDER = 8
 DEFAULT_JOBS_NETWORK = 64
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +191,13 @@ class Remote(ABC):
         """Every object id on the remote (one listing of the whole store)."""
 
     @abstractmethod
-    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any: ...
+    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any: ...
 
     @abstractmethod
-    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any: ...
+    def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any: ...
 
     @abstractmethod
-    def _hash(self, oid: str, progress: Progress | None) -> Any: ...
+    def _hash(self, oid: str, progress: Advance | None) -> Any: ...
 
     @abstractmethod
     def _cat_verified(self, oid: str) -> Any: ...
@@ -214,14 +213,14 @@ class Remote(ABC):
 
     # -- moving objects -------------------------------------------------------------------
     def upload(
-        self, cache: Cache, objs: Sequence[Obj], progress: Progress | None = None
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
     ) -> dict[str, BaseException]:
         """Copy objects from the cache to the remote, verifying each as it is read.
         Returns the objects that failed (missing or corrupt in the cache), by oid."""
         return _failures(objs, self._map(lambda obj: self._put(cache, obj, progress), objs))
 
     def download(
-        self, cache: Cache, objs: Sequence[Obj], progress: Progress | None = None
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
     ) -> dict[str, BaseException]:
         """Copy objects from the remote into the cache; each is re-hashed before it is
         installed. Returns the ones that failed (missing on the remote, or corrupt)."""
@@ -265,7 +264,7 @@ class Remote(ABC):
 
     # -- verifying and deleting -----------------------------------------------------------
     def hash_objects(
-        self, oids: Sequence[str], progress: Progress | None = None
+        self, oids: Sequence[str], progress: Advance | None = None
     ) -> dict[str, str | None]:
         """What each remote object's bytes really hash to (None when it is missing)."""
         results = self._map(lambda oid: self._hash(oid, progress), oids)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from dvlite import fsutil
 from dvlite.errors import CorruptObjectError, RemoteError
 from dvlite.hashing import PREFIX, hash_file
-from dvlite.remote.base import Obj, Progress, Remote, verified
+from dvlite.progress import Advance, FileBytes
+from dvlite.remote.base import Obj, Remote, verified
 
 if TYPE_CHECKING:
     from dvlite.cache import Cache
@@ -56,7 +57,7 @@ class FolderRemote(Remote):
         return sorted(found)
 
     # -- one object -----------------------------------------------------------------------
-    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         from dvlite.cache import copy_hashing
 
         src = cache.path(obj.oid)
@@ -68,37 +69,37 @@ class FolderRemote(Remote):
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         tmp = fsutil.tmp_name(dest)
-        try:
-            # a failed reflink costs a file created and removed: try it once per remote
-            if not self._no_reflink and fsutil.reflink(src, tmp):
-                actual = hash_file(tmp)[0]
-                os.chmod(tmp, 0o444)
-            else:
-                self._no_reflink = True
-                actual = copy_hashing(src, tmp, mode=0o444)
-            if actual != obj.oid:
-                raise CorruptObjectError(obj.oid, src, actual)
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if progress:
-            progress(1, max(obj.size, 0))
+        with FileBytes(progress) as moved:  # a big object's bytes as they are copied
+            try:
+                # a failed reflink costs a file created and removed: try it once per remote
+                if not self._no_reflink and fsutil.reflink(src, tmp):
+                    actual = hash_file(tmp, moved.on_bytes)[0]
+                    os.chmod(tmp, 0o444)
+                else:
+                    self._no_reflink = True
+                    actual = copy_hashing(src, tmp, mode=0o444, on_bytes=moved.on_bytes)
+                if actual != obj.oid:
+                    raise CorruptObjectError(obj.oid, src, actual)
+                os.replace(tmp, dest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            moved.finish(max(obj.size, 0))
 
-    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
-        size = cache.import_file(self.path(obj.oid), obj.oid, self.url_of(obj.oid))
-        if progress:
-            progress(1, size)
+    def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
+        with FileBytes(progress) as moved:  # a big object's bytes as they are copied
+            where = self.url_of(obj.oid)
+            moved.finish(cache.import_file(self.path(obj.oid), obj.oid, where, moved.on_bytes))
 
     def _cat_verified(self, oid: str) -> bytes:
         with open(self.path(oid), "rb") as f:
             return verified(f.read(), oid, self.url_of(oid))
 
-    def _hash(self, oid: str, progress: Progress | None) -> str:
-        actual, size = hash_file(self.path(oid))
-        if progress:
-            progress(1, size)
+    def _hash(self, oid: str, progress: Advance | None) -> str:
+        with FileBytes(progress) as read:
+            actual, size = hash_file(self.path(oid), read.on_bytes)
+            read.finish(size)
         return actual
 
     def _rm(self, path: str) -> None:

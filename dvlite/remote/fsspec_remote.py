@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import os
 import time
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from dvlite import fsutil
 from dvlite.errors import CorruptObjectError, RemoteError
 from dvlite.hashing import CHUNK, PREFIX, hash_file, hasher, hex_of, oid_from_hasher
+from dvlite.progress import Advance, FileBytes, OnBytes
 from dvlite.remote import errors
-from dvlite.remote.base import Obj, Progress, Remote, read_verified, verified
+from dvlite.remote.base import Obj, Remote, read_verified, verified
 from dvlite.remote.config import COMMON_OPTIONS, RemoteConfig
 
 if TYPE_CHECKING:
@@ -239,17 +241,17 @@ class FsspecRemote(Remote):
             return {}
 
     # -- one object -----------------------------------------------------------------------
-    def _put(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any:
+    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any:
         if self._async:
             return self._aput(cache, obj, progress)
         return self._put_sync(cache, obj, progress)
 
-    def _get(self, cache: Cache, obj: Obj, progress: Progress | None) -> Any:
+    def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any:
         if self._async:
             return self._aget(cache, obj, progress)
         return self._get_sync(cache, obj, progress)
 
-    def _hash(self, oid: str, progress: Progress | None) -> Any:
+    def _hash(self, oid: str, progress: Advance | None) -> Any:
         if self._async:
             return self._ahash(oid, progress)
         return self._hash_sync(oid, progress)
@@ -303,7 +305,7 @@ class FsspecRemote(Remote):
         return await self.fs._cat_file(path, start=None if end is None else 0, end=end)
 
     # async filesystems: bytes for small objects, files for big ones
-    async def _aput(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+    async def _aput(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src = cache.path(obj.oid)
         size = os.path.getsize(src)
         if size <= IN_MEMORY_MAX:
@@ -314,15 +316,20 @@ class FsspecRemote(Remote):
             )
             async with errors.writing():
                 await self.fs._pipe_file(self.path(obj.oid), data)
-        else:
-            actual = (await asyncio.to_thread(hash_file, src))[0]
-            if actual != obj.oid:
-                raise CorruptObjectError(obj.oid, src, actual)
-            await self._astore(self.path(obj.oid), lambda to: self.fs._put_file(src, to))
-        if progress:
-            progress(1, size)
+            if progress:
+                progress(1, size)
+            return
+        actual = (await asyncio.to_thread(hash_file, src))[0]
+        if actual != obj.oid:
+            raise CorruptObjectError(obj.oid, src, actual)
+        with FileBytes(progress) as sent:  # its bytes as they are sent
+            callback = _callback(sent.on_bytes)
+            await self._astore(
+                self.path(obj.oid), lambda to: self.fs._put_file(src, to, callback=callback)
+            )
+            sent.finish(size)
 
-    async def _aget(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+    async def _aget(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         where = self.url_of(obj.oid)
         # no more than the record claims is read into memory: a record may lie about the size
         data = (
@@ -332,75 +339,108 @@ class FsspecRemote(Remote):
         )
         if data is not None and len(data) == obj.size:
             cache.add_verified_bytes(data, obj.oid, where)
-            size = len(data)
-        else:
-            tmp = cache.new_tmp()
+            if progress:
+                progress(1, len(data))
+            return
+        tmp = cache.new_tmp()
+        with FileBytes(progress) as received:  # its bytes as they arrive
             try:
-                await self.fs._get_file(self.path(obj.oid), tmp)
+                await self.fs._get_file(
+                    self.path(obj.oid), tmp, callback=_callback(received.on_bytes)
+                )
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
             size = os.path.getsize(tmp)
             await asyncio.to_thread(cache.add_verified, tmp, obj.oid, where)
-        if progress:
-            progress(1, size)
+            received.finish(size)
 
-    async def _ahash(self, oid: str, progress: Progress | None) -> str:
+    async def _ahash(self, oid: str, progress: Advance | None) -> str:
         h = hasher()
         size = 0
         path = self.path(oid)
         info = await self.fs._info(path)
         total = int(info.get("size") or 0)
-        if total <= IN_MEMORY_MAX:
-            data = await self._acat(path)
-            h.update(data)
-            size = len(data)
-        else:
-            for start in range(0, total, IN_MEMORY_MAX):
-                data = await self.fs._cat_file(
-                    path, start=start, end=min(start + IN_MEMORY_MAX, total)
-                )
+        with FileBytes(progress) as read:  # a big object's bytes as they are read
+            if total <= IN_MEMORY_MAX:
+                data = await self._acat(path)
                 h.update(data)
-                size += len(data)
-        if progress:
-            progress(1, size)
+                size = len(data)
+            else:
+                for start in range(0, total, IN_MEMORY_MAX):
+                    data = await self.fs._cat_file(
+                        path, start=start, end=min(start + IN_MEMORY_MAX, total)
+                    )
+                    h.update(data)
+                    size += len(data)
+                    if read.on_bytes:
+                        read.on_bytes(len(data))
+            read.finish(size)
         return oid_from_hasher(h)
 
     # other filesystems (sftp, ...), run in threads
-    def _put_sync(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+    def _put_sync(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src = cache.path(obj.oid)
         dest = self.path(obj.oid)
         actual = hash_file(src)[0]
         if actual != obj.oid:
             raise CorruptObjectError(obj.oid, src, actual)
-        self._store(dest, lambda to: self.fs.put_file(src, to))
-        if progress:
-            progress(1, os.path.getsize(src))
+        with FileBytes(progress) as sent:  # its bytes as they are sent
+            callback = _callback(sent.on_bytes)
+            self._store(dest, lambda to: self.fs.put_file(src, to, callback=callback))
+            sent.finish(os.path.getsize(src))
 
-    def _get_sync(self, cache: Cache, obj: Obj, progress: Progress | None) -> None:
+    def _get_sync(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         tmp = cache.new_tmp()
-        try:
-            self.fs.get_file(self.path(obj.oid), tmp)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        size = os.path.getsize(tmp)
-        cache.add_verified(tmp, obj.oid, self.url_of(obj.oid))
-        if progress:
-            progress(1, size)
+        with FileBytes(progress) as received:  # its bytes as they arrive
+            try:
+                self.fs.get_file(self.path(obj.oid), tmp, callback=_callback(received.on_bytes))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            size = os.path.getsize(tmp)
+            cache.add_verified(tmp, obj.oid, self.url_of(obj.oid))
+            received.finish(size)
 
-    def _hash_sync(self, oid: str, progress: Progress | None) -> str:
+    def _hash_sync(self, oid: str, progress: Advance | None) -> str:
         h = hasher()
         size = 0
-        with self.fs.open(self.path(oid), "rb") as f:
+        with FileBytes(progress) as read, self.fs.open(self.path(oid), "rb") as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
                 size += len(chunk)
-        if progress:
-            progress(1, size)
+                if read.on_bytes:
+                    read.on_bytes(len(chunk))
+            read.finish(size)
         return oid_from_hasher(h)
+
+
+def _callback(on_bytes: OnBytes | None) -> Any:
+    """fsspec's callback for one file's transfer, telling ``on_bytes`` of each increment."""
+    from fsspec.callbacks import DEFAULT_CALLBACK
+
+    return DEFAULT_CALLBACK if on_bytes is None else _forwarding()(on_bytes)
+
+
+@functools.cache
+def _forwarding() -> type:
+    from fsspec.callbacks import Callback  # fsspec is imported only when a remote needs it
+
+    class Forward(Callback):
+        def __init__(self, on_bytes: OnBytes) -> None:
+            super().__init__()
+            self.on_bytes = on_bytes
+            self.sent = 0
+
+        def call(self, *args: Any, **kwargs: Any) -> None:
+            delta = self.value - self.sent
+            if delta:
+                self.sent = self.value
+                self.on_bytes(delta)
+
+    return Forward
 
 
 def _keys_of(paths: Iterable[str]) -> set[str]:

@@ -12,7 +12,7 @@ from dvlite.errors import DvliteError
 from dvlite.transfer.fetch import fetch, fetch_oids
 from dvlite.transfer.pull import pull
 from dvlite.transfer.push import PushPlan, plan_push, push, push_oids
-from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
+from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, roots
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "PushPlan",
     "Root",
     "TransferError",
-    "TransferProgress",
     "TransferResult",
     "fetch",
     "fetch_oids",

@@ -8,10 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PathError, RemoteError
+from dvlite.progress import Progress
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
 from dvlite.safepath import MAX_DEPTH
-from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
+from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
 from dvlite.transfer.synced import save_synced
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
@@ -27,7 +28,7 @@ def fetch(
     all_branches: bool = False,
     all_tags: bool = False,
     all_commits: bool = False,
-    progress: TransferProgress | None = None,
+    progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
     """Download what the cache lacks of the tracked data (or ``targets``), verifying every
@@ -60,7 +61,7 @@ def fetch_oids(
     oids: Iterable[str],
     *,
     jobs: int | None = None,
-    progress: TransferProgress | None = None,
+    progress: Progress | None = None,
 ) -> TransferResult:
     """Download the objects ``oids`` name (files or trees) and everything below the trees."""
     rem = open_remote(repo, remote, jobs=jobs)
@@ -87,7 +88,7 @@ class Fetcher:
         self.moved = 0
         self.size = 0
 
-    def get(self, objs: list[Obj], progress: TransferProgress | None = None) -> None:
+    def get(self, objs: list[Obj], progress: Progress | None = None) -> None:
         errors = self.remote.download(self.repo.cache, objs, progress.advance if progress else None)
         for obj in objs:
             exc = errors.get(obj.oid)
@@ -110,7 +111,7 @@ class Fetcher:
                 raise RemoteError(f"cannot read the tree of {failure.path}: {failure}")
         return self.repo.cache.load_tree(oid)
 
-    def run(self, start: list[Root], progress: TransferProgress | None) -> TransferResult:
+    def run(self, start: list[Root], progress: Progress | None) -> TransferResult:
         cache = self.repo.cache
         files: list[Obj] = []
         seen: set[str] = set()
@@ -169,7 +170,7 @@ def fetch_roots(
     all_branches: bool,
     all_tags: bool,
     all_commits: bool,
-    progress: TransferProgress | None,
+    progress: Progress | None,
     *,
     runs: bool = False,
 ) -> tuple[TransferResult, list[Root]]:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from dvlite import checkout as co
 from dvlite.pointer import Pointer
+from dvlite.progress import Progress
 from dvlite.remote import open_remote
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
 from dvlite.transfer.fetch import fetch_roots
-from dvlite.transfer.result import TransferError, TransferProgress, TransferResult
+from dvlite.transfer.result import TransferError, TransferResult
 from dvlite.transfer.roots import Root
 
 
@@ -27,7 +28,7 @@ def pull(
     all_tags: bool = False,
     all_commits: bool = False,
     force: bool = False,
-    progress: TransferProgress | None = None,
+    progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
     """Fetch, then check out the workspace's tracked data (or ``targets``). Data whose

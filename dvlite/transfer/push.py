@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PointerError
+from dvlite.progress import Progress
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
-from dvlite.transfer.result import Failure, TransferError, TransferProgress, TransferResult
+from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots, tree_reader
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
@@ -113,7 +114,7 @@ def push(
     all_branches: bool = False,
     all_tags: bool = False,
     all_commits: bool = False,
-    progress: TransferProgress | None = None,
+    progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
     """Upload what the remote lacks of the tracked data (or ``targets``); raises
@@ -142,7 +143,7 @@ def push_oids(
     oids: Iterable[str],
     *,
     jobs: int | None = None,
-    progress: TransferProgress | None = None,
+    progress: Progress | None = None,
 ) -> TransferResult:
     """Upload the objects ``oids`` name and everything below the trees among them."""
     rem = open_remote(repo, remote, jobs=jobs)
@@ -155,7 +156,7 @@ def _push_roots(
     repo: Repo,
     rem: Remote,
     start: list[Root],
-    progress: TransferProgress | None,
+    progress: Progress | None,
     *,
     runs: bool = False,
 ) -> TransferResult:

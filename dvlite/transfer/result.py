@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from dvlite.errors import RemoteError
 
 _SHOWN = 10  # failures named in one error message
-
-
-class TransferProgress(Protocol):
-    """What the CLI's progress bar implements: totals once planned, then increments."""
-
-    def start(self, files: int, size: int) -> None: ...
-
-    def advance(self, files: int, size: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,66 @@
+"""The one progress protocol of every long operation (add, checkout, fsck, push, fetch, pull):
+totals once they are known, then what is done, in files and in bytes.
+
+The CLI's bar implements it (``dvlite.cli.base.progress``); library code only calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+
+class Progress(Protocol):
+    """Totals as they become known (``start`` adds to them), then increments (``advance``).
+    Threads may call both."""
+
+    def start(self, files: int, size: int) -> None: ...
+
+    def advance(self, files: int, size: int) -> None: ...
+
+
+Advance = Callable[[int, int], None]  # Progress.advance: what a remote's batch is given
+OnBytes = Callable[[int], None]  # the bytes read or sent so far inside one big file, per chunk
+_STEP = 1 << 20  # bytes inside a file are reported a MiB or more at a time
+
+
+class FileBytes:
+    """One file's progress: its bytes as they move (``on_bytes``, ``advance(0, n)``), then the
+    file with whatever bytes were not reported yet (``finish``), so no byte counts twice and
+    none is left out. A failed attempt takes its bytes back (on leaving ``with`` by an
+    exception), so that a retry does not count them again."""
+
+    __slots__ = ("_advance", "_pending", "done")
+
+    def __init__(self, advance: Advance | None) -> None:
+        self._advance = advance
+        self.done = 0  # bytes reported
+        self._pending = 0  # bytes read and not reported yet: a MiB at a time is enough
+
+    @property
+    def on_bytes(self) -> OnBytes | None:
+        return self._count if self._advance else None
+
+    def _count(self, n: int) -> None:
+        assert self._advance is not None
+        self._pending += n
+        if self._pending >= _STEP:
+            self.done += self._pending
+            self._advance(0, self._pending)
+            self._pending = 0
+
+    def finish(self, size: int) -> None:
+        if self._advance:
+            self._advance(1, size - self.done)
+            self.done, self._pending = size, 0
+
+    def __enter__(self) -> FileBytes:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None and self._advance and self.done:
+            self._advance(0, -self.done)
+            self.done = 0
