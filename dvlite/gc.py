@@ -194,9 +194,13 @@ def gc(
                 assert target is not None
                 target.delete_tmp(stale)
             if target is not None and cloud_drop:
+                # a new mark first: every clone's record of what it verified there is void
+                older = target.gc_marks()
+                target.add_gc_mark()
                 target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
                 for wave in deletion_waves(cloud_drop, trees):
                     target.delete(wave)  # a wave is complete before the next one starts
+                target.delete_gc_marks(older)
             for key in result.runs_removed:
                 _remove(runcache.entry_path(repo.cache_dir, key))
             for oid in result.removed:

@@ -14,6 +14,7 @@ from dvlite.remote import open_remote
 from dvlite.repo import Repo
 from dvlite.transfer import Root, plan_push, roots
 from dvlite.transfer.roots import tree_reader
+from dvlite.transfer.synced import load_verified, trusted_below, void_verified
 from dvlite.tree import DIR
 
 NOT_ON_REMOTE, NOT_IN_CACHE, MISSING = "not on remote", "not in cache", "missing"
@@ -80,6 +81,10 @@ def remote_status(
     plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start], load)
     if (plan.files or plan.trees) and not rem.is_folder:
         rem.check_reachable()  # a missing bucket holds nothing: one error, not N paths
+    lacking = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
+    verified = load_verified(repo, rem, rem.gc_marks()) if lacking else {}
+    if verified and not lacking.isdisjoint(trusted_below(repo, verified)):
+        void_verified(repo, rem)  # the remote lost what push verified: next push looks again
     missing = {f.oid: f.path for f in plan.failed}
     cached = repo.cache.existing(plan.reached)
     absent = {oid: rel for oid, rel in plan.reached.items() if oid not in cached}
@@ -186,5 +191,7 @@ def fsck_remote(
                 continue
             stack.extend((f"{rel}/{c.name}", c) for c in tree)
     result.missing.sort()
+    if result.missing or result.corrupt:
+        void_verified(repo, rem)  # so that the next push looks for every object again
     result.temporary = [rem.display(path) for path, _ in rem.list_tmp()]
     return result

@@ -333,21 +333,23 @@ def test_a_permanent_error_is_not_retried(project: Repo, proxy: FaultProxy) -> N
     proxy.fail(None, None, DENIED)
     line = one_line_error(invoke("push", "-j", "1"))
     assert line == (
-        f"Error: access denied by {LABEL}: Forbidden; check the credentials "
+        f"Error: access denied by {LABEL}: Access Denied; check the credentials "
         "(AWS_* variables, profile, or remote.store.access_key_id) and the permissions"
     )
-    # push asks about every object (one HEAD each, here one at a time) and stops at the first
+    # push first lists the remote's gc marks, and stops at that first refusal
     assert proxy.count() == 1
 
 
 # -- exists() by listing: more than EXISTS_MAX objects asked about at once ------------------------
 def listings(proxy: FaultProxy) -> list[str]:
-    """The prefixes of the store that were listed (each GET ...?list-type=2&prefix=...)."""
+    """The prefixes of the store's objects that were listed (each GET ...?list-type=2&prefix=...);
+    push's one listing of the gc marks (``gc/``) is left out."""
     from urllib.parse import parse_qs, urlsplit
 
     with proxy.lock:
         queries = [parse_qs(urlsplit(s.path).query) for s in proxy.seen if s.method == "GET"]
-    return [q.get("prefix", [""])[0] for q in queries if "list-type" in q]
+    prefixes = [q.get("prefix", [""])[0] for q in queries if "list-type" in q]
+    return [p for p in prefixes if not p.endswith("/gc/")]
 
 
 def contents(n: int, prefixes: tuple[str, ...] = ()) -> dict[str, bytes]:
@@ -441,6 +443,8 @@ def test_exists_lists_only_the_prefixes_asked_about(
     first = sorted(n for n, d in files.items() if hex_of(oid_of_bytes(d)).startswith("00"))
     assert len(first) >= 12  # enough to make the whole store look big
     ok(invoke("push", *(f"wide/{n}" for n in first)))
+    for record in (repo.tmp_dir / "remotes").glob("*.json"):
+        record.unlink()  # this is about exists(): the push must ask about every object
     before = store_keys(s3)
     proxy.reset_log()
     ok(invoke("push"))
@@ -457,3 +461,57 @@ def _root(repo: Repo) -> str:
     from dvlite import pointer
 
     return pointer.load(repo.root / "wide.dvl").oid
+
+
+# -- what a clone verified on the remote: trusted until a gc of the remote starts ------------------
+def _drop_by_hand(s3: str, oid: str) -> None:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3, region_name="us-east-1")
+    client.delete_object(Bucket="bucket", Key=f"store/{key(oid)}")
+
+
+def test_a_push_after_a_verified_push_asks_only_for_the_gc_marks(
+    project: Repo, proxy: FaultProxy
+) -> None:
+    ok(invoke("push"))
+    proxy.reset_log()
+    assert "Everything is up to date" in ok(invoke("push")).output
+    assert proxy.count() == 1  # one listing of gc/, nothing about the objects
+    assert listings(proxy) == []
+
+
+def test_a_gc_of_the_remote_voids_what_push_verified(
+    project: Repo, proxy: FaultProxy, s3: str, tmp_dir: TmpDir
+) -> None:
+    """gc --cloud writes a new mark before deleting anything, so after a gc (finished or
+    killed, from any clone) push looks for every object again and repairs what is gone."""
+    ok(invoke("push"))
+    tmp_dir.gen({"old.txt": "old"})
+    ok(invoke("add", "old.txt"))
+    ok(invoke("push", "old.txt"))
+    old = oid_of_bytes(b"old")
+    ok(invoke("remove", "old.txt.dvl"))
+    ok(invoke("gc", "-w", "--cloud", "-f"))  # drops old.txt's object: a mark is written first
+    kept = oid_of_bytes(b"alpha")
+    _drop_by_hand(s3, kept)  # as if that gc had been killed with data/a.txt half gone
+
+    result = ok(invoke("push"))
+
+    assert "Everything is up to date" not in result.output
+    assert key(kept) in store_keys(s3)
+    assert key(old) not in store_keys(s3)
+
+
+def test_status_remote_finds_what_the_remote_lost_and_push_then_repairs_it(
+    project: Repo, proxy: FaultProxy, s3: str
+) -> None:
+    """Objects removed behind dvlite's back (no gc mark) are found by status --remote, which
+    looks for every object; it voids the record, so the next push sends them again."""
+    ok(invoke("push"))
+    lost = oid_of_bytes(b"bravo")
+    _drop_by_hand(s3, lost)
+    assert invoke("status", "--remote", "-q").exit_code == 1
+    ok(invoke("push"))
+    assert key(lost) in store_keys(s3)
+    assert invoke("status", "--remote", "-q").exit_code == 0

@@ -11,6 +11,7 @@ import errno
 import itertools
 import math
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 DEFAULT_JOBS_FOLDER = 8
 DEFAULT_JOBS_NETWORK = 64
+
+GC_DIR = "gc"
+GC_MARK = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")  # what add_gc_mark writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,30 @@ class Remote(ABC):
     def write_runs(self, entries: dict[str, bytes]) -> None:
         """Store run-cache entries, each appearing only once completely written."""
         self._map(lambda item: self._write(self.run_path(item[0]), item[1]), list(entries.items()))
+
+    # -- gc marks: gc/<name>, written before a gc of the remote deletes anything ----------
+    def gc_marks(self) -> frozenset[str]:
+        """The gc marks on the remote (one listing): they change whenever a gc of the remote
+        starts, so a client's record of what it verified there holds while they stay the same."""
+        listed = self._map(self._list_names, [f"{self.root}/{GC_DIR}"])[0]
+        if isinstance(listed, BaseException):
+            raise self.translate(listed)
+        return frozenset(n for n in listed if GC_MARK.fullmatch(n))
+
+    def add_gc_mark(self) -> str:
+        """Write a new gc mark (a name no other writer uses); returns it."""
+        name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + os.urandom(4).hex()
+        written = self._map(lambda n: self._write(f"{self.root}/{GC_DIR}/{n}", b""), [name])[0]
+        if isinstance(written, BaseException):
+            raise self.translate(written)
+        return name
+
+    def delete_gc_marks(self, names: Iterable[str]) -> None:
+        self._map(self._rm, [f"{self.root}/{GC_DIR}/{n}" for n in names if GC_MARK.fullmatch(n)])
+
+    @abstractmethod
+    def _list_names(self, path: str) -> Any:
+        """The names of the files in the folder ``path`` (none when it does not exist)."""
 
     # -- verifying and deleting -----------------------------------------------------------
     def hash_objects(

@@ -102,6 +102,12 @@ class FolderRemote(Remote):
             read.finish(size)
         return actual
 
+    def _list_names(self, path: str) -> list[str]:
+        try:
+            return os.listdir(path)
+        except FileNotFoundError:
+            return []
+
     def _rm(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             fsutil.remove(path)

@@ -209,6 +209,14 @@ class FsspecRemote(Remote):
         paths = [p for result in listed if isinstance(result, list) for p in result]
         return {PREFIX + key for key in _keys_of(paths)}
 
+    def _list_names(self, path: str) -> Any:
+        async def names() -> list[str]:
+            return [p.rsplit("/", 1)[-1] for p in await self._afind(path)]
+
+        if self._async:
+            return names()
+        return [p.rsplit("/", 1)[-1] for p in self._find(path)]
+
     def _find(self, path: str) -> list[str]:
         try:
             return list(self.fs.find(path))

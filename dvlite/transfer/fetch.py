@@ -14,7 +14,6 @@ from dvlite.repo import Repo
 from dvlite.safepath import MAX_DEPTH
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
-from dvlite.transfer.synced import save_synced
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
@@ -70,9 +69,7 @@ def fetch_oids(
         # a bare oid may be a tree: fetch it first, then look inside
         fetcher = Fetcher(repo, rem)
         fetcher.get([Obj(o, -1, o) for o in oids if not repo.cache.exists(o)])
-        start = [
-            Root(o, entry_of(repo, o), o, remember=False) for o in oids if o not in fetcher.bad
-        ]
+        start = [Root(o, entry_of(repo, o), o) for o in oids if o not in fetcher.bad]
         result = fetcher.run(start, progress)
     if result.failed:
         raise TransferError("fetch", result)
@@ -185,8 +182,6 @@ def fetch_roots(
         load_tree=fetcher.load_tree,
     )
     result = fetcher.run(start, progress)
-    if result.ok:
-        save_synced(repo, rem, {r.rel: r.entry.oid for r in start if r.remember and not r.above})
     if runs:
         from dvlite.transfer.runs import fetch_runs
 

@@ -20,6 +20,7 @@ from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots, tree_reader
+from dvlite.transfer.synced import Verified, load_verified, save_verified, trusted_below
 from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
@@ -40,20 +41,33 @@ class PushPlan:
 
 
 def plan_push(
-    repo: Repo, remote: Remote, start: list[Root], load: Callable[[str], Tree] | None = None
+    repo: Repo,
+    remote: Remote,
+    start: list[Root],
+    load: Callable[[str], Tree] | None = None,
+    verified: Verified | None = None,
 ) -> PushPlan:
     """What the remote lacks below ``start``: every reachable object is looked for itself, in
-    one batch (``load`` reads the trees; by default from the cache, else the remote)."""
+    one batch (``load`` reads the trees; by default from the cache, else the remote), except
+    those below ``verified`` roots (``synced``: all there since this clone checked)."""
     cache = repo.cache
     load = load or tree_reader(repo, remote)
     plan = PushPlan()
     entries: dict[str, TreeEntry] = {}
     children = plan.children
     unreadable: dict[str, str] = {}  # trees that could not be read -> why
+    trusted = dict(verified or {})
+    expanded = not verified  # the objects below the verified roots: worked out when needed
     stack = [(r.rel, r.entry) for r in start]
     while stack:
         rel, entry = stack.pop()
         if entry.oid in entries:
+            continue
+        if not expanded and trusted.get(entry.oid) != entry.type:
+            trusted = trusted_below(repo, verified or {})
+            expanded = True
+        if trusted.get(entry.oid) == entry.type:
+            plan.present.add(entry.oid)
             continue
         entries[entry.oid] = entry
         plan.reached[entry.oid] = rel
@@ -74,7 +88,7 @@ def plan_push(
             continue
         children[entry.oid] = [c.oid for c in tree]
         stack.extend((f"{rel}/{c.name}", c) for c in tree)
-    plan.present = remote.exists(entries)
+    plan.present |= remote.exists(entries)
     lacking = [oid for oid in entries if oid not in plan.present]
     in_cache = cache.existing(lacking)
     planned: dict[str, Obj] = {}
@@ -147,7 +161,7 @@ def push_oids(
 ) -> TransferResult:
     """Upload the objects ``oids`` name and everything below the trees among them."""
     rem = open_remote(repo, remote, jobs=jobs)
-    start = [Root(oid, entry_of(repo, oid), oid, remember=False) for oid in dict.fromkeys(oids)]
+    start = [Root(oid, entry_of(repo, oid), oid) for oid in dict.fromkeys(oids)]
     with repo.lock():
         return _push_roots(repo, rem, start, progress)
 
@@ -160,7 +174,8 @@ def _push_roots(
     *,
     runs: bool = False,
 ) -> TransferResult:
-    plan = plan_push(repo, rem, start)
+    marks = rem.gc_marks()
+    plan = plan_push(repo, rem, start, verified=load_verified(repo, rem, marks))
     count = len(plan.files) + sum(len(w) for w in plan.trees)
     if progress:
         progress.start(count, plan.size)
@@ -204,6 +219,7 @@ def _push_roots(
         )
     if failed:
         raise TransferError("push", result)
+    save_verified(repo, rem, marks, {r.entry.oid: r.entry.type for r in start})
     return result
 
 

@@ -23,7 +23,6 @@ class Root:
     source: str  # the pointer (or lock) that records it
     above: tuple[str, ...] = ()  # trees on the path down to a subtree (fetched, never pushed)
     rev: str = ""  # the git revision it was read at; "" for the workspace
-    remember: bool = True  # record it as synced with the remote (not for bare oids)
 
 
 def roots(

@@ -108,7 +108,7 @@ def _entry(p: LockedPath) -> TreeEntry:
 
 
 def _root(p: LockedPath, key: str) -> Root:
-    return Root(p.path, _entry(p), f"run cache {key}", remember=False)
+    return Root(p.path, _entry(p), f"run cache {key}")
 
 
 def _lacks(repo: Repo, p: LockedPath) -> bool:

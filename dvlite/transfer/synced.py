@@ -1,9 +1,13 @@
-"""The root last synced with each remote (``.dvlite/tmp/remotes/``), recorded by fetch; and
+"""What this clone has verified on each remote (``.dvlite/tmp/remotes/``); and
 ``reachable``, every object below a tree as far as the cache can tell.
 
-The record says what was there once, not what is there now: a gc of the remote (from any
-clone) may since have removed some of it, so push never takes it as proof that anything is on
-the remote; it looks for every object itself.
+After a push that left nothing missing, every object below its roots is on the remote. Only a
+gc of the remote removes objects, and every gc first writes a new mark there (``gc/``), so
+the record holds while the remote's marks are the ones it was made under: push then asks
+nothing about those objects (a no-op push of 20k files is one listing of ``gc/``). Any other
+set of marks (a gc from any clone, finished or interrupted) voids it, and push looks for
+every object again. ``status --remote`` always looks for every object and voids the record
+when something is missing, so that the next push repairs it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from pathlib import Path
 
 from dvlite import fsutil
 from dvlite.errors import CacheError
+from dvlite.hashing import is_oid
 from dvlite.remote import Remote
 from dvlite.repo import Repo
-from dvlite.tree import DIR
+from dvlite.tree import DIR, FILE
 
 
 def synced_path(repo: Repo, remote: Remote) -> Path:
@@ -24,26 +29,72 @@ def synced_path(repo: Repo, remote: Remote) -> Path:
     return repo.tmp_dir / "remotes" / f"{key}.json"
 
 
-def load_synced(repo: Repo, remote: Remote) -> dict[str, str]:
+KEEP = 1000  # verified roots remembered per remote (the newest)
+
+
+def _epoch(marks: frozenset[str]) -> str:
+    return ",".join(sorted(marks))
+
+
+Verified = dict[str, str]  # root oid -> its kind (file or dir)
+
+
+def load_verified(repo: Repo, remote: Remote, marks: frozenset[str]) -> Verified:
+    """The roots whose every object was on the remote when its gc marks were ``marks``
+    (none when they were others, or the record is unreadable)."""
     try:
         data = json.loads(synced_path(repo, remote).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return (
-        {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
-        if isinstance(data, dict)
-        else {}
-    )
+    if not isinstance(data, dict) or data.get("epoch") != _epoch(marks):
+        return {}
+    roots = data.get("verified")
+    if not isinstance(roots, dict):
+        return {}
+    return {o: k for o, k in roots.items() if is_oid(o) and k in (FILE, DIR)}
 
 
-def save_synced(repo: Repo, remote: Remote, updates: dict[str, str]) -> None:
-    if not updates:
-        return
-    synced = load_synced(repo, remote)
-    synced.update(updates)
+def save_verified(repo: Repo, remote: Remote, marks: frozenset[str], roots: Verified) -> None:
+    """Record ``roots`` (their every object now on the remote) under the marks ``marks``."""
+    if roots:
+        _write(repo, remote, marks, {**roots, **load_verified(repo, remote, marks)})
+
+
+def void_verified(repo: Repo, remote: Remote) -> None:
+    """Forget what was verified on the remote (something was found missing there)."""
+    _write(repo, remote, frozenset(), {})
+
+
+def _write(repo: Repo, remote: Remote, marks: frozenset[str], roots: Verified) -> None:
+    kept = dict(list(roots.items())[:KEEP])
     path = synced_path(repo, remote)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fsutil.atomic_write(path, json.dumps(synced, sort_keys=True).encode(), fsync=False)
+    data = {"epoch": _epoch(marks), "verified": kept}
+    fsutil.atomic_write(path, json.dumps(data).encode(), fsync=False)
+
+
+def trusted_below(repo: Repo, verified: Verified) -> Verified:
+    """Every object below the verified roots, with its kind, as far as the cache can tell:
+    all of them are on the remote."""
+    found = dict(verified)
+    for oid, kind in verified.items():
+        if kind == DIR:
+            _kinds_below(repo, oid, found)
+    return found
+
+
+def _kinds_below(repo: Repo, oid: str, into: Verified) -> None:
+    stack = [oid]
+    while stack:
+        try:
+            tree = repo.cache.load_tree(stack.pop())
+        except CacheError:
+            continue
+        for child in tree:
+            if into.get(child.oid) != child.type:
+                into[child.oid] = child.type
+                if child.type == DIR:
+                    stack.append(child.oid)
 
 
 def reachable(repo: Repo, oid: str, into: set[str]) -> None:
