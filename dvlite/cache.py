@@ -141,10 +141,6 @@ class Cache:
                 raise
         return oid
 
-    def add_tree(self, tree: Tree) -> str:
-        self._trees[tree.oid] = tree
-        return self.add_bytes(tree.to_bytes(), tree.oid)
-
     def add_file(self, src: str, size: int, on_bytes: OnBytes | None = None) -> str:
         """Store a workspace file, hashing it in the same read; returns its oid.
         ``on_bytes`` is told of the bytes of a big file as they are read."""

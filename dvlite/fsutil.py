@@ -245,8 +245,6 @@ def remove(path: str | Path) -> None:
         os.unlink(path)
 
 
-def makedirs(path: str | Path) -> None:
-    os.makedirs(path, exist_ok=True)
 
 
 def is_within(path: str | Path, root: str | Path) -> bool:

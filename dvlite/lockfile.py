@@ -184,11 +184,3 @@ def load(root: Path) -> Lock:
 def save(root: Path, lock: Lock) -> bool:
     """Write the lock atomically; returns False when it already had these bytes."""
     return fsutil.write_if_changed(root / LOCK_FILE, lock.dumps().encode("utf-8"))
-
-
-def update(root: Path, entry: LockEntry) -> None:
-    """Record one stage's run, keeping every other stage's record (read, change, write)."""
-    current = load(root)
-    stages = dict(current.stages)
-    stages[entry.name] = entry
-    save(root, Lock(stages))

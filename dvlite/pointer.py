@@ -127,10 +127,6 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def pointer_path_for(data_path: Path) -> Path:
-    return data_path.with_name(data_path.name + SUFFIX)
-
-
 def data_path_for(pointer_path: Path) -> Path:
     return pointer_path.with_name(pointer_path.name[: -len(SUFFIX)])
 
