@@ -18,6 +18,9 @@ from dvlite.workspace import missing_objects
 class FsckResult:
     checked: int = 0
     repaired: int = 0  # objects fetched by --repair
+    # what --repair did before this check (not in to_dict, which gives what the check found):
+    repaired_from: str | None = None  # the remote the objects came from, when any were needed
+    removed: list[str] = field(default_factory=list)  # temporary files removed
     temporary: list[str] = field(default_factory=list)  # left by killed runs
     corrupt: list[str] = field(default_factory=list)  # oids whose bytes hash to something else
     missing: list[str] = field(default_factory=list)  # tracked paths whose objects are absent
@@ -37,7 +40,28 @@ class FsckResult:
         }
 
 
-def fsck(repo: Repo, progress: Progress | None = None) -> FsckResult:
+def fsck(
+    repo: Repo,
+    progress: Progress | None = None,
+    *,
+    repair: bool = False,
+    remote: str | None = None,
+) -> FsckResult:
+    """Re-hash every cache object; report corrupt ones, tracked data whose objects are missing,
+    and temporary files of killed runs. With ``repair``, when anything is wrong: fetch good
+    copies from ``remote`` (the default one), remove the temporary files, and check again
+    (``repaired``, ``repaired_from`` and ``removed`` say what the repair did). Raises
+    TransferError when some objects could not be fetched."""
+    result = _check(repo, progress)
+    if not repair or result.ok:
+        return result
+    repaired, source = _repair(repo, result, remote=remote)
+    again = _check(repo, progress)
+    again.repaired, again.repaired_from, again.removed = repaired, source, result.temporary
+    return again
+
+
+def _check(repo: Repo, progress: Progress | None) -> FsckResult:
     result = FsckResult()
     cache = repo.cache
     oids = list(cache.iter_oids())
@@ -83,12 +107,13 @@ def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:
     return found
 
 
-def repair(
+def _repair(
     repo: Repo, result: FsckResult, *, remote: str | None = None, jobs: int | None = None
-) -> int:
+) -> tuple[int, str | None]:
     """Fetch good copies of every corrupt and missing object ``result`` found from
     ``remote`` (the default one); the damaged ones are moved aside first. Returns how many
-    objects arrived; raises TransferError when some could not be fetched."""
+    objects arrived, and from which remote (None when none were needed); raises
+    TransferError when some could not be fetched."""
     from dvlite.transfer.fetch import fetch, fetch_oids
 
     for path in result.temporary:
@@ -96,9 +121,10 @@ def repair(
             fsutil.remove(path if os.path.isabs(path) else repo.confined.target(path))
     for oid in result.corrupt:
         repo.cache.quarantine(oid)
-    moved = 0
+    moved, source = 0, None
     if result.corrupt:  # by oid: a revision other than the workspace's may use them
         moved += fetch_oids(repo, remote, result.corrupt, jobs=jobs).transferred
     if result.missing or result.corrupt:  # and whatever the workspace lacks below them
-        moved += fetch(repo, remote=remote, jobs=jobs, run_cache=False).transferred
-    return moved
+        fetched = fetch(repo, remote=remote, jobs=jobs, run_cache=False)
+        moved, source = moved + fetched.transferred, fetched.remote
+    return moved, source

@@ -349,3 +349,38 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
 
             scm.stage(repo.root, [pipelines.PIPELINE_FILE])
         return updated
+
+
+def new_stage(
+    repo: Repo,
+    name: str,
+    command: str | Iterable[str],
+    *,
+    deps: Iterable[str | os.PathLike[str]] = (),
+    outs: Iterable[str | os.PathLike[str]] = (),
+    params: Iterable[str] = (),
+    metrics: Iterable[str | os.PathLike[str]] = (),
+) -> Stage:
+    """The stage ``stage add`` and ``run`` declare: paths made repository-relative, and a
+    command given as words (``["python", "train.py"]``) quoted into one shell line."""
+    import shlex
+
+    words = [command] if isinstance(command, str) else list(command)
+    cmd = words[0] if len(words) == 1 else shlex.join(words)
+    raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
+    raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
+    return Stage.from_dict(name, raw)
+
+
+def run(
+    repo: Repo,
+    stage: Stage,
+    *,
+    force: bool = False,
+    jobs: int = 1,
+    on_event: Events | None = None,
+) -> ReproResult:
+    """``dvlite run``: declare ``stage`` (replacing one of the same name only with ``force``),
+    then run it now, with whatever it needs upstream."""
+    declare(repo, stage, force=force)
+    return repro(repo, [stage.name], jobs=jobs, on_event=on_event)

@@ -281,25 +281,13 @@ def fsck(
         return
     from dvlite.fsck import fsck as do_fsck
 
-    repo = open_repo()
     with progress("Verifying") as bar:
-        result = do_fsck(repo, progress=bar)
-    if repair and not result.ok:
-        from dvlite.fsck import repair as do_repair
-
-        repaired = do_repair(repo, result, remote=from_remote)
-        if (result.corrupt or result.missing) and not as_json:
-            from dvlite.remote import open_remote
-
-            name = open_remote(repo, from_remote).name
-            shown = f"repaired {plural(repaired, 'object')} from remote {name!r}"
-            console().print(shown, markup=False)
-        if result.temporary and not as_json:
-            shown = f"removed {plural(len(result.temporary), 'temporary file')}"
-            console().print(shown, markup=False)
-        with progress("Verifying") as bar:
-            result = do_fsck(repo, progress=bar)
-        result.repaired = repaired
+        result = do_fsck(open_repo(), progress=bar, repair=repair, remote=from_remote)
+    if result.repaired_from is not None and not as_json:
+        shown = f"repaired {plural(result.repaired, 'object')} from remote {result.repaired_from!r}"
+        console().print(shown, markup=False)
+    if result.removed and not as_json:
+        console().print(f"removed {plural(len(result.removed), 'temporary file')}", markup=False)
     show_fsck(ctx, result, as_json)
 
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 import click
 
 from dvlite.cli.base import cli, json_option, md_option, open_repo, print_json, print_table
-
-if TYPE_CHECKING:
-    from dvlite.pipeline import Stage
 
 _COMMAND = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
@@ -53,20 +49,6 @@ def _stage_options(f):
     return f
 
 
-def _stage(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
-           metrics: tuple[str, ...], command: tuple[str, ...]) -> Stage:  # fmt: skip
-    from dvlite.pipeline import Stage
-    from dvlite.repo import Repo
-
-    repo = Repo.find()
-    import shlex
-
-    cmd = command[0] if len(command) == 1 else shlex.join(command)
-    raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
-    raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
-    return Stage.from_dict(name, raw)
-
-
 @cli.group()
 def stage() -> None:
     """Declare pipeline stages in dvlite.yaml."""
@@ -77,9 +59,11 @@ def stage() -> None:
 def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
               metrics: tuple[str, ...], force: bool, command: tuple[str, ...]) -> None:  # fmt: skip
     """Declare a stage that runs COMMAND (written to dvlite.yaml; run it with `dvlite repro`)."""
-    from dvlite.repro import declare
+    from dvlite.repro import declare, new_stage
 
-    declare(open_repo(), _stage(name, deps, outs, params, metrics, command), force=force)
+    repo = open_repo()
+    new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
+    declare(repo, new, force=force)
     click.echo(f"Added stage '{name}' to dvlite.yaml; run it with `dvlite repro {name}`")
 
 
@@ -92,12 +76,12 @@ def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[s
         metrics: tuple[str, ...], force: bool, command: tuple[str, ...],
         jobs: int) -> None:  # fmt: skip
     """Declare a stage that runs COMMAND and run it now (with whatever it needs upstream)."""
-    from dvlite.repro import declare
-    from dvlite.repro import repro as do_repro
+    from dvlite.repro import new_stage
+    from dvlite.repro import run as do_run
 
     repo = open_repo()
-    declare(repo, _stage(name, deps, outs, params, metrics, command), force=force)
-    _report(do_repro(repo, [name], jobs=jobs, on_event=_printer(False)), False)
+    new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
+    _report(do_run(repo, new, force=force, jobs=jobs, on_event=_printer(False)), False)
 
 
 @cli.command()
@@ -222,12 +206,13 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
     """Show what produced PATH: stages, commands, params, inputs with their oids, and commits."""
     from rich.tree import Tree
 
-    from dvlite import lineage as lineage_mod
     from dvlite.cli.base import console
+    from dvlite.lineage import downstream as find_downstream
+    from dvlite.lineage import lineage as find_lineage
 
     repo = open_repo()
     if downstream:
-        found = lineage_mod.downstream(repo, path, rev)
+        found = find_downstream(repo, path, rev)
         if as_json:
             print_json([d.to_dict() for d in found])
             return
@@ -242,7 +227,7 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
             via = escape(", ".join(d.via))
             out.print(f"[bold]{escape(d.stage)}[/]  -> {outs}  [dim](via {via})[/]")
         return
-    node = lineage_mod.lineage(repo, path, rev)
+    node = find_lineage(repo, path, rev)
     if as_json:
         print_json(node.to_dict())
         return
