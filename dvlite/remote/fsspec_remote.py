@@ -452,10 +452,16 @@ def _forwarding() -> type:
 
 
 def _keys_of(paths: Iterable[str]) -> set[str]:
-    """The names ``<2 hex><30 hex>`` that paths ending ``<2 hex>/<30 hex>`` give."""
+    """The names ``<2 hex><30 hex>`` that paths ending ``<2 hex>/<30 hex>`` give, leaving out
+    temporary files (a killed push's ``.dvlite-tmp-...`` may be 30 characters long too)."""
     found = set()
     for path in paths:
         parts = path.rsplit("/", 2)
-        if len(parts) == 3 and len(parts[1]) == 2 and len(parts[2]) == 30:
+        if (
+            len(parts) == 3
+            and len(parts[1]) == 2
+            and len(parts[2]) == 30
+            and fsutil.TMP_MARK not in parts[2]
+        ):
             found.add(parts[1] + parts[2])
     return found
