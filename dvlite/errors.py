@@ -62,3 +62,7 @@ class RemoteError(DvliteError):
 
 class PipelineError(DvliteError):
     """dvlite.yaml or dvlite.lock is malformed, or a stage failed."""
+
+
+class ArgumentError(DvliteError):
+    """Arguments to an API function that do not go together, or a choice it needs left out."""

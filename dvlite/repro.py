@@ -356,10 +356,10 @@ def new_stage(
     name: str,
     command: str | Iterable[str],
     *,
-    deps: Iterable[str | os.PathLike[str]] = (),
-    outs: Iterable[str | os.PathLike[str]] = (),
+    deps: Iterable[str] = (),
+    outs: Iterable[str] = (),
     params: Iterable[str] = (),
-    metrics: Iterable[str | os.PathLike[str]] = (),
+    metrics: Iterable[str] = (),
 ) -> Stage:
     """The stage ``stage add`` and ``run`` declare: paths made repository-relative, and a
     command given as words (``["python", "train.py"]``) quoted into one shell line."""

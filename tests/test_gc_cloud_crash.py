@@ -18,8 +18,9 @@ from conftest import RunResult, git
 from helpers import snapshot
 from s3 import make_bucket
 
-from dvlite import gc, pointer
+from dvlite import pointer
 from dvlite.fsutil import TMP_MARK
+from dvlite.gc import deletion_waves
 from dvlite.hashing import PREFIX, hex_of, oid_of_bytes
 from dvlite.remote import Remote
 from dvlite.repo import Repo
@@ -246,7 +247,7 @@ def test_deletion_waves_put_every_tree_before_what_it_holds() -> None:
     trees = {t.oid: t for t in (top, middle, leaf)}
     drop = set(trees) | {_file(n).oid for n in "1245"}
 
-    waves = gc.deletion_waves(drop, trees)
+    waves = deletion_waves(drop, trees)
 
     assert waves == [[top.oid], [middle.oid], [leaf.oid], sorted(_file(n).oid for n in "1245")]
     assert sorted(o for wave in waves for o in wave) == sorted(drop)

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from dvlite import checkout as co
+from dvlite.checkout import CheckoutResult, apply, make_folders, raise_incomplete
+from dvlite.checkout import plan as plan_checkout
 from dvlite.pointer import Pointer
 from dvlite.progress import Progress
 from dvlite.remote import open_remote
@@ -56,13 +57,13 @@ def pull(
     result = replace(result, checkout=done.to_dict())
     if result.failed:
         raise TransferError("fetch", result)
-    co.raise_incomplete(done)
+    raise_incomplete(done)
     return result
 
 
 def _check_out(
     repo: Repo, result: TransferResult, start: list[Root], targets: list[str | Path], force: bool
-) -> co.CheckoutResult:
+) -> CheckoutResult:
     """Check out every file whose object is in the cache; the rest is listed in the result."""
     here = [r for r in start if not r.rev]
     with repo.lock():
@@ -71,10 +72,10 @@ def _check_out(
         else:  # the failures name what is missing; the roots say what to check out
             items = [_as_tracked(r) for r in here]
         skipped: list[str] = []
-        deltas = co.plan(repo, items, force=force, relink=False, skipped=skipped)
-        done = co.apply(repo, deltas, partial=True)
+        deltas = plan_checkout(repo, items, force=force, relink=False, skipped=skipped)
+        done = apply(repo, deltas, partial=True)
         done.missing = skipped
-        co.make_folders(repo, [i for i in items if repo.cache.exists(i.pointer.oid)])
+        make_folders(repo, [i for i in items if repo.cache.exists(i.pointer.oid)])
     return done
 
 
