@@ -245,8 +245,6 @@ def remove(path: str | Path) -> None:
         os.unlink(path)
 
 
-
-
 def is_within(path: str | Path, root: str | Path) -> bool:
     path, root = os.fspath(path), os.fspath(root)
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
