@@ -41,35 +41,7 @@ if TYPE_CHECKING:
 StrPath = str | os.PathLike[str]
 Paths = StrPath | Iterable[StrPath]  # one path, or a list of them
 
-__all__ = [
-    "add",
-    "checkout",
-    "dag",
-    "diff",
-    "downstream",
-    "fetch",
-    "fsck",
-    "fsck_remote",
-    "gc",
-    "init",
-    "lineage",
-    "ls",
-    "metrics",
-    "metrics_diff",
-    "params_diff",
-    "pull",
-    "push",
-    "remote_add",
-    "remote_remove",
-    "remote_status",
-    "remotes",
-    "remove",
-    "repro",
-    "run",
-    "stage_add",
-    "status",
-    "unprotect",
-]
+# the public names are listed once, in dvlite/__init__.py (__all__)
 
 
 # -- helpers -----------------------------------------------------------------------------------
