@@ -109,12 +109,12 @@ class _Runner:
         self.repo = repo
         self.pipeline = pipeline
         self.hasher = hasher
-        self.reasons = {p.name: p.reason for p in todo}
+        self.planned = {p.name: p for p in todo}
         self.force = force
         self.use_run_cache = use_run_cache and not force
         self.emit = emit
         self.result = result
-        names = set(self.reasons)
+        names = set(self.planned)
         self.waits_for = {
             n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names
         }
@@ -180,9 +180,8 @@ class _Runner:
     ) -> tuple[Future[int], tuple[LockedPath, ...], Params] | None:
         """Run a stage in the pool, or settle it at once (run cache, or nothing to do)."""
         stage = self.pipeline.stages[name]
-        reason = self.reasons[name]
         # its upstream ran: it runs only if what it reads really changed
-        if reason.startswith("upstream stage") and not self.force:  # noqa: SIM102
+        if self.planned[name].upstream and not self.force:  # noqa: SIM102
             if not why_stale(
                 self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher
             ):

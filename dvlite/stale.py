@@ -22,8 +22,9 @@ from dvlite.workspace import DirNode, build, scan
 @dataclass(frozen=True, slots=True)
 class Planned:
     name: str
-    reason: str  # why it runs; "" when it is up to date
+    reason: str  # why it runs, for people; "" when it is up to date
     pull: bool = False  # the only reason is tracked data not pulled yet (a fresh clone)
+    upstream: str = ""  # it runs because this upstream stage runs (its own record may match)
 
     def to_dict(self) -> dict[str, object]:
         return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
@@ -85,48 +86,60 @@ def inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, 
     return tuple(deps), read_params(repo, stage, hasher)
 
 
-def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> str:
-    """Why ``stage`` must run, or "" when its record matches the workspace."""
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """Why a stage must run: ``text`` for people ("" when its record matches the workspace);
+    ``not_pulled`` when the cause is tracked data a fresh clone has not pulled yet."""
+
+    text: str = ""
+    not_pulled: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> Stale:
+    """Why ``stage`` must run (false when its record matches the workspace)."""
     current = read_params(repo, stage, hasher)  # a missing param is an error even here
     if entry is None:
-        return "never run"
+        return Stale("never run")
     if entry.cmd != stage.cmd:
-        return "command changed"
+        return Stale("command changed")
     recorded = {d.path for d in entry.deps}
     if recorded != set(stage.deps):
-        return "deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps)))
+        return Stale("deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps))))
     for file, keys in current.items():
         old = entry.params.get(file, {})
         for key, value in keys.items():
             if key not in old:
-                return f"param {key} added"
+                return Stale(f"param {key} added")
             if not params_mod.same_value(old[key], value):
-                return f"param {key} changed ({old[key]!r} -> {value!r})"
+                return Stale(f"param {key} changed ({old[key]!r} -> {value!r})")
     for file, keys in entry.params.items():
         for key in keys:
             if key not in current.get(file, {}):
-                return f"param {key} removed"
+                return Stale(f"param {key} removed")
     for dep in entry.deps:
         now = hasher.get(dep.path)
         if now is None and _tracked(repo, dep.path):
-            return f"dep {dep.path} {NOT_PULLED}"
+            return Stale(f"dep {dep.path} {NOT_PULLED}", not_pulled=True)
         if now is None:
-            return f"dep {dep.path} is missing"
+            return Stale(f"dep {dep.path} is missing")
         if now.oid != dep.oid:
-            return f"dep {dep.path} changed"
+            return Stale(f"dep {dep.path} changed")
     declared = set(stage.outs) | set(stage.metrics)
     recorded = {o.path for o in entry.outs + entry.metrics}
     if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
-        return "outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs)
+        return Stale("outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs))
     for out in entry.outs + entry.metrics:
         now = hasher.get(out.path)
         if now is None and not repo.cache.exists(out.oid):
-            return f"output {out.path} {NOT_PULLED}"
+            return Stale(f"output {out.path} {NOT_PULLED}", not_pulled=True)
         if now is None:
-            return f"output {out.path} is missing"
+            return Stale(f"output {out.path} is missing")
         if now.oid != out.oid:
-            return f"output {out.path} was modified"
-    return ""
+            return Stale(f"output {out.path} was modified")
+    return Stale()
 
 
 NOT_PULLED = "is not in the workspace: run `dvlite pull`"
@@ -167,16 +180,17 @@ def plan(
     runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled
     for name in pipeline.order(wanted):
         stage = pipeline.stages[name]
-        pull = False
+        pull, upstream = False, ""
         if force:
             read_params(repo, stage, hasher)
             reason = "forced"
         else:
             own = why_stale(repo, stage, lock.stages.get(name), hasher)
             ups = [up for up in edges[name] if up in runs]
-            reason = f"upstream stage {ups[0]!r} runs" if ups else own
-            pull = (not own or own.endswith(NOT_PULLED)) and all(runs[up] for up in ups)
+            upstream = ups[0] if ups else ""
+            reason = f"upstream stage {upstream!r} runs" if upstream else own.text
+            pull = (not own or own.not_pulled) and all(runs[up] for up in ups)
         if reason:
             runs[name] = pull
-        result.append(Planned(name, reason, pull and bool(reason)))
+        result.append(Planned(name, reason, pull and bool(reason), upstream))
     return result
