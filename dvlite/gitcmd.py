@@ -1,6 +1,6 @@
-"""Plain ``git`` subprocesses for reading history fast: no gitpython import, one
-``cat-file --batch`` process for any number of blobs. Used by history, diff, ls, gc and
-the git hooks, where start-up time matters."""
+"""Plain ``git`` subprocesses: dvlite's one way into git (no gitpython). One ``cat-file
+--batch`` process reads any number of blobs, so reading history stays cheap for history,
+diff, ls, gc, lineage, metrics and the git hooks, where start-up time matters."""
 
 from __future__ import annotations
 
@@ -76,6 +76,11 @@ def rev_parse(root: Path, rev: str) -> str | None:
     return sha or None
 
 
+def has_path(root: Path, commit: str, rel: str) -> bool:
+    """Whether ``rel`` (a file or a folder) exists at ``commit``."""
+    return bool(run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{rel}", check=False))
+
+
 def ls_tree(root: Path, commit: str, paths: Iterable[str] = ()) -> list[tuple[str, str, str]]:
     """(type, blob sha, path) of every file at ``commit`` (optionally under ``paths``)."""
     found = []
@@ -87,8 +92,8 @@ def ls_tree(root: Path, commit: str, paths: Iterable[str] = ()) -> list[tuple[st
 
 
 def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
-    """The contents of many objects (``<sha>`` or ``<rev>:<path>``) through one
-    ``git cat-file --batch``; None for those that do not exist."""
+    """The contents of many blobs (``<sha>`` or ``<rev>:<path>``) through one
+    ``git cat-file --batch``; None for those that do not exist or are not files."""
     if not specs:
         return {}
     out = run(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
@@ -101,7 +106,8 @@ def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
         if header.endswith(" missing") or header.endswith(" ambiguous"):
             result[spec] = None
             continue
-        size = int(header.rsplit(" ", 1)[1])
-        result[spec] = out[pos : pos + size]
+        _, kind, size_text = header.rsplit(" ", 2)
+        size = int(size_text)
+        result[spec] = out[pos : pos + size] if kind == "blob" else None
         pos += size + 1  # the content is followed by a newline
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.errors import PathError
 from dvlite.lockfile import LOCK_FILE, LockEntry
@@ -76,23 +77,13 @@ class _Commits:
         self.repo = repo
         self.snap = snap
         self.enabled = repo.uses_git
-        self._git = None
         self._lock_history: list[tuple[str, Snapshot]] | None = None
 
-    def _g(self):
-        if self._git is None:
-            from dvlite.history import _git
-
-            self._git = _git(self.repo)
-        return self._git
+    def _git(self, *args: str) -> str:
+        return gitcmd.run(self.repo.root, *args).decode()
 
     def _head_rev(self) -> str | None:
-        import git
-
-        try:
-            return str(self._g().head.commit.hexsha)
-        except (ValueError, git.BadName):
-            return None
+        return gitcmd.rev_parse(self.repo.root, "HEAD")
 
     def of_file(self, rel: str) -> str | None:
         """The last commit (at or before the snapshot) that changed ``rel``."""
@@ -103,11 +94,11 @@ class _Commits:
             return UNCOMMITTED
         if self.snap.commit is None and self._dirty(rel):
             return UNCOMMITTED
-        out = self._g().git.log("-1", "--format=%H", rev, "--", rel).strip()
+        out = self._git("log", "-1", "--format=%H", rev, "--", rel).strip()
         return out or UNCOMMITTED
 
     def _dirty(self, rel: str) -> bool:
-        return bool(self._g().git.status("--porcelain", "--untracked-files=all", "--", rel).strip())
+        return bool(self._git("status", "--porcelain", "--untracked-files=all", "--", rel).strip())
 
     def of_stage(self, name: str, entry: LockEntry) -> str | None:
         """The oldest commit of the newest run of commits whose lock holds this same entry."""
@@ -117,7 +108,7 @@ class _Commits:
         if rev is None:
             return UNCOMMITTED
         if self._lock_history is None:
-            shas = self._g().git.log("--format=%H", rev, "--", LOCK_FILE).split()
+            shas = self._git("log", "--format=%H", rev, "--", LOCK_FILE).split()
             self._lock_history = [(sha, Snapshot(self.repo, sha)) for sha in shas]
         found: str | None = None
         for sha, snap in self._lock_history:

@@ -72,10 +72,9 @@ def show(
     """Metrics per revision label: the workspace by default, the given revisions, or every
     commit (newest first) with ``all_commits``."""
     if all_commits:
-        from dvlite.history import _git
+        from dvlite import gitcmd
 
-        shas = _git(repo).git.rev_list("--all").split()
-        revs = list(shas)
+        revs = list(gitcmd.run(repo.root, "rev-list", "--all").decode().split())
     snaps = [Snapshot(repo, rev) for rev in (revs or [None])]
     return {
         (s.commit[:12] if all_commits and s.commit else s.label): read_metrics(s) for s in snaps

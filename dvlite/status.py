@@ -92,12 +92,15 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
 
 def _differs_from_head(repo: Repo, rel: str) -> bool:
     """Whether ``rel`` in the workspace differs from the last commit, staged or not, or was
-    never committed (one `git status`, no gitpython: status stays fast)."""
-    import subprocess
+    never committed (one `git status`)."""
+    from dvlite import gitcmd
+    from dvlite.errors import ScmError
 
-    run = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all", "--", rel],
-        cwd=repo.root,
-        capture_output=True,
-    )
-    return run.returncode != 0 or bool(run.stdout.strip())
+    try:
+        return bool(
+            gitcmd.run(
+                repo.root, "status", "--porcelain", "--untracked-files=all", "--", rel
+            ).strip()
+        )
+    except ScmError:
+        return True
