@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dvlite.diff import DiffResult
     from dvlite.fsck import FsckResult
     from dvlite.gc import GcResult
+    from dvlite.history import Revisions
     from dvlite.lineage import Dependent, Node
     from dvlite.ls import LsEntry
     from dvlite.metrics import Row, Values
@@ -65,6 +66,14 @@ def _paths(repo: StrPath | None, paths: Paths | None) -> list[str]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     return [_path(repo, p) for p in paths]
+
+
+def _revisions(
+    revs: Iterable[str], all_branches: bool, all_tags: bool, all_commits: bool
+) -> Revisions:
+    from dvlite.history import Revisions
+
+    return Revisions(tuple(revs), all_branches, all_tags, all_commits)
 
 
 # -- local data --------------------------------------------------------------------------------
@@ -198,8 +207,8 @@ def push(
     from dvlite.transfer import push as do_push
 
     return do_push(
-        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs, revs=revs,
-        all_branches=all_branches, all_tags=all_tags, all_commits=all_commits,
+        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
+        revisions=_revisions(revs, all_branches, all_tags, all_commits),
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -221,8 +230,8 @@ def fetch(
     from dvlite.transfer import fetch as do_fetch
 
     return do_fetch(
-        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs, revs=revs,
-        all_branches=all_branches, all_tags=all_tags, all_commits=all_commits,
+        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
+        revisions=_revisions(revs, all_branches, all_tags, all_commits),
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -245,8 +254,8 @@ def pull(
     from dvlite.transfer import pull as do_pull
 
     return do_pull(
-        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs, revs=revs,
-        all_branches=all_branches, all_tags=all_tags, all_commits=all_commits,
+        _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
+        revisions=_revisions(revs, all_branches, all_tags, all_commits),
         run_cache=run_cache, force=force, progress=progress,
     )  # fmt: skip
 
@@ -452,15 +461,12 @@ def gc(
     ``revs``, ``all_branches``, ``all_tags`` or ``all_commits``; the workspace is always kept."""
     from dvlite.gc import gc as do_gc
 
-    revs = list(revs)
+    revisions = _revisions(revs, all_branches, all_tags, all_commits)
     if remote and not cloud:
         raise ArgumentError("remote= goes with cloud=True")
-    if not (workspace or revs or all_branches or all_tags or all_commits):
+    if not (workspace or revisions):
         raise ArgumentError(
             "say what to keep: workspace=True (the workspace only), revs=[...], "
             "all_branches=True, all_tags=True or all_commits=True"
         )
-    return do_gc(
-        _open(repo), revs=revs, all_branches=all_branches, all_tags=all_tags,
-        all_commits=all_commits, cloud=cloud, remote=remote, dry=dry, force=force,
-    )  # fmt: skip
+    return do_gc(_open(repo), revisions=revisions, cloud=cloud, remote=remote, dry=dry, force=force)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dvlite import fsutil, runcache
 from dvlite.errors import CacheError, DvliteError
+from dvlite.history import Revisions
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked
 from dvlite.tree import DIR, Tree
@@ -103,10 +104,7 @@ def _add_tree(
 def gc(
     repo: Repo,
     *,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     cloud: bool = False,
     remote: str | None = None,
     dry: bool = False,
@@ -119,15 +117,11 @@ def gc(
     when a remote keeps it, and from the remote only when another remote holds it too.
     A run-cache entry goes with any object it names, so none points at a missing object.
     """
-    from dvlite import history
-
     with repo.lock():
         commits: list[str] = []
-        if repo.uses_git and (revs or all_branches or all_tags or all_commits):
-            commits = history.revisions(
-                repo, revs, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
-            )
-        elif revs or all_branches or all_tags or all_commits:
+        if repo.uses_git and revisions:
+            commits = revisions.commits(repo)
+        elif revisions:
             raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
         used = used_objects(repo, commits)
         unused = [oid for oid in repo.cache.iter_oids() if oid not in used]

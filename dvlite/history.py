@@ -7,14 +7,13 @@ Reads go through plain ``git`` processes (``dvlite.gitcmd``): one ``ls-tree`` an
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.errors import ScmError
 from dvlite.lockfile import LOCK_FILE
 from dvlite.repo import Repo
-from dvlite.scm import import_git
 from dvlite.tracked import Tracked, collect, outputs_of
 
 WORKSPACE = "workspace"
@@ -23,17 +22,6 @@ WORKSPACE = "workspace"
 def _check(repo: Repo) -> None:
     if not repo.uses_git:
         raise ScmError("this dvlite repository has no git (initialised with --no-scm)")
-
-
-def _git(repo: Repo):
-    """A gitpython Repo, for callers that need more than plain reads (imports gitpython)."""
-    git = import_git()
-
-    _check(repo)
-    try:
-        return git.Repo(repo.root)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise ScmError(f"{repo.root} is not a git repository") from None
 
 
 def resolve(repo: Repo, rev: str) -> str:
@@ -45,41 +33,50 @@ def resolve(repo: Repo, rev: str) -> str:
     return sha
 
 
-def revisions(
-    repo: Repo,
-    revs: Iterable[str] = (),
-    *,
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
-) -> list[str]:
-    """Commit ids for the given revisions and ref sets, each once, in a stable order."""
-    _check(repo)
-    found: dict[str, None] = {}
-    for rev in revs:
-        found[resolve(repo, rev)] = None
-    refs = [
-        prefix
-        for prefix, wanted in (("refs/heads", all_branches), ("refs/tags", all_tags))
-        if wanted
-    ]
-    if refs:
-        out = gitcmd.run(
-            repo.root, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objecttype)", *refs
-        )
-        shas = []
-        for line in out.decode().splitlines():
-            sha, kind, peeled = [*line.split(" "), ""][:3]
-            if kind == "commit" or peeled == "commit":
-                shas.append(sha)
-        if shas:  # peel annotated tags to their commits
-            out = gitcmd.run(repo.root, "rev-parse", *(f"{s}^{{commit}}" for s in shas))
-            for sha in out.decode().split():
+@dataclass(frozen=True)
+class Revisions:
+    """The git revisions an operation also concerns: ``revs`` and every branch tip, tag or
+    commit (the CLI's --rev, -a, -T and -A)."""
+
+    revs: tuple[str, ...] = ()
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.revs) or self.all_branches or self.all_tags or self.all_commits
+
+    def commits(self, repo: Repo) -> list[str]:
+        """Commit ids for the revisions and ref sets, each once, in a stable order."""
+        _check(repo)
+        found: dict[str, None] = {}
+        for rev in self.revs:
+            found[resolve(repo, rev)] = None
+        refs = [
+            prefix
+            for prefix, wanted in (("refs/heads", self.all_branches), ("refs/tags", self.all_tags))
+            if wanted
+        ]
+        if refs:
+            out = gitcmd.run(
+                repo.root,
+                "for-each-ref",
+                "--format=%(objectname) %(objecttype) %(*objecttype)",
+                *refs,
+            )
+            shas = []
+            for line in out.decode().splitlines():
+                sha, kind, peeled = [*line.split(" "), ""][:3]
+                if kind == "commit" or peeled == "commit":
+                    shas.append(sha)
+            if shas:  # peel annotated tags to their commits
+                out = gitcmd.run(repo.root, "rev-parse", *(f"{s}^{{commit}}" for s in shas))
+                for sha in out.decode().split():
+                    found[sha] = None
+        if self.all_commits:
+            for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
                 found[sha] = None
-    if all_commits:
-        for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
-            found[sha] = None
-    return list(found)
+        return list(found)
 
 
 def tracked_at(repo: Repo, rev: str) -> list[Tracked]:

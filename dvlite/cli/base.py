@@ -18,6 +18,7 @@ from dvlite import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dvlite.history import Revisions
     from dvlite.repo import Repo
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -63,6 +64,19 @@ def open_repo() -> Repo:
     repo = Repo.find()
     repo.config  # noqa: B018  (a malformed config file is reported by every command, at once)
     return repo
+
+
+def pop_revisions(options: dict[str, Any]) -> Revisions:
+    """What a command's --rev, -a/--all-branches, -T/--all-tags and -A/--all-commits select,
+    taken out of its keyword arguments ``options``."""
+    from dvlite.history import Revisions
+
+    return Revisions(
+        tuple(options.pop("revs")),
+        options.pop("all_branches"),
+        options.pop("all_tags"),
+        options.pop("all_commits"),
+    )
 
 
 def console(stderr: bool = False) -> Console:

@@ -4,11 +4,20 @@ command the installed git hooks call."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dvlite.cli.base import cli, console, human_size, json_option, open_repo, plural, print_json
+from dvlite.cli.base import (
+    cli,
+    console,
+    human_size,
+    json_option,
+    open_repo,
+    plural,
+    pop_revisions,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from dvlite.hooks import HookAction
@@ -157,15 +166,12 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
 @json_option
 def gc(
     workspace: bool,
-    all_branches: bool,
-    all_tags: bool,
-    all_commits: bool,
-    revs: tuple[str, ...],
     cloud: bool,
     remote: str | None,
     dry: bool,
     force: bool,
     as_json: bool,
+    **options: Any,
 ) -> None:
     """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.
     The workspace is always kept.
@@ -176,20 +182,13 @@ def gc(
     """
     from dvlite.gc import gc as do_gc
 
+    revisions = pop_revisions(options)
     if remote and not cloud:
         raise click.UsageError("-r/--remote goes with --cloud")
-    if not (workspace or all_branches or all_tags or all_commits or revs):
+    if not (workspace or revisions):
         raise click.UsageError("say what to keep: -w (the workspace only), -a, -T, -A or --rev REV")
     result = do_gc(
-        open_repo(),
-        revs=revs,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        cloud=cloud,
-        remote=remote,
-        dry=dry,
-        force=force,
+        open_repo(), revisions=revisions, cloud=cloud, remote=remote, dry=dry, force=force
     )
     if as_json:
         print_json(result.to_dict())

@@ -14,6 +14,7 @@ from dvlite.cli.base import (
     json_option,
     open_repo,
     plural,
+    pop_revisions,
     print_json,
     progress,
 )
@@ -159,10 +160,18 @@ def _run(
     """Call the transfer function ``api`` with a progress bar and render its result."""
     from dvlite.transfer import TransferError
 
+    revisions = pop_revisions(options)
     repo = open_repo()
     try:
         with progress(label) as bar:
-            result = api(repo, targets, run_cache=not no_run_cache, progress=bar, **options)
+            result = api(
+                repo,
+                targets,
+                revisions=revisions,
+                run_cache=not no_run_cache,
+                progress=bar,
+                **options,
+            )
     except TransferError as exc:
         if as_json:
             print_json(exc.result.to_dict())

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PathError, RemoteError
+from dvlite.history import Revisions
 from dvlite.progress import Progress
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
@@ -23,10 +24,7 @@ def fetch(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
@@ -42,10 +40,7 @@ def fetch(
             repo,
             rem,
             targets,
-            revs,
-            all_branches,
-            all_tags,
-            all_commits,
+            revisions,
             progress,
             runs=run_cache and not targets,
         )
@@ -163,24 +158,13 @@ def fetch_roots(
     repo: Repo,
     rem: Remote,
     targets: Iterable[str | Path] | None,
-    revs: Iterable[str],
-    all_branches: bool,
-    all_tags: bool,
-    all_commits: bool,
+    revisions: Revisions,
     progress: Progress | None,
     *,
     runs: bool = False,
 ) -> tuple[TransferResult, list[Root]]:
     fetcher = Fetcher(repo, rem)
-    start = roots(
-        repo,
-        targets,
-        revs=revs,
-        all_branches=all_branches,
-        all_tags=all_tags,
-        all_commits=all_commits,
-        load_tree=fetcher.load_tree,
-    )
+    start = roots(repo, targets, revisions=revisions, load_tree=fetcher.load_tree)
     result = fetcher.run(start, progress)
     if runs:
         from dvlite.transfer.runs import fetch_runs

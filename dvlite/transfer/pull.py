@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dvlite.checkout import CheckoutResult, apply, make_folders, raise_incomplete
 from dvlite.checkout import plan as plan_checkout
+from dvlite.history import Revisions
 from dvlite.pointer import Pointer
 from dvlite.progress import Progress
 from dvlite.remote import open_remote
@@ -24,10 +25,7 @@ def pull(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     force: bool = False,
     progress: Progress | None = None,
     run_cache: bool = True,
@@ -43,10 +41,7 @@ def pull(
                 repo,
                 rem,
                 targets,
-                revs,
-                all_branches,
-                all_tags,
-                all_commits,
+                revisions,
                 progress,
                 runs=run_cache and not targets and attempt == 0,
             )

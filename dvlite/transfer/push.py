@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PointerError
+from dvlite.history import Revisions
 from dvlite.progress import Progress
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.repo import Repo
@@ -124,10 +125,7 @@ def push(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
@@ -139,14 +137,7 @@ def push(
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     with repo.lock():
-        start = roots(
-            repo,
-            targets,
-            revs=revs,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
-        )
+        start = roots(repo, targets, revisions=revisions)
         start = [replace(r, above=()) for r in start]  # trees above a subtree are not pushed
         return _push_roots(repo, rem, start, progress, runs=run_cache and not targets)
 

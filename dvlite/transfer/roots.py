@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dvlite import history
 from dvlite.errors import CacheError, CorruptObjectError, PathError
+from dvlite.history import Revisions
 from dvlite.remote import Remote
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect
@@ -29,10 +31,7 @@ def roots(
     repo: Repo,
     targets: Iterable[str | Path] | None = None,
     *,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     load_tree: Callable[[str], Tree] | None = None,
 ) -> list[Root]:
     """The roots of the objects a transfer concerns: the workspace's tracked data (or
@@ -61,15 +60,9 @@ def roots(
     if not targets:
         for item in collect(repo):
             keep(_root(item))
-    revisions: list[str] = []
-    if revs or all_branches or all_tags or all_commits:
-        from dvlite import history
-
-        revisions = history.revisions(
-            repo, revs, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
-        )
+    if revisions:
         wanted = [repo.rel(t) for t in targets]
-        for rev in revisions:
+        for rev in revisions.commits(repo):
             for item in history.tracked_at(repo, rev):
                 if not wanted:
                     keep(_root(item, rev))
