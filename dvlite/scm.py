@@ -1,6 +1,5 @@
 """The git index operations of add and remove, run as plain git processes (``gitcmd``):
-importing gitpython alone costs more (0.1-0.2 s) than the whole `git add` it would run.
-``import_git`` is the one way into gitpython, for the few callers that need it."""
+importing gitpython alone costs more (0.1-0.2 s) than the whole `git add` it would run."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dvlite import gitcmd
-from dvlite.errors import ScmError
 
 
 def find_git_root(start: Path) -> Path | None:
@@ -17,18 +15,6 @@ def find_git_root(start: Path) -> Path | None:
         if (folder / ".git").exists():
             return folder
     return None
-
-
-def import_git():
-    """The gitpython module; ScmError (not an ImportError traceback) when git is missing."""
-    try:
-        import git
-    except ImportError:
-        raise ScmError(
-            "git is not installed or not on PATH; install git, or use a repository "
-            "initialised with `dvlite init --no-scm`"
-        ) from None
-    return git
 
 
 def stage(root: Path, paths: Iterable[str]) -> None:
