@@ -7,12 +7,13 @@ every object is verified on its way out of the cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite import fsutil
+from dvlite.diff import diff_entries
 from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
 from dvlite.progress import FileBytes, Progress
 from dvlite.repo import Repo
@@ -25,10 +26,16 @@ from dvlite.workspace import (
     DirNode,
     FileNode,
     Node,
+    build,
     compare,
+    scan,
 )
 
 _SHOWN = 5  # paths named in one error message
+UNSAVED = (
+    "checkout would overwrite or delete changes that are not in the cache: {paths}; "
+    "`dvlite add` them to keep them, or use --force to discard them"
+)
 
 
 @dataclass
@@ -69,13 +76,23 @@ def plan(
     force: bool,
     relink: bool,
     skipped: list[str] | None = None,
+    since: Mapping[str, Tracked] | None = None,
+    dropped: Iterable[Tracked] = (),
+    unsaved: str = UNSAVED,
 ) -> list[Delta]:
     """What to change so that the workspace matches ``items``. A path whose object (or tree)
     the cache lacks raises CacheError; with ``skipped`` given it is appended there instead and
-    left as the workspace has it, and the rest is planned (a partial checkout)."""
+    left as the workspace has it, and the rest is planned (a partial checkout).
+
+    ``since`` holds the versions the workspace was at (a git switch): a folder that was a
+    folder there too has only the files that differ between the two versions compared.
+    ``dropped`` items are no longer tracked: their files are deleted where the cache has
+    them. Unsaved changes raise CheckoutError with ``unsaved`` (``{paths}`` names them)."""
     deltas: list[Delta] = []
     lacking: list[str] = []
     partial = skipped is not None
+    for item in dropped:
+        deltas += _dropped(repo, item)
     for item in items:
         if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
             if partial:
@@ -85,6 +102,14 @@ def plan(
                 f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
                 f"run `dvlite pull {item.source}`"
             )
+        old = since.get(item.rel) if since else None
+        if (
+            old is not None
+            and old.pointer.kind == item.pointer.kind == DIR
+            and repo.cache.exists(old.pointer.oid)
+        ):
+            deltas += _changed_files(repo, old.entry, item.entry, item.rel)
+            continue
         work = workspace_node(repo, item)
         found = list(compare(repo.cache, item.entry, work, item.rel, lacking if partial else None))
         if relink:
@@ -105,19 +130,38 @@ def plan(
         gone = set(missing)
         deltas = [d for d in deltas if d.rel not in gone]
     if not force:
-        unsaved = [
+        changes = [
             d.rel
             for d in deltas
             if d.work is not None
             and not (d.stored is not None and d.stored.oid == d.work.oid)
             and d.work.oid not in present
         ]
-        if unsaved:
-            raise CheckoutError(
-                f"checkout would overwrite or delete changes that are not in the cache: "
-                f"{_name_some(unsaved)}; `dvlite add` them to keep them, "
-                "or use --force to discard them"
-            )
+        if changes:
+            raise CheckoutError(unsaved.format(paths=_name_some(changes)))
+    return deltas
+
+
+def _changed_files(repo: Repo, old: TreeEntry, new: TreeEntry, rel: str) -> Iterator[Delta]:
+    """Deltas for just the files that differ between two versions of a folder: a switch
+    that changes 1 file of 20,000 looks at 1."""
+    link_roots = (os.path.realpath(repo.cache_dir),)
+    for path, _old, entry in diff_entries(repo.cache, old, new, rel):
+        work = None
+        if os.path.lexists(repo.abspath(path)):
+            work = scan(os.fspath(repo.abspath(path)), path, link_roots)
+            build(work, repo.state)
+        yield from compare(repo.cache, entry, work, path)
+
+
+def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
+    """The workspace files of data no longer tracked: deleted only where the cache has them."""
+    work = workspace_node(repo, item)
+    if work is None:
+        return []
+    deltas = list(compare(repo.cache, None, work, item.rel))
+    if any(d.work is not None and not repo.cache.exists(d.work.oid) for d in deltas):
+        return []  # holds unsaved changes: leave it all in place
     return deltas
 
 

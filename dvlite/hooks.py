@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING
 from dvlite import gitcmd
 from dvlite import pointer as pointers
 from dvlite.checkout import CheckoutResult, apply, make_folders, plan
-from dvlite.diff import diff_entries
-from dvlite.errors import CacheError, CheckoutError, DvliteError, ScmError
+from dvlite.errors import DvliteError, ScmError
 from dvlite.lockfile import LOCK_FILE
 from dvlite.repo import Repo
 from dvlite.tracked import Tracked, collect, workspace_node
-from dvlite.tree import DIR
-from dvlite.workspace import Delta, compare, missing_objects, scan
+from dvlite.workspace import missing_objects
 
 if TYPE_CHECKING:
     from dvlite.transfer import TransferResult
@@ -373,6 +371,12 @@ def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> 
 
 
 # -- post-checkout / post-merge -------------------------------------------------------------
+_UNSAVED = (
+    "the data was not updated because it has changes that are not in the cache: {paths}; "
+    "`dvlite add` them (or `dvlite checkout --force` to discard them)"
+)
+
+
 def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResult:
     """Make the workspace follow git from commit ``old`` to commit ``new``, touching only the
     data whose pointers differ between them (and, inside folders, only the files that do)."""
@@ -386,84 +390,22 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
     at = history.pointers_at_each(repo, revs, labels=revs)
     before = {} if full else {t.rel: t for t in at[0]}
     after = {t.rel: t for t in at[-1]}
-    with repo.lock():
-        deltas: list[Delta] = []
-        whole: list[Tracked] = []
-        folders: list[Tracked] = []  # tracked folders to exist even when empty
-        for rel in sorted(before.keys() | after.keys()):
-            a, b = before.get(rel), after.get(rel)
-            if a is not None and b is not None and a.pointer == b.pointer and not full:
-                continue
-            if b is None:
-                assert a is not None
-                deltas += _dropped(repo, a)
-                continue
-            if b.pointer.kind == DIR:
-                folders.append(b)
-            if a is None or full or a.pointer.kind != DIR or b.pointer.kind != DIR:
-                whole.append(b)
-            else:
-                deltas += _changed_files(repo, a, b)
-        deltas += plan(repo, whole, force=force, relink=False)
-        if not force:
-            _refuse_unsaved(repo, deltas)
-        result = apply(repo, deltas)
-        make_folders(repo, folders)
-    return result
-
-
-def _changed_files(repo: Repo, a: Tracked, b: Tracked) -> list[Delta]:
-    """Deltas for just the files that differ between two versions of a tracked folder."""
-    cache = repo.cache
-    for item in (a, b):
-        if not cache.exists(item.pointer.oid):
-            raise CacheError(
-                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
-                f"run `dvlite pull {b.rel}`"
-            )
-    link_roots = (os.path.realpath(repo.cache_dir),)
-    deltas: list[Delta] = []
-    for rel, _old, new in diff_entries(cache, a.entry, b.entry, a.rel):
-        path = os.fspath(repo.abspath(rel))
-        work = None
-        if os.path.lexists(path):
-            from dvlite.workspace import build
-
-            work = scan(path, rel, link_roots)
-            build(work, repo.state)
-        deltas += compare(cache, new, work, rel)
-    missing = [d.rel for d in deltas if d.stored is not None and not cache.exists(d.stored.oid)]
-    if missing:
-        raise CacheError(
-            f"not in the cache: {', '.join(missing[:5])}; run `dvlite pull {b.rel}` to fetch them"
-        )
-    return deltas
-
-
-def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
-    """The workspace files of data no longer tracked: deleted only where the cache has them."""
-    work = workspace_node(repo, item)
-    if work is None:
-        return []
-    deltas = list(compare(repo.cache, None, work, item.rel))
-    if any(d.work is not None and not repo.cache.exists(d.work.oid) for d in deltas):
-        return []  # holds unsaved changes: leave it all in place
-    return deltas
-
-
-def _refuse_unsaved(repo: Repo, deltas: list[Delta]) -> None:
-    unsaved = [
-        d.rel
-        for d in deltas
-        if d.work is not None
-        and not (d.stored is not None and d.stored.oid == d.work.oid)
-        and not repo.cache.exists(d.work.oid)
+    changed = [
+        b
+        for rel, b in sorted(after.items())
+        if rel not in before or before[rel].pointer != b.pointer
     ]
-    if unsaved:
-        shown = ", ".join(unsaved[:5]) + (
-            f" and {len(unsaved) - 5} more" if len(unsaved) > 5 else ""
+    dropped = [a for rel, a in sorted(before.items()) if rel not in after]
+    with repo.lock():
+        deltas = plan(
+            repo,
+            changed,
+            force=force,
+            relink=False,
+            since=before,
+            dropped=dropped,
+            unsaved=_UNSAVED,
         )
-        raise CheckoutError(
-            f"the data was not updated because it has changes that are not in the cache: {shown}; "
-            "`dvlite add` them (or `dvlite checkout --force` to discard them)"
-        )
+        result = apply(repo, deltas)
+        make_folders(repo, changed)
+    return result
