@@ -322,10 +322,13 @@ class Cache:
         """Install a small object in one read; "" when the object is not ``size`` bytes long
         (a record that lies about the size): then it is streamed like any big object."""
         try:
-            with open(src, "rb", buffering=0) as f:
-                data = f.read(size + 1)
+            fd = os.open(src, os.O_RDONLY)  # not open(): a file object costs ~10 µs a file
         except FileNotFoundError:
             raise CacheError(f"object {oid} is not in the cache") from None
+        try:
+            data = os.read(fd, size + 1)
+        finally:
+            os.close(fd)
         if len(data) != size:
             return ""
         actual = oid_of_bytes(data)

@@ -237,8 +237,8 @@ def apply(
     def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
         assert d.stored is not None
         dest = targets[d.rel]
-        size = max(d.stored.size, 0)
-        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
+        # a big file's bytes as they are read, then the file (nothing to count without a bar)
+        counted = FileBytes(advance) if advance else None
         try:
             if (
                 d.work is not None
@@ -257,12 +257,15 @@ def apply(
                     dest,
                     executable=d.stored.exec,
                     size=d.stored.size,
-                    on_bytes=counted.on_bytes if size >= PARALLEL_MIN_SIZE else None,
+                    on_bytes=counted.on_bytes
+                    if counted and d.stored.size >= PARALLEL_MIN_SIZE
+                    else None,
                 )
         except CorruptObjectError:
             return d, None
         finally:
-            counted.finish(size)
+            if counted:
+                counted.finish(max(d.stored.size, 0))
         st = os.stat(dest)
         return d, (d.rel, st.st_ino, st.st_mtime_ns, st.st_size, d.stored.oid)
 
