@@ -58,7 +58,7 @@ class FolderRemote(Remote):
 
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
-        from dvlite.cache import copy_hashing
+        from dvlite.copying import copy_hashing
 
         src = cache.path(obj.oid)
         dest = self.path(obj.oid)
