@@ -4,14 +4,11 @@ The Python API is here: ``import dvlite; dvlite.add("data"); dvlite.push()`` (do
 Its functions live in ``dvlite.api`` and are imported on first use, so ``import dvlite`` costs
 nothing and the CLI never loads them.
 
-Several of them share a name with the module that does the work (``dvlite.add`` the function,
-``dvlite/add.py`` the module): ``dvlite.add`` is always the function, even after the module is
-imported. Inside the package, import such a module's contents by its full name
-(``from dvlite.add import add``), never ``from dvlite import add``.
+The code is in layer packages, lowest first: ``objects`` < ``records`` < ``git`` < ``remote`` <
+``transfer`` < ``ops`` < ``api`` < ``cli``; each imports only from those below it and from the
+floor modules here (``errors``, ``progress``, ``safepath``, ``secrets``). README, "Code map".
 """
 
-import sys as _sys
-import types as _types
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
@@ -89,17 +86,3 @@ def __getattr__(name: str) -> _Any:
 
 def __dir__() -> list[str]:
     return sorted([*__all__, "__version__"])
-
-
-class _Package(_types.ModuleType):
-    """Importing a submodule sets it as an attribute of its package (``dvlite.add = <module
-    dvlite.add>``); for the API's names that would hide the function, so it is not kept (the
-    module is still in ``sys.modules``, where every import finds it)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in __all__ and isinstance(value, _types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _Package

@@ -21,22 +21,22 @@ from typing import TYPE_CHECKING
 from dvlite.errors import ArgumentError
 
 if TYPE_CHECKING:
-    from dvlite.add import AddResult
-    from dvlite.checkout import CheckoutResult
-    from dvlite.diff import DiffResult
-    from dvlite.fsck import FsckResult
-    from dvlite.gc import GcResult
-    from dvlite.history import Revisions
-    from dvlite.lineage import Dependent, Node
-    from dvlite.ls import LsEntry
-    from dvlite.metrics import Row, Values
-    from dvlite.pipeline import Stage
+    from dvlite.git.history import Revisions
+    from dvlite.ops.add import AddResult
+    from dvlite.ops.checkout import CheckoutResult
+    from dvlite.ops.diff import DiffResult
+    from dvlite.ops.fsck import FsckResult
+    from dvlite.ops.gc import GcResult
+    from dvlite.ops.lineage import Dependent, Node
+    from dvlite.ops.ls import LsEntry
+    from dvlite.ops.metrics import Row, Values
+    from dvlite.ops.remote_status import RemoteFsckResult, RemoteStatus
+    from dvlite.ops.repro import Events, ReproResult
+    from dvlite.ops.status import TargetStatus
     from dvlite.progress import Progress
+    from dvlite.records.pipeline import Stage
+    from dvlite.records.repo import Repo
     from dvlite.remote import RemoteConfig
-    from dvlite.remote_status import RemoteFsckResult, RemoteStatus
-    from dvlite.repo import Repo
-    from dvlite.repro import Events, ReproResult
-    from dvlite.status import TargetStatus
     from dvlite.transfer import TransferResult
 
 StrPath = str | os.PathLike[str]
@@ -47,7 +47,7 @@ Paths = StrPath | Iterable[StrPath]  # one path, or a list of them
 
 # -- helpers -----------------------------------------------------------------------------------
 def _open(repo: StrPath | None) -> Repo:
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
     found = Repo.find(None if repo is None else os.fspath(repo))
     found.config  # noqa: B018  (a malformed config file is reported at once, as the CLI does)
@@ -71,7 +71,7 @@ def _paths(repo: StrPath | None, paths: Paths | None) -> list[str]:
 def _revisions(
     revs: Iterable[str], all_branches: bool, all_tags: bool, all_commits: bool
 ) -> Revisions:
-    from dvlite.history import Revisions
+    from dvlite.git.history import Revisions
 
     return Revisions(tuple(revs), all_branches, all_tags, all_commits)
 
@@ -80,7 +80,7 @@ def _revisions(
 def init(repo: StrPath | None = None, *, no_scm: bool = False, force: bool = False) -> Repo:
     """``dvlite init``: make .dvlite/ at the root of the git repository ``repo`` is in (with
     ``no_scm``: in ``repo`` itself, a plain folder)."""
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
     return Repo.init(None if repo is None else os.fspath(repo), no_scm=no_scm, force=force)
 
@@ -94,14 +94,14 @@ def add(
 ) -> list[AddResult]:
     """``dvlite add``: store files or folders in the cache and write their .dvl pointers.
     ``stage=False`` is ``--no-stage`` (default: ``git add`` them, as core.autostage says)."""
-    from dvlite.add import add as do_add
+    from dvlite.ops.add import add as do_add
 
     return do_add(_open(repo), _paths(repo, targets), stage=stage, progress=progress)
 
 
 def status(targets: Paths | None = None, *, repo: StrPath | None = None) -> list[TargetStatus]:
     """``dvlite status``: every tracked item (and stage) that is not clean; empty when clean."""
-    from dvlite.status import status as do_status
+    from dvlite.ops.status import status as do_status
 
     return do_status(_open(repo), _paths(repo, targets))
 
@@ -115,7 +115,7 @@ def checkout(
     repo: StrPath | None = None,
 ) -> CheckoutResult:
     """``dvlite checkout``: make the workspace match the pointers (all, or ``targets``)."""
-    from dvlite.checkout import checkout as do_checkout
+    from dvlite.ops.checkout import checkout as do_checkout
 
     found = _open(repo)
     return do_checkout(found, _paths(repo, targets), force=force, relink=relink, progress=progress)
@@ -123,14 +123,14 @@ def checkout(
 
 def unprotect(targets: Paths, *, repo: StrPath | None = None) -> list[str]:
     """``dvlite unprotect``: make linked files into writable copies; returns their paths."""
-    from dvlite.unprotect import unprotect as do_unprotect
+    from dvlite.ops.unprotect import unprotect as do_unprotect
 
     return do_unprotect(_open(repo), _paths(repo, targets))
 
 
 def remove(targets: Paths, *, repo: StrPath | None = None) -> list[str]:
     """``dvlite remove``: stop tracking (the data stays); returns the removed pointers."""
-    from dvlite.remove import remove as do_remove
+    from dvlite.ops.remove import remove as do_remove
 
     return do_remove(_open(repo), _paths(repo, targets))
 
@@ -144,7 +144,7 @@ def fsck(
 ) -> FsckResult:
     """``dvlite fsck [--repair [-r REMOTE]]``: re-hash every cache object; ``result.ok`` says
     whether all is well. With ``repair``, fetch good copies from ``remote`` and check again."""
-    from dvlite.fsck import fsck as do_fsck
+    from dvlite.ops.fsck import fsck as do_fsck
 
     return do_fsck(_open(repo), progress, repair=repair, remote=remote)
 
@@ -162,7 +162,7 @@ def remote_add(
     """``dvlite remote add``: a folder path, s3://bucket/prefix or any fsspec URL. ``local``
     writes to .dvlite/config.local (git-ignored)."""
     from dvlite.remote import protocol_of
-    from dvlite.remote_config import add as do_add
+    from dvlite.remote.settings import add as do_add
 
     url = os.path.expanduser(url)
     if repo is not None and not (
@@ -175,7 +175,7 @@ def remote_add(
 
 def remote_remove(name: str, *, repo: StrPath | None = None) -> None:
     """``dvlite remote remove``: forget a remote (its objects stay where they are)."""
-    from dvlite.remote_config import remove as do_remove
+    from dvlite.remote.settings import remove as do_remove
 
     do_remove(_open(repo), name)
 
@@ -251,7 +251,7 @@ def pull(
     repo: StrPath | None = None,
 ) -> TransferResult:
     """``dvlite pull``: fetch, then check out (``result.checkout`` says what changed)."""
-    from dvlite.transfer import pull as do_pull
+    from dvlite.ops.pull import pull as do_pull
 
     return do_pull(
         _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
@@ -269,7 +269,7 @@ def remote_status(
 ) -> RemoteStatus:
     """``dvlite status --remote``: what the remote lacks, and what the cache lacks
     (``result.clean`` when they are in sync)."""
-    from dvlite.remote_status import remote_status as do_remote_status
+    from dvlite.ops.remote_status import remote_status as do_remote_status
 
     return do_remote_status(_open(repo), _paths(repo, targets), remote=remote, jobs=jobs)
 
@@ -282,7 +282,7 @@ def fsck_remote(
     repo: StrPath | None = None,
 ) -> RemoteFsckResult:
     """``dvlite fsck --remote``: hash every object on the remote."""
-    from dvlite.remote_status import fsck_remote as do_fsck_remote
+    from dvlite.ops.remote_status import fsck_remote as do_fsck_remote
 
     return do_fsck_remote(_open(repo), remote=remote, jobs=jobs, progress=progress)
 
@@ -301,7 +301,7 @@ def stage_add(
 ) -> Stage:
     """``dvlite stage add``: declare a stage in dvlite.yaml; returns it. ``cmd`` is one shell
     line, or words that are quoted into one (``["python", "train.py"]``)."""
-    from dvlite.repro import declare, new_stage
+    from dvlite.ops.repro import declare, new_stage
 
     found = _open(repo)
     new = new_stage(
@@ -326,8 +326,8 @@ def run(
     repo: StrPath | None = None,
 ) -> ReproResult:
     """``dvlite run``: declare a stage (as ``stage_add``) and run it now."""
-    from dvlite.repro import new_stage
-    from dvlite.repro import run as do_run
+    from dvlite.ops.repro import new_stage
+    from dvlite.ops.repro import run as do_run
 
     found = _open(repo)
     new = new_stage(
@@ -352,9 +352,9 @@ def repro(
 ) -> ReproResult:
     """``dvlite repro``: run the stages that are out of date (all, or ``stages`` and what
     they need) in order; ``result.plan`` says what ran and why. Events are
-    ``(kind, stage, text)`` with kind one of ``dvlite.repro``'s START, OUTPUT (a line the
+    ``(kind, stage, text)`` with kind one of ``dvlite.ops.repro``'s START, OUTPUT (a line the
     command printed), RESTORED, DONE, SKIPPED, NOTE."""
-    from dvlite.repro import repro as do_repro
+    from dvlite.ops.repro import repro as do_repro
 
     names = [stages] if isinstance(stages, str) else list(stages)
     return do_repro(
@@ -365,8 +365,8 @@ def repro(
 
 def dag(fmt: str = "ascii", *, repo: StrPath | None = None) -> str:
     """``dvlite dag``: the stage graph as text: ``ascii``, ``mermaid``, ``dot`` or ``json``."""
-    from dvlite.dag import render
-    from dvlite.pipeline import load
+    from dvlite.records.dag import render
+    from dvlite.records.pipeline import load
 
     return render(load(_open(repo).root), fmt)
 
@@ -374,7 +374,7 @@ def dag(fmt: str = "ascii", *, repo: StrPath | None = None) -> str:
 def lineage(path: StrPath, *, rev: str | None = None, repo: StrPath | None = None) -> Node:
     """``dvlite lineage``: what produced ``path`` (at ``rev``, or in the workspace): a tree of
     ``Node``s (stage, command, params, inputs with their oids, commits)."""
-    from dvlite.lineage import lineage as do_lineage
+    from dvlite.ops.lineage import lineage as do_lineage
 
     return do_lineage(_open(repo), _path(repo, path), rev)
 
@@ -383,7 +383,7 @@ def downstream(
     path: StrPath, *, rev: str | None = None, repo: StrPath | None = None
 ) -> list[Dependent]:
     """``dvlite lineage --downstream``: every stage that depends on ``path``, in run order."""
-    from dvlite.lineage import downstream as do_downstream
+    from dvlite.ops.lineage import downstream as do_downstream
 
     return do_downstream(_open(repo), _path(repo, path), rev)
 
@@ -393,7 +393,7 @@ def metrics(
 ) -> dict[str, Values]:
     """``dvlite metrics show``: ``{revision: {file: {key: value}}}``; the workspace (labelled
     ``workspace``) by default, or ``revs``, or every commit."""
-    from dvlite.metrics import show
+    from dvlite.ops.metrics import show
 
     return show(_open(repo), list(revs) if revs else None, all_commits=all_commits)
 
@@ -407,7 +407,7 @@ def metrics_diff(
 ) -> list[Row]:
     """``dvlite metrics diff``: metrics that differ from revision ``a`` (default HEAD) to ``b``
     (default: the workspace); ``everything`` (``--all``) keeps unchanged ones too."""
-    from dvlite.metrics import diff as do_diff
+    from dvlite.ops.metrics import diff as do_diff
 
     return do_diff(_open(repo), a, b, everything=everything)
 
@@ -420,7 +420,7 @@ def params_diff(
     repo: StrPath | None = None,
 ) -> list[Row]:
     """``dvlite params diff``: params that differ from revision ``a`` to ``b``."""
-    from dvlite.metrics import params_diff as do_diff
+    from dvlite.ops.metrics import params_diff as do_diff
 
     return do_diff(_open(repo), a, b, everything=everything)
 
@@ -429,7 +429,7 @@ def params_diff(
 def diff(a: str | None = None, b: str | None = None, *, repo: StrPath | None = None) -> DiffResult:
     """``dvlite diff``: data files added, modified, deleted and renamed from revision ``a``
     (default HEAD) to ``b`` (default: the workspace)."""
-    from dvlite.diff import diff as do_diff
+    from dvlite.ops.diff import diff as do_diff
 
     return do_diff(_open(repo), a, b)
 
@@ -438,7 +438,7 @@ def ls(
     path: StrPath | None = None, *, rev: str | None = None, repo: StrPath | None = None
 ) -> list[LsEntry]:
     """``dvlite ls``: the tracked files (inside tracked folders too) with their size and oid."""
-    from dvlite.ls import ls as do_ls
+    from dvlite.ops.ls import ls as do_ls
 
     return do_ls(_open(repo), None if path is None else _path(repo, path), rev)
 
@@ -459,7 +459,7 @@ def gc(
     """``dvlite gc``: remove cache objects (with ``cloud``, remote objects) that no kept
     revision uses. Say what to keep, as the CLI asks: ``workspace=True`` (the workspace only),
     ``revs``, ``all_branches``, ``all_tags`` or ``all_commits``; the workspace is always kept."""
-    from dvlite.gc import gc as do_gc
+    from dvlite.ops.gc import gc as do_gc
 
     revisions = _revisions(revs, all_branches, all_tags, all_commits)
     if remote and not cloud:

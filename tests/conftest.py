@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from dvlite.cli import main
-from dvlite.repo import Repo
+from dvlite.records.repo import Repo
 
 pytest_plugins = ["s3"]  # the S3 server fixtures (tests/s3.py)
 

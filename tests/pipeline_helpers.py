@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from dvlite.repo import Repo
+from dvlite.records.repo import Repo
 
 PY = shlex.quote(sys.executable)
 
@@ -57,7 +57,7 @@ def make_pipeline(repo: Repo, git) -> None:  # type: ignore[no-untyped-def]
     (root / ".gitignore").write_text("runs.log\n")
     (root / "data").mkdir()
     (root / "data" / "raw.txt").write_text("raw-1")
-    from dvlite.add import add
+    from dvlite.ops.add import add
 
     add(repo, ["data/raw.txt"])
     stages = {
@@ -84,7 +84,7 @@ def make_pipeline(repo: Repo, git) -> None:  # type: ignore[no-untyped-def]
             "outs": ["stats.txt"],
         },
     }
-    from dvlite.pipeline import Pipeline, Stage, save
+    from dvlite.records.pipeline import Pipeline, Stage, save
 
     save(root, Pipeline({n: Stage.from_dict(n, s) for n, s in stages.items()}))
     git(root, "add", "-A")

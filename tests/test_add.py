@@ -5,7 +5,7 @@ import pytest
 from conftest import git
 from helpers import cache_objects, object_path, oid, tree_bytes
 
-from dvlite.state import State
+from dvlite.objects.state import State
 
 
 def test_add_file_writes_pointer_gitignore_and_stages(repo, dvlite) -> None:

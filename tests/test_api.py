@@ -53,18 +53,18 @@ def test_dir_and_all_list_the_api() -> None:
 
 
 def test_an_api_name_stays_the_function_after_its_module_is_imported() -> None:
-    import dvlite.add
-    import dvlite.lineage
-    from dvlite.add import AddResult
+    import dvlite.ops.add
+    import dvlite.ops.lineage
+    from dvlite.ops.add import AddResult
 
     assert callable(dvlite.add) and dvlite.add.__module__ == "dvlite.api"
     assert dvlite.lineage.__module__ == "dvlite.api"
-    assert AddResult.__module__ == "dvlite.add"  # the module is still there for imports
-    assert sys.modules["dvlite.add"].add is not dvlite.add
+    assert AddResult.__module__ == "dvlite.ops.add"  # the module is still there for imports
+    assert sys.modules["dvlite.ops.add"].add is not dvlite.add
 
 
 def test_no_code_imports_a_module_under_an_api_name_from_the_package() -> None:
-    """`from dvlite import gc` gives the function gc now, not the module dvlite/gc.py."""
+    """`from dvlite import gc` gives the function gc, never a module."""
     names = "|".join(dvlite.__all__)
     bad = re.compile(rf"^\s*(from dvlite import .*\b({names})\b|import dvlite\.({names}) as )")
     found = [

@@ -283,7 +283,7 @@ def test_missing_tree_object(repo, dvlite) -> None:
 def test_reflink_only_where_unsupported_is_a_clear_error(repo, dvlite) -> None:
     import tempfile
 
-    from dvlite.fsutil import reflink
+    from dvlite.objects.fsutil import reflink
 
     with tempfile.TemporaryDirectory(dir=repo.root) as d:
         src = os.path.join(d, "a")

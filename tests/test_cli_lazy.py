@@ -38,14 +38,14 @@ def test_the_git_hooks_import_no_yaml_rich_or_gitpython() -> None:
     loaded = _modules_after(
         "from dvlite.cli import cli\n"
         "cli.get_command(None, 'hook')\n"
-        "import dvlite.hooks, dvlite.history"
+        "import dvlite.ops.hooks, dvlite.git.history"
     )
-    assert "dvlite.hooks" in loaded
+    assert "dvlite.ops.hooks" in loaded
     assert {"yaml", "rich", "git", "fsspec", "concurrent.futures"} & loaded == set()
 
 
 def test_git_dir_without_git_matches_git(tmp_path) -> None:
-    from dvlite import gitcmd
+    from dvlite.git import cmd as gitcmd
 
     main, linked = tmp_path / "main", tmp_path / "linked"
     subprocess.run(["git", "init", "-q", str(main)], check=True)

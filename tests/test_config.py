@@ -1,6 +1,6 @@
 import pytest
 
-from dvlite.config import Config, user_config_path
+from dvlite.records.config import Config, user_config_path
 
 
 def test_set_get_unset(repo, dvlite) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-from dvlite.diff import diff
-from dvlite.hashing import oid_of_bytes
-from dvlite.repo import Repo
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.ops.diff import diff
+from dvlite.records.repo import Repo
 from tests.conftest import git
 
 

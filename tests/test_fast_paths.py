@@ -12,12 +12,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvlite import pointer as pointers
-from dvlite.cache import Cache
-from dvlite.hashing import oid_of_bytes
-from dvlite.repo import Repo
+from dvlite.objects.cache import Cache
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.records import pointer as pointers
+from dvlite.records.repo import Repo
 from dvlite.safepath import name_problem
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
 def _make_data(root: os.PathLike[str], files: int = 30) -> None:

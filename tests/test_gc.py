@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from dvlite.hashing import oid_of_bytes
-from dvlite.repo import Repo
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.records.repo import Repo
 from tests.conftest import git
 
 

@@ -18,13 +18,13 @@ from conftest import RunResult, git
 from helpers import snapshot
 from s3 import make_bucket
 
-from dvlite import pointer
-from dvlite.fsutil import TMP_MARK
-from dvlite.gc import deletion_waves
-from dvlite.hashing import PREFIX, hex_of, oid_of_bytes
+from dvlite.objects.fsutil import TMP_MARK
+from dvlite.objects.hashing import PREFIX, hex_of, oid_of_bytes
+from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.ops.gc import deletion_waves
+from dvlite.records import pointer
+from dvlite.records.repo import Repo
 from dvlite.remote import Remote
-from dvlite.repo import Repo
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 Invoke = Callable[..., RunResult]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from conftest import git
 from pipeline_helpers import PARAMS, make_pipeline, runs
 
-from dvlite import runcache
-from dvlite.repo import Repo
+from dvlite.records import runcache
+from dvlite.records.repo import Repo
 
 
 def two_runs_of_train(repo: Repo, dvlite) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.hashing import oid_of_bytes
-from dvlite.repo import Repo
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.records.repo import Repo
 from tests.conftest import git
 
 BIN = os.path.dirname(sys.executable)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.hooks import HOOKS, script
-from dvlite.repo import Repo
+from dvlite.ops.hooks import HOOKS, script
+from dvlite.records.repo import Repo
 from tests.conftest import git
 
 BIN = os.path.dirname(sys.executable)

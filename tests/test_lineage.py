@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dvlite.repo import Repo
+from dvlite.records.repo import Repo
 from tests.conftest import git
 from tests.pipeline_helpers import PARAMS, make_pipeline
 

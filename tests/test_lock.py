@@ -7,7 +7,7 @@ import pytest
 from conftest import run_main
 
 from dvlite.errors import LockError
-from dvlite.lock import repo_lock
+from dvlite.objects.oslock import repo_lock
 
 
 def test_second_writer_gets_a_clear_error(repo) -> None:
@@ -37,7 +37,7 @@ def test_killed_holder_leaves_no_stale_lock(repo) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom dvlite.repo import Repo\n"
+            "import sys, time\nfrom dvlite.records.repo import Repo\n"
             "with Repo.find().lock():\n    print('locked', flush=True)\n    time.sleep(60)\n",
         ],
         cwd=repo.root,
@@ -64,7 +64,7 @@ def test_waits_briefly_then_succeeds(repo) -> None:
         [
             sys.executable,
             "-c",
-            "import time\nfrom dvlite.repo import Repo\n"
+            "import time\nfrom dvlite.records.repo import Repo\n"
             "with Repo.find().lock():\n    print('locked', flush=True)\n    time.sleep(0.3)\n",
         ],
         cwd=repo.root,

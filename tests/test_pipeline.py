@@ -6,10 +6,10 @@ import json
 import shlex
 import sys
 
-from dvlite import lockfile
-from dvlite.pipeline import Pipeline, Stage, load, save
-from dvlite.repo import Repo
-from dvlite.repro import repro
+from dvlite.ops.repro import repro
+from dvlite.records import lockfile
+from dvlite.records.pipeline import Pipeline, Stage, load, save
+from dvlite.records.repo import Repo
 from tests.conftest import git
 from tests.pipeline_helpers import PARAMS, PY, make_pipeline, runs
 
@@ -150,7 +150,7 @@ def test_stage_outputs_checkout_and_status(repo: Repo, dvlite) -> None:
     git(repo.root, "tag", "v1")
     v1_model = (repo.root / "model.bin").read_text()
     assert dvlite("status").stdout == ""
-    from dvlite.history import tracked_at
+    from dvlite.git.history import tracked_at
 
     at_v1 = {t.rel: t.source for t in tracked_at(repo, "v1")}
     assert at_v1["model.bin"] == "dvlite.lock:train"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dvlite import lockfile
-from dvlite.pipeline import Pipeline, Stage, save
-from dvlite.repo import Repo
+from dvlite.records import lockfile
+from dvlite.records.pipeline import Pipeline, Stage, save
+from dvlite.records.repo import Repo
 from tests.conftest import git
 from tests.pipeline_helpers import PY, make_pipeline, runs
 

@@ -2,9 +2,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvlite import pointer as pointers
 from dvlite.errors import PointerError
-from dvlite.pointer import Pointer
+from dvlite.records import pointer as pointers
+from dvlite.records.pointer import Pointer
 
 OID = "xxh128:" + "0123456789abcdef" * 2
 GOOD = f"version: 1\npath: data\nkind: dir\noid: {OID}\nsize: 6\nfiles: 2\n"

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from s3 import make_bucket
 
-from dvlite.add import add
-from dvlite.checkout import checkout
-from dvlite.fsck import fsck
-from dvlite.repo import Repo
-from dvlite.transfer import pull, push
+from dvlite.ops.add import add
+from dvlite.ops.checkout import checkout
+from dvlite.ops.fsck import fsck
+from dvlite.ops.pull import pull
+from dvlite.records.repo import Repo
+from dvlite.transfer import push
 from tests.conftest import invoke
 from tests.test_trust_output import on_terminal, piped
 

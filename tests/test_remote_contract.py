@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from s3 import make_bucket
 
-from dvlite import fsutil
-from dvlite.cache import Cache
 from dvlite.errors import CorruptObjectError, RemoteError
-from dvlite.hashing import hex_of, oid_of_bytes
+from dvlite.objects import fsutil
+from dvlite.objects.cache import Cache
+from dvlite.objects.hashing import hex_of, oid_of_bytes
+from dvlite.objects.tree import FILE, Tree, TreeEntry
 from dvlite.remote import Obj, Remote, RemoteConfig
 from dvlite.remote.base import GC_MARK
 from dvlite.remote.fsspec_remote import EXISTS_MAX, FsspecRemote
 from dvlite.remote.s3 import S3Remote
-from dvlite.tree import FILE, Tree, TreeEntry
 
 BIG = (2 << 20) + 7  # above hashing.CHUNK and SMALL_FILE: copied and hashed in chunks
 

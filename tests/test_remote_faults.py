@@ -20,10 +20,10 @@ import pytest
 from conftest import RunResult, TmpDir, git, invoke
 from s3 import make_bucket
 
-from dvlite.hashing import hex_of, oid_of_bytes
+from dvlite.objects.hashing import hex_of, oid_of_bytes
+from dvlite.records.repo import Repo
 from dvlite.remote import errors
 from dvlite.remote.fsspec_remote import EXISTS_MAX
-from dvlite.repo import Repo
 
 URL = "s3://bucket/store"
 LABEL = f"remote 'store' ({URL})"
@@ -458,7 +458,7 @@ def test_exists_lists_only_the_prefixes_asked_about(
 
 
 def _root(repo: Repo) -> str:
-    from dvlite import pointer
+    from dvlite.records import pointer
 
     return pointer.load(repo.root / "wide.dvl").oid
 

@@ -11,8 +11,8 @@ import time
 from conftest import git
 from helpers import snapshot
 
-from dvlite.fsutil import TMP_MARK
-from dvlite.hashing import hash_file
+from dvlite.objects.fsutil import TMP_MARK
+from dvlite.objects.hashing import hash_file
 
 # A child whose disk is slow (each write sleeps), so the kill lands while objects are being
 # written; os.write is a built-in, not one of our layers.

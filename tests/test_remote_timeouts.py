@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import RunResult, TmpDir, git, invoke
 
+from dvlite.records.repo import Repo
 from dvlite.remote import errors
 from dvlite.remote.base import parse_timeout
-from dvlite.repo import Repo
 
 URL = "s3://bucket/store"
 LABEL = f"remote 'store' ({URL})"

@@ -11,8 +11,8 @@ import pytest
 from conftest import RunResult, TmpDir, git, invoke
 from s3 import make_bucket
 
-from dvlite.hashing import hex_of
-from dvlite.repo import Repo
+from dvlite.objects.hashing import hex_of
+from dvlite.records.repo import Repo
 
 DATA = {
     "data": {
@@ -266,7 +266,7 @@ class TestRemote:
 
 
 def _pointer_oid(repo: Repo, rel: str) -> str:
-    from dvlite import pointer
+    from dvlite.records import pointer
 
     return pointer.load(repo.root / rel).oid
 

@@ -10,8 +10,8 @@ from conftest import git, invoke
 from pipeline_helpers import PARAMS, make_pipeline, runs
 from test_remotes import Store, clone, configure, ok, store  # noqa: F401  (store: a fixture)
 
-from dvlite import runcache
-from dvlite.repo import Repo
+from dvlite.records import runcache
+from dvlite.records.repo import Repo
 
 STAGES = ["evaluate", "prepare", "stats", "train"]
 

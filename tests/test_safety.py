@@ -12,7 +12,7 @@ import time
 import pytest
 from helpers import assert_cache_sound, snapshot
 
-from dvlite.fsutil import TMP_MARK, clean_stale_tmp
+from dvlite.objects.fsutil import TMP_MARK, clean_stale_tmp
 
 
 def _dataset(root) -> None:

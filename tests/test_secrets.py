@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from dvlite import secrets
-from dvlite.config import user_config_path
+from dvlite.records.config import user_config_path
 
 SECRET = "hunter2"
 URL = f"http://user:{SECRET}@127.0.0.1:9/x"  # nothing listens on port 9 (discard)

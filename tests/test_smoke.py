@@ -1,4 +1,4 @@
-from dvlite.repo import Repo
+from dvlite.records.repo import Repo
 
 
 def test_add_status_checkout_round_trip(repo: Repo, dvlite) -> None:

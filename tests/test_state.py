@@ -3,7 +3,7 @@ import shutil
 
 from helpers import snapshot
 
-from dvlite.state import State
+from dvlite.objects.state import State
 
 
 def _dataset(repo, dvlite) -> None:

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dvlite.errors import CacheError
-from dvlite.hashing import CHUNK, hash_file, hasher, oid_from_hasher, oid_of_bytes
+from dvlite.objects.hashing import CHUNK, hash_file, hasher, oid_from_hasher, oid_of_bytes
+from dvlite.objects.tree import Tree, TreeEntry
 from dvlite.safepath import name_problem
-from dvlite.tree import Tree, TreeEntry
 
 OID = "xxh128:" + "ab" * 16
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dvlite.repo import Repo
+from dvlite.records.repo import Repo
 from tests.conftest import git
 from tests.pipeline_helpers import PARAMS, make_pipeline
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dvlite import lockfile
-from dvlite.pipeline import load
-from dvlite.repo import Repo
+from dvlite.records import lockfile
+from dvlite.records.pipeline import load
+from dvlite.records.repo import Repo
 from tests.conftest import git
 from tests.pipeline_helpers import PARAMS, make_pipeline, runs
 

@@ -17,10 +17,10 @@ from conftest import git
 from helpers import object_path
 from s3 import make_bucket
 
-from dvlite import pointer as ptr
-from dvlite.fsutil import TMP_MARK
-from dvlite.hashing import hash_file
-from dvlite.repo import Repo
+from dvlite.objects.fsutil import TMP_MARK
+from dvlite.objects.hashing import hash_file
+from dvlite.records import pointer as ptr
+from dvlite.records.repo import Repo
 
 
 def commit_with_remote(repo: Repo, dvlite, store: Path, *paths: str) -> None:

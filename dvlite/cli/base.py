@@ -18,8 +18,8 @@ from dvlite import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dvlite.history import Revisions
-    from dvlite.repo import Repo
+    from dvlite.git.history import Revisions
+    from dvlite.records.repo import Repo
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -59,7 +59,7 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_repo() -> Repo:
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
     repo = Repo.find()
     repo.config  # noqa: B018  (a malformed config file is reported by every command, at once)
@@ -69,7 +69,7 @@ def open_repo() -> Repo:
 def pop_revisions(options: dict[str, Any]) -> Revisions:
     """What a command's --rev, -a/--all-branches, -T/--all-tags and -A/--all-commits select,
     taken out of its keyword arguments ``options``."""
-    from dvlite.history import Revisions
+    from dvlite.git.history import Revisions
 
     return Revisions(
         tuple(options.pop("revs")),

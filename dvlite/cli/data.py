@@ -18,8 +18,8 @@ from dvlite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from dvlite.config import Config
-    from dvlite.fsck import FsckResult
+    from dvlite.ops.fsck import FsckResult
+    from dvlite.records.config import Config
 
 
 @cli.command()
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 @click.option("-f", "--force", is_flag=True, help="Initialise again where .dvlite/ already exists.")
 def init(no_scm: bool, force: bool) -> None:
     """Make .dvlite/ at the root of this git repository."""
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
     repo = Repo.init(no_scm=no_scm, force=force)
     console().print(f"Initialised dvlite in {repo.dvlite_dir}", markup=False)
@@ -41,7 +41,7 @@ def init(no_scm: bool, force: bool) -> None:
 @json_option
 def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
     """Track files or folders: store them in the cache and write PATH.dvl pointers."""
-    from dvlite.add import add as do_add
+    from dvlite.ops.add import add as do_add
 
     repo = open_repo()
     with progress("Hashing") as bar:
@@ -89,7 +89,7 @@ def status(
 
         show_remote_status(ctx, targets, remote_name or None, quiet, as_json, verbose)
         return
-    from dvlite.status import status as do_status
+    from dvlite.ops.status import status as do_status
 
     report = do_status(open_repo(), targets)
     if as_json:
@@ -132,7 +132,7 @@ _HINT = {"not pulled": "  (not in the workspace nor the cache: run `dvlite pull`
 @json_option
 def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool) -> None:
     """Make the workspace match the pointers (all of them, or TARGETS)."""
-    from dvlite.checkout import checkout as do_checkout
+    from dvlite.ops.checkout import checkout as do_checkout
 
     with progress("Checking out") as bar:
         result = do_checkout(open_repo(), targets, force=force, relink=relink, progress=bar)
@@ -149,7 +149,7 @@ def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool)
 @click.argument("targets", nargs=-1, required=True, type=click.Path())
 def unprotect(targets: tuple[str, ...]) -> None:
     """Make hardlinked or symlinked files into writable copies, to edit them safely."""
-    from dvlite.unprotect import unprotect as do_unprotect
+    from dvlite.ops.unprotect import unprotect as do_unprotect
 
     done = do_unprotect(open_repo(), targets)
     console().print(f"unprotected {len(done):,} file{'' if len(done) == 1 else 's'}")
@@ -159,7 +159,7 @@ def unprotect(targets: tuple[str, ...]) -> None:
 @click.argument("targets", nargs=-1, required=True, type=click.Path())
 def remove(targets: tuple[str, ...]) -> None:
     """Stop tracking TARGET.dvl; the data stays in the workspace."""
-    from dvlite.remove import remove as do_remove
+    from dvlite.ops.remove import remove as do_remove
 
     for rel in do_remove(open_repo(), targets):
         console().print(f"removed {rel}", markup=False)
@@ -184,9 +184,9 @@ def config(
     list_all: bool,
 ) -> None:
     """Read or set a setting (`dvlite config cache.type hardlink`)."""
-    from dvlite.config import Config, key_of
     from dvlite.errors import NotARepoError
-    from dvlite.repo import Repo
+    from dvlite.records.config import Config, key_of
+    from dvlite.records.repo import Repo
     from dvlite.secrets import shown
 
     try:
@@ -214,11 +214,11 @@ def config(
 def _set(cfg: Config, key: str, value: str | None, level: str) -> None:
     """Set (or unset) a key once it is known to be one dvlite reads, with a value it can use;
     a remote's options go through `remote modify`'s checks."""
-    from dvlite.config import parse_key
+    from dvlite.records.config import parse_key
 
     section, option = parse_key(key)
     if section.startswith("remote ") and value is not None and option != "url":
-        from dvlite.remote_config import modify
+        from dvlite.remote.settings import modify
 
         cfg.check_storable(section, option, value, cfg.level_for_write(level))
 
@@ -229,7 +229,7 @@ def _set(cfg: Config, key: str, value: str | None, level: str) -> None:
     old = open_repo().cache_dir if key == "cache.dir" and "repo" in cfg.paths else None
     cfg.set(key, value, level)
     if old is not None and value is not None and old.is_dir():
-        from dvlite.repo import Repo
+        from dvlite.records.repo import Repo
 
         new = Repo.find().cache_dir
         if new.resolve() != old.resolve():
@@ -279,7 +279,7 @@ def fsck(
 
         show_remote_fsck(ctx, remote_name or None, as_json)
         return
-    from dvlite.fsck import fsck as do_fsck
+    from dvlite.ops.fsck import fsck as do_fsck
 
     with progress("Verifying") as bar:
         result = do_fsck(open_repo(), progress=bar, repair=repair, remote=from_remote)

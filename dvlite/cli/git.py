@@ -20,7 +20,7 @@ from dvlite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from dvlite.hooks import HookAction
+    from dvlite.ops.hooks import HookAction
 
 
 @cli.command()
@@ -36,7 +36,7 @@ def install(force: bool, as_json: bool) -> None:
 
     An existing hook is kept (as HOOK.pre-dvlite) and still runs first.
     """
-    from dvlite.hooks import install as do_install
+    from dvlite.ops.hooks import install as do_install
 
     actions = do_install(open_repo(), force=force)
     _show_actions(actions, as_json)
@@ -46,7 +46,7 @@ def install(force: bool, as_json: bool) -> None:
 @json_option
 def uninstall(as_json: bool) -> None:
     """Remove dvlite's git hooks and restore the hooks they kept."""
-    from dvlite.hooks import uninstall as do_uninstall
+    from dvlite.ops.hooks import uninstall as do_uninstall
 
     _show_actions(do_uninstall(open_repo()), as_json)
 
@@ -67,7 +67,7 @@ def _show_actions(actions: list[HookAction], as_json: bool) -> None:
 def hook(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
     """Run the git hook NAME (called by the scripts `dvlite install` writes)."""
     from dvlite.errors import NotARepoError
-    from dvlite.hooks import run_hook
+    from dvlite.ops.hooks import run_hook
 
     try:
         repo = open_repo()
@@ -92,7 +92,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 def diff(a: str | None, b: str | None, as_json: bool) -> None:
     """Show data files added, modified, deleted and renamed from revision A (default HEAD)
     to revision B (default: the workspace)."""
-    from dvlite.diff import diff as do_diff
+    from dvlite.ops.diff import diff as do_diff
 
     result = do_diff(open_repo(), a, b)
     if as_json:
@@ -128,7 +128,7 @@ def diff(a: str | None, b: str | None, as_json: bool) -> None:
 @json_option
 def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
     """List the tracked files (inside tracked folders too) with their size and oid."""
-    from dvlite.ls import ls as do_ls
+    from dvlite.ops.ls import ls as do_ls
 
     entries = do_ls(open_repo(), path, rev)
     if as_json:
@@ -180,7 +180,7 @@ def gc(
     is left without a copy: it leaves the cache only when a remote holds it, and the remote
     only when another remote holds it too.
     """
-    from dvlite.gc import gc as do_gc
+    from dvlite.ops.gc import gc as do_gc
 
     revisions = pop_revisions(options)
     if remote and not cloud:

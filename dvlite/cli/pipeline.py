@@ -59,7 +59,7 @@ def stage() -> None:
 def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
               metrics: tuple[str, ...], force: bool, command: tuple[str, ...]) -> None:  # fmt: skip
     """Declare a stage that runs COMMAND (written to dvlite.yaml; run it with `dvlite repro`)."""
-    from dvlite.repro import declare, new_stage
+    from dvlite.ops.repro import declare, new_stage
 
     repo = open_repo()
     new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
@@ -76,8 +76,8 @@ def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[s
         metrics: tuple[str, ...], force: bool, command: tuple[str, ...],
         jobs: int) -> None:  # fmt: skip
     """Declare a stage that runs COMMAND and run it now (with whatever it needs upstream)."""
-    from dvlite.repro import new_stage
-    from dvlite.repro import run as do_run
+    from dvlite.ops.repro import new_stage
+    from dvlite.ops.repro import run as do_run
 
     repo = open_repo()
     new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
@@ -116,7 +116,7 @@ def repro(
     as_json: bool,
 ) -> None:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
-    from dvlite.repro import repro as do_repro
+    from dvlite.ops.repro import repro as do_repro
 
     result = do_repro(
         open_repo(),
@@ -143,7 +143,7 @@ def repro(
 
 
 def _printer(to_stderr: bool):
-    from dvlite.repro import OUTPUT, START
+    from dvlite.ops.repro import OUTPUT, START
 
     lock = threading.Lock()
 
@@ -184,8 +184,8 @@ def _report(result, check_anything: bool) -> None:
 )
 def dag(fmt: str) -> None:
     """Show the stage graph."""
-    from dvlite.dag import render
-    from dvlite.pipeline import load
+    from dvlite.records.dag import render
+    from dvlite.records.pipeline import load
 
     pipeline = load(open_repo().root)
     if not pipeline.stages:  # a note for people; stdout stays valid (empty) output for tools
@@ -207,8 +207,8 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
     from rich.tree import Tree
 
     from dvlite.cli.base import console
-    from dvlite.lineage import downstream as find_downstream
-    from dvlite.lineage import lineage as find_lineage
+    from dvlite.ops.lineage import downstream as find_downstream
+    from dvlite.ops.lineage import lineage as find_lineage
 
     repo = open_repo()
     if downstream:
@@ -310,7 +310,7 @@ def metrics() -> None:
 @md_option
 def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool, as_md: bool) -> None:
     """Show metrics in the workspace (or at REVS, or at every commit)."""
-    from dvlite.metrics import show
+    from dvlite.ops.metrics import show
 
     found = show(open_repo(), list(revs) or None, all_commits=all_commits)
     if as_json:
@@ -338,7 +338,7 @@ def metrics_diff(
     a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool
 ) -> None:
     """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.metrics import diff
+    from dvlite.ops.metrics import diff
 
     rows = diff(open_repo(), a, b, everything=everything)
     if as_json:
@@ -362,7 +362,7 @@ def params() -> None:
 @md_option
 def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool) -> None:
     """Compare params between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.metrics import params_diff as do_diff
+    from dvlite.ops.metrics import params_diff as do_diff
 
     rows = do_diff(open_repo(), a, b, everything=everything)
     if as_json:

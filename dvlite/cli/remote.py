@@ -20,7 +20,7 @@ from dvlite.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from dvlite.remote_status import RemoteStatus
+    from dvlite.ops.remote_status import RemoteStatus
     from dvlite.transfer import TransferResult
 
 
@@ -38,7 +38,7 @@ def remote() -> None:
 @click.option("--local", is_flag=True, help="Write to .dvlite/config.local (git-ignored).")
 def remote_add(name: str, url: str, make_default: bool, force: bool, local: bool) -> None:
     """Add a remote: a folder path, s3://bucket/prefix, or any fsspec URL."""
-    from dvlite.remote_config import add
+    from dvlite.remote.settings import add
 
     add(
         open_repo(),
@@ -74,7 +74,7 @@ def remote_list(as_json: bool) -> None:
 @click.argument("name")
 def remote_remove(name: str) -> None:
     """Forget a remote (its objects stay where they are)."""
-    from dvlite.remote_config import remove
+    from dvlite.remote.settings import remove
 
     remove(open_repo(), name)
 
@@ -90,7 +90,7 @@ def remote_remove(name: str) -> None:
 def remote_modify(name: str, key: str, value: str | None, local: bool, unset: bool) -> None:
     """Set one option of a remote (url, endpoint_url, region, profile, access_key_id,
     secret_access_key, session_token, jobs, or an fsspec option)."""
-    from dvlite.remote_config import modify
+    from dvlite.remote.settings import modify
 
     if value is None and not unset:
         raise click.UsageError("give a VALUE (or --unset)")
@@ -104,7 +104,7 @@ def remote_modify(name: str, key: str, value: str | None, local: bool, unset: bo
 def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
     """Set the default remote (or print it)."""
     from dvlite.remote import default_name
-    from dvlite.remote_config import set_default
+    from dvlite.remote.settings import set_default
 
     repo = open_repo()
     if name is None and not unset:
@@ -228,7 +228,7 @@ def fetch(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
 )
 def pull(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
     """Fetch, then check out the tracked data (or TARGETS, which may be inside a tracked folder)."""
-    from dvlite.transfer import pull as do_pull
+    from dvlite.ops.pull import pull as do_pull
 
     _run("fetched", "Pulling", as_json, do_pull, targets, **options)
 
@@ -242,7 +242,7 @@ def show_remote_status(
     as_json: bool,
     verbose: bool = False,
 ) -> None:
-    from dvlite.remote_status import remote_status
+    from dvlite.ops.remote_status import remote_status
 
     report = remote_status(open_repo(), targets, remote=remote_name)
     if as_json:
@@ -293,7 +293,7 @@ def _remote_summary(report: RemoteStatus) -> None:
 
 def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
     from dvlite.cli.data import show_fsck
-    from dvlite.remote_status import fsck_remote
+    from dvlite.ops.remote_status import fsck_remote
 
     with progress("Verifying") as bar:
         result = fsck_remote(open_repo(), remote=remote_name, progress=bar)

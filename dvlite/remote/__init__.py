@@ -24,7 +24,7 @@ from dvlite.remote.config import (
 )
 
 if TYPE_CHECKING:
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
 
 def open_remote(repo: Repo, name: str | None = None, *, jobs: int | None = None) -> Remote:

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import ConfigError, CorruptObjectError, RemoteError
-from dvlite.hashing import hex_of, oid_of_bytes
+from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.progress import Advance
 from dvlite.remote import errors
 from dvlite.remote.config import RemoteConfig, protocol_of
 from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
-    from dvlite.cache import Cache
+    from dvlite.objects.cache import Cache
 
 DEFAULT_JOBS_FOLDER = 8
 DEFAULT_JOBS_NETWORK = 64

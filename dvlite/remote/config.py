@@ -10,7 +10,7 @@ from dvlite.secrets import SECRET_OPTIONS as SECRET_OPTIONS  # re-exported: whic
 from dvlite.secrets import mask_url, shown
 
 if TYPE_CHECKING:
-    from dvlite.repo import Repo
+    from dvlite.records.repo import Repo
 
 # Options a remote section may hold; S3 ones are mapped onto s3fs's arguments, the rest of an
 # fsspec remote's options are passed to its filesystem as they are.

@@ -11,14 +11,14 @@ import os
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dvlite import fsutil
 from dvlite.errors import CorruptObjectError, RemoteError
-from dvlite.hashing import PREFIX, hash_file
+from dvlite.objects import fsutil
+from dvlite.objects.hashing import PREFIX, hash_file
 from dvlite.progress import Advance, FileBytes
 from dvlite.remote.base import Obj, Remote, verified
 
 if TYPE_CHECKING:
-    from dvlite.cache import Cache
+    from dvlite.objects.cache import Cache
 
 
 class FolderRemote(Remote):
@@ -58,7 +58,7 @@ class FolderRemote(Remote):
 
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
-        from dvlite.copying import copy_hashing
+        from dvlite.objects.copying import copy_hashing
 
         src = cache.path(obj.oid)
         dest = self.path(obj.oid)

@@ -16,16 +16,16 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dvlite import fsutil
 from dvlite.errors import CorruptObjectError, RemoteError
-from dvlite.hashing import CHUNK, PREFIX, hash_file, hasher, hex_of, oid_from_hasher
+from dvlite.objects import fsutil
+from dvlite.objects.hashing import CHUNK, PREFIX, hash_file, hasher, hex_of, oid_from_hasher
 from dvlite.progress import Advance, FileBytes, OnBytes
 from dvlite.remote import errors
 from dvlite.remote.base import Obj, Remote, read_verified, verified
 from dvlite.remote.config import COMMON_OPTIONS, RemoteConfig
 
 if TYPE_CHECKING:
-    from dvlite.cache import Cache
+    from dvlite.objects.cache import Cache
 
 # pip extra that provides each protocol's fsspec package
 EXTRAS = {

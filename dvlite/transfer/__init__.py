@@ -1,16 +1,15 @@
-"""``push``, ``fetch`` and ``pull``: move objects between the cache and a remote.
+"""``push`` and ``fetch``: move objects between the cache and a remote.
 
 Only missing objects move. ``roots`` says where a transfer starts; ``push`` asks the remote
 about every object below its roots in one batch and uploads trees after their contents;
-``fetch`` decides from the cache alone and re-hashes every object it receives; ``pull`` is a
-fetch and a checkout; ``synced`` records the root last fetched from each remote.
+``fetch`` decides from the cache alone and re-hashes every object it receives; ``synced``
+records what each remote was last seen to hold.
 """
 
 from __future__ import annotations
 
 from dvlite.errors import DvliteError
 from dvlite.transfer.fetch import fetch, fetch_oids
-from dvlite.transfer.pull import pull
 from dvlite.transfer.push import PushPlan, plan_push, push, push_oids
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, roots
@@ -25,7 +24,6 @@ __all__ = [
     "fetch",
     "fetch_oids",
     "plan_push",
-    "pull",
     "push",
     "push_oids",
     "roots",

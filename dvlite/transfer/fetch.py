@@ -8,14 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PathError, RemoteError
-from dvlite.history import Revisions
+from dvlite.git.history import Revisions
+from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.progress import Progress
+from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
-from dvlite.repo import Repo
 from dvlite.safepath import MAX_DEPTH
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
 def fetch(

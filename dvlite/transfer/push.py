@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PointerError
-from dvlite.history import Revisions
+from dvlite.git.history import Revisions
+from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.progress import Progress
+from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
-from dvlite.repo import Repo
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots, tree_reader
 from dvlite.transfer.synced import Verified, load_verified, save_verified, trusted_below
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
 @dataclass

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dvlite import history
 from dvlite.errors import CacheError, CorruptObjectError, PathError
-from dvlite.history import Revisions
+from dvlite.git import history
+from dvlite.git.history import Revisions
+from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked, collect
 from dvlite.remote import Remote
-from dvlite.repo import Repo
-from dvlite.tracked import Tracked, collect
-from dvlite.tree import DIR, FILE, Tree, TreeEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def roots(
             owner = repo.tracking_pointer(rel)
             if owner is None:
                 raise
-            from dvlite.tracked import load
+            from dvlite.records.tracked import load
 
             keep(_subtree(load(repo, owner), rel, load_tree))
             continue

@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from dvlite import runcache
-from dvlite.lockfile import LockedPath
+from dvlite.objects.tree import FILE, TreeEntry
+from dvlite.records import runcache
+from dvlite.records.lockfile import LockedPath
+from dvlite.records.repo import Repo
+from dvlite.records.workspace import missing_objects
 from dvlite.remote import Obj, Remote
-from dvlite.repo import Repo
 from dvlite.transfer.fetch import Fetcher
 from dvlite.transfer.roots import Root
-from dvlite.tree import FILE, TreeEntry
-from dvlite.workspace import missing_objects
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from dvlite import fsutil
 from dvlite.errors import CacheError
-from dvlite.hashing import is_oid
+from dvlite.objects import fsutil
+from dvlite.objects.hashing import is_oid
+from dvlite.objects.tree import DIR, FILE
+from dvlite.records.repo import Repo
 from dvlite.remote import Remote
-from dvlite.repo import Repo
-from dvlite.tree import DIR, FILE
 
 
 def synced_path(repo: Repo, remote: Remote) -> Path:

@@ -1,0 +1,129 @@
+"""Tracked data at git revisions: pointer files read from git history.
+
+Reads go through plain ``git`` processes (``dvlite.git.cmd``): one ``ls-tree`` and one
+``cat-file --batch`` per revision, so reading every pointer at a commit stays cheap.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from dvlite.errors import ScmError
+from dvlite.git import cmd as gitcmd
+from dvlite.records import pointer as pointers
+from dvlite.records.lockfile import LOCK_FILE
+from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked, collect, outputs_of
+
+WORKSPACE = "workspace"
+
+
+def _check(repo: Repo) -> None:
+    if not repo.uses_git:
+        raise ScmError("this dvlite repository has no git (initialised with --no-scm)")
+
+
+def resolve(repo: Repo, rev: str) -> str:
+    """The commit id a revision names; ScmError for an unknown one."""
+    _check(repo)
+    sha = gitcmd.rev_parse(repo.root, rev)
+    if sha is None:
+        raise ScmError(f"unknown git revision {rev!r}")
+    return sha
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The git revisions an operation also concerns: ``revs`` and every branch tip, tag or
+    commit (the CLI's --rev, -a, -T and -A)."""
+
+    revs: tuple[str, ...] = ()
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.revs) or self.all_branches or self.all_tags or self.all_commits
+
+    def commits(self, repo: Repo) -> list[str]:
+        """Commit ids for the revisions and ref sets, each once, in a stable order."""
+        _check(repo)
+        found: dict[str, None] = {}
+        for rev in self.revs:
+            found[resolve(repo, rev)] = None
+        refs = [
+            prefix
+            for prefix, wanted in (("refs/heads", self.all_branches), ("refs/tags", self.all_tags))
+            if wanted
+        ]
+        if refs:
+            out = gitcmd.run(
+                repo.root,
+                "for-each-ref",
+                "--format=%(objectname) %(objecttype) %(*objecttype)",
+                *refs,
+            )
+            shas = []
+            for line in out.decode().splitlines():
+                sha, kind, peeled = [*line.split(" "), ""][:3]
+                if kind == "commit" or peeled == "commit":
+                    shas.append(sha)
+            if shas:  # peel annotated tags to their commits
+                out = gitcmd.run(repo.root, "rev-parse", *(f"{s}^{{commit}}" for s in shas))
+                for sha in out.decode().split():
+                    found[sha] = None
+        if self.all_commits:
+            for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
+                found[sha] = None
+        return list(found)
+
+
+def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
+    """Every pointer and stage output committed at ``rev`` (the workspace for ``WORKSPACE``)."""
+    if rev == WORKSPACE:
+        return collect(repo)
+    return pointers_at(repo, resolve(repo, rev), rev)
+
+
+def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Tracked]:
+    """Every pointer file and stage output (dvlite.lock) at ``commit`` (a commit id), parsed;
+    PointerError for a malformed one."""
+    return pointers_at_each(repo, [commit], [label or commit[:12]])[0]
+
+
+def pointers_at_each(
+    repo: Repo, commits: list[str], labels: list[str] | None = None
+) -> list[list[Tracked]]:
+    """``pointers_at`` for several commits, reading all their pointer files through one git
+    process."""
+    _check(repo)
+    found = []
+    for commit in commits:
+        files = [
+            (sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"
+        ]
+        found.append([(s, p) for s, p in files if pointers.is_pointer(p) or p == LOCK_FILE])
+    blobs = gitcmd.read_blobs(repo.root, sorted({sha for files in found for sha, _ in files}))
+    labels = labels or [commit[:12] for commit in commits]
+    return [_parse(files, blobs, label) for files, label in zip(found, labels, strict=True)]
+
+
+def _parse(
+    found: list[tuple[str, str]], blobs: dict[str, bytes | None], label: str
+) -> list[Tracked]:
+    items = []
+    for sha, path in found:
+        data = blobs.get(sha)
+        if data is None:
+            raise ScmError(
+                f"git cannot read {path} at {label}; the repository may be damaged (`git fsck`)"
+            )
+        text = data.decode("utf-8", errors="replace")
+        where = f"{path} at {label}"
+        if path == LOCK_FILE:
+            items.extend(outputs_of(text, where))
+            continue
+        p = pointers.loads(text, where, posixpath.basename(path)[: -len(pointers.SUFFIX)])
+        items.append(Tracked(path, path[: -len(pointers.SUFFIX)], p))
+    return items

@@ -1,0 +1,336 @@
+"""``dvlite checkout``: make the workspace match the pointers.
+
+Nothing is overwritten or deleted unless its content is in the cache (or ``force``), and
+every object is verified on its way out of the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
+from dvlite.objects import fsutil
+from dvlite.objects.tree import DIR, FILE, TreeEntry
+from dvlite.ops.diff import diff_entries
+from dvlite.progress import FileBytes, Progress
+from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked, collect, workspace_node
+from dvlite.records.workspace import (
+    HASH_THREADS,
+    PARALLEL_MIN_SIZE,
+    Delta,
+    DirNode,
+    FileNode,
+    Node,
+    build,
+    compare,
+    scan,
+)
+
+_SHOWN = 5  # paths named in one error message
+UNSAVED = (
+    "checkout would overwrite or delete changes that are not in the cache: {paths}; "
+    "`dvlite add` them to keep them, or use --force to discard them"
+)
+
+
+@dataclass
+class CheckoutResult:
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)  # not checked out: the object is damaged
+    missing: list[str] = field(default_factory=list)  # not checked out: the cache lacks it
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"added": self.added, "modified": self.modified, "deleted": self.deleted}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.modified or self.deleted)
+
+
+def _name_some(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_SHOWN])
+    return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+def _all_files(repo: Repo, entry: TreeEntry, work: Node | None, rel: str) -> Iterable[Delta]:
+    """Every stored file paired with its workspace node (for --relink)."""
+    if entry.type == FILE:
+        yield Delta(rel, entry, work if isinstance(work, FileNode) else None)
+        return
+    children = work.children if isinstance(work, DirNode) else {}
+    for child in repo.cache.load_tree(entry.oid):
+        yield from _all_files(repo, child, children.get(child.name), f"{rel}/{child.name}")
+
+
+def plan(
+    repo: Repo,
+    items: list[Tracked],
+    *,
+    force: bool,
+    relink: bool,
+    skipped: list[str] | None = None,
+    since: Mapping[str, Tracked] | None = None,
+    dropped: Iterable[Tracked] = (),
+    unsaved: str = UNSAVED,
+) -> list[Delta]:
+    """What to change so that the workspace matches ``items``. A path whose object (or tree)
+    the cache lacks raises CacheError; with ``skipped`` given it is appended there instead and
+    left as the workspace has it, and the rest is planned (a partial checkout).
+
+    ``since`` holds the versions the workspace was at (a git switch): a folder that was a
+    folder there too has only the files that differ between the two versions compared.
+    ``dropped`` items are no longer tracked: their files are deleted where the cache has
+    them. Unsaved changes raise CheckoutError with ``unsaved`` (``{paths}`` names them)."""
+    deltas: list[Delta] = []
+    lacking: list[str] = []
+    partial = skipped is not None
+    for item in dropped:
+        deltas += _dropped(repo, item)
+    for item in items:
+        if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
+            if partial:
+                lacking.append(item.rel)
+                continue
+            raise CacheError(
+                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
+                f"run `dvlite pull {item.source}`"
+            )
+        old = since.get(item.rel) if since else None
+        if (
+            old is not None
+            and old.pointer.kind == item.pointer.kind == DIR
+            and repo.cache.exists(old.pointer.oid)
+        ):
+            deltas += _changed_files(repo, old.entry, item.entry, item.rel)
+            continue
+        work = workspace_node(repo, item)
+        found = list(compare(repo.cache, item.entry, work, item.rel, lacking if partial else None))
+        if relink:
+            seen = {d.rel for d in found}
+            found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
+        deltas.extend(found)
+    present = repo.cache.existing(
+        {d.stored.oid for d in deltas if d.stored is not None}
+        | {d.work.oid for d in deltas if d.work is not None and not force}
+    )
+    missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
+    if missing and not partial:
+        raise CacheError(
+            f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
+        )
+    if skipped is not None:
+        skipped.extend(lacking + missing)
+        gone = set(missing)
+        deltas = [d for d in deltas if d.rel not in gone]
+    if not force:
+        changes = [
+            d.rel
+            for d in deltas
+            if d.work is not None
+            and not (d.stored is not None and d.stored.oid == d.work.oid)
+            and d.work.oid not in present
+        ]
+        if changes:
+            raise CheckoutError(unsaved.format(paths=_name_some(changes)))
+    return deltas
+
+
+def _changed_files(repo: Repo, old: TreeEntry, new: TreeEntry, rel: str) -> Iterator[Delta]:
+    """Deltas for just the files that differ between two versions of a folder: a switch
+    that changes 1 file of 20,000 looks at 1."""
+    link_roots = (os.path.realpath(repo.cache_dir),)
+    for path, _old, entry in diff_entries(repo.cache, old, new, rel):
+        work = None
+        if os.path.lexists(repo.abspath(path)):
+            work = scan(os.fspath(repo.abspath(path)), path, link_roots)
+            build(work, repo.state)
+        yield from compare(repo.cache, entry, work, path)
+
+
+def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
+    """The workspace files of data no longer tracked: deleted only where the cache has them."""
+    work = workspace_node(repo, item)
+    if work is None:
+        return []
+    deltas = list(compare(repo.cache, None, work, item.rel))
+    if any(d.work is not None and not repo.cache.exists(d.work.oid) for d in deltas):
+        return []  # holds unsaved changes: leave it all in place
+    return deltas
+
+
+def make_folders(repo: Repo, items: Iterable[Tracked]) -> None:
+    """Tracked folders exist after a checkout, even empty ones (no file brings those back)."""
+    for item in items:
+        if item.pointer.kind == DIR:
+            os.makedirs(repo.confined.target(item.rel, item.source), exist_ok=True)
+
+
+def checkout(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    force: bool = False,
+    relink: bool = False,
+    progress: Progress | None = None,
+) -> CheckoutResult:
+    """Make the workspace match the pointers (or ``targets``). A file whose object the cache
+    lacks, or holds damaged, is left as it is and the rest is checked out (as DVC does); then
+    CacheError names them."""
+    with repo.lock():
+        items = collect(repo, targets)
+        skipped: list[str] = []
+        deltas = plan(repo, items, force=force, relink=relink, skipped=skipped)
+        result = apply(repo, deltas, progress, partial=True)
+        result.missing = skipped
+        make_folders(repo, items)
+        raise_incomplete(result)
+        return result
+
+
+def raise_incomplete(result: CheckoutResult) -> None:
+    """CacheError naming what a partial checkout left out (nothing when it left out nothing)."""
+    lines = []
+    if result.corrupt:
+        lines.append(
+            f"corrupt objects in the cache, not checked out: {_name_some(result.corrupt)}; "
+            "moved aside; run `dvlite pull` to fetch good copies"
+        )
+    if result.missing:
+        lines.append(
+            f"not in the cache, not checked out: {_name_some(result.missing)}; "
+            "run `dvlite pull` to fetch them"
+        )
+    if lines:
+        raise CacheError("\n".join(lines))
+
+
+def apply(
+    repo: Repo, deltas: list[Delta], progress: Progress | None = None, *, partial: bool = False
+) -> CheckoutResult:
+    """Make each path of ``deltas`` hold what its record says. Every path written or deleted
+    is checked first (``Repo.confined``): all of them, before the first change. A corrupt
+    object raises CacheError after the rest is installed, or with ``partial`` is only listed
+    in the result's ``corrupt``."""
+    result = CheckoutResult()
+    where = repo.confined
+    targets = {d.rel: where.target(d.rel) for d in deltas}
+    for d in deltas:
+        if d.stored is None and d.work is not None:
+            fsutil.remove(targets[d.rel])
+            result.deleted.append(d.rel)
+            _prune_empty(repo, os.path.dirname(targets[d.rel]))
+    installs = [d for d in deltas if d.stored is not None]
+    if progress:
+        progress.start(len(installs), sum(max(d.stored.size, 0) for d in installs if d.stored))
+    advance = progress.advance if progress else None
+    rows: list[tuple[str, int, int, int, str]] = []
+
+    made: set[str] = set()  # parent folders already made in this checkout
+
+    def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
+        assert d.stored is not None
+        dest = targets[d.rel]
+        # a big file's bytes as they are read, then the file (nothing to count without a bar)
+        counted = FileBytes(advance) if advance else None
+        try:
+            if (
+                d.work is not None
+                and d.work.oid == d.stored.oid
+                and d.work.exec != d.stored.exec
+                and not _shares_object(dest)
+            ):
+                _set_exec(dest, d.stored.exec)
+            else:
+                parent = os.path.dirname(dest)
+                if parent not in made:
+                    _prepare_parent(dest)
+                    made.add(parent)
+                repo.cache.install(
+                    d.stored.oid,
+                    dest,
+                    executable=d.stored.exec,
+                    size=d.stored.size,
+                    on_bytes=counted.on_bytes
+                    if counted and d.stored.size >= PARALLEL_MIN_SIZE
+                    else None,
+                )
+        except CorruptObjectError:
+            return d, None
+        finally:
+            if counted:
+                counted.finish(max(d.stored.size, 0))
+        st = os.stat(dest)
+        return d, (d.rel, st.st_ino, st.st_mtime_ns, st.st_size, d.stored.oid)
+
+    big = [d for d in installs if d.stored and d.stored.size >= PARALLEL_MIN_SIZE]
+    small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
+    # the folders temporary files go into, so that the next run cleans them if this one is killed
+    folders = {d.rel.rpartition("/")[0] for d in installs}
+    with fsutil.journal(repo.tmp_dir, sorted(folders)) if installs else nullcontext():
+        done = list(map(install, small))
+        if big:
+            from concurrent.futures import ThreadPoolExecutor  # only for big files
+
+            with ThreadPoolExecutor(HASH_THREADS) as pool:
+                done += pool.map(install, big)
+    for d, row in done:
+        if row is None:
+            result.corrupt.append(d.rel)
+            continue
+        rows.append(row)
+        if d.work is None:
+            result.added.append(d.rel)
+        elif d.work.oid != row[4] or d.work.exec != d.stored.exec:  # type: ignore[union-attr]
+            result.modified.append(d.rel)
+    repo.state.save(rows)
+    if not partial:
+        raise_incomplete(result)
+    return result
+
+
+def _shares_object(path: str) -> bool:
+    """A symlink or hard link to a cache object: chmod would change the object itself."""
+    return os.path.islink(path) or os.stat(path).st_nlink > 1
+
+
+def _set_exec(path: str, executable: bool) -> None:
+    mode = os.stat(path).st_mode
+    wanted = mode | 0o111 if executable else mode & ~0o111
+    if wanted != mode:
+        os.chmod(path, wanted)
+
+
+def _prepare_parent(dest: str) -> None:
+    # a file standing where a folder must go was already deleted by the plan
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+
+
+def _prune_empty(repo: Repo, folder: str) -> None:
+    root = os.fspath(repo.root)
+    while folder != root and fsutil.is_within(folder, root):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = os.path.dirname(folder)
+
+
+def link_into_workspace(repo: Repo, node: Node) -> None:
+    """Replace just-added workspace files with links to their cache objects (hardlink or
+    symlink link types). The cache is flushed to disk first: after this the cache holds the
+    only copy of the bytes."""
+    os.sync()
+    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
+    rows = []
+    for f in files:
+        repo.cache.install(f.oid, f.path, executable=f.exec)
+        st = os.stat(f.path)
+        rows.append((f.rel, st.st_ino, st.st_mtime_ns, st.st_size, f.oid))
+    repo.state.save(rows)

@@ -1,0 +1,187 @@
+"""``dvlite diff``: data files added, modified, deleted and renamed between two revisions, or
+between a revision and the workspace.
+
+Trees are compared as Merkle trees: a subtree whose id is equal on both sides is skipped
+without being read, so a diff costs what changed, not what is tracked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dvlite.errors import CacheError
+from dvlite.objects.cache import Cache
+from dvlite.objects.tree import DIR, FILE, TreeEntry
+from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked, workspace_node
+from dvlite.records.workspace import compare, stored_files
+
+Change = tuple[str, TreeEntry | None, TreeEntry | None]  # path, old file, new file
+
+
+def diff_entries(
+    cache: Cache,
+    old: TreeEntry | None,
+    new: TreeEntry | None,
+    rel: str,
+    missing: list[str] | None = None,
+) -> Iterator[Change]:
+    """Every file that differs between two stored entries, skipping equal subtrees.
+
+    A tree missing from the cache raises CacheError, or, with ``missing`` given, is
+    appended to it (its path) and its files are left out.
+    """
+    if old is not None and new is not None:
+        if old.type == FILE and new.type == FILE:
+            if old.oid != new.oid or old.exec != new.exec:
+                yield rel, old, new
+            return
+        if old.type == DIR and new.type == DIR:
+            if old.oid == new.oid:
+                return
+            a, b = _load(cache, old, rel, missing), _load(cache, new, rel, missing)
+            if a is None or b is None:
+                return
+            for name in sorted(a.keys() | b.keys()):
+                yield from diff_entries(cache, a.get(name), b.get(name), f"{rel}/{name}", missing)
+            return
+    if old is not None:
+        for path, entry in stored_files(cache, old, rel, missing):
+            yield path, entry, None
+    if new is not None:
+        for path, entry in stored_files(cache, new, rel, missing):
+            yield path, None, entry
+
+
+def _load(
+    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None
+) -> dict[str, TreeEntry] | None:
+    try:
+        return cache.load_tree(entry.oid).by_name
+    except CacheError:
+        if missing is None:
+            raise
+        missing.append(rel)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: str
+    old: TreeEntry | None
+    new: TreeEntry | None
+    old_path: str | None = None  # set for renames
+
+    @property
+    def kind(self) -> str:
+        if self.old_path is not None:
+            return "renamed"
+        return "added" if self.old is None else "deleted" if self.new is None else "modified"
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"path": self.path}
+        if self.old_path is not None and self.new is not None:
+            d["old_path"], d["oid"], d["size"] = self.old_path, self.new.oid, self.new.size
+            return d
+        if self.old is not None:
+            d["old_oid"], d["old_size"] = self.old.oid, self.old.size
+        if self.new is not None:
+            d["new_oid"], d["new_size"] = self.new.oid, self.new.size
+        return d
+
+
+@dataclass
+class DiffResult:
+    a: str  # what was compared, as the user named it
+    b: str
+    added: list[FileChange] = field(default_factory=list)
+    modified: list[FileChange] = field(default_factory=list)
+    deleted: list[FileChange] = field(default_factory=list)
+    renamed: list[FileChange] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # paths whose trees the cache lacks
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "added": [c.to_dict() for c in self.added],
+            "modified": [c.to_dict() for c in self.modified],
+            "deleted": [c.to_dict() for c in self.deleted],
+            "renamed": [c.to_dict() for c in self.renamed],
+            "not_in_cache": self.missing,
+        }
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.modified or self.deleted or self.renamed)
+
+
+def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
+    """Data changes from revision ``a`` (default HEAD) to revision ``b`` (default: the workspace).
+
+    Where a tree is not in the cache the diff cannot look inside it: its path goes to
+    ``missing`` and the rest of the diff is still complete.
+    """
+    from dvlite.git import history
+
+    a = a or "HEAD"
+    old_items = {t.rel: t for t in history.tracked_at(repo, a)}
+    new_items = {t.rel: t for t in history.tracked_at(repo, b or history.WORKSPACE)}
+    missing: list[str] = []
+    changes: list[Change] = []
+    for rel in sorted(old_items.keys() | new_items.keys()):
+        old, new = old_items.get(rel), new_items.get(rel)
+        old_entry = old.entry if old else None
+        if b is None:
+            changes.extend(_against_workspace(repo, old_entry, new, rel, missing))
+        else:
+            new_entry = new.entry if new else None
+            changes.extend(diff_entries(repo.cache, old_entry, new_entry, rel, missing))
+    result = DiffResult(a, b or history.WORKSPACE, missing=sorted(set(missing)))
+    _sort_into(result, changes)
+    return result
+
+
+def _against_workspace(
+    repo: Repo, old: TreeEntry | None, new: Tracked | None, rel: str, missing: list[str]
+) -> list[Change]:
+    """Changes from a stored item to the data in the workspace (hashed through the state db)."""
+    work = workspace_node(repo, new) if new is not None else None
+    if work is None:
+        return (
+            [(path, entry, None) for path, entry in stored_files(repo.cache, old, rel, missing)]
+            if old
+            else []
+        )
+    try:
+        return [
+            (d.rel, d.stored, d.work.to_entry() if d.work is not None else None)
+            for d in compare(repo.cache, old, work, rel)
+        ]
+    except CacheError:
+        missing.append(rel)
+        return []
+
+
+def _sort_into(result: DiffResult, changes: list[Change]) -> None:
+    added = {path: new for path, old, new in changes if old is None and new is not None}
+    deleted = {path: old for path, old, new in changes if new is None and old is not None}
+    # a rename: the same content deleted at one path and added at another
+    by_oid: dict[str, list[str]] = {}
+    for path, entry in added.items():
+        by_oid.setdefault(entry.oid, []).append(path)
+    for path, old in sorted(deleted.items()):
+        targets = by_oid.get(old.oid)
+        if targets:
+            new_path = targets.pop(0)
+            result.renamed.append(FileChange(new_path, old, added.pop(new_path), old_path=path))
+            continue
+        result.deleted.append(FileChange(path, old, None))
+    result.added.extend(FileChange(path, None, entry) for path, entry in sorted(added.items()))
+    result.modified.extend(
+        FileChange(path, old, new)
+        for path, old, new in sorted(changes, key=lambda c: c[0])
+        if old and new
+    )
+    result.renamed.sort(key=lambda c: c.path)

@@ -1,0 +1,294 @@
+"""``dvlite gc``: remove the cache objects that no kept revision uses.
+
+Safety first: the workspace is always kept; a revision that cannot be read completely (a
+malformed pointer, a tree not in the cache) stops gc before anything is removed; and without
+``force`` an object that no remote holds is never removed, since it is the only copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from dvlite.errors import CacheError, DvliteError
+from dvlite.git.history import Revisions
+from dvlite.objects import fsutil
+from dvlite.objects.tree import DIR, Tree
+from dvlite.records import runcache
+from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked
+
+
+@dataclass
+class GcResult:
+    removed: list[str] = field(default_factory=list)  # or, with dry, what would be
+    removed_bytes: int = 0
+    only_copy: list[str] = field(default_factory=list)  # unused but kept: no remote holds them
+    only_copy_bytes: int = 0
+    used: int = 0  # objects the kept revisions use
+    dry: bool = False
+    remote: str | None = None  # with --cloud: the remote cleaned
+    cloud_removed: list[str] = field(default_factory=list)
+    cloud_only_copy: list[str] = field(default_factory=list)  # on no other remote: kept there
+    runs_removed: list[str] = field(
+        default_factory=list
+    )  # run-cache entries naming removed objects
+    cloud_runs_removed: list[str] = field(default_factory=list)
+    cloud_tmp_removed: list[str] = field(default_factory=list)  # killed pushes' temporary files
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dry": self.dry,
+            "removed": self.removed,
+            "removed_bytes": self.removed_bytes,
+            "kept_only_copy": self.only_copy,
+            "kept_only_copy_bytes": self.only_copy_bytes,
+            "used": self.used,
+            "remote": self.remote,
+            "cloud_removed": self.cloud_removed,
+            "cloud_kept_only_copy": self.cloud_only_copy,
+            "runs_removed": self.runs_removed,
+            "cloud_runs_removed": self.cloud_runs_removed,
+            "cloud_tmp_removed": self.cloud_tmp_removed,
+        }
+
+
+def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
+    """Every object (files and trees) the workspace and the given commits use.
+
+    Raises when any of them cannot be read completely: gc never removes on partial information.
+    """
+    from dvlite.git import history
+
+    used: set[str] = set()
+    seen_trees: set[str] = set()
+    _add_items(repo, history.tracked_at(repo, history.WORKSPACE), "the workspace", used, seen_trees)
+    for commit in commits:
+        _add_items(repo, history.tracked_at(repo, commit), commit[:12], used, seen_trees)
+    return used
+
+
+def _add_items(
+    repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]
+) -> None:
+    for item in items:
+        used.add(item.pointer.oid)
+        if item.pointer.kind == DIR:
+            _add_tree(repo, item.pointer.oid, item, where, used, seen)
+
+
+def _add_tree(
+    repo: Repo, oid: str, item: Tracked, where: str, used: set[str], seen: set[str]
+) -> None:
+    stack = [oid]
+    while stack:
+        tree_oid = stack.pop()
+        if tree_oid in seen:
+            continue
+        try:
+            tree = repo.cache.load_tree(tree_oid)
+        except CacheError as exc:
+            raise CacheError(
+                f"cannot read what {item.source} at {where} uses ({exc}), so gc removes nothing; "
+                f"`dvlite fetch` that revision first, or leave it out of what gc keeps"
+            ) from None
+        seen.add(tree_oid)
+        for entry in tree:
+            used.add(entry.oid)
+            if entry.type == DIR:
+                stack.append(entry.oid)
+
+
+def gc(
+    repo: Repo,
+    *,
+    revisions: Revisions = Revisions(),
+    cloud: bool = False,
+    remote: str | None = None,
+    dry: bool = False,
+    force: bool = False,
+) -> GcResult:
+    """Remove every object that neither the workspace nor the chosen revisions use, from the
+    cache and, with ``cloud``, from the remote (``dry``: only say what would go).
+
+    Without ``force`` no object is left without a copy: one is removed from the cache only
+    when a remote keeps it, and from the remote only when another remote holds it too.
+    A run-cache entry goes with any object it names, so none points at a missing object.
+    """
+    with repo.lock():
+        commits: list[str] = []
+        if repo.uses_git and revisions:
+            commits = revisions.commits(repo)
+        elif revisions:
+            raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
+        used = used_objects(repo, commits)
+        unused = [oid for oid in repo.cache.iter_oids() if oid not in used]
+        result = GcResult(used=len(used), dry=dry)
+        target = None
+        cloud_drop: set[str] = set()
+        trees: dict[str, Tree] = {}  # the trees among the remote's unused objects
+        if cloud:
+            from dvlite.remote import open_remote
+            from dvlite.transfer.synced import reachable
+
+            target = open_remote(repo, remote)
+            result.remote = target.name
+            listed = target.list_oids()
+            if not listed:
+                target.check_reachable()  # a missing bucket lists as empty: say so instead
+            on_target = sorted(listed - used)
+            trees = cached_trees(repo, on_target)
+            if force:
+                cloud_drop = set(on_target)
+            else:
+                elsewhere = _holders(repo, on_target, skip=target.name)
+                cloud_drop = {o for o in on_target if elsewhere.get(o)}
+                result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
+                # a tree that stays keeps what is below it, even where another remote has that
+                below: set[str] = set()
+                for oid in trees.keys() - cloud_drop:
+                    reachable(repo, oid, below)
+                cloud_drop -= below
+            result.cloud_removed = sorted(cloud_drop)
+        holders = {} if force else _holders(repo, unused)
+        for oid in unused:
+            size = _size(repo.cache.path(oid))
+            keepers = holders.get(oid, set())
+            if target is not None and oid in cloud_drop:
+                keepers = keepers - {target.name}
+            if force or keepers:
+                result.removed.append(oid)
+                result.removed_bytes += size
+            else:
+                result.only_copy.append(oid)
+                result.only_copy_bytes += size
+        removed = set(result.removed)
+        result.runs_removed = [
+            key
+            for key in runcache.iter_keys(repo.cache_dir)
+            if _names_any(repo, runcache.load(repo.cache_dir, key), removed)
+        ]
+        cloud_runs: dict[str, bytes | BaseException] = {}
+        if target is not None and cloud_drop:
+            cloud_runs = target.read_runs(sorted(target.list_runs()))
+            result.cloud_runs_removed = [
+                key
+                for key, data in cloud_runs.items()
+                if isinstance(data, bytes) and _names_any(repo, runcache.parse(data), cloud_drop)
+            ]
+        stale: list[str] = []
+        if target is not None:  # a push still running writes its temporary files only now
+            now = time.time()
+            stale = [p for p, mtime in target.list_tmp() if now - mtime > fsutil.TMP_GRACE]
+            result.cloud_tmp_removed = [target.display(p) for p in stale]
+        if not dry:
+            if stale:
+                assert target is not None
+                target.delete_tmp(stale)
+            if target is not None and cloud_drop:
+                # a new mark first: every clone's record of what it verified there is void
+                older = target.gc_marks()
+                target.add_gc_mark()
+                target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
+                for wave in deletion_waves(cloud_drop, trees):
+                    target.delete(wave)  # a wave is complete before the next one starts
+                target.delete_gc_marks(older)
+            for key in result.runs_removed:
+                _remove(runcache.entry_path(repo.cache_dir, key))
+            for oid in result.removed:
+                _remove(repo.cache.path(oid))
+        return result
+
+
+def deletion_waves(drop: Collection[str], trees: Mapping[str, Tree]) -> list[list[str]]:
+    """The order to delete ``drop`` from a remote in, so that at every moment each tree still
+    there has all its children there: the trees (those ``trees`` knows) by height, parents
+    first, then everything else."""
+    height: dict[str, int] = {}
+
+    def height_of(oid: str) -> int:
+        if oid not in height:
+            below = (
+                c.oid for c in trees[oid] if c.type == DIR and c.oid in drop and c.oid in trees
+            )
+            height[oid] = 1 + max(map(height_of, below), default=0)
+        return height[oid]
+
+    waves: dict[int, list[str]] = {}
+    for oid in drop:
+        waves.setdefault(height_of(oid) if oid in trees else 0, []).append(oid)
+    return [sorted(waves[h]) for h in sorted(waves, reverse=True)]
+
+
+# the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys
+# are sorted, "exec" only when true)
+_TREE_START = (b"[]", b'[{"exec":', b'[{"name":')
+
+
+def cached_trees(repo: Repo, oids: Iterable[str]) -> dict[str, Tree]:
+    """The trees among ``oids`` that the cache holds (an object that cannot start like a tree
+    is not read further than its first bytes)."""
+    found: dict[str, Tree] = {}
+    for oid in oids:
+        try:
+            with open(repo.cache.path(oid), "rb") as f:
+                head = f.read(len(_TREE_START[-1]))
+        except OSError:
+            continue
+        if head.startswith(_TREE_START):
+            with contextlib.suppress(CacheError):
+                found[oid] = repo.cache.load_tree(oid)
+    return found
+
+
+def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:
+    """Whether a run-cache entry names any of ``oids``, itself or below one of its trees (as
+    far as the cache can tell)."""
+    from dvlite.transfer.synced import reachable
+
+    if entry is None:
+        return False
+    for p in entry[0] + entry[1]:
+        if p.oid in oids:
+            return True
+        if p.kind == DIR:
+            below: set[str] = set()
+            reachable(repo, p.oid, below)
+            if below & oids:
+                return True
+    return False
+
+
+def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, set[str]]:
+    """For each of ``oids``, the names of the configured remotes that hold it (a remote that
+    cannot be asked raises: gc does not guess)."""
+    found: dict[str, set[str]] = {}
+    if not oids or not repo.config.sections('remote "'):
+        return found
+    from dvlite.remote import configured, open_remote
+
+    for name in sorted(configured(repo)):
+        if name == skip:
+            continue
+        for oid in open_remote(repo, name).exists(oids):
+            found.setdefault(oid, set()).add(name)
+    return found
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))  # the objects/xx folder, when it is now empty

@@ -1,0 +1,239 @@
+"""``dvlite lineage``: what produced a file, back to the data added with ``dvlite add``, or
+everything that depends on it.
+
+Upstream, each output leads to the stage that made it (its cmd, params and the oid of every
+input as dvlite.lock recorded them), each input to its own producer, down to data tracked by
+a pointer file or plain files in git. Every record carries the commit where it last changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dvlite.errors import PathError
+from dvlite.git import cmd as gitcmd
+from dvlite.git.revision import Snapshot
+from dvlite.records import pointer as pointers
+from dvlite.records.lockfile import LOCK_FILE, LockEntry
+from dvlite.records.pipeline import overlaps
+from dvlite.records.repo import Repo
+
+STAGE, DATA, FILE, MISSING = "stage", "data", "file", "missing"
+UNCOMMITTED = "uncommitted"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One path in the lineage. ``kind`` is "stage" (a stage output), "data" (tracked by a
+    pointer file), "file" (anything else, usually code in git) or "missing"."""
+
+    path: str
+    kind: str
+    oid: str | None = None  # as the record that reaches this node holds it
+    source: str | None = None  # dvlite.lock, the pointer file, or None
+    commit: str | None = None  # where that record last changed; "uncommitted" or None (no git)
+    stage: str | None = None
+    cmd: str | None = None
+    params: dict[str, dict[str, object]] = field(default_factory=dict)
+    inputs: tuple[Node, ...] = ()
+    current_oid: str | None = None  # for data: the pointer's oid when it differs from the record
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "oid": self.oid,
+            "source": self.source,
+        }
+        d["commit"] = self.commit
+        if self.kind == STAGE:
+            d |= {"stage": self.stage, "cmd": self.cmd, "params": self.params}
+            d["inputs"] = [n.to_dict() for n in self.inputs]
+        if self.current_oid:
+            d["current_oid"] = self.current_oid
+        return d
+
+
+@dataclass(frozen=True)
+class Dependent:
+    stage: str
+    cmd: str
+    outs: tuple[str, ...]
+    via: tuple[str, ...]  # the deps through which it depends on the path (or upstream stages)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "cmd": self.cmd,
+            "outs": list(self.outs),
+            "via": list(self.via),
+        }
+
+
+class _Commits:
+    """The commit where a record last changed, asked of git lazily and remembered."""
+
+    def __init__(self, repo: Repo, snap: Snapshot) -> None:
+        self.repo = repo
+        self.snap = snap
+        self.enabled = repo.uses_git
+        self._lock_history: list[tuple[str, Snapshot]] | None = None
+
+    def _git(self, *args: str) -> str:
+        return gitcmd.run(self.repo.root, *args).decode()
+
+    def _head_rev(self) -> str | None:
+        return gitcmd.rev_parse(self.repo.root, "HEAD")
+
+    def of_file(self, rel: str) -> str | None:
+        """The last commit (at or before the snapshot) that changed ``rel``."""
+        if not self.enabled:
+            return None
+        rev = self.snap.commit or self._head_rev()
+        if rev is None:
+            return UNCOMMITTED
+        if self.snap.commit is None and self._dirty(rel):
+            return UNCOMMITTED
+        out = self._git("log", "-1", "--format=%H", rev, "--", rel).strip()
+        return out or UNCOMMITTED
+
+    def _dirty(self, rel: str) -> bool:
+        return bool(self._git("status", "--porcelain", "--untracked-files=all", "--", rel).strip())
+
+    def of_stage(self, name: str, entry: LockEntry) -> str | None:
+        """The oldest commit of the newest run of commits whose lock holds this same entry."""
+        if not self.enabled:
+            return None
+        rev = self.snap.commit or self._head_rev()
+        if rev is None:
+            return UNCOMMITTED
+        if self._lock_history is None:
+            shas = self._git("log", "--format=%H", rev, "--", LOCK_FILE).split()
+            self._lock_history = [(sha, Snapshot(self.repo, sha)) for sha in shas]
+        found: str | None = None
+        for sha, snap in self._lock_history:
+            if snap.lock.stages.get(name) != entry:
+                break
+            found = sha
+        return found or UNCOMMITTED
+
+
+def _rel(repo: Repo, path: str) -> str:
+    rel = repo.rel(path)
+    if not rel:
+        raise PathError("give a file or folder inside the repository, not its root")
+    if pointers.is_pointer(rel):
+        rel = rel[: -len(pointers.SUFFIX)]
+    return rel
+
+
+def _pointer_for(snap: Snapshot, rel: str) -> str | None:
+    parts = rel.split("/")
+    for i in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:i]) + pointers.SUFFIX
+        if snap.exists(candidate):
+            return candidate
+    return None
+
+
+def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
+    """Where ``path`` came from, at ``rev`` (or in the workspace)."""
+    snap = Snapshot(repo, rev)
+    commits = _Commits(repo, snap)
+    lock = snap.lock
+    pipeline = snap.pipeline
+    seen: dict[str, Node] = {}
+
+    def node(rel: str, recorded: str | None, trail: frozenset[str]) -> Node:
+        owner = next(
+            (
+                (name, out)
+                for name, entry in sorted(lock.stages.items())
+                for out in entry.outs + entry.metrics
+                if rel == out.path or rel.startswith(out.path + "/")
+            ),
+            None,
+        )
+        if owner is not None:
+            name, out = owner
+            if name in trail:  # a cycle in an old lock: stop rather than loop
+                return Node(rel, STAGE, out.oid, LOCK_FILE, stage=name)
+            if name in seen and seen[name].path == rel:
+                return seen[name]
+            entry = lock.stages[name]
+            inputs = tuple(node(d.path, d.oid, trail | {name}) for d in entry.deps)
+            n = Node(
+                rel,
+                STAGE,
+                out.oid if rel == out.path else recorded,
+                LOCK_FILE,
+                commits.of_stage(name, entry),
+                name,
+                entry.cmd,
+                entry.params,
+                inputs,
+            )
+            seen[name] = n
+            return n
+        declared = pipeline.producer(rel)
+        if declared is not None:  # declared, but never run
+            stage = declared[0]
+            return Node(rel, STAGE, recorded, None, None, stage.name, stage.cmd)
+        pointer_rel = _pointer_for(snap, rel)
+        if pointer_rel is not None:
+            data = snap.read(pointer_rel)
+            current = None
+            if data is not None:
+                p = pointers.loads(
+                    data.decode("utf-8", errors="replace"),
+                    snap.where(pointer_rel),
+                    pointer_rel.rsplit("/", 1)[-1][: -len(pointers.SUFFIX)],
+                )
+                current = p.oid if rel == pointer_rel[: -len(pointers.SUFFIX)] else None
+            oid = recorded or current
+            return Node(
+                rel,
+                DATA,
+                oid,
+                pointer_rel,
+                commits.of_file(pointer_rel),
+                current_oid=current if current and current != oid else None,
+            )
+        if snap.exists(rel):
+            return Node(rel, FILE, recorded, None, commits.of_file(rel))
+        return Node(rel, MISSING, recorded)
+
+    rel = _rel(repo, path)
+    result = node(rel, None, frozenset())
+    if result.kind == MISSING and not any(
+        overlaps(rel, o.path) for e in lock.stages.values() for o in e.deps
+    ):
+        raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
+    return result
+
+
+def downstream(repo: Repo, path: str, rev: str | None = None) -> list[Dependent]:
+    """Every stage that depends on ``path``, directly or through other stages, in run order."""
+    snap = Snapshot(repo, rev)
+    pipeline = snap.pipeline
+    rel = _rel(repo, path)
+    direct = {
+        s.name: tuple(d for d in s.deps if overlaps(d, rel))
+        for s in pipeline
+        if any(overlaps(d, rel) for d in s.deps)
+    }
+    if (
+        not direct
+        and pipeline.producer(rel) is None
+        and not snap.exists(rel)
+        and not _pointer_for(snap, rel)
+    ):
+        raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
+    reach = pipeline.downstream_of(direct)
+    edges = pipeline.edges()
+    found = []
+    for name in pipeline.order(reach):
+        stage = pipeline.stages[name]
+        via = direct.get(name) or tuple(f"stage {u}" for u in edges[name] if u in reach)
+        found.append(Dependent(name, stage.cmd, stage.produces, via))
+    return found

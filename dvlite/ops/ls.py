@@ -1,0 +1,76 @@
+"""``dvlite ls``: the tracked files at a revision (or in the workspace's pointers), with size
+and oid, looking inside tracked folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dvlite.errors import CacheError, PathError
+from dvlite.objects.cache import Cache
+from dvlite.objects.tree import DIR, FILE, TreeEntry
+from dvlite.records.repo import Repo
+
+
+@dataclass(frozen=True, slots=True)
+class LsEntry:
+    path: str
+    kind: str  # "file", or "dir" for a folder whose tree is not in the cache
+    oid: str
+    size: int
+    source: str  # the pointer file (or lock) that tracks it
+    in_cache: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "oid": self.oid,
+            "size": self.size,
+            "source": self.source,
+            "in_cache": self.in_cache,
+        }
+
+
+def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEntry]:
+    """Every tracked file at ``rev`` (default: the pointers in the workspace), under ``path``.
+
+    A folder whose tree the cache lacks is listed as one entry (kind ``dir``, ``in_cache``
+    false): what is inside it is not known here until it is fetched.
+    """
+    from dvlite.git import history
+
+    prefix = repo.rel(path) if path else ""
+    items = history.tracked_at(repo, rev or history.WORKSPACE)
+    found: list[LsEntry] = []
+    for item in sorted(items, key=lambda t: t.rel):
+        if prefix and not (_under(item.rel, prefix) or _under(prefix, item.rel)):
+            continue
+        for rel, entry, cached in _walk(repo.cache, item.entry, item.rel):
+            if not prefix or _under(rel, prefix) or (not cached and _under(prefix, rel)):
+                kind = FILE if entry.type == FILE else DIR
+                found.append(LsEntry(rel, kind, entry.oid, entry.size, item.source, cached))
+    if prefix and not found:
+        where = f" at {rev}" if rev else ""
+        raise PathError(f"{path}: nothing tracked there{where}")
+    found.sort(key=lambda e: e.path)
+    return found
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
+def _walk(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[tuple[str, TreeEntry, bool]]:
+    """Files below ``entry`` and whether the cache has them; a folder whose tree is not
+    cached comes out whole."""
+    if entry.type == FILE:
+        yield rel, entry, cache.exists(entry.oid)
+        return
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError:
+        yield rel, entry, False
+        return
+    for child in tree:
+        yield from _walk(cache, child, f"{rel}/{child.name}")

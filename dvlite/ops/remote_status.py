@@ -1,0 +1,197 @@
+"""``status --remote`` and ``fsck --remote``: how the cache and a remote compare, and whether
+what the remote holds is intact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite.errors import CacheError
+from dvlite.objects.tree import DIR
+from dvlite.ops.fsck import FsckResult
+from dvlite.progress import Progress
+from dvlite.records.repo import Repo
+from dvlite.remote import open_remote
+from dvlite.transfer import Root, plan_push, roots
+from dvlite.transfer.roots import tree_reader
+from dvlite.transfer.synced import load_verified, trusted_below, void_verified
+
+NOT_ON_REMOTE, NOT_IN_CACHE, MISSING = "not on remote", "not in cache", "missing"
+
+
+@dataclass(frozen=True)
+class PointerStatus:
+    """How many of one pointer's files (and folders) are in one state: the summary line."""
+
+    source: str  # the pointer file, or dvlite.lock:<stage>
+    path: str  # the data path it tracks
+    kind: str  # file or dir
+    total: int | None  # files the pointer records (None for a part of a tracked folder)
+    state: str  # NOT_ON_REMOTE, NOT_IN_CACHE or MISSING
+    files: int = 0
+    folders: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "pointer": self.source,
+            "path": self.path,
+            "state": self.state,
+            "files": self.files,
+            "folders": self.folders,
+            "of_files": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    remote: str
+    url: str
+    not_on_remote: tuple[str, ...] = ()  # in the cache, not on the remote: push sends them
+    not_in_cache: tuple[str, ...] = ()  # on the remote, not in the cache: fetch gets them
+    missing: tuple[str, ...] = ()  # in neither
+    pointers: tuple[PointerStatus, ...] = ()  # the same, counted per pointer
+
+    @property
+    def clean(self) -> bool:
+        return not (self.not_on_remote or self.not_in_cache or self.missing)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "remote": self.remote,
+            "url": self.url,
+            "not_on_remote": list(self.not_on_remote),
+            "not_in_cache": list(self.not_in_cache),
+            "missing": list(self.missing),
+            "pointers": [p.to_dict() for p in self.pointers],
+        }
+
+
+def remote_status(
+    repo: Repo,
+    targets: Iterable[str | Path] | None = None,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> RemoteStatus:
+    """What the remote lacks of the tracked data (or ``targets``), and what the cache lacks."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    load = tree_reader(repo, rem)
+    start = roots(repo, targets, load_tree=load)
+    plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start], load)
+    if (plan.files or plan.trees) and not rem.is_folder:
+        rem.check_reachable()  # a missing bucket holds nothing: one error, not N paths
+    lacking = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
+    verified = load_verified(repo, rem, rem.gc_marks()) if lacking else {}
+    if verified and not lacking.isdisjoint(trusted_below(repo, verified)):
+        void_verified(repo, rem)  # the remote lost what push verified: next push looks again
+    missing = {f.oid: f.path for f in plan.failed}
+    cached = repo.cache.existing(plan.reached)
+    absent = {oid: rel for oid, rel in plan.reached.items() if oid not in cached}
+    files = {o.rel for o in plan.files}
+    trees = {o.rel for wave in plan.trees for o in wave}
+    # a tree alone (its files already there) still has to go up: name it as the folder
+    lone = {t + "/" for t in trees if not any(f.startswith(t + "/") for f in files)}
+    not_in_cache = {oid: rel for oid, rel in absent.items() if oid not in missing}
+    folders = {rel for oid, rel in not_in_cache.items() if oid in plan.children}
+    folders |= trees | {r.rel for r in start if r.entry.type == DIR}
+    states = {
+        NOT_ON_REMOTE: files | lone,
+        NOT_IN_CACHE: set(not_in_cache.values()),
+        MISSING: set(missing.values()),
+    }
+    return RemoteStatus(
+        rem.name,
+        rem.url,
+        tuple(sorted(states[NOT_ON_REMOTE])),
+        tuple(sorted(states[NOT_IN_CACHE])),
+        tuple(sorted(states[MISSING])),
+        _per_pointer(repo, start, states, folders),
+    )
+
+
+def _per_pointer(
+    repo: Repo, start: list[Root], states: dict[str, set[str]], folders: set[str]
+) -> tuple[PointerStatus, ...]:
+    """Count the listed paths per pointer, so that a fresh clone's status is a line per
+    pointer rather than per file."""
+    if not any(states.values()):
+        return ()
+    from dvlite.records.tracked import collect
+
+    totals = {(t.source, t.rel): t.pointer.files for t in collect(repo)}
+    by_rel = {r.rel: r for r in start}
+    counts: dict[tuple[str, str], list[int]] = {}
+    for state, paths in states.items():
+        for path in paths:
+            rel = path.rstrip("/")
+            up = rel
+            while up not in by_rel and "/" in up:
+                up = up.rsplit("/", 1)[0]
+            root = by_rel.get(up)
+            if root is None:
+                continue
+            count = counts.setdefault((root.rel, state), [0, 0])
+            count[path.endswith("/") or rel in folders] += 1
+    found = []
+    for (rel, state), (n_files, n_folders) in counts.items():
+        root = by_rel[rel]
+        total = totals.get((root.source, root.rel))
+        found.append(
+            PointerStatus(root.source, rel, root.entry.type, total, state, n_files, n_folders)
+        )
+    return tuple(sorted(found, key=lambda p: (p.source, p.path, list(states).index(p.state))))
+
+
+@dataclass
+class RemoteFsckResult(FsckResult):
+    """FsckResult of a remote: ``corrupt`` holds the URLs of objects whose bytes hash wrong."""
+
+    remote: str = ""
+    url: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"remote": self.remote, "url": self.url, **super().to_dict()}
+
+
+def fsck_remote(
+    repo: Repo,
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> RemoteFsckResult:
+    """Hash every object on the remote; report corrupt ones, and tracked data it lacks."""
+    rem = open_remote(repo, remote, jobs=jobs)
+    listed = sorted(rem.list_oids())
+    if not listed:
+        rem.check_reachable()  # a missing bucket lists as empty: say so instead
+    if progress:
+        progress.start(len(listed), 0)  # a listing gives no sizes: the bar counts objects
+    hashes = rem.hash_objects(listed, progress.advance if progress else None)
+    result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
+    corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
+    result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
+    present = {oid for oid, actual in hashes.items() if actual == oid}
+    load = tree_reader(repo, rem)
+    seen: set[str] = set()
+    stack = [(r.rel, r.entry) for r in roots(repo, load_tree=load)]
+    while stack:
+        rel, entry = stack.pop()
+        if entry.oid in seen:
+            continue
+        seen.add(entry.oid)
+        if entry.oid not in hashes:
+            result.missing.append(rel)
+            continue
+        if entry.type == DIR and entry.oid in present:
+            try:
+                tree = load(entry.oid)
+            except CacheError:
+                continue
+            stack.extend((f"{rel}/{c.name}", c) for c in tree)
+    result.missing.sort()
+    if result.missing or result.corrupt:
+        void_verified(repo, rem)  # so that the next push looks for every object again
+    result.temporary = [rem.display(path) for path, _ in rem.list_tmp()]
+    return result

@@ -1,0 +1,386 @@
+"""``dvlite repro``: run what is out of date (``dvlite.ops.stale`` decides), in dependency order,
+independent stages in parallel, and ``declare`` stages. Commands run in threads
+(one subprocess each); the lock, the cache and the state database are touched only by the
+thread that schedules, so a record is written only for a stage that succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from dvlite.errors import DvliteError, PipelineError
+from dvlite.ops.stageproc import StageProcesses
+from dvlite.ops.stale import Hasher, Planned, inputs, plan, why_stale
+from dvlite.records import gitignore, lockfile, runcache
+from dvlite.records import pipeline as pipelines
+from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
+from dvlite.records.pipeline import Pipeline, Stage
+from dvlite.records.repo import Repo
+
+# events reported while running: (kind, stage, text); kinds below
+START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
+NOTE = "note"  # not about one stage (the stage is "")
+Events = Callable[[str, str, str], None]
+
+
+@dataclass
+class ReproResult:
+    plan: list[Planned] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # from the run cache
+    skipped: list[str] = field(default_factory=list)  # upstream changed, but its outputs did not
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "plan": [p.to_dict() for p in self.plan],
+            "ran": self.ran,
+            "restored": self.restored,
+            "skipped": self.skipped,
+        }
+
+
+# -- running ------------------------------------------------------------------------------------
+def repro(
+    repo: Repo,
+    targets: Iterable[str] = (),
+    *,
+    dry: bool = False,
+    force: bool = False,
+    jobs: int = 1,
+    downstream: bool = False,
+    use_run_cache: bool = True,
+    pull: bool = False,
+    remote: str | None = None,
+    on_event: Events | None = None,
+) -> ReproResult:
+    """Bring the named stages (or all) up to date; with ``dry``, only say what would run.
+
+    With ``pull``, first fetch from the remote and check out the tracked data and the stage
+    outputs dvlite.lock records, so only what the remote cannot supply runs."""
+    emit = on_event or (lambda kind, name, text: None)
+    if jobs < 1:
+        raise PipelineError("-j/--jobs must be at least 1")
+    if pull:
+        _pull(repo, remote, jobs, emit)
+    with repo.lock():
+        pipeline = pipelines.load(repo.root)
+        hasher = Hasher(repo)
+        planned = plan(
+            repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher
+        )
+        result = ReproResult(planned)
+        todo = [p for p in planned if p.reason]
+        if dry or not todo:
+            return result
+        runner = _Runner(repo, pipeline, hasher, todo, force, use_run_cache, emit, result)
+        runner.run(jobs)
+        return result
+
+
+def _pull(repo: Repo, remote: str | None, jobs: int, emit: Events) -> None:
+    from dvlite.ops.pull import pull
+    from dvlite.transfer import TransferError
+
+    try:
+        result = pull(repo, remote=remote, jobs=max(jobs, 8))
+    except TransferError as exc:
+        # what could not be fetched is made again by the stages that produce it
+        emit(NOTE, "", f"pull: {exc}; the stages that make what is missing will run")
+        return
+    emit(NOTE, "", f"pulled {result.transferred} objects from {result.remote}")
+
+
+class _Runner:
+    def __init__(
+        self,
+        repo: Repo,
+        pipeline: Pipeline,
+        hasher: Hasher,
+        todo: list[Planned],
+        force: bool,
+        use_run_cache: bool,
+        emit: Events,
+        result: ReproResult,
+    ) -> None:
+        self.repo = repo
+        self.pipeline = pipeline
+        self.hasher = hasher
+        self.planned = {p.name: p for p in todo}
+        self.force = force
+        self.use_run_cache = use_run_cache and not force
+        self.emit = emit
+        self.result = result
+        names = set(self.planned)
+        self.waits_for = {
+            n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names
+        }
+        self.pending = [p.name for p in todo]
+        self.done: set[str] = set()
+        self.procs = StageProcesses()
+        self.to_stage: set[str] = set()
+
+    def run(self, jobs: int) -> None:
+        try:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage") as pool:
+                try:
+                    failure = self._loop(pool, jobs)
+                except BaseException:  # Ctrl-C, or a bug: no stage outlives dvlite
+                    self.procs.kill_all()
+                    raise
+        finally:
+            self.procs.close()
+            self._stage_in_git()
+        if failure is not None:
+            raise failure
+
+    def _loop(self, pool: ThreadPoolExecutor, jobs: int) -> DvliteError | None:
+        """Start stages as their upstream finishes; the first failure, if any."""
+        failure: DvliteError | None = None
+        running: dict[Future[int], tuple[str, tuple[LockedPath, ...], Params]] = {}
+        while True:
+            progressed = True
+            while failure is None and progressed and len(running) < jobs:
+                progressed = False
+                for name in self.pending:
+                    if all(u in self.done for u in self.waits_for[name]):
+                        self.pending.remove(name)
+                        progressed = True
+                        try:
+                            started = self._start(pool, name)
+                        except DvliteError as exc:
+                            failure = exc
+                            break
+                        if started is not None:
+                            running[started[0]] = (name, started[1], started[2])
+                        break
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                name, deps, params = running.pop(fut)
+                code = fut.result()
+                if code != 0:
+                    failure = failure or PipelineError(
+                        f"stage {name!r} failed: its command exited with code {code}"
+                        + ("" if code > 0 else f" (killed by signal {-code})")
+                    )
+                    continue
+                try:
+                    self._finish(name, deps, params)
+                except DvliteError as exc:
+                    failure = failure or exc
+        return failure
+
+    def _start(
+        self, pool: ThreadPoolExecutor, name: str
+    ) -> tuple[Future[int], tuple[LockedPath, ...], Params] | None:
+        """Run a stage in the pool, or settle it at once (run cache, or nothing to do)."""
+        stage = self.pipeline.stages[name]
+        # its upstream ran: it runs only if what it reads really changed
+        if self.planned[name].upstream and not self.force:  # noqa: SIM102
+            if not why_stale(
+                self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher
+            ):
+                self.result.skipped.append(name)
+                self.done.add(name)
+                self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
+                return None
+        deps, params = inputs(self.repo, stage, self.hasher)
+        if self.use_run_cache and self._restore(stage, deps, params):
+            self.result.restored.append(name)
+            self.done.add(name)
+            self.emit(RESTORED, name, "restored from the run cache")
+            return None
+        self._clear_outputs(stage)
+        self.emit(START, name, stage.cmd)
+        return pool.submit(self._execute, stage), deps, params
+
+    def _execute(self, stage: Stage) -> int:
+        env = {**os.environ, "DVLITE_STAGE": stage.name}
+        proc = self.procs.start(stage.cmd, cwd=self.repo.root, env=env)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.emit(OUTPUT, stage.name, line.decode("utf-8", errors="replace").rstrip("\r\n"))
+            return proc.wait()
+        finally:
+            self.procs.done(proc)
+
+    def _clear_outputs(self, stage: Stage) -> None:
+        """Keep what the outputs hold now in the cache, then remove them, so a command never
+        sees a stale output and nothing is lost."""
+        for rel in stage.produces:
+            path = self.repo.confined.target(rel, f"stage {stage.name!r}")
+            if os.path.lexists(path):
+                self.hasher.get(rel, store=True)
+                _remove(path)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.hasher.forget(stage.produces)
+
+    def _finish(self, name: str, deps: tuple[LockedPath, ...], params: Params) -> None:
+        stage = self.pipeline.stages[name]
+        missing = [
+            rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))
+        ]
+        if missing:
+            raise PipelineError(
+                f"stage {name!r} ran but did not produce its declared output {', '.join(missing)}; "
+                "fix the command or the stage's outs"
+            )
+        self.hasher.forget(stage.produces)
+        outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
+        metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.metrics)
+        entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
+        runcache.save(
+            self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics
+        )
+        self._record(stage, entry)
+        self.done.add(name)
+        self.result.ran.append(name)
+        self.emit(DONE, name, "")
+
+    def _restore(self, stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> bool:
+        found = runcache.load(self.repo.cache_dir, runcache.key(stage, deps, params))
+        if found is None:
+            return False
+        outs, metrics = found
+        if {o.path for o in outs} != set(stage.outs) or {m.path for m in metrics} != set(
+            stage.metrics
+        ):
+            return False
+        from dvlite.errors import CacheError
+        from dvlite.ops.checkout import apply, make_folders
+        from dvlite.ops.checkout import plan as checkout_plan
+        from dvlite.records.workspace import missing_objects
+
+        items = [_tracked(p, stage.name) for p in outs + metrics]
+        if any(next(missing_objects(self.repo.cache, t.entry, t.rel), None) for t in items):
+            return False
+        for rel in stage.produces:  # what is there now goes to the cache first
+            if os.path.lexists(os.path.join(self.repo.root, rel)):
+                self.hasher.get(rel, store=True)
+        try:
+            deltas = checkout_plan(self.repo, items, force=False, relink=False)
+        except CacheError:
+            return False
+        apply(self.repo, deltas)
+        make_folders(self.repo, items)
+        self.hasher.forget(stage.produces)
+        self._record(stage, LockEntry(stage.name, stage.cmd, deps, params, outs, metrics))
+        return True
+
+    def _record(self, stage: Stage, entry: LockEntry) -> None:
+        for rel in stage.outs:
+            folder, _, name = rel.rpartition("/")
+            if gitignore.add(self.repo.abspath(folder), name):
+                self.to_stage.add(f"{folder}/.gitignore" if folder else ".gitignore")
+        current = lockfile.load(self.repo.root)
+        stages = {n: e for n, e in current.stages.items() if n in self.pipeline.stages}
+        stages[stage.name] = entry
+        if lockfile.save(self.repo.root, Lock(stages)):
+            self.to_stage.add(lockfile.LOCK_FILE)
+        self.to_stage.update(stage.metrics)
+        # the lock records these values: a commit of it must hold the params files too
+        self.to_stage.update(pipelines.params_file(p) for p in stage.params)
+
+    def _stage_in_git(self) -> None:
+        if self.to_stage and self.repo.autostage:
+            from dvlite.git import index as scm
+
+            paths = [*sorted(self.to_stage), pipelines.PIPELINE_FILE]
+            scm.stage(self.repo.root, scm.not_ignored(self.repo.root, paths))
+
+
+def _tracked(p: LockedPath, stage: str):
+    from dvlite.records.pointer import Pointer
+    from dvlite.records.tracked import Tracked
+
+    return Tracked(
+        f"{lockfile.LOCK_FILE}:{stage}",
+        p.path,
+        Pointer(os.path.basename(p.path), p.kind, p.oid, p.size, p.files),
+    )
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+
+        def writable(func, p, _exc):
+            os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
+            func(p)
+
+        shutil.rmtree(path, onerror=writable)
+    else:
+        from dvlite.objects.fsutil import remove
+
+        remove(path)
+
+
+# -- declaring ---------------------------------------------------------------------------------
+def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
+    """Add ``stage`` to dvlite.yaml (replacing one of the same name only with ``force``)."""
+    with repo.lock():
+        pipeline = pipelines.load(repo.root)
+        if stage.name in pipeline.stages and not force:
+            raise PipelineError(
+                f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; "
+                "use --force to replace it"
+            )
+        updated = pipeline.with_stage(stage)
+        updated.check(repo.root, deps_exist=False)
+        if repo.uses_git and stage.outs:
+            from dvlite.git import index as scm
+
+            for out in stage.outs:
+                if scm.is_tracked(repo.root, out):
+                    raise PipelineError(
+                        f"{out} is tracked by git; run `git rm -r --cached {out}` first, so that "
+                        "dvlite.lock records it instead"
+                    )
+        pipelines.save(repo.root, updated)
+        if repo.autostage:
+            from dvlite.git import index as scm
+
+            scm.stage(repo.root, [pipelines.PIPELINE_FILE])
+        return updated
+
+
+def new_stage(
+    repo: Repo,
+    name: str,
+    command: str | Iterable[str],
+    *,
+    deps: Iterable[str] = (),
+    outs: Iterable[str] = (),
+    params: Iterable[str] = (),
+    metrics: Iterable[str] = (),
+) -> Stage:
+    """The stage ``stage add`` and ``run`` declare: paths made repository-relative, and a
+    command given as words (``["python", "train.py"]``) quoted into one shell line."""
+    import shlex
+
+    words = [command] if isinstance(command, str) else list(command)
+    cmd = words[0] if len(words) == 1 else shlex.join(words)
+    raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
+    raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
+    return Stage.from_dict(name, raw)
+
+
+def run(
+    repo: Repo,
+    stage: Stage,
+    *,
+    force: bool = False,
+    jobs: int = 1,
+    on_event: Events | None = None,
+) -> ReproResult:
+    """``dvlite run``: declare ``stage`` (replacing one of the same name only with ``force``),
+    then run it now, with whatever it needs upstream."""
+    declare(repo, stage, force=force)
+    return repro(repo, [stage.name], jobs=jobs, on_event=on_event)

@@ -1,0 +1,196 @@
+"""What is out of date: a stage runs when its cmd, the oid of a dep, the value of a param, or
+one of its outputs differs from its record in dvlite.lock; every stage downstream of it follows.
+Deps are hashed through the state database, so deciding reads no unchanged file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dvlite.errors import PipelineError
+from dvlite.objects.tree import DIR, FILE
+from dvlite.records import lockfile
+from dvlite.records import params as params_mod
+from dvlite.records import pipeline as pipelines
+from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
+from dvlite.records.pipeline import Pipeline, Stage
+from dvlite.records.repo import Repo
+from dvlite.records.workspace import DirNode, build, scan
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    name: str
+    reason: str  # why it runs, for people; "" when it is up to date
+    pull: bool = False  # the only reason is tracked data not pulled yet (a fresh clone)
+    upstream: str = ""  # it runs because this upstream stage runs (its own record may match)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
+
+
+# -- hashing paths --------------------------------------------------------------------------
+class Hasher:
+    """Hash workspace paths through the state database, remembering each answer."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._memo: dict[str, LockedPath | None] = {}
+        self.params_files: dict[str, object] = {}  # parsed params files
+        self._link_roots = (os.path.realpath(repo.cache_dir),)
+
+    def get(self, rel: str, *, store: bool = False) -> LockedPath | None:
+        if not store and rel in self._memo:
+            return self._memo[rel]
+        path = os.path.join(self.repo.root, rel)
+        if not os.path.lexists(path):
+            found = None
+        else:
+            node = scan(path, rel, self._link_roots)
+            build(node, self.repo.state, self.repo.cache if store else None)
+            if isinstance(node, DirNode):
+                found = LockedPath(rel, DIR, node.oid, node.size, node.files)
+            else:
+                found = LockedPath(rel, FILE, node.oid, node.size)
+            if store and self.repo.link_types[0] in ("hardlink", "symlink"):
+                from dvlite.ops.checkout import link_into_workspace
+
+                link_into_workspace(self.repo, node)
+        self._memo[rel] = found
+        return found
+
+    def forget(self, rels: Iterable[str]) -> None:
+        for rel in rels:
+            self._memo.pop(rel, None)
+
+
+# -- deciding ---------------------------------------------------------------------------------
+def read_params(repo: Repo, stage: Stage, hasher: Hasher) -> Params:
+    reader = params_mod.workspace_reader(repo.root)
+    return params_mod.values(stage.params, reader, stage=stage.name, parsed=hasher.params_files)
+
+
+def inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, ...], Params]:
+    deps = []
+    for dep in stage.deps:
+        found = hasher.get(dep)
+        if found is None and _tracked(repo, dep):
+            raise PipelineError(
+                f"stage {stage.name!r}: its dep {dep} is not in the workspace; run "
+                "`dvlite pull` first (or `dvlite repro --pull`)"
+            )
+        if found is None:
+            raise PipelineError(f"stage {stage.name!r}: its dep {dep} does not exist")
+        deps.append(found)
+    return tuple(deps), read_params(repo, stage, hasher)
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """Why a stage must run: ``text`` for people ("" when its record matches the workspace);
+    ``not_pulled`` when the cause is tracked data a fresh clone has not pulled yet."""
+
+    text: str = ""
+    not_pulled: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> Stale:
+    """Why ``stage`` must run (false when its record matches the workspace)."""
+    current = read_params(repo, stage, hasher)  # a missing param is an error even here
+    if entry is None:
+        return Stale("never run")
+    if entry.cmd != stage.cmd:
+        return Stale("command changed")
+    recorded = {d.path for d in entry.deps}
+    if recorded != set(stage.deps):
+        return Stale("deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps))))
+    for file, keys in current.items():
+        old = entry.params.get(file, {})
+        for key, value in keys.items():
+            if key not in old:
+                return Stale(f"param {key} added")
+            if not params_mod.same_value(old[key], value):
+                return Stale(f"param {key} changed ({old[key]!r} -> {value!r})")
+    for file, keys in entry.params.items():
+        for key in keys:
+            if key not in current.get(file, {}):
+                return Stale(f"param {key} removed")
+    for dep in entry.deps:
+        now = hasher.get(dep.path)
+        if now is None and _tracked(repo, dep.path):
+            return Stale(f"dep {dep.path} {NOT_PULLED}", not_pulled=True)
+        if now is None:
+            return Stale(f"dep {dep.path} is missing")
+        if now.oid != dep.oid:
+            return Stale(f"dep {dep.path} changed")
+    declared = set(stage.outs) | set(stage.metrics)
+    recorded = {o.path for o in entry.outs + entry.metrics}
+    if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
+        return Stale("outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs))
+    for out in entry.outs + entry.metrics:
+        now = hasher.get(out.path)
+        if now is None and not repo.cache.exists(out.oid):
+            return Stale(f"output {out.path} {NOT_PULLED}", not_pulled=True)
+        if now is None:
+            return Stale(f"output {out.path} is missing")
+        if now.oid != out.oid:
+            return Stale(f"output {out.path} was modified")
+    return Stale()
+
+
+NOT_PULLED = "is not in the workspace: run `dvlite pull`"
+
+
+def _tracked(repo: Repo, rel: str) -> bool:
+    """Whether a pointer or dvlite.lock records ``rel`` (or a folder above it): when it is
+    absent, `dvlite pull` brings it."""
+    if repo.tracking_pointer(rel):
+        return True
+    outs = (o.path for e in lockfile.load(repo.root).stages.values() for o in e.outs)
+    return any(rel == out or rel.startswith(out + "/") for out in outs)
+
+
+def plan(
+    repo: Repo,
+    targets: Iterable[str] = (),
+    *,
+    force: bool = False,
+    downstream: bool = False,
+    pipeline: Pipeline | None = None,
+    lock: Lock | None = None,
+    hasher: Hasher | None = None,
+) -> list[Planned]:
+    """Every stage repro considers, in dependency order, each with why it runs (or "")."""
+    pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
+    lock = lock if lock is not None else lockfile.load(repo.root)
+    hasher = hasher or Hasher(repo)
+    pipeline.check(repo.root)
+    targets = list(targets)
+    if targets:
+        names = pipeline.resolve_targets(targets, repo.root)
+        wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
+    else:
+        wanted = set(pipeline.stages)
+    edges = pipeline.edges()
+    result: list[Planned] = []
+    runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled
+    for name in pipeline.order(wanted):
+        stage = pipeline.stages[name]
+        pull, upstream = False, ""
+        if force:
+            read_params(repo, stage, hasher)
+            reason = "forced"
+        else:
+            own = why_stale(repo, stage, lock.stages.get(name), hasher)
+            ups = [up for up in edges[name] if up in runs]
+            upstream = ups[0] if ups else ""
+            reason = f"upstream stage {upstream!r} runs" if upstream else own.text
+            pull = (not own or own.not_pulled) and all(runs[up] for up in ups)
+        if reason:
+            runs[name] = pull
+        result.append(Planned(name, reason, pull and bool(reason), upstream))
+    return result

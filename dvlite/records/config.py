@@ -1,0 +1,215 @@
+"""INI configuration: ``.dvlite/config`` (committed), ``.dvlite/config.local`` (git-ignored,
+for credentials) and the user's ``~/.config/dvlite/config``. Precedence: local > repo > user.
+
+Keys are written ``section.option`` (``core.remote``, ``cache.dir``) or
+``remote.NAME.option`` (``remote.store.url``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+from pathlib import Path
+
+from dvlite import secrets
+from dvlite.errors import ConfigError
+from dvlite.objects import fsutil
+
+LEVELS = ("global", "repo", "local")
+KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
+PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+# every key dvlite reads (docs/formats.md lists them), with the values it accepts;
+# remote.NAME.OPTION is checked by `remote modify` (dvlite/remote_config.py)
+KEYS = {
+    "cache.dir": "a folder path",
+    "cache.type": "link types",
+    "core.autostage": "true or false",
+    "core.no_scm": "true or false",
+    "core.remote": "a remote's name",
+    "hooks.strict": "true or false",
+}
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "dvlite" / "config"
+
+
+def parse_key(key: str) -> tuple[str, str]:
+    """``remote.store.url`` -> (``remote "store"``, ``url``);
+    ``core.remote`` -> (``core``, ``remote``)."""
+    parts = key.split(".")
+    if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and parts[0] != "remote" and all(parts):
+        return parts[0], parts[1]
+    if len(parts) == 3 and parts[0] == "remote" and all(parts):
+        return f'remote "{parts[1]}"', parts[2]
+    raise ConfigError(
+        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks) "
+        "or remote.NAME.OPTION"
+    )
+
+
+def key_of(section: str, option: str) -> str:
+    """The inverse of ``parse_key``: (``remote "store"``, ``url``) -> ``remote.store.url``."""
+    name = section.replace(' "', ".").rstrip('"')
+    return f"{name}.{option}"
+
+
+class Config:
+    """A merged view of the three config files; writes go to one level."""
+
+    def __init__(self, dvlite_dir: Path | None) -> None:
+        self.paths: dict[str, Path] = {"global": user_config_path()}
+        if dvlite_dir is not None:
+            self.paths["repo"] = dvlite_dir / "config"
+            self.paths["local"] = dvlite_dir / "config.local"
+        self._parsers = {level: self._read(path) for level, path in self.paths.items()}
+
+    @staticmethod
+    def _read(path: Path) -> configparser.RawConfigParser:
+        parser = configparser.RawConfigParser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return parser
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"cannot read {path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+                f"at position {exc.start}); fix or delete it"
+            ) from None
+        try:
+            parser.read_string(text, source=str(path))
+        except configparser.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise ConfigError(f"malformed config file {path}: {first}") from None
+        return parser
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        section, option = parse_key(key)
+        for level in reversed(LEVELS):
+            parser = self._parsers.get(level)
+            if parser is not None and parser.has_option(section, option):
+                return parser.get(section, option)
+        return default
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        value = self.get(key)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in BOOLEANS:
+            return BOOLEANS[lowered]
+        raise ConfigError(f"{key} must be true or false, not {value!r}")
+
+    def check_setting(self, key: str, value: str) -> None:
+        """Refuse a key dvlite does not read, or a value it could not use, before it is
+        written (and before every later command fails on it)."""
+        section, _ = parse_key(key)
+        if section.startswith("remote "):
+            return
+        kind = KEYS.get(key)
+        if kind is None:
+            raise ConfigError(
+                f"unknown config key {key!r}; known keys: {', '.join(KEYS)}, remote.NAME.OPTION"
+            )
+        if kind == "true or false" and value.strip().lower() not in BOOLEANS:
+            raise ConfigError(f"{key} must be true or false, not {value!r}")
+        if kind == "link types":
+            from dvlite.objects.cache import LINK_TYPES  # the cache is what uses them
+
+            types = [t.strip() for t in value.split(",")]
+            if not all(t in LINK_TYPES for t in types):
+                raise ConfigError(
+                    f"cache.type {value!r}: each link type must be one of {', '.join(LINK_TYPES)} "
+                    "(a comma-separated list is tried in order)"
+                )
+        if kind == "a folder path" and not value.strip():
+            raise ConfigError("cache.dir must be a folder path")
+        if kind == "a remote's name" and f'remote "{value}"' not in self.sections("remote "):
+            raise ConfigError(
+                f"no remote named {value!r}; add it with `dvlite remote add {value} URL`"
+            )
+
+    def sections(self, prefix: str = "") -> dict[str, dict[str, str]]:
+        """Merged sections whose name starts with ``prefix``."""
+        merged: dict[str, dict[str, str]] = {}
+        for level in LEVELS:
+            parser = self._parsers.get(level)
+            if parser is None:
+                continue
+            for section in parser.sections():
+                if section.startswith(prefix):
+                    merged.setdefault(section, {}).update(parser.items(section))
+        return merged
+
+    def level_for_write(self, level: str) -> str:
+        if level not in self.paths:
+            raise ConfigError("not inside a dvlite repository: use --global")
+        return level
+
+    def check_storable(self, section: str, option: str, value: str, level: str) -> None:
+        """Refuse to write a credential (or a URL with a password) into the committed
+        ``.dvlite/config``: once committed and pushed, a secret cannot be taken back."""
+        if level != "repo":
+            return
+        if secrets.is_secret(option):
+            what = "is a credential"
+        elif secrets.url_password(value):
+            what = "holds a password"
+        else:
+            return
+        raise ConfigError(
+            f"`{key_of(section, option)}` {what}: it would be committed in .dvlite/config; "
+            "use --local (written to .dvlite/config.local, git-ignored)"
+        )
+
+    def set(self, key: str, value: str | None, level: str = "repo") -> None:
+        """Set ``key`` (or remove it when ``value`` is None) at ``level`` and save the file."""
+        level = self.level_for_write(level)
+        section, option = parse_key(key)
+        if value is not None:
+            self.check_storable(section, option, value, level)
+        parser = self._parsers[level]
+        if value is None:
+            if not parser.has_option(section, option):
+                raise ConfigError(f"{key} is not set in the {level} config")
+            parser.remove_option(section, option)
+            if not parser.items(section):
+                parser.remove_section(section)
+        else:
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser.set(section, option, value)
+        self.save(level)
+
+    def remove_section(self, section: str, level: str) -> bool:
+        parser = self._parsers[self.level_for_write(level)]
+        removed = parser.remove_section(section)
+        if removed:
+            self.save(level)
+        return removed
+
+    def set_section(self, section: str, values: dict[str, str], level: str) -> None:
+        parser = self._parsers[self.level_for_write(level)]
+        for option, value in values.items():
+            self.check_storable(section, option, value, level)
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for option, value in values.items():
+            parser.set(section, option, value)
+        self.save(level)
+
+    def save(self, level: str) -> None:
+        """Write one level's file; the ones that hold credentials (local, global) are readable
+        by their owner alone (0600), however they were created before."""
+        path = self.paths[level]
+        buf = io.StringIO()
+        self._parsers[level].write(buf)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = None if level == "repo" else PRIVATE_MODE
+        fsutil.atomic_write(path, buf.getvalue().encode("utf-8"), mode=mode)

@@ -1,0 +1,371 @@
+"""The pipeline: stages declared in ``dvlite.yaml`` and the graph their deps and outs make.
+
+A stage depends on another when one of its deps is (or is inside, or holds) one of the other
+stage's outs. The graph is checked as a whole: no cycle, no path produced twice, no out also
+tracked by a pointer file, no dep that neither exists nor is made by a stage.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+from dvlite.errors import PipelineError
+from dvlite.objects import fsutil
+from dvlite.records import yamlio
+from dvlite.safepath import rel_problem
+
+PIPELINE_FILE = "dvlite.yaml"
+LOCK_FILE = "dvlite.lock"
+DEFAULT_PARAMS = "params.yaml"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
+
+
+# yaml is imported by the functions that parse or write it: importing it costs ~12 ms, and
+# `status` imports this module for PIPELINE_FILE even in a repository without a pipeline.
+def normpath(path: str, where: str) -> str:
+    """A repository-relative POSIX path as written in dvlite.yaml, normalised."""
+    if not isinstance(path, str) or not path.strip():
+        raise PipelineError(f"{where}: a path must be a non-empty string, not {path!r}")
+    norm = os.path.normpath(path).replace(os.sep, "/")
+    if os.path.isabs(path) or norm == ".." or norm.startswith("../"):
+        raise PipelineError(
+            f"{where}: {path!r} is outside the repository; paths are relative to its root"
+        )
+    if norm == ".":
+        raise PipelineError(f"{where}: the repository root cannot be a dep or an out")
+    why = rel_problem(norm)
+    if why is not None:
+        raise PipelineError(f"{where}: {path!r} {why}")
+    return norm
+
+
+def params_file(ref: str) -> str:
+    """The file a param reference reads: ``file.yaml:key``, or params.yaml for a bare key."""
+    file, sep, _ = ref.rpartition(":")
+    return (file if sep else "") or DEFAULT_PARAMS
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether one path is the other or inside it."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def output_problem(out: str, params_files: Iterable[str] = ()) -> str | None:
+    """Why ``out`` cannot be a stage output (None: it can): repro deletes an output before its
+    stage runs, so it may never be, or hold, a file the pipeline itself reads."""
+    why = rel_problem(out)
+    if why is not None:
+        return why
+    if out.endswith(".dvl"):
+        return "is a pointer file"
+    for own in sorted({PIPELINE_FILE, LOCK_FILE, DEFAULT_PARAMS, *params_files}):
+        if overlaps(out, own):
+            return f"would replace {own}, a file the pipeline itself reads"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str
+    cmd: str
+    deps: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()  # "key" (of params.yaml) or "file.yaml:key"
+    outs: tuple[str, ...] = ()  # cached, git-ignored
+    metrics: tuple[str, ...] = ()  # small, kept in git, not cached
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return self.outs + self.metrics
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"cmd": self.cmd}
+        for key in _STAGE_KEYS[1:]:
+            values = getattr(self, key)
+            if values:
+                d[key] = list(values)
+        return d
+
+    @classmethod
+    def from_dict(cls, name: str, d: object, where: str = PIPELINE_FILE) -> Stage:
+        here = f"{where}: stage {name!r}"
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise PipelineError(
+                f"{where}: bad stage name {name!r}; use letters, digits, '_', '-' and '.'"
+            )
+        if not isinstance(d, dict):
+            raise PipelineError(f"{here} must be a mapping with at least a 'cmd'")
+        unknown = sorted(set(d) - set(_STAGE_KEYS))
+        if unknown:
+            raise PipelineError(
+                f"{here} has an unknown key {unknown[0]!r} (known: {', '.join(_STAGE_KEYS)})"
+            )
+        cmd = d.get("cmd")
+        if not isinstance(cmd, str) or not cmd.strip():
+            raise PipelineError(f"{here} needs a 'cmd' (the command to run, as one string)")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in _STAGE_KEYS[1:]:
+            raw = d.get(key) or []
+            if isinstance(raw, str):
+                raw = [raw]
+            if not isinstance(raw, list):
+                raise PipelineError(f"{here}: '{key}' must be a list")
+            if key == "params":
+                for p in raw:
+                    if not isinstance(p, str) or not p.strip():
+                        raise PipelineError(
+                            f"{here}: a param must be a key like 'train.lr', not {p!r}"
+                        )
+                    normpath(params_file(p), f"{here} params")
+                lists[key] = tuple(dict.fromkeys(raw))
+            else:
+                lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
+        return cls(name, cmd, lists["deps"], lists["params"], lists["outs"], lists["metrics"])
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    stages: dict[str, Stage] = field(default_factory=dict)  # in file order
+
+    # -- graph --------------------------------------------------------------------------
+    def producer(self, rel: str) -> tuple[Stage, str] | None:
+        """The stage whose out (or metric) is ``rel`` or holds it, with that out."""
+        for stage in self.stages.values():
+            for out in stage.produces:
+                if rel == out or rel.startswith(out + "/"):
+                    return stage, out
+        return None
+
+    @cached_property
+    def _producers(self) -> dict[str, str]:
+        """out path -> the stage producing it (the first one, when two claim it)."""
+        found: dict[str, str] = {}
+        for stage in self.stages.values():
+            for out in stage.produces:
+                found.setdefault(out, stage.name)
+        return found
+
+    def upstream(self, stage: Stage) -> list[str]:
+        """Names of the stages ``stage`` directly depends on."""
+        producers = self._producers
+        found: dict[str, None] = {}
+        for dep in stage.deps:
+            path = dep
+            while True:  # the dep is an out, or inside one
+                owner = producers.get(path)
+                if owner is not None and owner != stage.name:
+                    found[owner] = None
+                if "/" not in path:
+                    break
+                path = path.rsplit("/", 1)[0]
+            inside = dep + "/"
+            for out, owner in producers.items():  # the dep is a folder holding outs
+                if out.startswith(inside) and owner != stage.name:
+                    found[owner] = None
+        return list(found)
+
+    def edges(self) -> dict[str, list[str]]:
+        """stage -> the stages it depends on."""
+        return self._edges
+
+    @cached_property
+    def _edges(self) -> dict[str, list[str]]:
+        return {name: self.upstream(stage) for name, stage in self.stages.items()}
+
+    def downstream_of(self, names: Iterable[str]) -> set[str]:
+        """The named stages and every stage that depends on them, transitively."""
+        children: dict[str, list[str]] = {n: [] for n in self.stages}
+        for name, ups in self.edges().items():
+            for up in ups:
+                children[up].append(name)
+        seen: set[str] = set()
+        stack = list(names)
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(children[n])
+        return seen
+
+    def upstream_of(self, names: Iterable[str]) -> set[str]:
+        edges = self.edges()
+        seen: set[str] = set()
+        stack = list(names)
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(edges[n])
+        return seen
+
+    def order(self, names: Iterable[str] | None = None) -> list[str]:
+        """Stages in dependency order (upstream first, file order among equals); a cycle is
+        a PipelineError naming its stages."""
+        edges = self.edges()
+        wanted = set(self.stages if names is None else names)
+        done: dict[str, None] = {}
+        visiting: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            if name in visiting:
+                cycle = [*visiting[visiting.index(name) :], name]
+                raise PipelineError(
+                    f"{PIPELINE_FILE} has a cycle: {' -> '.join(cycle)}; "
+                    "a stage cannot depend on its own outputs"
+                )
+            visiting.append(name)
+            for up in edges[name]:
+                visit(up)
+            visiting.pop()
+            done[name] = None
+
+        for name in self.stages:
+            visit(name)
+        return [n for n in done if n in wanted]
+
+    # -- checks -------------------------------------------------------------------------
+    def check(self, root: Path, *, deps_exist: bool = True) -> None:
+        """Every structural rule; ``deps_exist`` also checks that each dep exists or is made."""
+        owners: list[tuple[str, str]] = []
+        params_files = {normpath(params_file(p), PIPELINE_FILE) for s in self for p in s.params}
+        for stage in self.stages.values():
+            for out in stage.produces:
+                why = output_problem(out, params_files)
+                if why is not None:
+                    raise PipelineError(
+                        f"{PIPELINE_FILE}: stage {stage.name!r} cannot have {out} as an output: "
+                        f"it {why}"
+                    )
+                for other_out, other in owners:
+                    if overlaps(out, other_out):
+                        same = "both produce" if out == other_out else f"produce {other_out} and"
+                        who = (
+                            f"stages {other!r} and {stage.name!r} {same} {out}"
+                            if other != stage.name
+                            else f"stage {stage.name!r} lists {out} twice (or one inside another)"
+                        )
+                        raise PipelineError(
+                            f"{PIPELINE_FILE}: {who}; each output must have one producer"
+                        )
+                owners.append((out, stage.name))
+                pointer = _tracking_pointer(root, out)
+                if pointer:
+                    raise PipelineError(
+                        f"{PIPELINE_FILE}: {out}, an output of stage {stage.name!r}, is also "
+                        f"tracked by {pointer}; run `dvlite remove {pointer}` or drop it from the "
+                        "stage's outs"
+                    )
+            for dep in stage.deps:
+                if dep in stage.produces:
+                    raise PipelineError(
+                        f"{PIPELINE_FILE}: stage {stage.name!r} has {dep} as both a dep and "
+                        "an output"
+                    )
+        self.order()
+        if deps_exist:
+            for stage in self.stages.values():
+                for dep in stage.deps:
+                    if (
+                        not os.path.lexists(root / dep)
+                        and not _tracking_pointer(root, dep)  # not pulled yet
+                        and not any(
+                            overlaps(dep, out)
+                            for other in self.stages.values()
+                            for out in other.produces
+                        )
+                    ):
+                        raise PipelineError(
+                            f"stage {stage.name!r} depends on {dep}, which does not exist and "
+                            "no stage produces; create it, `dvlite pull` it, or fix the stage's "
+                            "deps"
+                        )
+
+    def resolve_targets(self, targets: Iterable[str], root: Path) -> list[str]:
+        """Stage names for user-given targets: stage names, or paths that a stage produces."""
+        names = []
+        for target in targets:
+            if target in self.stages:
+                names.append(target)
+                continue
+            rel = _rel_to(root, target)
+            found = self.producer(rel) if rel else None
+            if found is None:
+                raise PipelineError(
+                    f"{target!r} is neither a stage in {PIPELINE_FILE} nor an output of one"
+                    + (f" (stages: {', '.join(self.stages)})" if self.stages else "")
+                )
+            names.append(found[0].name)
+        return list(dict.fromkeys(names))
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, object]:
+        return {"stages": {name: s.to_dict() for name, s in self.stages.items()}}
+
+    @classmethod
+    def from_dict(cls, d: object, where: str = PIPELINE_FILE) -> Pipeline:
+        if d is None:
+            return cls()
+        if not isinstance(d, dict) or set(d) - {"stages"}:
+            raise PipelineError(f"malformed {where}: expected a mapping with one key, 'stages'")
+        stages = d.get("stages") or {}
+        if not isinstance(stages, dict):
+            raise PipelineError(f"malformed {where}: 'stages' must map stage names to stages")
+        return cls({str(n): Stage.from_dict(n, s, where) for n, s in stages.items()})
+
+    @classmethod
+    def loads(cls, text: str, where: str = PIPELINE_FILE) -> Pipeline:
+        # `cmd: false` is the shell command false: YAML's bools and numbers stay text there
+        data = yamlio.load(text, where, PipelineError, text_keys=("cmd",))
+        return cls.from_dict(data, where)
+
+    def dumps(self) -> str:
+        return yamlio.dump(self.to_dict())
+
+    def with_stage(self, stage: Stage) -> Pipeline:
+        stages = dict(self.stages)
+        stages[stage.name] = stage
+        return replace(self, stages=stages)
+
+    def __iter__(self) -> Iterator[Stage]:
+        return iter(self.stages.values())
+
+
+def _rel_to(root: Path, target: str) -> str | None:
+    absolute = os.path.abspath(target)
+    real_root = os.path.realpath(root)
+    parent, name = os.path.split(absolute)
+    absolute = os.path.join(os.path.realpath(parent), name)
+    if not fsutil.is_within(absolute, real_root) or absolute == real_root:
+        return None
+    return os.path.relpath(absolute, real_root).replace(os.sep, "/")
+
+
+def _tracking_pointer(root: Path, rel: str) -> str | None:
+    parts = rel.split("/")
+    for i in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:i]) + ".dvl"
+        if os.path.isfile(root / candidate):
+            return candidate
+    return None
+
+
+def load(root: Path) -> Pipeline:
+    """The pipeline in ``root/dvlite.yaml`` (empty when there is none)."""
+    try:
+        text = (root / PIPELINE_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Pipeline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(f"cannot read {PIPELINE_FILE}: {exc}") from None
+    return Pipeline.loads(text)
+
+
+def save(root: Path, pipeline: Pipeline) -> None:
+    fsutil.atomic_write(root / PIPELINE_FILE, pipeline.dumps().encode("utf-8"))

@@ -1,0 +1,195 @@
+"""The repository: where .dvlite/ is, its config, cache, state database and lock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import cached_property
+from pathlib import Path
+
+from dvlite.errors import ConfigError, NotARepoError, PathError
+from dvlite.objects import fsutil
+from dvlite.objects.cache import LINK_TYPES, Cache
+from dvlite.objects.state import State
+from dvlite.records import pointer
+from dvlite.records.config import Config
+from dvlite.safepath import Confined
+
+DVLITE_DIR = ".dvlite"
+# folders never searched for pointer files
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        DVLITE_DIR,
+        "__pycache__",
+        "node_modules",
+        ".venv",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
+_DVLITE_GITIGNORE = "/config.local\n/tmp\n/cache\n"
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dvlite_dir = root / DVLITE_DIR
+        self.tmp_dir = self.dvlite_dir / "tmp"
+
+    # -- finding and creating ---------------------------------------------------------
+    @classmethod
+    def find(cls, start: str | Path | None = None) -> Repo:
+        here = Path(os.path.realpath(start or os.getcwd()))
+        for folder in (here, *here.parents):
+            if (folder / DVLITE_DIR).is_dir():
+                return cls(folder)
+        raise NotARepoError(f"{here} is not inside a dvlite repository; run `dvlite init` first")
+
+    @classmethod
+    def init(
+        cls, path: str | Path | None = None, *, no_scm: bool = False, force: bool = False
+    ) -> Repo:
+        from dvlite.git import index as scm
+
+        here = Path(os.path.realpath(path or os.getcwd()))
+        if no_scm:
+            root = here
+        else:
+            git_root = scm.find_git_root(here)
+            if git_root is None:
+                raise NotARepoError(
+                    f"{here} is not in a git repository; run `git init` first, "
+                    "or `dvlite init --no-scm`"
+                )
+            root = git_root
+        repo = cls(root)
+        if repo.dvlite_dir.exists() and not force:
+            raise NotARepoError(
+                f"{repo.dvlite_dir} already exists; use --force to initialise it again"
+            )
+        repo.dvlite_dir.mkdir(exist_ok=True)
+        fsutil.atomic_write(repo.dvlite_dir / ".gitignore", _DVLITE_GITIGNORE.encode())
+        config_path = repo.dvlite_dir / "config"
+        if not config_path.exists():
+            text = "[core]\nno_scm = true\n" if no_scm else "[core]\n"
+            fsutil.atomic_write(config_path, text.encode())
+        elif no_scm != repo.config.get_bool("core.no_scm", False):
+            # --force repairs .dvlite/ but keeps the settings (remotes, cache) already made there
+            repo.config.set("core.no_scm", "true" if no_scm else "false")
+        if not no_scm:
+            scm.stage(root, [f"{DVLITE_DIR}/config", f"{DVLITE_DIR}/.gitignore"])
+        return repo
+
+    # -- parts ------------------------------------------------------------------------------
+    @cached_property
+    def config(self) -> Config:
+        return Config(self.dvlite_dir)
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        configured = self.config.get("cache.dir")
+        if not configured:
+            return self.dvlite_dir / "cache"
+        return self.root / os.path.expanduser(configured)
+
+    @cached_property
+    def link_types(self) -> tuple[str, ...]:
+        raw = self.config.get("cache.type", "reflink,copy") or "reflink,copy"
+        types = tuple(t.strip() for t in raw.split(",") if t.strip())
+        bad = [t for t in types if t not in LINK_TYPES]
+        if bad or not types:
+            raise ConfigError(
+                f"cache.type {raw!r}: each link type must be one of {', '.join(LINK_TYPES)}"
+            )
+        return types
+
+    @cached_property
+    def cache(self) -> Cache:
+        return Cache(self.cache_dir, self.link_types)
+
+    @cached_property
+    def confined(self) -> Confined:
+        """The check every path dvlite writes or deletes in the workspace goes through."""
+        return Confined(self.root)
+
+    @cached_property
+    def state(self) -> State:
+        return State(self.tmp_dir / "state.db")
+
+    @property
+    def uses_git(self) -> bool:
+        return not self.config.get_bool("core.no_scm", False)
+
+    @property
+    def autostage(self) -> bool:
+        return self.uses_git and self.config.get_bool("core.autostage", True)
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The repository lock; taking it also clears temporary files of killed runs."""
+        return self._locked()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        from dvlite.objects.oslock import repo_lock
+
+        with repo_lock(self.tmp_dir / "lock"):
+            fsutil.clean_stale_tmp(os.path.join(self.cache_dir, "tmp"))
+            fsutil.clean_journals(self.tmp_dir, self.folder_of)  # a killed checkout's
+            yield
+
+    def folder_of(self, rel: str) -> str:
+        """The absolute path of a repository-relative folder, checked like any write target."""
+        return self.confined.target(rel) if rel else os.fspath(self.root)
+
+    # -- paths ------------------------------------------------------------------------------
+    def resolve(self, path: str | Path) -> Path:
+        """An absolute path for a user-given one (the last part's own symlink kept)."""
+        absolute = os.path.abspath(path)
+        parent, name = os.path.split(absolute)
+        return Path(os.path.realpath(parent)) / name if name else Path(os.path.realpath(absolute))
+
+    def rel(self, path: str | Path) -> str:
+        """The repository-relative POSIX path of ``path``; PathError when it is outside."""
+        absolute = self.resolve(path)
+        if not fsutil.is_within(absolute, self.root):
+            raise PathError(f"{path} is outside the repository {self.root}")
+        rel = os.path.relpath(absolute, self.root)
+        return "" if rel == "." else rel.replace(os.sep, "/")
+
+    def abspath(self, rel: str) -> Path:
+        return self.root / rel if rel else self.root
+
+    def iter_pointers(self, under: str = "") -> Iterator[str]:
+        """Repository-relative paths of every pointer file, not looking inside tracked data."""
+        stack = [self.abspath(under)]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+            tracked = {
+                e.name[: -len(pointer.SUFFIX)] for e in entries if e.name.endswith(pointer.SUFFIX)
+            }
+            for entry in sorted(entries, key=lambda e: e.name, reverse=True):
+                if entry.name.endswith(pointer.SUFFIX) and entry.is_file():
+                    yield os.path.relpath(entry.path, self.root).replace(os.sep, "/")
+                elif (
+                    entry.name not in tracked
+                    and entry.name not in SKIP_DIRS
+                    and entry.is_dir(follow_symlinks=False)
+                ):
+                    stack.append(Path(entry.path))
+
+    def tracking_pointer(self, rel: str) -> str | None:
+        """The pointer that tracks ``rel`` or a folder above it, if any."""
+        parts = rel.split("/")
+        for i in range(len(parts), 0, -1):
+            candidate = "/".join(parts[:i]) + pointer.SUFFIX
+            if os.path.isfile(self.abspath(candidate)):
+                return candidate
+        return None

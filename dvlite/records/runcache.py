@@ -1,0 +1,107 @@
+"""The run cache: for each run that succeeded, what its outputs were, keyed by its inputs.
+
+The key is the hash of a stage's cmd, the oid of each dep, its param values and the paths it
+declares as outputs. An entry is a small JSON file at ``<cache>/runs/<2 hex>/<30 hex>`` beside
+``objects/``, with the same fan-out, so a remote can carry it the same way. When a stage is due
+to run with inputs that ran before, its outputs come back from the cache instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dvlite.objects import fsutil
+from dvlite.objects.hashing import is_oid
+from dvlite.records.lockfile import LockedPath, Params
+from dvlite.records.pipeline import Stage
+
+RUNS_DIR = "runs"
+VERSION = 1
+
+# what an entry records: the outputs and the metrics of the run
+Entry = tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]]
+
+
+def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
+    """32 hex digits naming this stage's inputs."""
+    import xxhash
+
+    doc = {
+        "cmd": stage.cmd,
+        "deps": sorted([d.path, d.oid] for d in deps),
+        "params": params,
+        "outs": sorted(stage.outs),
+        "metrics": sorted(stage.metrics),
+    }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return xxhash.xxh3_128_hexdigest(raw.encode("utf-8"))
+
+
+def entry_path(cache_root: str | Path, run_key: str) -> str:
+    return os.path.join(cache_root, RUNS_DIR, run_key[:2], run_key[2:])
+
+
+def save(
+    cache_root: str | Path,
+    run_key: str,
+    outs: tuple[LockedPath, ...],
+    metrics: tuple[LockedPath, ...],
+) -> None:
+    doc = {
+        "version": VERSION,
+        "outs": [o.to_dict() for o in outs],
+        "metrics": [m.to_dict() for m in metrics],
+    }
+    path = entry_path(cache_root, run_key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fsutil.atomic_write(
+        path, json.dumps(doc, sort_keys=True, separators=(",", ":")).encode(), fsync=False
+    )
+
+
+def load(cache_root: str | Path, run_key: str) -> Entry | None:
+    """The outputs recorded for these inputs; None when there is no (readable) entry."""
+    try:
+        with open(entry_path(cache_root, run_key), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return parse(data)
+
+
+def parse(data: bytes) -> Entry | None:
+    """An entry's outputs and metrics; None when it is damaged or of another version (an
+    entry is never trusted blindly: it may come from a remote)."""
+    try:
+        doc = json.loads(data)
+        if doc.get("version") != VERSION:
+            return None
+        outs = tuple(LockedPath.from_dict(o, "run cache") for o in doc["outs"])
+        metrics = tuple(LockedPath.from_dict(m, "run cache") for m in doc["metrics"])
+    except Exception:  # a damaged entry is only a missed shortcut
+        return None
+    if not all(is_oid(p.oid) for p in outs + metrics):
+        return None
+    return outs, metrics
+
+
+def is_key(text: str) -> bool:
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
+def iter_keys(cache_root: str | Path) -> list[str]:
+    """Every run-cache key stored under ``cache_root`` (for push, pull and gc)."""
+    base = os.path.join(cache_root, RUNS_DIR)
+    keys: list[str] = []
+    try:
+        prefixes = sorted(os.listdir(base))
+    except FileNotFoundError:
+        return []
+    for prefix in prefixes:
+        folder = os.path.join(base, prefix)
+        if len(prefix) != 2 or not os.path.isdir(folder):
+            continue
+        keys.extend(prefix + name for name in sorted(os.listdir(folder)) if is_key(prefix + name))
+    return keys

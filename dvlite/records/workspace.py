@@ -1,0 +1,438 @@
+"""Reading the workspace: scan files and folders, hash what changed, build trees, and
+compare a workspace folder with a stored tree."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from operator import attrgetter
+from stat import S_ISDIR, S_ISREG, S_IXUSR
+from typing import Any
+
+from dvlite.errors import CacheError, InvalidTreeError, PathError
+from dvlite.objects.cache import Cache
+from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
+from dvlite.objects.hashing import hash_file, oid_of_bytes
+from dvlite.objects.state import State
+from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
+from dvlite.progress import FileBytes, OnBytes, Progress
+from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
+
+# Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
+# cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
+PARALLEL_MIN_SIZE = 4 << 20
+HASH_THREADS = min(4, os.cpu_count() or 1)
+
+
+@dataclass(slots=True)
+class FileNode:
+    name: str
+    path: str  # absolute
+    rel: str  # repository-relative
+    size: int
+    ino: int
+    mtime_ns: int
+    exec: bool
+    oid: str = ""
+
+    @property
+    def type(self) -> str:
+        return FILE
+
+    def to_entry(self) -> TreeEntry:
+        return TreeEntry(self.name, FILE, self.oid, self.size, self.exec)
+
+
+@dataclass(slots=True)
+class DirNode:
+    name: str
+    path: str
+    rel: str
+    children: dict[str, FileNode | DirNode] = field(default_factory=dict)
+    oid: str = ""
+    size: int = 0
+    files: int = 0
+
+    @property
+    def type(self) -> str:
+        return DIR
+
+    def to_entry(self) -> TreeEntry:
+        return TreeEntry(self.name, DIR, self.oid, self.size)
+
+    def walk_files(self) -> Iterator[FileNode]:
+        for child in self.children.values():
+            if isinstance(child, DirNode):
+                yield from child.walk_files()
+            else:
+                yield child
+
+
+Node = FileNode | DirNode
+
+
+# -- scanning ---------------------------------------------------------------------------------
+def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
+    """Stat ``path`` (a file or a folder, recursively) without reading any file.
+
+    Symlinks are followed when they point inside the data itself or into one of
+    ``allowed_link_roots`` (the cache, for workspaces checked out as symlinks); any other
+    symlink, a symlinked folder, a loop or a special file is a PathError.
+    """
+    name = os.path.basename(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise PathError(f"{rel}: no such file or directory") from None
+    except OSError as exc:
+        raise _stat_error(rel, exc) from None
+    if stat.S_ISDIR(st.st_mode):
+        if os.path.islink(path):
+            raise PathError(f"{rel} is a symlink to a folder; add the folder it points to instead")
+        root = os.path.realpath(path)
+        node = DirNode(name, path, rel)
+        _scan_dir(node, (root, *allowed_link_roots))
+        return node
+    if not stat.S_ISREG(st.st_mode):
+        raise PathError(f"{rel} is not a regular file or folder")
+    if os.path.islink(path):
+        _check_link(path, rel, allowed_link_roots)
+    return _file_node(name, path, rel, st)
+
+
+def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
+    return FileNode(
+        name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR)
+    )
+
+
+def _stat_error(rel: str, exc: OSError) -> PathError:
+    if exc.errno == errno.ELOOP:
+        return PathError(f"{rel} is a symlink loop")
+    return PathError(f"cannot read {rel}: {exc.strerror}")
+
+
+def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
+    target = os.path.realpath(path)
+    if not any(is_within(target, root) for root in roots):
+        raise PathError(
+            f"{rel} is a symlink to {target}, outside the data; "
+            "copy the file in or add its target instead"
+        )
+
+
+def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
+    if node.rel.count("/") >= MAX_DEPTH:
+        raise PathError(
+            f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
+            "dvlite tracks at most that many (see docs/security.md)"
+        )
+    try:
+        entries = list(os.scandir(node.path))
+    except OSError as exc:
+        raise _stat_error(node.rel, exc) from None
+    prefix = node.rel + "/" if node.rel else ""
+    children = node.children
+    for entry in entries:  # runs for every file on every status: kept lean
+        name = entry.name
+        if TMP_MARK in name and is_tmp_name(name):
+            continue  # a temporary file of dvlite's (being written, or left by a killed run)
+        rel = prefix + name
+        if not (name.isascii() and is_plain(name)):
+            check_utf8_name(rel)
+            if reserved(name):
+                continue  # a nested repository's .git (or .dvlite): never tracked, as in git
+            why = name_problem(name)
+            if why is not None:
+                raise PathError(f"{rel}: the name {why}; rename it")
+        try:
+            if entry.is_symlink():
+                st = os.stat(entry.path)
+                if stat.S_ISDIR(st.st_mode):
+                    raise PathError(
+                        f"{rel} is a symlink to a folder; dvlite does not follow folder links"
+                    )
+                _check_link(entry.path, rel, roots)
+            else:
+                st = entry.stat()
+        except OSError as exc:
+            raise _stat_error(rel, exc) from None
+        mode = st.st_mode
+        if S_ISREG(mode):
+            children[name] = FileNode(
+                name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR)
+            )
+        elif S_ISDIR(mode):
+            child = DirNode(name, entry.path, rel)
+            _scan_dir(child, roots)
+            children[name] = child
+        else:
+            raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
+
+
+# -- hashing and building ----------------------------------------------------------------------
+def build(
+    node: Node,
+    state: State,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Fill in the oid of every file and folder under ``node``.
+
+    Unchanged files take their oid from the state database; the rest are read once, and with
+    ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
+    """
+    files = _files(node)
+    known = state.load(node.rel)
+    todo: list[FileNode] = []
+    unchanged: list[FileNode] = []
+    for f in files:
+        row = known.get(f.rel)
+        if row is not None and row[1] == f.ino and row[2] == f.mtime_ns and row[3] == f.size:
+            f.oid = row[4]
+            unchanged.append(f)
+        else:
+            todo.append(f)
+    if cache is not None and unchanged:  # re-store files whose object has gone since
+        present = cache.existing({f.oid for f in unchanged})
+        todo += [f for f in unchanged if f.oid not in present]
+        unchanged = [f for f in unchanged if f.oid in present]
+    if progress:
+        progress.start(len(files), sum(f.size for f in files))
+        if unchanged:
+            progress.advance(len(unchanged), sum(f.size for f in unchanged))
+    advance = progress.advance if progress else None
+    store = cache.add_file if cache is not None else None
+
+    def digest(f: FileNode, on_bytes: OnBytes | None = None) -> FileNode:
+        f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
+        return f
+
+    def digest_big(f: FileNode) -> FileNode:  # its bytes as they are read, then the file
+        counted = FileBytes(advance)
+        digest(f, counted.on_bytes)
+        counted.finish(f.size)
+        return f
+
+    big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
+    small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
+    fresh: list[tuple[str, int, int, int, str]] = []
+    executor: Any = _pool(HASH_THREADS) if big else _NoPool()
+    try:
+        with executor as pool:
+            results = pool.map(digest_big, big) if big else iter(())
+            for f in small:
+                digest(f)
+                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+                if advance:
+                    advance(1, f.size)
+            for f in results:
+                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+    except FileNotFoundError as exc:
+        raise PathError(f"{exc.filename} disappeared while it was being read") from None
+    finally:
+        if fresh:
+            state.save(fresh)
+    if isinstance(node, DirNode):
+        _build_trees(node, cache)
+
+
+def _pool(threads: int) -> Any:  # a ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
+
+    return ThreadPoolExecutor(threads)
+
+
+def _files(node: Node) -> list[FileNode]:
+    if isinstance(node, FileNode):
+        return [node]
+    files: list[FileNode] = []
+    stack = [node]
+    while stack:
+        for child in stack.pop().children.values():
+            if isinstance(child, DirNode):
+                stack.append(child)
+            else:
+                files.append(child)
+    return files
+
+
+class _NoPool:
+    def __enter__(self) -> _NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _build_trees(node: DirNode, cache: Cache | None) -> None:
+    """Each folder's tree object, written straight from the nodes (no Tree in between:
+    this runs for every folder on every status)."""
+    size = files = 0
+    entries: list[str] = []
+    for name in sorted(node.children):
+        child = node.children[name]
+        if isinstance(child, DirNode):
+            _build_trees(child, cache)
+            files += child.files
+            entries.append(entry_json(name, DIR, child.oid, child.size))
+        else:
+            files += 1
+            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
+        size += child.size
+    data = tree_bytes(entries)
+    node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)
+    node.size, node.files = size, files
+
+
+# -- comparing ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One file that differs: ``stored`` is the tree's entry, ``work`` the workspace file."""
+
+    rel: str
+    stored: TreeEntry | None
+    work: FileNode | None
+
+
+def compare(
+    cache: Cache,
+    stored: TreeEntry | None,
+    work: Node | None,
+    rel: str,
+    missing: list[str] | None = None,
+) -> Iterator[Delta]:
+    """Every file that differs between a stored entry and the workspace, skipping equal subtrees.
+
+    A stored tree missing from the cache raises CacheError, or with ``missing`` given is
+    appended to it and left as the workspace has it.
+    """
+    if stored is not None and work is not None and stored.type == work.type:
+        if stored.type == FILE:
+            assert isinstance(work, FileNode)
+            if stored.oid != work.oid or stored.exec != work.exec:
+                yield Delta(rel, stored, work)
+            return
+        assert isinstance(work, DirNode)
+        if stored.oid == work.oid:
+            return
+        try:
+            tree = cache.load_tree(stored.oid)
+        except CacheError as exc:
+            if missing is None or isinstance(exc, InvalidTreeError):
+                raise
+            missing.append(rel)
+            return
+        for name in sorted(tree.by_name.keys() | work.children.keys()):
+            yield from compare(
+                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}", missing
+            )
+        return
+    if stored is not None:
+        for path, entry in stored_files(cache, stored, rel, missing):
+            yield Delta(path, entry, None)
+    if work is not None:
+        if isinstance(work, DirNode):
+            for f in work.walk_files():
+                yield Delta(f.rel, None, f)
+        else:
+            yield Delta(rel, None, work)
+
+
+def stored_files(
+    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None = None
+) -> Iterator[tuple[str, TreeEntry]]:
+    """Every file under a stored entry, with its path. A tree the cache lacks raises
+    CacheError, or with ``missing`` given is appended to it and skipped."""
+    if entry.type == FILE:
+        yield rel, entry
+        return
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError as exc:
+        if missing is None or isinstance(exc, InvalidTreeError):  # crafted, not missing
+            raise
+        missing.append(rel)
+        return
+    for child in tree:  # entries are sorted by name
+        yield from stored_files(cache, child, f"{rel}/{child.name}", missing)
+
+
+def missing_objects(
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None
+) -> Iterator[str]:
+    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
+
+    ``work``, the built workspace node, stands in for stored trees it equals, so those are
+    not read back from the cache; objects are looked up in bulk, and the paths are only
+    spelled out when some object is missing.
+    """
+    # (rel, oid to look up), (rel, workspace folder equal to its stored tree), (rel, None): missing
+    found: list[tuple[str, str | DirNode | None]] = []
+    _collect(cache, entry, rel, work, found)
+    oids: set[str] = set()
+    for _, what in found:
+        if isinstance(what, DirNode):
+            _add_oids(what, oids)
+        elif what is not None:
+            oids.add(what)
+    present = cache.existing(oids)
+    complete = len(present) == len(oids)
+    for path, what in found:
+        if isinstance(what, DirNode):
+            if not complete:
+                yield from _missing_below(what, path, present)
+        elif what is None or what not in present:
+            yield path
+
+
+def _collect(
+    cache: Cache,
+    entry: TreeEntry,
+    rel: str,
+    work: Node | None,
+    found: list[tuple[str, str | DirNode | None]],
+) -> None:
+    if entry.type != DIR:
+        found.append((rel, entry.oid))
+        return
+    if isinstance(work, DirNode) and work.oid == entry.oid:
+        found.append((rel, work))
+        return
+    try:
+        tree = cache.load_tree(entry.oid)
+    except CacheError:
+        found.append((rel, None))
+        return
+    children = work.children if isinstance(work, DirNode) else {}
+    for child in tree:
+        _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
+
+
+_oid_of = attrgetter("oid")
+
+
+def _add_oids(node: DirNode, oids: set[str]) -> None:
+    """The oids of a workspace folder's tree and of everything below it."""
+    oids.add(node.oid)
+    oids.update(map(_oid_of, node.children.values()))  # files and sub-trees, in C
+    for child in node.children.values():
+        if type(child) is DirNode:
+            _add_oids(child, oids)
+
+
+def _missing_below(node: DirNode, rel: str, present: set[str]) -> Iterator[str]:
+    """Like _collect, for a workspace folder equal to its stored tree (same oid): its tree
+    object, or else each file below it, in tree order."""
+    if node.oid not in present:
+        yield rel
+        return
+    for name in sorted(node.children):
+        child = node.children[name]
+        if isinstance(child, DirNode):
+            yield from _missing_below(child, f"{rel}/{name}", present)
+        elif child.oid not in present:
+            yield f"{rel}/{name}"

@@ -1,0 +1,111 @@
+"""Changing the remotes in the config: add, remove, modify, set the default."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from dvlite.errors import ConfigError, RemoteError
+from dvlite.records.config import LEVELS
+from dvlite.records.repo import Repo
+from dvlite.remote import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
+from dvlite.remote.base import parse_timeout
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _section(name: str) -> str:
+    return f'remote "{name}"'
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ConfigError(f"bad remote name {name!r}: use letters, digits, '_', '-' and '.'")
+
+
+def normalise_url(repo: Repo, url: str) -> str:
+    """Folder paths typed relative to the current folder are stored relative to the
+    repository root (where they are resolved), so they work from any folder."""
+    if protocol_of(url) or url.startswith("file://") or os.path.isabs(os.path.expanduser(url)):
+        return url
+    rel = os.path.relpath(os.path.abspath(url), repo.root)
+    return rel.replace(os.sep, "/")
+
+
+def add(
+    repo: Repo,
+    name: str,
+    url: str,
+    *,
+    default: bool = False,
+    force: bool = False,
+    level: str = "repo",
+) -> None:
+    _check_name(name)
+    if name in configured(repo) and not force:
+        raise RemoteError(
+            f"remote {name!r} already exists; use --force to replace it, or `remote modify`"
+        )
+    url = normalise_url(repo, url)
+    repo.config.check_storable(_section(name), "url", url, level)  # before --force removes
+    if force:
+        for lvl in ("repo", "local"):
+            repo.config.remove_section(_section(name), lvl)
+    repo.config.set_section(_section(name), {"url": url}, level)
+    if default:
+        repo.config.set("core.remote", name, level)
+
+
+def remove(repo: Repo, name: str) -> None:
+    removed = False
+    for level in ("repo", "local"):
+        removed |= repo.config.remove_section(_section(name), level)
+    if not removed:
+        raise RemoteError(f"no remote named {name!r} in this repository's config")
+    for level in ("repo", "local"):
+        parser = repo.config._parsers.get(level)
+        if (
+            parser is not None
+            and parser.has_option("core", "remote")
+            and parser.get("core", "remote") == name
+        ):
+            repo.config.set("core.remote", None, level)
+
+
+def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "repo") -> None:
+    remotes = configured(repo)
+    if name not in remotes:
+        raise RemoteError(f"no remote named {name!r}; add it with `dvlite remote add {name} URL`")
+    url = value if key == "url" and value else remotes[name].url
+    if protocol_of(url) in ("s3", "s3a") and key not in S3_OPTIONS + COMMON_OPTIONS:
+        raise ConfigError(
+            f"{key!r} is not an option of an S3 remote; "
+            f"use one of {', '.join(S3_OPTIONS + COMMON_OPTIONS)}"
+        )
+    if not re.match(r"^[a-z][a-z0-9_]*$", key):
+        raise ConfigError(f"bad option name {key!r}")
+    if key == "jobs" and value is not None and (not value.isdigit() or int(value) < 1):
+        raise ConfigError(f"jobs must be a whole number above 0, not {value!r}")
+    if key == "timeout" and value is not None:
+        parse_timeout(name, value)
+    if key == "url" and value is not None:
+        value = normalise_url(repo, value)
+    if value is None:
+        if not any(
+            (p := repo.config._parsers.get(lvl)) is not None and p.has_option(_section(name), key)
+            for lvl in LEVELS
+        ):
+            raise ConfigError(f"remote.{name}.{key} is not set")
+        if key == "url":
+            raise ConfigError("a remote needs a url; use `dvlite remote remove` to drop the remote")
+    repo.config.set(f"remote.{name}.{key}", value, level)
+
+
+def set_default(repo: Repo, name: str | None) -> None:
+    if name is None:
+        if default_name(repo) is not None:
+            repo.config.set("core.remote", None, "repo")
+        return
+    if name not in configured(repo):
+        raise RemoteError(f"no remote named {name!r}; add it with `dvlite remote add {name} URL`")
+    repo.config.set("core.remote", name, "repo")
