@@ -19,6 +19,7 @@ from dvlite.cli.base import (
 
 if TYPE_CHECKING:
     from dvlite.ops.fsck import FsckResult
+    from dvlite.ops.remote_status import RemoteStatus
     from dvlite.records.config import Config
 
 
@@ -85,8 +86,6 @@ def status(
 ) -> None:
     """Show how the workspace differs from the pointers, file by file."""
     if remote_name is not None:
-        from dvlite.cli.remote import show_remote_status
-
         show_remote_status(ctx, targets, remote_name or None, quiet, as_json, verbose)
         return
     from dvlite.ops.status import status as do_status
@@ -275,7 +274,6 @@ def fsck(
             raise click.UsageError(
                 "--repair mends the cache, not a remote: use it without --remote"
             )
-        from dvlite.cli.remote import show_remote_fsck
 
         show_remote_fsck(ctx, remote_name or None, as_json)
         return
@@ -315,3 +313,69 @@ def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str 
         out.print(f"checked {plural(result.checked, 'object')}{where}: {verdict}")
     if not result.ok:
         ctx.exit(1)
+
+
+# -- status --remote and fsck --remote -------------------------------------------------------
+def show_remote_status(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    remote_name: str | None,
+    quiet: bool,
+    as_json: bool,
+    verbose: bool = False,
+) -> None:
+    from dvlite.ops.remote_status import remote_status
+
+    report = remote_status(open_repo(), targets, remote=remote_name)
+    if as_json:
+        print_json(report.to_dict())
+    elif not quiet and not verbose:
+        _remote_summary(report)
+    elif not quiet:
+        out = console()
+        for label, paths, style in (
+            ("not on remote:", report.not_on_remote, "yellow"),
+            ("not in cache:", report.not_in_cache, "magenta"),
+            ("missing:", report.missing, "red"),
+        ):
+            for path in paths:
+                out.print(f"    {label:<15}{path}", style=style, markup=False)
+        if report.clean:
+            out.print(f"Cache and remote {report.remote!r} are in sync.")
+    if quiet and not report.clean:
+        ctx.exit(1)
+
+
+_STATE_STYLE = {"not on remote": "yellow", "not in cache": "magenta", "missing": "red"}
+
+
+def _remote_summary(report: RemoteStatus) -> None:
+    """A line per pointer and state: `data.dvl: 1,820 of 1,821 files not on remote 'store'`."""
+    out = console()
+    for p in report.pointers:
+        where = {
+            "not on remote": f"not on remote {report.remote!r}",
+            "not in cache": "not in cache",
+            "missing": f"missing (neither in the cache nor on remote {report.remote!r})",
+        }[p.state]
+        if p.kind != "dir":
+            what = p.path
+        elif p.files:
+            what = (
+                f"{p.files:,} of {plural(p.total, 'file')}" if p.total else plural(p.files, "file")
+            )
+        else:
+            what = plural(p.folders, "folder")
+        out.print(f"{p.source}: {what} {where}", style=_STATE_STYLE[p.state], markup=False)
+    if report.pointers:
+        out.print("(`dvlite status --remote -v` lists every file)", style="dim", markup=False)
+    elif report.clean:
+        out.print(f"Cache and remote {report.remote!r} are in sync.")
+
+
+def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
+    from dvlite.ops.remote_status import fsck_remote
+
+    with progress("Verifying") as bar:
+        result = fsck_remote(open_repo(), remote=remote_name, progress=bar)
+    show_fsck(ctx, result, as_json, f" on remote {result.remote!r}")
