@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from dvlite.cli import main
+from dvlite.ops.init import init
 from dvlite.records.repo import Repo
 
 pytest_plugins = ["s3"]  # the S3 server fixtures (tests/s3.py)
@@ -75,7 +76,7 @@ def scm(tmp_dir: TmpDir) -> TmpDir:
 @pytest.fixture
 def repo(scm: TmpDir) -> Repo:
     """A git repository with dvlite initialised at its root."""
-    return Repo.init(scm)
+    return init(scm)
 
 
 @dataclass
