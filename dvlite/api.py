@@ -80,9 +80,9 @@ def _revisions(
 def init(repo: StrPath | None = None, *, no_scm: bool = False, force: bool = False) -> Repo:
     """``dvlite init``: make .dvlite/ at the root of the git repository ``repo`` is in (with
     ``no_scm``: in ``repo`` itself, a plain folder)."""
-    from dvlite.records.repo import Repo
+    from dvlite.ops.init import init as do_init
 
-    return Repo.init(None if repo is None else os.fspath(repo), no_scm=no_scm, force=force)
+    return do_init(None if repo is None else os.fspath(repo), no_scm=no_scm, force=force)
 
 
 def add(

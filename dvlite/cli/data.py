@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 @click.option("-f", "--force", is_flag=True, help="Initialise again where .dvlite/ already exists.")
 def init(no_scm: bool, force: bool) -> None:
     """Make .dvlite/ at the root of this git repository."""
-    from dvlite.records.repo import Repo
+    from dvlite.ops.init import init as do_init
 
-    repo = Repo.init(no_scm=no_scm, force=force)
+    repo = do_init(no_scm=no_scm, force=force)
     console().print(f"Initialised dvlite in {repo.dvlite_dir}", markup=False)
     if not no_scm:
         console().print("Next: [bold]dvlite add[/] your data, then [bold]git commit[/].")

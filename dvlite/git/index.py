@@ -9,14 +9,6 @@ from pathlib import Path
 from dvlite.git import cmd as gitcmd
 
 
-def find_git_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` that has a ``.git`` (no git process needed)."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
-
-
 def stage(root: Path, paths: Iterable[str]) -> None:
     """``git add`` the given repo-relative paths (pointers, .gitignore files)."""
     paths = sorted(set(paths))

@@ -53,13 +53,13 @@ class Repo:
     def init(
         cls, path: str | Path | None = None, *, no_scm: bool = False, force: bool = False
     ) -> Repo:
-        from dvlite.git import index as scm
-
+        """Make ``.dvlite/`` at the git root above ``path`` (with ``no_scm``: at ``path``); staging
+        its config in git is ``ops.init``'s part."""
         here = Path(os.path.realpath(path or os.getcwd()))
         if no_scm:
             root = here
         else:
-            git_root = scm.find_git_root(here)
+            git_root = next((f for f in (here, *here.parents) if (f / ".git").exists()), None)
             if git_root is None:
                 raise NotARepoError(
                     f"{here} is not in a git repository; run `git init` first, "
@@ -80,8 +80,6 @@ class Repo:
         elif no_scm != repo.config.get_bool("core.no_scm", False):
             # --force repairs .dvlite/ but keeps the settings (remotes, cache) already made there
             repo.config.set("core.no_scm", "true" if no_scm else "false")
-        if not no_scm:
-            scm.stage(root, [f"{DVLITE_DIR}/config", f"{DVLITE_DIR}/.gitignore"])
         return repo
 
     # -- parts ------------------------------------------------------------------------------
