@@ -43,6 +43,10 @@ class Revisions:
     all_tags: bool = False
     all_commits: bool = False
 
+    def __post_init__(self) -> None:  # Revisions("v1") and Revisions(["v1", "main"]) too
+        revs = (self.revs,) if isinstance(self.revs, str) else tuple(self.revs)
+        object.__setattr__(self, "revs", revs)
+
     def __bool__(self) -> bool:
         return bool(self.revs) or self.all_branches or self.all_tags or self.all_commits
 
