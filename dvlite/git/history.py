@@ -7,6 +7,7 @@ Reads go through plain ``git`` processes (``dvlite.git.cmd``): one ``ls-tree`` a
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dvlite.errors import ScmError
@@ -38,7 +39,7 @@ class Revisions:
     """The git revisions an operation also concerns: ``revs`` and every branch tip, tag or
     commit (the CLI's --rev, -a, -T and -A)."""
 
-    revs: tuple[str, ...] = ()
+    revs: Sequence[str] = ()  # a tuple once made
     all_branches: bool = False
     all_tags: bool = False
     all_commits: bool = False
