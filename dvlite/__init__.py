@@ -15,6 +15,7 @@ from typing import Any as _Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "Revisions",
     "add",
     "checkout",
     "dag",
@@ -46,6 +47,7 @@ __all__ = [
 
 if _TYPE_CHECKING:
     from dvlite.api import (
+        Revisions,
         add,
         checkout,
         dag,

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from dvlite.errors import ArgumentError
+from dvlite.git.history import Revisions
 
 if TYPE_CHECKING:
-    from dvlite.git.history import Revisions
     from dvlite.ops.add import AddResult
     from dvlite.ops.checkout import CheckoutResult
     from dvlite.ops.diff import DiffResult
@@ -68,12 +68,22 @@ def _paths(repo: StrPath | None, paths: Paths | None) -> list[str]:
     return [_path(repo, p) for p in paths]
 
 
-def _revisions(
-    revs: Iterable[str], all_branches: bool, all_tags: bool, all_commits: bool
-) -> Revisions:
-    from dvlite.git.history import Revisions
+def _new_stage(
+    found: Repo,
+    repo: StrPath | None,
+    name: str,
+    cmd: str | Iterable[str],
+    deps: Iterable[StrPath],
+    outs: Iterable[StrPath],
+    params: Iterable[str],
+    metrics: Iterable[StrPath],
+) -> Stage:
+    from dvlite.ops.repro import new_stage
 
-    return Revisions(tuple(revs), all_branches, all_tags, all_commits)
+    return new_stage(
+        found, name, cmd, deps=_paths(repo, deps), outs=_paths(repo, outs), params=params,
+        metrics=_paths(repo, metrics),
+    )  # fmt: skip
 
 
 # -- local data --------------------------------------------------------------------------------
@@ -193,10 +203,7 @@ def push(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     run_cache: bool = True,
     progress: Progress | None = None,
     repo: StrPath | None = None,
@@ -208,7 +215,7 @@ def push(
 
     return do_push(
         _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
-        revisions=_revisions(revs, all_branches, all_tags, all_commits),
+        revisions=revisions,
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -218,10 +225,7 @@ def fetch(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     run_cache: bool = True,
     progress: Progress | None = None,
     repo: StrPath | None = None,
@@ -231,7 +235,7 @@ def fetch(
 
     return do_fetch(
         _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
-        revisions=_revisions(revs, all_branches, all_tags, all_commits),
+        revisions=revisions,
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -241,10 +245,7 @@ def pull(
     *,
     remote: str | None = None,
     jobs: int | None = None,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     run_cache: bool = True,
     force: bool = False,
     progress: Progress | None = None,
@@ -255,7 +256,7 @@ def pull(
 
     return do_pull(
         _open(repo), _paths(repo, targets), remote=remote, jobs=jobs,
-        revisions=_revisions(revs, all_branches, all_tags, all_commits),
+        revisions=revisions,
         run_cache=run_cache, force=force, progress=progress,
     )  # fmt: skip
 
@@ -301,13 +302,10 @@ def stage_add(
 ) -> Stage:
     """``dvlite stage add``: declare a stage in dvlite.yaml; returns it. ``cmd`` is one shell
     line, or words that are quoted into one (``["python", "train.py"]``)."""
-    from dvlite.ops.repro import declare, new_stage
+    from dvlite.ops.repro import declare
 
     found = _open(repo)
-    new = new_stage(
-        found, name, cmd, deps=_paths(repo, deps), outs=_paths(repo, outs), params=params,
-        metrics=_paths(repo, metrics),
-    )  # fmt: skip
+    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics)
     declare(found, new, force=force)
     return new
 
@@ -326,14 +324,10 @@ def run(
     repo: StrPath | None = None,
 ) -> ReproResult:
     """``dvlite run``: declare a stage (as ``stage_add``) and run it now."""
-    from dvlite.ops.repro import new_stage
     from dvlite.ops.repro import run as do_run
 
     found = _open(repo)
-    new = new_stage(
-        found, name, cmd, deps=_paths(repo, deps), outs=_paths(repo, outs), params=params,
-        metrics=_paths(repo, metrics),
-    )  # fmt: skip
+    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics)
     return do_run(found, new, force=force, jobs=jobs, on_event=on_event)
 
 
@@ -446,10 +440,7 @@ def ls(
 def gc(
     *,
     workspace: bool = False,
-    revs: Iterable[str] = (),
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    revisions: Revisions = Revisions(),
     cloud: bool = False,
     remote: str | None = None,
     dry: bool = False,
@@ -457,16 +448,14 @@ def gc(
     repo: StrPath | None = None,
 ) -> GcResult:
     """``dvlite gc``: remove cache objects (with ``cloud``, remote objects) that no kept
-    revision uses. Say what to keep, as the CLI asks: ``workspace=True`` (the workspace only),
-    ``revs``, ``all_branches``, ``all_tags`` or ``all_commits``; the workspace is always kept."""
+    revision uses. Say what to keep, as the CLI asks: ``workspace=True`` (the workspace only)
+    or ``revisions``; the workspace is always kept."""
     from dvlite.ops.gc import gc as do_gc
 
-    revisions = _revisions(revs, all_branches, all_tags, all_commits)
     if remote and not cloud:
         raise ArgumentError("remote= goes with cloud=True")
     if not (workspace or revisions):
         raise ArgumentError(
-            "say what to keep: workspace=True (the workspace only), revs=[...], "
-            "all_branches=True, all_tags=True or all_commits=True"
+            "say what to keep: workspace=True (the workspace only) or revisions=Revisions(...)"
         )
     return do_gc(_open(repo), revisions=revisions, cloud=cloud, remote=remote, dry=dry, force=force)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import git
+from helpers import git
 
 import dvlite
 from dvlite.errors import (
@@ -155,9 +155,9 @@ def test_remote_functions(project, tmp_path, capfd) -> None:
 
     dvlite.remove("data", repo=project)  # now only HEAD uses the objects
     assert len(dvlite.gc(workspace=True, repo=project).removed) == 3  # the remote holds them
-    assert dvlite.fetch(revs=["HEAD"], repo=project).transferred == 3
+    assert dvlite.fetch(revisions=dvlite.Revisions("HEAD"), repo=project).transferred == 3
     assert len(dvlite.gc(workspace=True, dry=True, repo=project).removed) == 3
-    assert len(dvlite.gc(revs=["HEAD"], repo=project).removed) == 0
+    assert len(dvlite.gc(revisions=dvlite.Revisions(["HEAD"]), repo=project).removed) == 0
     assert len(dvlite.gc(workspace=True, repo=project).removed) == 3
     git(project, "checkout", "HEAD", "--", ".")  # the pointer is back, its objects are not
     (project / "data" / "a.csv").unlink()
