@@ -1,7 +1,8 @@
 """Objects: the content-addressed layer every other one stands on.
 
 ``hashing`` (XXH3-128 oids), ``tree`` (Merkle trees of a folder and the one walker over them),
-``cache`` (the object store), ``copying`` (hash while copying), ``state`` (the stat cache),
+``store`` (the object store of the cache and folder remotes, and the one fan-out lister),
+``cache`` (the repository's store), ``copying`` (hash while copying), ``state`` (the stat cache),
 ``fsutil`` (atomic writes, links, confined removal) and ``oslock`` (one writer at a time).
 Nothing here knows about pointers, pipelines, git or remotes.
 """

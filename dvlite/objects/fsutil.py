@@ -21,6 +21,7 @@ _OLD_TMP_NAME = re.compile(r"\..+\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
 _TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+_NO_REFLINK = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS)
 
 
 @contextlib.contextmanager
@@ -41,8 +42,12 @@ def gc_paused() -> Iterator[None]:
 def tmp_name(dest: str | Path) -> str:
     """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic), short
     and of a fixed shape whatever ``dest`` is called (``.dvlite-tmp-<pid>-<token><n>``)."""
-    head = os.path.dirname(os.fspath(dest))
-    return os.path.join(head, f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+    return tmp_in(os.path.dirname(os.fspath(dest)))
+
+
+def tmp_in(folder: str) -> str:
+    """A unique temporary name in ``folder`` (see ``tmp_name``)."""
+    return os.path.join(folder, f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
 def is_tmp_name(name: str) -> bool:
@@ -72,8 +77,7 @@ def atomic_write(
             os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        discard(tmp)
         raise
 
 
@@ -102,13 +106,7 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
         except OSError as exc:
             os.close(fd)
             os.unlink(dst)
-            if exc.errno in (
-                errno.EOPNOTSUPP,
-                errno.ENOTTY,
-                errno.EXDEV,
-                errno.EINVAL,
-                errno.ENOSYS,
-            ):
+            if exc.errno in _NO_REFLINK:
                 return False
             raise
         os.close(fd)
@@ -133,29 +131,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_tmp(folder: str | Path) -> int:
-    """Remove the temporary files that dvlite processes which no longer run left in ``folder``
-    (a run killed in the middle of writing); returns how many were removed."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return 0
-    removed = 0
-    for name in names:
-        pid = _tmp_owner(name)
-        if pid is not None and pid != os.getpid() and not _alive(pid):
-            with contextlib.suppress(OSError):
-                remove(os.path.join(folder, name))
-                removed += 1
-    return removed
-
-
-JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
-TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
-
-
 def stale_tmp(folder: str | Path) -> list[str]:
-    """The names of the temporary files in ``folder`` whose dvlite process no longer runs."""
+    """The names of the temporary files in ``folder`` whose dvlite process no longer runs
+    (left by a run killed in the middle of writing)."""
     try:
         names = os.listdir(folder)
     except OSError:
@@ -166,6 +144,20 @@ def stale_tmp(folder: str | Path) -> list[str]:
         if pid is not None and pid != os.getpid() and not _alive(pid):
             found.append(name)
     return found
+
+
+def clean_stale_tmp(folder: str | Path) -> int:
+    """Remove the ``stale_tmp`` files of ``folder``; returns how many were removed."""
+    removed = 0
+    for name in stale_tmp(folder):
+        with contextlib.suppress(OSError):
+            remove(os.path.join(folder, name))
+            removed += 1
+    return removed
+
+
+JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
+TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
 
 
 @contextlib.contextmanager
@@ -234,6 +226,12 @@ def check_utf8_name(rel: str) -> None:
 
         shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
         raise PathError(f"{shown}: the file name is not valid UTF-8; rename it") from None
+
+
+def discard(path: str) -> None:
+    """Remove a temporary file on the way out of a failure, if it is there at all."""
+    with contextlib.suppress(OSError):
+        remove(path)
 
 
 def remove(path: str | Path) -> None:

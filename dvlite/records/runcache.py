@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dvlite.objects import fsutil
 from dvlite.objects.hashing import is_oid
+from dvlite.objects.store import fanout_keys
 from dvlite.records.lockfile import LockedPath, Params
 from dvlite.records.pipeline import Stage
 
@@ -93,15 +94,4 @@ def is_key(text: str) -> bool:
 
 def iter_keys(cache_root: str | Path) -> list[str]:
     """Every run-cache key stored under ``cache_root`` (for push, pull and gc)."""
-    base = os.path.join(cache_root, RUNS_DIR)
-    keys: list[str] = []
-    try:
-        prefixes = sorted(os.listdir(base))
-    except FileNotFoundError:
-        return []
-    for prefix in prefixes:
-        folder = os.path.join(base, prefix)
-        if len(prefix) != 2 or not os.path.isdir(folder):
-            continue
-        keys.extend(prefix + name for name in sorted(os.listdir(folder)) if is_key(prefix + name))
-    return keys
+    return fanout_keys(os.path.join(cache_root, RUNS_DIR))

@@ -1,21 +1,23 @@
 """The folder remote, the embedded default: a local or mounted path with the cache's layout.
 
-Objects are copied natively (a reflink when the filesystem can), hashed on the way, and
-written under a temporary name, then renamed, so an object appears only when it is complete.
+Its objects are an ``ObjectStore`` rooted at the folder, so each is copied natively (a
+reflink where the filesystem can), hashed on the way and renamed into place once complete.
+Beside them: the run-cache entries (``runs/``) and the gc marks (``gc/``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from dvlite.errors import CorruptObjectError, RemoteError
+from dvlite.errors import RemoteError
 from dvlite.objects import fsutil
-from dvlite.objects.hashing import PREFIX, hash_file
+from dvlite.objects.hashing import hash_file
+from dvlite.objects.store import ObjectStore, fanout_keys
 from dvlite.progress import Advance, FileBytes
-from dvlite.remote.base import Obj, Remote, verified
+from dvlite.remote.base import Obj, Remote
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
@@ -24,8 +26,7 @@ if TYPE_CHECKING:
 class FolderRemote(Remote):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._no_reflink = False  # reflink failed once: copy from then on
-        self._made: set[str] = set()  # object folders known to exist
+        self.store = ObjectStore(self.root)  # temporary files beside their object
 
     def check_reachable(self) -> None:
         if not os.path.isdir(self.root):
@@ -35,16 +36,13 @@ class FolderRemote(Remote):
 
     # -- asking what is there -------------------------------------------------------------
     def exists(self, oids: Collection[str]) -> set[str]:
-        return {o for o in dict.fromkeys(oids) if os.path.exists(self.path(o))}
+        return self.store.existing(oids)
 
     def list_oids(self) -> set[str]:
-        return self._list_prefixes(None)
+        return set(self.store.iter_oids())
 
     def list_runs(self) -> set[str]:
-        return _keys_under(os.path.join(self.root, "runs"), None)
-
-    def _list_prefixes(self, prefixes: Sequence[str] | None) -> set[str]:
-        return {PREFIX + key for key in _keys_under(os.path.join(self.root, "objects"), prefixes)}
+        return set(fanout_keys(os.path.join(self.root, "runs")))
 
     def list_tmp(self) -> list[tuple[str, float]]:
         found = []
@@ -58,47 +56,24 @@ class FolderRemote(Remote):
 
     # -- one object -----------------------------------------------------------------------
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
-        from dvlite.objects.copying import copy_hashing
-
-        src = cache.path(obj.oid)
-        dest = self.path(obj.oid)
-        if os.path.exists(dest):
+        if self.store.exists(obj.oid):
             return
-        parent = os.path.dirname(dest)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        tmp = fsutil.tmp_name(dest)
+        src = cache.path(obj.oid)
         with FileBytes(progress) as moved:  # a big object's bytes as they are copied
-            try:
-                # a failed reflink costs a file created and removed: try it once per remote
-                if not self._no_reflink and fsutil.reflink(src, tmp):
-                    actual = hash_file(tmp, moved.on_bytes)[0]
-                    os.chmod(tmp, 0o444)
-                else:
-                    self._no_reflink = True
-                    actual = copy_hashing(src, tmp, mode=0o444, on_bytes=moved.on_bytes)
-                if actual != obj.oid:
-                    raise CorruptObjectError(obj.oid, src, actual)
-                os.replace(tmp, dest)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            self.store.import_file(src, obj.oid, src, moved.on_bytes)
             moved.finish(max(obj.size, 0))
 
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
+        src, where = self.store.path(obj.oid), self.url_of(obj.oid)
         with FileBytes(progress) as moved:  # a big object's bytes as they are copied
-            where = self.url_of(obj.oid)
-            moved.finish(cache.import_file(self.path(obj.oid), obj.oid, where, moved.on_bytes))
+            moved.finish(cache.import_file(src, obj.oid, where, moved.on_bytes))
 
     def _cat_verified(self, oid: str) -> bytes:
-        with open(self.path(oid), "rb") as f:
-            return verified(f.read(), oid, self.url_of(oid))
+        return self.store.read_bytes(oid, self.url_of(oid))
 
     def _hash(self, oid: str, progress: Advance | None) -> str:
         with FileBytes(progress) as read:
-            actual, size = hash_file(self.path(oid), read.on_bytes)
+            actual, size = hash_file(self.store.path(oid), read.on_bytes)
             read.finish(size)
         return actual
 
@@ -119,20 +94,3 @@ class FolderRemote(Remote):
     def _write(self, path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fsutil.atomic_write(path, data, fsync=False)
-
-
-def _keys_under(base: str, prefixes: Sequence[str] | None) -> set[str]:
-    """The names ``<2 hex><30 hex>`` of the files two levels below ``base`` (``prefixes``:
-    only those first levels), leaving out temporary files."""
-    if prefixes is None:
-        try:
-            prefixes = [p for p in os.listdir(base) if len(p) == 2]
-        except FileNotFoundError:
-            return set()
-    found = set()
-    for prefix in prefixes:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            for name in os.listdir(os.path.join(base, prefix)):
-                if len(name) == 30 and fsutil.TMP_MARK not in name:
-                    found.add(prefix + name)
-    return found
