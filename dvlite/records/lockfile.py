@@ -13,10 +13,10 @@ from pathlib import Path
 
 from dvlite.errors import PipelineError
 from dvlite.objects import fsutil
-from dvlite.objects.hashing import is_oid
-from dvlite.objects.tree import DIR, FILE
+from dvlite.objects.tree import FILE
 from dvlite.records import yamlio
 from dvlite.records.pipeline import LOCK_FILE, output_problem
+from dvlite.records.recorded import Recorded
 from dvlite.safepath import rel_problem
 
 VERSION = 1
@@ -26,49 +26,27 @@ def _bad(where: str, why: str) -> PipelineError:
     return PipelineError(f"malformed {where}: {why}; fix it, or delete it and run `dvlite repro`")
 
 
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 @dataclass(frozen=True, slots=True)
-class LockedPath:
-    """A dep, out or metric as recorded: its path and the object it held."""
-
-    path: str
-    kind: str  # FILE or DIR
-    oid: str
-    size: int
-    files: int = 1
+class LockedPath(Recorded):
+    """A dep, out or metric as recorded: its repository-relative path and the object it held."""
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "path": self.path,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-        }
-        if self.kind == DIR:
-            d["files"] = self.files
-        return d
+        return self.fields()
 
     @classmethod
     def from_dict(cls, d: object, where: str) -> LockedPath:
         if not isinstance(d, dict):
             raise _bad(where, "each dep, out and metric must be a mapping")
-        path, kind, oid, size = d.get("path"), d.get("kind", FILE), d.get("oid"), d.get("size")
+        path = d.get("path")
         why = rel_problem(path)
         if why is not None:
             raise _bad(where, f"path {path!r} {why}")
-        if kind not in (FILE, DIR):
-            raise _bad(where, f"{path}: 'kind' must be file or dir, not {kind!r}")
-        if not is_oid(oid):
-            raise _bad(where, f"{path}: 'oid' must look like xxh128:<32 hex digits>, not {oid!r}")
-        if not _count(size):
-            raise _bad(where, f"{path}: 'size' must be a whole number, not {size!r}")
-        files = d.get("files", 1)
-        if not _count(files):
-            raise _bad(where, f"{path}: 'files' must be a whole number, not {files!r}")
-        return cls(path, kind, oid, size, files if kind == DIR else 1)  # type: ignore[arg-type]
+        fields = {"kind": FILE, **d, "exec": False}  # a lock never records exec
+
+        def bad(why: str) -> PipelineError:
+            return _bad(where, f"{path}: {why}")
+
+        return cls.checked(fields, path, bad)  # type: ignore[arg-type]
 
 
 Params = dict[str, dict[str, object]]  # params file -> key -> value

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from dvlite.errors import PointerError
 from dvlite.objects import fsutil
-from dvlite.objects.hashing import is_oid
-from dvlite.objects.tree import DIR, FILE
 from dvlite.records import yamlio
+from dvlite.records.recorded import Recorded
 from dvlite.safepath import name_problem
 
 SUFFIX = ".dvl"
@@ -54,27 +53,11 @@ def _canonical(text: str) -> dict[str, object] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Pointer:
-    path: str  # the data's name, relative to the pointer's folder
-    kind: str  # FILE or DIR
-    oid: str
-    size: int
-    files: int = 1
-    exec: bool = False  # an executable file (written only when true, as in trees)
+class Pointer(Recorded):
+    """A ``.dvl`` file: ``path`` is the data's name, relative to the pointer's folder."""
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "version": VERSION,
-            "path": self.path,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-        }
-        if self.kind == DIR:
-            d["files"] = self.files
-        elif self.exec:
-            d["exec"] = True
-        return d
+        return {"version": VERSION, **self.fields()}
 
     def dumps(self) -> str:
         if _is_plain(self.path):  # what YAML writes for it, without YAML
@@ -105,27 +88,7 @@ class Pointer:
         why = name_problem(path)
         if why is not None:
             raise bad(f"'path' must be the name of the data beside the pointer: {path!r} {why}")
-        kind = d.get("kind")
-        if kind not in (FILE, DIR):
-            raise bad(f"'kind' must be file or dir, not {kind!r}")
-        oid = d.get("oid")
-        if not is_oid(oid):
-            raise bad(f"'oid' must look like xxh128:<32 hex digits>, not {oid!r}")
-        size = d.get("size")
-        if not _is_count(size):
-            raise bad(f"'size' must be a whole number of bytes, not {size!r}")
-        files = d.get("files", 1)
-        if kind == DIR and not _is_count(files):
-            raise bad(f"'files' must be a whole number, not {files!r}")
-        executable = d.get("exec", False)
-        if not isinstance(executable, bool) or (executable and kind == DIR):
-            raise bad(f"'exec' may only be true, for a file, not {executable!r}")
-        count = files if kind == DIR else 1
-        return cls(path, kind, oid, size, count, executable)  # type: ignore[arg-type]
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return cls.checked(d, path, bad)  # type: ignore[arg-type]
 
 
 def data_path_for(pointer_path: Path) -> Path:

@@ -106,7 +106,7 @@ def _outputs(lock: Lock) -> list[Tracked]:
     items = []
     for name in sorted(lock.stages):
         for out in lock.stages[name].outs:
-            p = Pointer(os.path.basename(out.path), out.kind, out.oid, out.size, out.files)
+            p = Pointer.like(os.path.basename(out.path), out)
             items.append(Tracked(f"{LOCK_FILE}:{name}", out.path, p))
     return items
 
