@@ -230,7 +230,7 @@ def downstream(repo: Repo, path: str, rev: str | None = None) -> list[Dependent]
     ):
         raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
     reach = pipeline.downstream_of(direct)
-    edges = pipeline.edges()
+    edges = pipeline.edges
     found = []
     for name in pipeline.order(reach):
         stage = pipeline.stages[name]

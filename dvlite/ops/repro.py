@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from dvlite.errors import DvliteError, PipelineError
 from dvlite.ops.stageproc import StageProcesses
-from dvlite.ops.stale import Hasher, Planned, inputs, plan, why_stale
+from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
 from dvlite.records import gitignore, lockfile, runcache
 from dvlite.records import pipeline as pipelines
 from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
@@ -70,15 +70,14 @@ def repro(
     with repo.lock():
         pipeline = pipelines.load(repo.root)
         hasher = Hasher(repo)
-        planned = plan(
+        planned = schedule(
             repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher
         )
         result = ReproResult(planned)
         todo = [p for p in planned if p.reason]
-        if dry or not todo:
-            return result
-        runner = _Runner(repo, pipeline, hasher, todo, force, use_run_cache, emit, result)
-        runner.run(jobs)
+        if todo and not dry:
+            runner = _Runner(repo, pipeline, hasher, result, use_run_cache and not force, emit)
+            runner.run(todo, jobs)
         return result
 
 
@@ -95,40 +94,22 @@ def _pull(repo: Repo, remote: str | None, jobs: int, emit: Events) -> None:
     emit(NOTE, "", f"pulled {result.transferred} objects from {result.remote}")
 
 
+@dataclass
 class _Runner:
-    def __init__(
-        self,
-        repo: Repo,
-        pipeline: Pipeline,
-        hasher: Hasher,
-        todo: list[Planned],
-        force: bool,
-        use_run_cache: bool,
-        emit: Events,
-        result: ReproResult,
-    ) -> None:
-        self.repo = repo
-        self.pipeline = pipeline
-        self.hasher = hasher
-        self.planned = {p.name: p for p in todo}
-        self.force = force
-        self.use_run_cache = use_run_cache and not force
-        self.emit = emit
-        self.result = result
-        names = set(self.planned)
-        self.waits_for = {
-            n: [u for u in pipeline.upstream(pipeline.stages[n]) if u in names] for n in names
-        }
-        self.pending = [p.name for p in todo]
-        self.done: set[str] = set()
-        self.procs = StageProcesses()
-        self.to_stage: set[str] = set()
+    repo: Repo
+    pipeline: Pipeline
+    hasher: Hasher
+    result: ReproResult
+    use_run_cache: bool
+    emit: Events
+    procs: StageProcesses = field(default_factory=StageProcesses)
+    to_stage: set[str] = field(default_factory=set)  # files to `git add` at the end
 
-    def run(self, jobs: int) -> None:
+    def run(self, todo: list[Planned], jobs: int) -> None:
         try:
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stage") as pool:
                 try:
-                    failure = self._loop(pool, jobs)
+                    failure = self._loop(pool, todo, jobs)
                 except BaseException:  # Ctrl-C, or a bug: no stage outlives dvlite
                     self.procs.kill_all()
                     raise
@@ -138,28 +119,31 @@ class _Runner:
         if failure is not None:
             raise failure
 
-    def _loop(self, pool: ThreadPoolExecutor, jobs: int) -> DvliteError | None:
-        """Start stages as their upstream finishes; the first failure, if any."""
+    def _loop(self, pool: ThreadPoolExecutor, todo: list[Planned], jobs: int) -> DvliteError | None:
+        """Start stages as their upstream finishes, in plan order among those ready; the first
+        failure, if any."""
+        planned = {p.name: p for p in todo}
+        rank = {p.name: i for i, p in enumerate(todo)}
+        sorter = self.pipeline.sorter(planned)
+        ready: list[str] = []
         failure: DvliteError | None = None
         running: dict[Future[int], tuple[str, tuple[LockedPath, ...], Params]] = {}
         while True:
-            progressed = True
-            while failure is None and progressed and len(running) < jobs:
-                progressed = False
-                for name in self.pending:
-                    if all(u in self.done for u in self.waits_for[name]):
-                        self.pending.remove(name)
-                        progressed = True
-                        try:
-                            started = self._start(pool, name)
-                        except DvliteError as exc:
-                            failure = exc
-                            break
-                        if started is not None:
-                            running[started[0]] = (name, started[1], started[2])
-                        break
+            ready = sorted([*ready, *sorter.get_ready()], key=rank.__getitem__)
+            if failure is None and ready and len(running) < jobs:
+                name = ready.pop(0)
+                try:
+                    started = self._start(pool, planned[name])
+                except DvliteError as exc:
+                    failure = exc
+                    continue
+                if started is None:
+                    sorter.done(name)
+                else:
+                    running[started[0]] = (name, started[1], started[2])
+                continue
             if not running:
-                break
+                return failure
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, deps, params = running.pop(fut)
@@ -172,28 +156,24 @@ class _Runner:
                     continue
                 try:
                     self._finish(name, deps, params)
+                    sorter.done(name)
                 except DvliteError as exc:
                     failure = failure or exc
-        return failure
 
     def _start(
-        self, pool: ThreadPoolExecutor, name: str
+        self, pool: ThreadPoolExecutor, planned: Planned
     ) -> tuple[Future[int], tuple[LockedPath, ...], Params] | None:
         """Run a stage in the pool, or settle it at once (run cache, or nothing to do)."""
-        stage = self.pipeline.stages[name]
+        name, stage = planned.name, self.pipeline.stages[planned.name]
+        entry = lockfile.load(self.repo.root).stages.get(name)
         # its upstream ran: it runs only if what it reads really changed
-        if self.planned[name].upstream and not self.force:  # noqa: SIM102
-            if not why_stale(
-                self.repo, stage, lockfile.load(self.repo.root).stages.get(name), self.hasher
-            ):
-                self.result.skipped.append(name)
-                self.done.add(name)
-                self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
-                return None
+        if planned.upstream and not why_stale(self.repo, stage, entry, self.hasher):
+            self.result.skipped.append(name)
+            self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
+            return None
         deps, params = inputs(self.repo, stage, self.hasher)
         if self.use_run_cache and self._restore(stage, deps, params):
             self.result.restored.append(name)
-            self.done.add(name)
             self.emit(RESTORED, name, "restored from the run cache")
             return None
         self._clear_outputs(stage)
@@ -240,7 +220,6 @@ class _Runner:
             self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics
         )
         self._record(stage, entry)
-        self.done.add(name)
         self.result.ran.append(name)
         self.emit(DONE, name, "")
 
@@ -254,8 +233,7 @@ class _Runner:
         ):
             return False
         from dvlite.errors import CacheError
-        from dvlite.ops.checkout import apply, make_folders
-        from dvlite.ops.checkout import plan as checkout_plan
+        from dvlite.ops.checkout import apply, make_folders, plan
         from dvlite.records.workspace import missing_objects
 
         items = [_tracked(p, stage.name) for p in outs + metrics]
@@ -265,7 +243,7 @@ class _Runner:
             if os.path.lexists(os.path.join(self.repo.root, rel)):
                 self.hasher.get(rel, store=True)
         try:
-            deltas = checkout_plan(self.repo, items, force=False, relink=False)
+            deltas = plan(self.repo, items, force=False, relink=False)
         except CacheError:
             return False
         apply(self.repo, deltas)

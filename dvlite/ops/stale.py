@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 
 from dvlite.errors import PipelineError
 from dvlite.objects.tree import DIR, FILE
@@ -19,15 +20,54 @@ from dvlite.records.repo import Repo
 from dvlite.records.workspace import DirNode, build, scan
 
 
+class Cause(Enum):
+    """Why a stage runs; each value is the text people and --json see, to ``format``."""
+
+    FORCED = "forced"
+    UPSTREAM = "upstream stage {!r} runs"
+    NEVER_RUN = "never run"
+    COMMAND = "command changed"
+    DEPS = "deps changed: {}"
+    PARAM_ADDED = "param {} added"
+    PARAM_CHANGED = "param {} changed ({!r} -> {!r})"
+    PARAM_REMOVED = "param {} removed"
+    DEP_NOT_PULLED = "dep {} is not in the workspace: run `dvlite pull`"
+    DEP_MISSING = "dep {} is missing"
+    DEP_CHANGED = "dep {} changed"
+    OUTPUTS = "outputs changed: {}"
+    OUT_NOT_PULLED = "output {} is not in the workspace: run `dvlite pull`"
+    OUT_MISSING = "output {} is missing"
+    OUT_MODIFIED = "output {} was modified"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    cause: Cause
+    args: tuple[object, ...] = ()  # what the cause's text names: a path, a key, a stage
+
+    def __str__(self) -> str:
+        return self.cause.value.format(*self.args)
+
+    @property
+    def not_pulled(self) -> bool:
+        """Whether the cause is tracked data a fresh clone has not pulled yet."""
+        return self.cause in (Cause.DEP_NOT_PULLED, Cause.OUT_NOT_PULLED)
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     name: str
-    reason: str  # why it runs, for people; "" when it is up to date
+    reason: Reason | None  # why it runs; None when it is up to date
     pull: bool = False  # the only reason is tracked data not pulled yet (a fresh clone)
-    upstream: str = ""  # it runs because this upstream stage runs (its own record may match)
+
+    @property
+    def upstream(self) -> bool:
+        """It runs because an upstream stage runs (its own record may match)."""
+        return self.reason is not None and self.reason.cause is Cause.UPSTREAM
 
     def to_dict(self) -> dict[str, object]:
-        return {"stage": self.name, "runs": bool(self.reason), "reason": self.reason or None}
+        reason = str(self.reason) if self.reason else None
+        return {"stage": self.name, "runs": bool(reason), "reason": reason}
 
 
 # -- hashing paths --------------------------------------------------------------------------
@@ -86,63 +126,46 @@ def inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, 
     return tuple(deps), read_params(repo, stage, hasher)
 
 
-@dataclass(frozen=True, slots=True)
-class Stale:
-    """Why a stage must run: ``text`` for people ("" when its record matches the workspace);
-    ``not_pulled`` when the cause is tracked data a fresh clone has not pulled yet."""
-
-    text: str = ""
-    not_pulled: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.text)
-
-
-def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> Stale:
-    """Why ``stage`` must run (false when its record matches the workspace)."""
+def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> Reason | None:
+    """Why ``stage`` must run (None when its record matches the workspace)."""
     current = read_params(repo, stage, hasher)  # a missing param is an error even here
     if entry is None:
-        return Stale("never run")
+        return Reason(Cause.NEVER_RUN)
     if entry.cmd != stage.cmd:
-        return Stale("command changed")
+        return Reason(Cause.COMMAND)
     recorded = {d.path for d in entry.deps}
     if recorded != set(stage.deps):
-        return Stale("deps changed: " + ", ".join(sorted(recorded ^ set(stage.deps))))
+        return Reason(Cause.DEPS, (", ".join(sorted(recorded ^ set(stage.deps))),))
     for file, keys in current.items():
         old = entry.params.get(file, {})
         for key, value in keys.items():
             if key not in old:
-                return Stale(f"param {key} added")
+                return Reason(Cause.PARAM_ADDED, (key,))
             if not params_mod.same_value(old[key], value):
-                return Stale(f"param {key} changed ({old[key]!r} -> {value!r})")
+                return Reason(Cause.PARAM_CHANGED, (key, old[key], value))
     for file, keys in entry.params.items():
         for key in keys:
             if key not in current.get(file, {}):
-                return Stale(f"param {key} removed")
+                return Reason(Cause.PARAM_REMOVED, (key,))
     for dep in entry.deps:
         now = hasher.get(dep.path)
-        if now is None and _tracked(repo, dep.path):
-            return Stale(f"dep {dep.path} {NOT_PULLED}", not_pulled=True)
         if now is None:
-            return Stale(f"dep {dep.path} is missing")
+            pulls = _tracked(repo, dep.path)
+            return Reason(Cause.DEP_NOT_PULLED if pulls else Cause.DEP_MISSING, (dep.path,))
         if now.oid != dep.oid:
-            return Stale(f"dep {dep.path} changed")
+            return Reason(Cause.DEP_CHANGED, (dep.path,))
     declared = set(stage.outs) | set(stage.metrics)
     recorded = {o.path for o in entry.outs + entry.metrics}
     if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
-        return Stale("outputs changed: " + ", ".join(sorted(declared ^ recorded) or stage.outs))
+        return Reason(Cause.OUTPUTS, (", ".join(sorted(declared ^ recorded) or stage.outs),))
     for out in entry.outs + entry.metrics:
         now = hasher.get(out.path)
-        if now is None and not repo.cache.exists(out.oid):
-            return Stale(f"output {out.path} {NOT_PULLED}", not_pulled=True)
         if now is None:
-            return Stale(f"output {out.path} is missing")
+            pulls = not repo.cache.exists(out.oid)
+            return Reason(Cause.OUT_NOT_PULLED if pulls else Cause.OUT_MISSING, (out.path,))
         if now.oid != out.oid:
-            return Stale(f"output {out.path} was modified")
-    return Stale()
-
-
-NOT_PULLED = "is not in the workspace: run `dvlite pull`"
+            return Reason(Cause.OUT_MODIFIED, (out.path,))
+    return None
 
 
 def _tracked(repo: Repo, rel: str) -> bool:
@@ -154,7 +177,7 @@ def _tracked(repo: Repo, rel: str) -> bool:
     return any(rel == out or rel.startswith(out + "/") for out in outs)
 
 
-def plan(
+def schedule(
     repo: Repo,
     targets: Iterable[str] = (),
     *,
@@ -164,7 +187,7 @@ def plan(
     lock: Lock | None = None,
     hasher: Hasher | None = None,
 ) -> list[Planned]:
-    """Every stage repro considers, in dependency order, each with why it runs (or "")."""
+    """Every stage repro considers, in dependency order, each with why it runs (or None)."""
     pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
     lock = lock if lock is not None else lockfile.load(repo.root)
     hasher = hasher or Hasher(repo)
@@ -175,22 +198,19 @@ def plan(
         wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
     else:
         wanted = set(pipeline.stages)
-    edges = pipeline.edges()
     result: list[Planned] = []
     runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled
     for name in pipeline.order(wanted):
         stage = pipeline.stages[name]
-        pull, upstream = False, ""
         if force:
             read_params(repo, stage, hasher)
-            reason = "forced"
-        else:
-            own = why_stale(repo, stage, lock.stages.get(name), hasher)
-            ups = [up for up in edges[name] if up in runs]
-            upstream = ups[0] if ups else ""
-            reason = f"upstream stage {upstream!r} runs" if upstream else own.text
-            pull = (not own or own.not_pulled) and all(runs[up] for up in ups)
+            result.append(Planned(name, Reason(Cause.FORCED)))
+            continue
+        own = why_stale(repo, stage, lock.stages.get(name), hasher)
+        ups = [up for up in pipeline.edges[name] if up in runs]
+        reason = Reason(Cause.UPSTREAM, (ups[0],)) if ups else own
+        pull = (own is None or own.not_pulled) and all(runs[up] for up in ups)
         if reason:
             runs[name] = pull
-        result.append(Planned(name, reason, pull and bool(reason), upstream))
+        result.append(Planned(name, reason, pull and bool(reason)))
     return result

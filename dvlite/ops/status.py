@@ -79,9 +79,9 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
         return []
     report = []
     if has_pipeline:
-        from dvlite.ops.stale import plan
+        from dvlite.ops.stale import schedule
 
-        for planned in plan(repo):
+        for planned in schedule(repo):
             if planned.reason and not planned.pull:  # data not pulled is reported above
                 change = Change(f"{planned.name} ({planned.reason})", OUT_OF_DATE)
                 report.append(TargetStatus(f"{PIPELINE_FILE}:{planned.name}", (change,)))

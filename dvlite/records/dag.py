@@ -9,10 +9,13 @@ from dvlite.records.pipeline import Pipeline
 FORMATS = ("ascii", "mermaid", "dot", "json")
 
 
-def to_dict(pipeline: Pipeline) -> dict[str, object]:
-    edges = pipeline.edges()
-    return {
-        "stages": [
+def render(pipeline: Pipeline, fmt: str = "ascii") -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    order = pipeline.order()  # raises on a cycle, naming it
+    edges = pipeline.edges
+    if fmt == "json":
+        stages = [
             {
                 "name": name,
                 "cmd": pipeline.stages[name].cmd,
@@ -20,19 +23,10 @@ def to_dict(pipeline: Pipeline) -> dict[str, object]:
                 "outs": list(pipeline.stages[name].produces),
                 "upstream": edges[name],
             }
-            for name in pipeline.order()
-        ],
-        "edges": [[up, name] for name in pipeline.order() for up in edges[name]],
-    }
-
-
-def render(pipeline: Pipeline, fmt: str = "ascii") -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
-    order = pipeline.order()  # raises on a cycle, naming it
-    edges = pipeline.edges()
-    if fmt == "json":
-        return json.dumps(to_dict(pipeline), indent=2)
+            for name in order
+        ]
+        links = [[up, name] for name in order for up in edges[name]]
+        return json.dumps({"stages": stages, "edges": links}, indent=2)
     if fmt == "mermaid":
         lines = ["flowchart TD"]
         ids = {name: f"s{i}" for i, name in enumerate(order)}

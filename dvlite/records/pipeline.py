@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from dvlite.errors import PipelineError
@@ -169,66 +170,50 @@ class Pipeline:
                     found[owner] = None
         return list(found)
 
+    @cached_property
     def edges(self) -> dict[str, list[str]]:
         """stage -> the stages it depends on."""
-        return self._edges
-
-    @cached_property
-    def _edges(self) -> dict[str, list[str]]:
         return {name: self.upstream(stage) for name, stage in self.stages.items()}
 
     def downstream_of(self, names: Iterable[str]) -> set[str]:
         """The named stages and every stage that depends on them, transitively."""
         children: dict[str, list[str]] = {n: [] for n in self.stages}
-        for name, ups in self.edges().items():
+        for name, ups in self.edges.items():
             for up in ups:
                 children[up].append(name)
-        seen: set[str] = set()
-        stack = list(names)
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.add(n)
-                stack.extend(children[n])
-        return seen
+        return _reach(names, children)
 
     def upstream_of(self, names: Iterable[str]) -> set[str]:
-        edges = self.edges()
-        seen: set[str] = set()
-        stack = list(names)
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.add(n)
-                stack.extend(edges[n])
-        return seen
+        """The named stages and every stage they depend on, transitively."""
+        return _reach(names, self.edges)
+
+    def sorter(self, names: Iterable[str] | None = None) -> TopologicalSorter[str]:
+        """A prepared sorter of the stages (all, or ``names`` and the edges among them); a
+        cycle is a PipelineError naming its stages."""
+        wanted = set(self.stages if names is None else names)
+        graph = {n: [u for u in self.edges[n] if u in wanted] for n in self.stages if n in wanted}
+        sorter = TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+        except CycleError as exc:  # its nodes run upstream -> downstream; say it the other way
+            raise PipelineError(
+                f"{PIPELINE_FILE} has a cycle: {' -> '.join(reversed(exc.args[1]))}; "
+                "a stage cannot depend on its own outputs"
+            ) from None
+        return sorter
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
-        """Stages in dependency order (upstream first, file order among equals); a cycle is
-        a PipelineError naming its stages."""
-        edges = self.edges()
+        """Stages in dependency order: next is always the first in the file of those whose
+        upstream came before."""
+        sorter, rank = self.sorter(), {n: i for i, n in enumerate(self.stages)}
+        ready: list[str] = []
+        order: list[str] = []
+        while sorter.is_active():
+            ready = sorted([*ready, *sorter.get_ready()], key=rank.__getitem__)
+            order.append(ready.pop(0))
+            sorter.done(order[-1])
         wanted = set(self.stages if names is None else names)
-        done: dict[str, None] = {}
-        visiting: list[str] = []
-
-        def visit(name: str) -> None:
-            if name in done:
-                return
-            if name in visiting:
-                cycle = [*visiting[visiting.index(name) :], name]
-                raise PipelineError(
-                    f"{PIPELINE_FILE} has a cycle: {' -> '.join(cycle)}; "
-                    "a stage cannot depend on its own outputs"
-                )
-            visiting.append(name)
-            for up in edges[name]:
-                visit(up)
-            visiting.pop()
-            done[name] = None
-
-        for name in self.stages:
-            visit(name)
-        return [n for n in done if n in wanted]
+        return [n for n in order if n in wanted]
 
     # -- checks -------------------------------------------------------------------------
     def check(self, root: Path, *, deps_exist: bool = True) -> None:
@@ -268,7 +253,7 @@ class Pipeline:
                         f"{PIPELINE_FILE}: stage {stage.name!r} has {dep} as both a dep and "
                         "an output"
                     )
-        self.order()
+        self.sorter()  # no cycle
         if deps_exist:
             for stage in self.stages.values():
                 for dep in stage.deps:
@@ -335,6 +320,17 @@ class Pipeline:
 
     def __iter__(self) -> Iterator[Stage]:
         return iter(self.stages.values())
+
+
+def _reach(names: Iterable[str], edges: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(edges[n])
+    return seen
 
 
 def _rel_to(root: Path, target: str) -> str | None:
