@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,7 +98,7 @@ class HookAction:
     detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"hook": self.hook, "action": self.action, "detail": self.detail}
+        return asdict(self)
 
 
 def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) -> list[HookAction]:
@@ -107,16 +107,16 @@ def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) 
     exists) is refused unless ``force``, which moves it aside to ``<hook>.dvlite-backup``."""
     folder = hooks_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
-    plans: list[tuple[str, Path, str]] = []
+    todo: list[tuple[str, Path, str]] = []  # everything is refused before anything is written
     for name in names:
         path = folder / name
         kept = folder / (name + KEPT_SUFFIX)
         if not os.path.lexists(path) or is_ours(path):
-            plans.append((name, path, "updated" if os.path.lexists(path) else "installed"))
+            todo.append((name, path, "updated" if os.path.lexists(path) else "installed"))
         elif path.is_file() and not os.path.lexists(kept):
-            plans.append((name, path, "chained"))
+            todo.append((name, path, "chained"))
         elif force:
-            plans.append((name, path, "backed up"))
+            todo.append((name, path, "backed up"))
         else:
             why = (
                 "is not a regular file" if not path.is_file() else f"exists and so does {kept.name}"
@@ -126,7 +126,7 @@ def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) 
                 f"`dvlite install --force` to move it to {name}{BACKUP_SUFFIX}"
             )
     actions = []
-    for name, path, action in plans:
+    for name, path, action in todo:
         detail = ""
         if action == "chained":
             os.replace(path, path.with_name(name + KEPT_SUFFIX))
@@ -228,11 +228,8 @@ def _rebasing(repo: Repo) -> bool:
 def _pre_commit(repo: Repo, outcome: HookOutcome) -> None:
     strict = repo.config.get_bool("hooks.strict", True)
     problems = check_staged(repo)
-    if not problems:
-        return
-    for problem in problems:
-        outcome.messages.append(f"dvlite: {problem}")
-    if strict:
+    outcome.messages += [f"dvlite: {problem}" for problem in problems]
+    if problems and strict:
         outcome.messages.append(
             "dvlite: commit refused (to commit anyway: `git commit --no-verify`; "
             "to only warn: `dvlite config hooks.strict false`)"
@@ -250,14 +247,13 @@ def check_staged(repo: Repo) -> list[str]:
     blobs = gitcmd.read_blobs(repo.root, [f":{p}" for p in sources])
     problems: list[str] = []
     items: list[Tracked] = []
-    from_lock = [t for t in collect(repo) if _from_lock(t)] if LOCK_FILE in sources else []
     for source in sources:
         staged_bytes = blobs.get(f":{source}") or b""
-        try:
-            on_disk = repo.abspath(source).read_bytes()
-        except OSError:
-            on_disk = None
         if source == LOCK_FILE:
+            try:
+                on_disk: bytes | None = repo.abspath(source).read_bytes()
+            except OSError:
+                on_disk = None
             if on_disk != staged_bytes:
                 problems.append(
                     f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`"
@@ -266,12 +262,12 @@ def check_staged(repo: Repo) -> list[str]:
             from dvlite.ops import lockcheck  # the staged params and code that the lock records
 
             problems += lockcheck.problems(repo, staged_bytes)
-            items += from_lock
+            items += [t for t in collect(repo) if _from_lock(t)]
             continue
         text = staged_bytes.decode("utf-8", errors="replace")
-        name = os.path.basename(source)[: -len(pointers.SUFFIX)]
-        p = pointers.loads(text, f"{source} (staged)", name)
-        items.append(Tracked(source, source[: -len(pointers.SUFFIX)], p))
+        rel = source[: -len(pointers.SUFFIX)]
+        p = pointers.loads(text, f"{source} (staged)", os.path.basename(rel))
+        items.append(Tracked(source, rel, p))
     for item in items:
         problems += _check_item(repo, item)
     return problems
@@ -279,7 +275,7 @@ def check_staged(repo: Repo) -> list[str]:
 
 def _from_lock(item: Tracked) -> bool:
     """Whether a stage output recorded in dvlite.lock (source ``dvlite.lock:<stage>``)."""
-    return item.source.split(":", 1)[0] == LOCK_FILE
+    return item.source.startswith(LOCK_FILE + ":")
 
 
 def _check_item(repo: Repo, item: Tracked) -> list[str]:
@@ -294,12 +290,10 @@ def _check_item(repo: Repo, item: Tracked) -> list[str]:
         source = LOCK_FILE if _from_lock(item) else item.source
         return [f"{item.rel} does not match the staged {source}; {fix} and stage {source} again"]
     missing = list(missing_objects(repo.cache, item.entry, item.rel))
-    if missing:
-        shown = ", ".join(missing[:3]) + (
-            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        )
-        return [f"not in the cache: {shown} (of {item.source}); {fix} to store it"]
-    return []
+    if not missing:
+        return []
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return [f"not in the cache: {shown} (of {item.source}); {fix} to store it"]
 
 
 # -- pre-push -----------------------------------------------------------------------------
@@ -309,9 +303,8 @@ def pushed_commits(repo: Repo, remote_name: str, stdin: str) -> list[str]:
     updates = [line.split() for line in stdin.splitlines() if len(line.split()) == 4]
     if not updates and _pre_commit_push():  # the pre-commit framework
         env = os.environ
-        # A push that includes the root commit (a new repository's first push) gets neither
-        # FROM_REF nor TO_REF from pre-commit, only the branches: send every commit of the
-        # local branch that no remote-tracking ref of that remote has
+        # a first push (with the root commit) gets no FROM_REF nor TO_REF, only the branches:
+        # send every commit of the local branch that no remote-tracking ref of that remote has
         local = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
         remote = env.get("PRE_COMMIT_FROM_REF") or gitcmd.NULL_SHA
         updates = [["", local, "", remote]]
@@ -345,14 +338,9 @@ def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | N
     from dvlite.git import history
     from dvlite.transfer import push_oids
 
-    commits = pushed_commits(repo, remote_name, stdin)
-    roots: dict[str, None] = {}
-    for commit in commits:
-        for item in history.tracked_at(repo, commit):
-            roots[item.pointer.oid] = None
-    if not roots:
-        return None
-    return push_oids(repo, None, list(roots))
+    at = history.pointers_at_each(repo, pushed_commits(repo, remote_name, stdin))
+    roots = list(dict.fromkeys(item.pointer.oid for items in at for item in items))
+    return push_oids(repo, None, roots) if roots else None
 
 
 def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> None:
@@ -384,18 +372,17 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
 
     if not new or old == new:
         return CheckoutResult()
-    full = old == gitcmd.NULL_SHA or not old
     # git names the commits by id: read both without resolving them, in one cat-file
-    revs = [new] if full else [old, new]
+    revs = [new] if old in ("", gitcmd.NULL_SHA) else [old, new]
     at = history.pointers_at_each(repo, revs, labels=revs)
-    before = {} if full else {t.rel: t for t in at[0]}
+    before = {t.rel: t for t in at[0]} if len(revs) == 2 else {}
     after = {t.rel: t for t in at[-1]}
     changed = [
-        b
-        for rel, b in sorted(after.items())
-        if rel not in before or before[rel].pointer != b.pointer
+        t
+        for rel, t in sorted(after.items())
+        if rel not in before or before[rel].pointer != t.pointer
     ]
-    dropped = [a for rel, a in sorted(before.items()) if rel not in after]
+    dropped = [t for rel, t in sorted(before.items()) if rel not in after]
     with repo.lock():
         deltas = plan(
             repo,
