@@ -76,6 +76,11 @@ def rev_parse(root: Path, rev: str) -> str | None:
     return sha or None
 
 
+def is_dirty(root: Path, rel: str) -> bool:
+    """Whether ``rel`` differs from the last commit, staged or not, or was never committed."""
+    return bool(run(root, "status", "--porcelain", "--untracked-files=all", "--", rel).strip())
+
+
 def has_path(root: Path, commit: str, rel: str) -> bool:
     """Whether ``rel`` (a file or a folder) exists at ``commit``."""
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{rel}", check=False))

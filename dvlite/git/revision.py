@@ -6,11 +6,10 @@ from __future__ import annotations
 from functools import cached_property
 
 from dvlite.git import cmd as gitcmd
+from dvlite.git.history import WORKSPACE, resolve
 from dvlite.records.lockfile import LOCK_FILE, Lock
 from dvlite.records.pipeline import PIPELINE_FILE, Pipeline
 from dvlite.records.repo import Repo
-
-WORKSPACE = "workspace"
 
 
 class Snapshot:
@@ -20,11 +19,7 @@ class Snapshot:
         self.repo = repo
         self.rev = rev
         self.label = rev or WORKSPACE
-        self.commit: str | None = None
-        if rev is not None:
-            from dvlite.git.history import resolve
-
-            self.commit = resolve(repo, rev)
+        self.commit = None if rev is None else resolve(repo, rev)
 
     def read(self, rel: str) -> bytes | None:
         """A file's bytes at this revision; None when it is absent (or a folder)."""

@@ -92,13 +92,10 @@ class _Commits:
         rev = self.snap.commit or self._head_rev()
         if rev is None:
             return UNCOMMITTED
-        if self.snap.commit is None and self._dirty(rel):
+        if self.snap.commit is None and gitcmd.is_dirty(self.repo.root, rel):
             return UNCOMMITTED
         out = self._git("log", "-1", "--format=%H", rev, "--", rel).strip()
         return out or UNCOMMITTED
-
-    def _dirty(self, rel: str) -> bool:
-        return bool(self._git("status", "--porcelain", "--untracked-files=all", "--", rel).strip())
 
     def of_stage(self, name: str, entry: LockEntry) -> str | None:
         """The oldest commit of the newest run of commits whose lock holds this same entry."""

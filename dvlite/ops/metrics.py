@@ -72,9 +72,9 @@ def show(
     """Metrics per revision label: the workspace by default, the given revisions, or every
     commit (newest first) with ``all_commits``."""
     if all_commits:
-        from dvlite.git import cmd as gitcmd
+        from dvlite.git.history import Revisions
 
-        revs = list(gitcmd.run(repo.root, "rev-list", "--all").decode().split())
+        revs = list(Revisions(all_commits=True).commits(repo))
     snaps = [Snapshot(repo, rev) for rev in (revs or [None])]
     return {
         (s.commit[:12] if all_commits and s.commit else s.label): read_metrics(s) for s in snaps

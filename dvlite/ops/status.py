@@ -91,16 +91,10 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
 
 
 def _differs_from_head(repo: Repo, rel: str) -> bool:
-    """Whether ``rel`` in the workspace differs from the last commit, staged or not, or was
-    never committed (one `git status`)."""
     from dvlite.errors import ScmError
     from dvlite.git import cmd as gitcmd
 
     try:
-        return bool(
-            gitcmd.run(
-                repo.root, "status", "--porcelain", "--untracked-files=all", "--", rel
-            ).strip()
-        )
+        return gitcmd.is_dirty(repo.root, rel)
     except ScmError:
         return True
