@@ -1,40 +1,23 @@
-"""Shared fixtures: a tmp_dir that can write file trees, real git repositories, a dvlite
-repository, and a CLI runner. The S3 server fixture lives in tests/s3.py."""
+"""Shared fixtures (and only fixtures): a tmp_dir that writes file trees, real git repositories,
+a dvlite repository, the CLI, a moto S3 server and a remote of each kind. Plain helpers live in
+helpers.py, pipeline_helpers.py and remote_helpers.py; tests import those, never this file."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
+import socket
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import RunResult, TmpDir, git, invoke
+from pipeline_helpers import make_pipeline
+from remote_helpers import CREDENTIALS, FolderStore, S3Store, Store
 
-from dvlite.cli import main
 from dvlite.ops.init import init
 from dvlite.records.repo import Repo
-
-pytest_plugins = ["s3"]  # the S3 server fixtures (tests/s3.py)
-
-
-class TmpDir(type(Path())):  # type: ignore[misc]
-    """A pathlib.Path with ``gen({...})``: nested dicts are folders, str/bytes are files."""
-
-    def gen(self, tree: dict[str, object]) -> TmpDir:
-        for name, content in tree.items():
-            path = self / name
-            if isinstance(content, dict):
-                path.mkdir(parents=True, exist_ok=True)
-                TmpDir(path).gen(content)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if isinstance(content, bytes):
-                    path.write_bytes(content)
-                else:
-                    path.write_text(str(content), encoding="utf-8")
-        return self
 
 
 @pytest.fixture(autouse=True)
@@ -60,12 +43,6 @@ def tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpDir:
     return TmpDir(tmp_path)
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
 @pytest.fixture
 def scm(tmp_dir: TmpDir) -> TmpDir:
     """tmp_dir as a real git repository on branch main."""
@@ -79,26 +56,11 @@ def repo(scm: TmpDir) -> Repo:
     return init(scm)
 
 
-@dataclass
-class RunResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def invoke(*args: str, input: str | None = None) -> RunResult:
-    """Run dvlite in-process through its real error boundary (``dvlite.cli.main``)."""
-    with CliRunner().isolation(input=input) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        return RunResult(code, out.getvalue().decode(), err.getvalue().decode())
+@pytest.fixture
+def pipeline(repo: Repo) -> Repo:
+    """``repo`` with the pipeline of pipeline_helpers.py committed, not yet run."""
+    make_pipeline(repo)
+    return repo
 
 
 @pytest.fixture
@@ -107,14 +69,54 @@ def dvlite() -> Callable[..., RunResult]:
     return invoke
 
 
-def run_main(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``python -m dvlite`` in a subprocess (exit codes, stderr, lazy imports)."""
-    import sys
+@pytest.fixture
+def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git hooks and scripts find the dvlite of this virtual environment."""
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
 
-    return subprocess.run(
-        [sys.executable, "-m", "dvlite", *args],
-        cwd=cwd or os.getcwd(),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+
+# -- S3: moto's server mode on 127.0.0.1, one per session (so one per pytest-xdist worker, each
+# on its own free port), reset between tests, as s3fs's own tests do ----------------------------
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """The endpoint URL of a moto S3 server running for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A clean S3 server (fake credentials in the environment); yields its endpoint URL."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield s3_server
+    request = urllib.request.Request(f"{s3_server}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+# -- a remote of each kind (remote_helpers.py) ----------------------------------------------------
+@pytest.fixture
+def folder_store(tmp_path_factory: pytest.TempPathFactory) -> FolderStore:
+    """A folder remote outside every repository."""
+    return FolderStore(tmp_path_factory.mktemp("remote") / "store")
+
+
+@pytest.fixture
+def s3_store(s3: str) -> S3Store:
+    return S3Store(s3)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """Each kind of remote in turn: a test that takes ``store`` runs once on each."""
+    return request.getfixturevalue(f"{request.param}_store")  # type: ignore[no-any-return]

@@ -1,14 +1,142 @@
-"""Small helpers shared by the core tests (no mocks: real files, real git)."""
+"""Plain helpers shared by the tests (no mocks: real files, real git, the real CLI). Fixtures
+live in conftest.py; tests import helpers from here, never from conftest."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import xxhash
+from click.testing import CliRunner
+
+from dvlite.cli import main
 
 
+class TmpDir(type(Path())):  # type: ignore[misc]
+    """A pathlib.Path with ``gen({...})``: nested dicts are folders, str/bytes are files."""
+
+    def gen(self, tree: dict[str, object]) -> TmpDir:
+        for name, content in tree.items():
+            path = self / name
+            if isinstance(content, dict):
+                path.mkdir(parents=True, exist_ok=True)
+                TmpDir(path).gen(content)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, bytes):
+                    path.write_bytes(content)
+                else:
+                    path.write_text(str(content), encoding="utf-8")
+        return self
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def clone(src: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``git clone`` of ``src`` beside it, made the current directory."""
+    dest = src.parent / (src.name + "-clone")
+    git(src.parent, "clone", "-q", str(src), str(dest))
+    monkeypatch.chdir(dest)
+    return dest
+
+
+# -- running dvlite ------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def invoke(*args: str, input: str | None = None) -> RunResult:
+    """Run dvlite in-process through its real error boundary (``dvlite.cli.main``)."""
+    with CliRunner().isolation(input=input) as (out, err, _):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        return RunResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def ok(result: RunResult) -> RunResult:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line_error(result: RunResult) -> str:
+    """The one ``Error: ...`` line of a failed run (exit code 1)."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def run_main(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``python -m dvlite`` in a subprocess (exit codes, stderr, lazy imports)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dvlite", *args],
+        cwd=cwd or os.getcwd(),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def plain_env(**extra: str) -> dict[str, str]:
+    """The environment without width or colour settings, with this venv's dvlite on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return {**env, "PATH": path, **extra}
+
+
+def piped(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """dvlite in a subprocess whose stdout and stderr are pipes: not a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "dvlite", *args],
+        cwd=cwd or os.getcwd(),
+        capture_output=True,
+        text=True,
+        env=plain_env(**env),
+    )
+
+
+def on_terminal(argv: list[str], cwd: Path | None = None, **env: str) -> str:
+    """Run argv with stdout and stderr on a pseudo-terminal; return what it printed."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=slave, stderr=slave, env=plain_env(**env))
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    proc.wait()
+    return out.decode()
+
+
+# -- objects and files ---------------------------------------------------------------------------
 def oid(data: bytes) -> str:
     return "xxh128:" + xxhash.xxh3_128_hexdigest(data)
 

@@ -7,6 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from helpers import git
+
 from dvlite.records.repo import Repo
 
 PY = shlex.quote(sys.executable)
@@ -49,7 +51,7 @@ def tool(*args: str) -> str:
     return f"{PY} tool.py " + " ".join(args)
 
 
-def make_pipeline(repo: Repo, git) -> None:  # type: ignore[no-untyped-def]
+def make_pipeline(repo: Repo) -> None:
     """prepare -> train -> evaluate, and `stats` beside them; raw data added with dvlite."""
     root = repo.root
     (root / "tool.py").write_text(TOOL)

@@ -2,8 +2,7 @@ import os
 import stat
 
 import pytest
-from conftest import git
-from helpers import cache_objects, object_path, oid, tree_bytes
+from helpers import cache_objects, git, object_path, oid, tree_bytes
 
 from dvlite.objects.state import State
 

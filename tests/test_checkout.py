@@ -4,8 +4,7 @@ import shutil
 import stat
 
 import pytest
-from conftest import git
-from helpers import object_path, oid, snapshot
+from helpers import git, object_path, oid, snapshot
 
 
 def _dataset(repo, dvlite) -> None:

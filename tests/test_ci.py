@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from helpers import git
+from pipeline_helpers import PARAMS, runs
+
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, make_pipeline, runs
 
 SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "ci" / "reproduce.sh"
 
@@ -24,9 +26,9 @@ def test_docs_show_the_script_verbatim() -> None:
     assert SCRIPT.read_text() in doc
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_ci_script_on_a_fresh_clone(repo: Repo, dvlite, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     store = tmp_path_factory.mktemp("store")
-    make_pipeline(repo, git)
     assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
     assert dvlite("repro").exit_code == 0
     runs(repo.root)

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from conftest import git, run_main
+from helpers import git, run_main
 
 from dvlite import __version__
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 
+from helpers import git
+
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records.repo import Repo
-from tests.conftest import git
 
 
 def oid(text: str) -> str:

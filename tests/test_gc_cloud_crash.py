@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from conftest import RunResult, git
-from helpers import snapshot
-from s3 import make_bucket
+from helpers import RunResult, git, ok, snapshot
+from remote_helpers import Store, add_remote, key_of
 
 from dvlite.objects.fsutil import TMP_MARK
 from dvlite.objects.hashing import PREFIX, hex_of, oid_of_bytes
@@ -27,11 +26,6 @@ from dvlite.records.repo import Repo
 from dvlite.remote import Remote
 
 Invoke = Callable[..., RunResult]
-
-
-def ok(result: RunResult) -> RunResult:
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def objects(store: Path) -> set[str]:
@@ -84,39 +78,8 @@ def clone_and_pull(repo: Repo, dest: Path, dvlite: Invoke) -> Path:
 
 
 # -- a remote whose tree is there and its files are not -----------------------------------------
-class FolderStore:
-    def __init__(self, path: Path) -> None:
-        self.url = str(path)
-        self.path = path
-
-    def remove(self, oid: str) -> None:
-        h = hex_of(oid)
-        (self.path / "objects" / h[:2] / h[2:]).unlink()
-
-
-class S3Store:
-    def __init__(self, endpoint: str) -> None:
-        import boto3
-
-        make_bucket(endpoint, "bucket")
-        self.url = "s3://bucket/store"
-        self.endpoint = endpoint
-        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-
-    def remove(self, oid: str) -> None:
-        h = hex_of(oid)
-        self.client.delete_object(Bucket="bucket", Key=f"store/objects/{h[:2]}/{h[2:]}")
-
-
-@pytest.fixture(params=["folder", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> object:
-    if request.param == "folder":
-        return FolderStore(tmp_path_factory.mktemp("store"))
-    return S3Store(request.getfixturevalue("s3"))
-
-
 def test_a_tree_whose_files_are_gone_is_reported_and_pushed_again(
-    repo: Repo, dvlite: Invoke, store: FolderStore | S3Store, tmp_path_factory
+    repo: Repo, dvlite: Invoke, store: Store, tmp_path_factory
 ) -> None:
     root = repo.root
     files = {"a/1.txt": "one", "a/2.txt": "two", "b/3.txt": "three", "top.txt": "top"}
@@ -124,16 +87,14 @@ def test_a_tree_whose_files_are_gone_is_reported_and_pushed_again(
         (root / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "data" / name).write_text(text)
     ok(dvlite("add", "data"))
-    ok(dvlite("remote", "add", "-d", "store", store.url))
-    if isinstance(store, S3Store):
-        ok(dvlite("remote", "modify", "store", "endpoint_url", store.endpoint))
+    add_remote(store)
     commit(root, "data")
     ok(dvlite("push"))
     assert dvlite("status", "--remote", "-q").exit_code == 0
 
     # what a gc that deleted in oid order and was killed left: data/a's tree, not its files
     for text in ("one", "two"):
-        store.remove(oid_of_bytes(text.encode()))
+        store.delete(key_of(oid_of_bytes(text.encode())))
 
     assert dvlite("status", "--remote", "-q").exit_code == 1
     report = json.loads(ok(dvlite("status", "--remote", "--json")).stdout)

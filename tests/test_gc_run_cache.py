@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import git
 from pipeline_helpers import PARAMS, make_pipeline, runs
 
 from dvlite.records import runcache
@@ -15,7 +14,7 @@ from dvlite.records.repo import Repo
 def two_runs_of_train(repo: Repo, dvlite) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
     """Run the pipeline with lr=0.9, then back at lr=0.1 (the workspace keeps the latter).
     Returns the run-cache keys of the first runs and those the lr=0.9 runs added."""
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     first = set(runcache.iter_keys(repo.cache_dir))
     params = repo.root / "params.yaml"

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from helpers import git
 
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records.repo import Repo
-from tests.conftest import git
-
-BIN = os.path.dirname(sys.executable)
-
-
-@pytest.fixture
-def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ["PATH"])
 
 
 def oid(text: str) -> str:

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import git
 
 from dvlite.ops.hooks import HOOKS, script
 from dvlite.records.repo import Repo
-from tests.conftest import git
 
 BIN = os.path.dirname(sys.executable)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from helpers import git
+from pipeline_helpers import PARAMS, make_pipeline
+
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, make_pipeline
 
 
 def _two_versions(repo: Repo, dvlite) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
     """base: the pipeline and raw-1, not run; v1: its results (lr 0.1); v2: raw-2, lr 0.2."""
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     base = git(repo.root, "rev-parse", "HEAD").strip()
     assert dvlite("repro").exit_code == 0
     git(repo.root, "add", "-A")
@@ -62,8 +64,8 @@ def test_lineage_at_an_old_tag(repo: Repo, dvlite) -> None:
     assert (bad.exit_code, bad.stderr) == (1, "Error: unknown git revision 'nope'\n")
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_lineage_of_uncommitted_results(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
     assert dvlite("repro").exit_code == 0
     node = json.loads(dvlite("lineage", "metrics.json", "--json").stdout)
     assert (node["stage"], node["commit"]) == ("evaluate", "uncommitted")
@@ -75,8 +77,8 @@ def test_lineage_of_uncommitted_results(repo: Repo, dvlite) -> None:
     )
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_lineage_downstream(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
     result = dvlite("lineage", "data/raw.txt", "--downstream", "--json")
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
@@ -89,8 +91,8 @@ def test_lineage_downstream(repo: Repo, dvlite) -> None:
     )
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_dag_formats(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
     assert dvlite("dag").stdout == "prepare\n└── train\n    └── evaluate\nstats\n"
     mermaid = dvlite("dag", "--format", "mermaid").stdout
     assert mermaid.startswith("flowchart TD\n") and "s0 --> s1" in mermaid

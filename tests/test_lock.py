@@ -4,7 +4,7 @@ import sys
 import time
 
 import pytest
-from conftest import run_main
+from helpers import run_main
 
 from dvlite.errors import LockError
 from dvlite.objects.oslock import repo_lock

@@ -6,16 +6,17 @@ import json
 import shlex
 import sys
 
+from helpers import git
+from pipeline_helpers import PARAMS, PY, make_pipeline, runs
+
 from dvlite.ops.repro import repro
 from dvlite.records import lockfile
 from dvlite.records.pipeline import Pipeline, Stage, load, save
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, PY, make_pipeline, runs
 
 
 def test_repro_runs_everything_once_then_nothing(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     result = dvlite("repro")
     assert result.exit_code == 0, result.output
     assert sorted(runs(repo.root)) == ["evaluate", "prepare", "stats", "train"]
@@ -38,7 +39,7 @@ def test_repro_runs_everything_once_then_nothing(repo: Repo, dvlite) -> None:
 
 
 def test_param_change_reruns_only_its_stage_and_downstream(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     runs(repo.root)
     (repo.root / "params.yaml").write_text(PARAMS.replace('"lr": 0.1', '"lr": 0.5'))
@@ -60,7 +61,7 @@ def test_param_change_reruns_only_its_stage_and_downstream(repo: Repo, dvlite) -
 
 
 def test_dep_change_reruns_downstream(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     runs(repo.root)
     (repo.root / "data" / "raw.txt").write_text("raw-2")
@@ -73,7 +74,7 @@ def test_dep_change_reruns_downstream(repo: Repo, dvlite) -> None:
 
 
 def test_upstream_rerun_with_identical_output_skips_downstream(repo: Repo) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     repro(repo)
     runs(repo.root)
     (repo.root / "model.bin").write_text("tampered")  # train reruns and rewrites the same bytes
@@ -88,7 +89,7 @@ def test_upstream_rerun_with_identical_output_skips_downstream(repo: Repo) -> No
 
 
 def test_targets_and_downstream_selection(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro", "train").exit_code == 0
     assert runs(repo.root) == ["prepare", "train"]
     assert dvlite("repro", "--downstream", "train", "--force").exit_code == 0
@@ -124,7 +125,7 @@ def test_stage_output_is_prefixed_with_its_name(repo: Repo, dvlite) -> None:
 
 
 def test_run_cache_restores_without_running(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro", "train").exit_code == 0
     first = (repo.root / "model.bin").read_text()
     runs(repo.root)
@@ -143,7 +144,7 @@ def test_run_cache_restores_without_running(repo: Repo, dvlite) -> None:
 
 
 def test_stage_outputs_checkout_and_status(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "-m", "results")
@@ -176,7 +177,7 @@ def test_stage_outputs_checkout_and_status(repo: Repo, dvlite) -> None:
 
 
 def test_status_reports_a_lock_that_differs_from_the_commit(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     result = dvlite("status")
     assert result.stdout == "dvlite.lock\n    uncommitted:  dvlite.lock\n"
@@ -241,7 +242,7 @@ def test_params_from_another_file(repo: Repo, dvlite) -> None:
 
 
 def test_lock_is_deterministic(repo: Repo) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     repro(repo)
     first = (repo.root / "dvlite.lock").read_bytes()
     repro(repo, force=True, use_run_cache=False)

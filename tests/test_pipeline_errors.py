@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from helpers import git
+from pipeline_helpers import PY, make_pipeline, runs
+
 from dvlite.records import lockfile
 from dvlite.records.pipeline import Pipeline, Stage, save
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PY, make_pipeline, runs
 
 
 def _write(repo: Repo, text: str) -> None:
@@ -155,7 +156,7 @@ def test_missing_declared_output(repo: Repo, dvlite) -> None:
 
 
 def test_unknown_stage_and_missing_param(repo: Repo, dvlite) -> None:
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     result = dvlite("repro", "nope")
     assert result.stderr == (
         "Error: 'nope' is neither a stage in dvlite.yaml nor an output of one "

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from s3 import make_bucket
+from helpers import invoke, on_terminal, piped
+from remote_helpers import make_bucket
 
 from dvlite.ops.add import add
 from dvlite.ops.checkout import checkout
@@ -17,8 +18,6 @@ from dvlite.ops.fsck import fsck
 from dvlite.ops.pull import pull
 from dvlite.records.repo import Repo
 from dvlite.transfer import push
-from tests.conftest import invoke
-from tests.test_trust_output import on_terminal, piped
 
 BIG = 40 << 20  # bigger than a copy chunk (32 MiB) and than what is sent as bytes (16 MiB)
 

@@ -1,8 +1,8 @@
 """The Remote contract: every operation of ``dvlite.remote.Remote``, run against each kind of
 remote. ``RemoteContract`` holds the tests; each kind plugs in through a subclass whose
-``store`` fixture gives the remote's URL and options plus direct access to the bytes it keeps
-(to corrupt or delete them behind the remote's back), as fsspec's ``tests/abstract`` and
-restic's backend test suite do.
+``store`` fixture (a Store of remote_helpers.py) gives the remote's URL and options plus direct
+access to the bytes it keeps (to corrupt or delete them behind the remote's back), as fsspec's
+``tests/abstract`` and restic's backend test suite do.
 
 The kinds: the folder remote, ``memory://`` (the generic fsspec path, run in threads, as
 sftp and other non-async filesystems are) and S3 on the moto server (async, s3fs).
@@ -11,158 +11,33 @@ sftp and other non-async filesystems are) and S3 on the moto server (async, s3fs
 from __future__ import annotations
 
 import os
-import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from s3 import make_bucket
+from remote_helpers import FolderStore, MemoryStore, S3Store, Store, key_of
 
 from dvlite.errors import CorruptObjectError, RemoteError
 from dvlite.objects import fsutil
 from dvlite.objects.cache import Cache
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.objects.tree import FILE, Tree, TreeEntry
-from dvlite.remote import Obj, Remote, RemoteConfig
+from dvlite.remote import Obj, Remote, RemoteConfig, from_config
 from dvlite.remote.base import GC_MARK
+from dvlite.remote.fsspec_async import AsyncFsspecRemote
 from dvlite.remote.fsspec_remote import EXISTS_MAX, FsspecRemote
 from dvlite.remote.s3 import S3Remote
 
 BIG = (2 << 20) + 7  # above hashing.CHUNK and SMALL_FILE: copied and hashed in chunks
 
 
-def key_of(oid: str) -> str:
-    h = hex_of(oid)
-    return f"objects/{h[:2]}/{h[2:]}"
-
-
 def run_key(n: int) -> str:
     return f"{n:032x}"
 
 
-class Store(ABC):
-    """A remote's URL and options, and its stored bytes by key (relative to its root)."""
-
-    url: str
-    options: dict[str, str]
-    missing_url: str  # a remote of the same kind whose root does not exist
-    writes_tmp: bool  # writes under a temporary name, then renames (else: in place)
-
-    @abstractmethod
-    def keys(self) -> set[str]: ...
-
-    @abstractmethod
-    def read(self, key: str) -> bytes: ...
-
-    @abstractmethod
-    def write(self, key: str, data: bytes) -> None: ...
-
-    @abstractmethod
-    def delete(self, key: str) -> None: ...
-
-    def path(self, key: str) -> str:
-        """The path the remote itself uses for ``key``."""
-        raise NotImplementedError
-
-
-class FolderStore(Store):
-    writes_tmp = True
-
-    def __init__(self, root: Path) -> None:
-        root.mkdir()
-        self.root = root
-        self.url = str(root)
-        self.options = {}
-        self.missing_url = str(root.parent / "nowhere")
-
-    def keys(self) -> set[str]:
-        return {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()}
-
-    def read(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
-
-    def write(self, key: str, data: bytes) -> None:
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.chmod(0o644)  # objects are read-only
-        path.write_bytes(data)
-
-    def delete(self, key: str) -> None:
-        (self.root / key).unlink()
-
-    def path(self, key: str) -> str:
-        return os.path.join(self.root, key)
-
-
-class MemoryStore(Store):
-    """fsspec's memory filesystem is one store for the whole process: a unique root each."""
-
-    writes_tmp = False
-
-    def __init__(self) -> None:
-        import fsspec
-
-        self.fs = fsspec.filesystem("memory")
-        self.top = f"/t-{uuid.uuid4().hex}"
-        self.root = f"{self.top}/store"
-        self.fs.mkdir(self.root)
-        self.url = f"memory:/{self.root}"
-        self.options = {}
-        self.missing_url = f"memory://t-{uuid.uuid4().hex}/store"
-
-    def keys(self) -> set[str]:
-        return {p[len(self.root) + 1 :] for p in self.fs.find(self.root)}
-
-    def read(self, key: str) -> bytes:
-        return bytes(self.fs.cat_file(f"{self.root}/{key}"))
-
-    def write(self, key: str, data: bytes) -> None:
-        self.fs.pipe_file(f"{self.root}/{key}", data)
-
-    def delete(self, key: str) -> None:
-        self.fs.rm_file(f"{self.root}/{key}")
-
-    def clear(self) -> None:
-        self.fs.rm(self.top, recursive=True)
-
-
-class S3Store(Store):
-    writes_tmp = False
-
-    def __init__(self, endpoint: str) -> None:
-        import boto3
-
-        make_bucket(endpoint, "bucket")
-        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        self.bucket, self.prefix = "bucket", "store"
-        self.url = "s3://bucket/store"
-        self.options = {"endpoint_url": endpoint}
-        self.missing_url = "s3://no-such-bucket/store"
-
-    def keys(self) -> set[str]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{self.prefix}/"
-        )
-        return {
-            o["Key"][len(self.prefix) + 1 :] for page in pages for o in page.get("Contents", [])
-        }
-
-    def read(self, key: str) -> bytes:
-        body = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"]
-        return bytes(body.read())
-
-    def write(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
-
-
 def open_remote(url: str, options: dict[str, str], base: Path) -> Remote:
     """The remote as the CLI opens it (``dvlite.remote.open_remote`` on a configured repo)."""
-    return Remote.from_config(RemoteConfig("store", url, dict(options)), base)
+    return from_config(RemoteConfig("store", url, dict(options)), base)
 
 
 def fill(cache: Cache, n: int, salt: str = "") -> dict[str, bytes]:
@@ -511,7 +386,6 @@ class TestMemory(RemoteContract):
     def test_runs_in_threads(self, remote: Remote) -> None:
         # the generic sync path: what sftp and other non-async filesystems take
         assert type(remote) is FsspecRemote
-        assert not remote._async
 
 
 class TestS3(RemoteContract):
@@ -521,4 +395,4 @@ class TestS3(RemoteContract):
 
     def test_runs_async(self, remote: Remote) -> None:
         assert isinstance(remote, S3Remote)
-        assert remote._async
+        assert isinstance(remote, AsyncFsspecRemote)

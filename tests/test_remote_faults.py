@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import RunResult, TmpDir, git, invoke
-from s3 import make_bucket
+from helpers import RunResult, TmpDir, git, invoke
+from remote_helpers import make_bucket
 
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.records.repo import Repo

@@ -8,8 +8,7 @@ import sys
 import textwrap
 import time
 
-from conftest import git
-from helpers import snapshot
+from helpers import git, snapshot
 
 from dvlite.objects.fsutil import TMP_MARK
 from dvlite.objects.hashing import hash_file

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import RunResult, TmpDir, git, invoke
+from helpers import RunResult, TmpDir, git, invoke
 
 from dvlite.records.repo import Repo
 from dvlite.remote import errors
@@ -69,7 +69,7 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def project(repo: Repo, tmp_dir: TmpDir, silent: Silent, monkeypatch: pytest.MonkeyPatch) -> Repo:
     """A committed repository tracking one file, its S3 remote the silent server, timeout 1 s."""
-    from s3 import CREDENTIALS
+    from remote_helpers import CREDENTIALS
 
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)

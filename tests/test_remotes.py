@@ -1,4 +1,5 @@
-"""Remotes: one shared test class run against the folder remote and S3 (moto server)."""
+"""Remotes end to end through the CLI: one test class run on each kind of remote (the ``store``
+fixture: folder, then S3 on the moto server), then the errors and the configuration."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RunResult, TmpDir, git, invoke
-from s3 import make_bucket
+from helpers import TmpDir, clone, git, invoke, ok, one_line_error
+from remote_helpers import Store, add_remote, key_of, make_bucket
 
-from dvlite.objects.hashing import hex_of
 from dvlite.records.repo import Repo
 
 DATA = {
@@ -23,86 +23,15 @@ DATA = {
 }
 
 
-class Store:
-    """Direct access to the remote's objects (to corrupt, delete or list them)."""
-
-    def __init__(self, url: str, endpoint: str | None) -> None:
-        self.url = url
-        self.endpoint = endpoint
-        if endpoint:
-            import boto3
-
-            self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-            self.bucket, _, self.prefix = url[len("s3://") :].partition("/")
-
-    def key(self, oid: str) -> str:
-        h = hex_of(oid)
-        return f"objects/{h[:2]}/{h[2:]}"
-
-    def keys(self) -> set[str]:
-        if not self.endpoint:
-            root = Path(self.url)
-            return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
-        )
-        return {
-            o["Key"][len(self.prefix) + 1 :] for page in pages for o in page.get("Contents", [])
-        }
-
-    def write(self, key: str, data: bytes) -> None:
-        if not self.endpoint:
-            path = Path(self.url) / key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                path.chmod(0o644)
-            path.write_bytes(data)
-            return
-        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
-
-    def delete(self, key: str) -> None:
-        if not self.endpoint:
-            (Path(self.url) / key).unlink()
-            return
-        self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
-
-
-@pytest.fixture(params=["folder", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
-    if request.param == "folder":
-        return Store(str(tmp_path_factory.mktemp("store")), None)
-    endpoint = request.getfixturevalue("s3")
-    make_bucket(endpoint, "bucket")
-    return Store("s3://bucket/store", endpoint)
-
-
-def ok(result: RunResult) -> RunResult:
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def configure(store: Store, name: str = "store") -> None:
-    ok(invoke("remote", "add", "-d", name, store.url))
-    if store.endpoint:
-        ok(invoke("remote", "modify", name, "endpoint_url", store.endpoint))
-
-
 @pytest.fixture
 def project(repo: Repo, tmp_dir: TmpDir, store: Store) -> Repo:
     """A committed repository with tracked data and the store as its default remote."""
     tmp_dir.gen(DATA)
     ok(invoke("add", "data", "model.bin"))
-    configure(store)
+    add_remote(store)
     git(tmp_dir, "add", "-A")
     git(tmp_dir, "commit", "-q", "-m", "v1")
     return repo
-
-
-def clone(src: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    dest = src.parent / (src.name + "-clone")
-    git(src.parent, "clone", "-q", str(src), str(dest))
-    monkeypatch.chdir(dest)
-    return dest
 
 
 def files_under(root: Path) -> dict[str, bytes]:
@@ -169,16 +98,16 @@ class TestRemote:
         ok(invoke("push"))
         bad = project.cache.load_tree(project.cache.load_tree(_root(project)).by_name["train"].oid)
         cat = project.cache.load_tree(bad.by_name["cats"].oid).by_name["1.txt"]
-        store.write(store.key(cat.oid), b"not a cat")
+        store.write(key_of(cat.oid), b"not a cat")
         there = clone(project.root, monkeypatch)
         result = invoke("pull")
         assert result.exit_code == 1
-        url = f"{store.url}/{store.key(cat.oid)}"
+        url = f"{store.url}/{key_of(cat.oid)}"
         assert f"corrupt on remote: data/train/cats/1.txt ({url})" in result.stderr
         assert result.stderr.startswith(
             "Error: 1 object(s) could not be fetched from remote 'store'"
         )
-        assert not (there / ".dvlite" / "cache" / store.key(cat.oid)).exists()
+        assert not (there / ".dvlite" / "cache" / key_of(cat.oid)).exists()
         # everything else arrived; model.bin, complete, was checked out
         assert len(cached(there)) == 8
         assert (there / "model.bin").read_bytes() == DATA["model.bin"]
@@ -193,11 +122,11 @@ class TestRemote:
         for record in (project.tmp_dir / "remotes").glob("*.json"):
             record.unlink()
         keys = sorted(store.keys())
-        trees = {store.key(o) for o in _trees(project)}
+        trees = {key_of(o) for o in _trees(project)}
         for key in keys[::2] + sorted(trees):
             if key in store.keys():  # noqa: SIM118
                 store.delete(key)
-        if not store.endpoint:
+        if store.writes_tmp:  # a partial upload under a temporary name
             store.write("objects/aa/.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.dvlite-tmp-1-abcd", b"partial")
         assert push_json()["transferred"] >= len(trees)
         assert set(keys) <= store.keys()
@@ -255,12 +184,12 @@ class TestRemote:
         result = ok(invoke("fsck", "--remote"))
         assert result.stdout == "checked 9 objects on remote 'store': all good\n"
         oid = _pointer_oid(project, "model.bin.dvl")
-        store.write(store.key(oid), b"garbage")
+        store.write(key_of(oid), b"garbage")
         labels = project.cache.load_tree(_root(project)).by_name["labels.csv"].oid
-        store.delete(store.key(labels))
+        store.delete(key_of(labels))
         result = invoke("fsck", "--remote", "store")
         assert result.exit_code == 1
-        assert f"corrupt: {store.url}/{store.key(oid)}" in result.stdout
+        assert f"corrupt: {store.url}/{key_of(oid)}" in result.stdout
         assert "missing: data/labels.csv" in result.stdout
         assert result.stdout.endswith("checked 8 objects on remote 'store': 1 corrupt, 1 missing\n")
 
@@ -285,14 +214,6 @@ def _trees(repo: Repo) -> set[str]:
 
 
 # -- errors ------------------------------------------------------------------------------------
-def one_line_error(result: RunResult) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
-
-
 @pytest.fixture
 def tracked(repo: Repo, tmp_dir: TmpDir) -> Repo:
     tmp_dir.gen({"model.bin": "weights"})

@@ -1,4 +1,4 @@
-from conftest import git
+from helpers import git
 
 
 def test_remove_stops_tracking_and_keeps_data(repo, dvlite) -> None:

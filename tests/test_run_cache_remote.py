@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import git, invoke
-from pipeline_helpers import PARAMS, make_pipeline, runs
-from test_remotes import Store, clone, configure, ok, store  # noqa: F401  (store: a fixture)
+from helpers import clone, git, invoke, ok
+from pipeline_helpers import PARAMS, runs
+from remote_helpers import Store, add_remote, key_of
 
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
@@ -17,15 +17,14 @@ STAGES = ["evaluate", "prepare", "stats", "train"]
 
 
 @pytest.fixture
-def ran(repo: Repo, store: Store) -> Repo:  # noqa: F811
+def ran(pipeline: Repo, store: Store) -> Repo:
     """A pipeline committed without its dvlite.lock, run once; the store is its remote."""
-    make_pipeline(repo, git)
-    configure(store)
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-q", "-m", "remote")
+    add_remote(store)
+    git(pipeline.root, "add", "-A")
+    git(pipeline.root, "commit", "-q", "-m", "remote")
     ok(invoke("repro"))
-    assert sorted(runs(repo.root)) == STAGES
-    return repo
+    assert sorted(runs(pipeline.root)) == STAGES
+    return pipeline
 
 
 def try_another_lr(repo: Repo, *, push: bool) -> None:
@@ -47,7 +46,7 @@ def remote_runs(where: Store) -> set[str]:
 
 def test_pull_brings_the_run_cache_and_repro_restores(
     ran: Repo,
-    store: Store,  # noqa: F811
+    store: Store,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pushed = json.loads(ok(invoke("push", "--json")).stdout)
@@ -67,7 +66,7 @@ def test_pull_brings_the_run_cache_and_repro_restores(
 
 def test_repro_pull_restores_on_a_fresh_clone(
     ran: Repo,
-    store: Store,  # noqa: F811
+    store: Store,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ok(invoke("push"))
@@ -80,7 +79,7 @@ def test_repro_pull_restores_on_a_fresh_clone(
 
 def test_push_sends_only_entries_whose_outputs_the_remote_holds(
     ran: Repo,
-    store: Store,  # noqa: F811
+    store: Store,
 ) -> None:
     try_another_lr(ran, push=False)
     assert len(runcache.iter_keys(ran.cache_dir)) == 6
@@ -95,7 +94,7 @@ def test_push_sends_only_entries_whose_outputs_the_remote_holds(
 
 def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
     ran: Repo,
-    store: Store,  # noqa: F811
+    store: Store,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ok(invoke("push"))
@@ -105,7 +104,7 @@ def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
     broken = "ab" + "0" * 30
     store.write(f"runs/ab/{broken[2:]}", b'{"version": 1, "outs": [{"path": "x"}]}')
     model_oid = entries[train][0][0].oid  # type: ignore[index]
-    store.delete(f"objects/{model_oid.split(':')[1][:2]}/{model_oid.split(':')[1][2:]}")
+    store.delete(key_of(model_oid))
     there = clone(ran.root, monkeypatch)
     result = invoke("fetch")
     assert result.exit_code == 0, result.output
@@ -127,7 +126,7 @@ def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
 
 def test_gc_cloud_drops_the_remote_entries_of_the_objects_it_drops(
     ran: Repo,
-    store: Store,  # noqa: F811
+    store: Store,
 ) -> None:
     try_another_lr(ran, push=True)
     ok(invoke("push"))

@@ -4,9 +4,8 @@ import shutil
 
 import pytest
 import xxhash
-from conftest import TmpDir
+from helpers import TmpDir, snapshot
 from helpers import oid as oid_of
-from helpers import snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -3,41 +3,25 @@ read right, settings that are checked, and docs whose commands work as written."
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from helpers import git, on_terminal, piped, plain_env
+from pipeline_helpers import PARAMS
+
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, make_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
-    path = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return {**env, "PATH": path, **extra}
-
-
-def piped(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    """dvlite in a subprocess whose stdout and stderr are pipes: not a terminal."""
-    return subprocess.run(
-        [sys.executable, "-m", "dvlite", *args],
-        cwd=cwd or os.getcwd(),
-        capture_output=True,
-        text=True,
-        env=_env(**env),
-    )
-
-
 # -- 17: the docs' commands work as written ----------------------------------------------------
+@pytest.mark.usefixtures("pipeline")
 def test_ci_script_shows_how_the_lock_changed(repo: Repo, dvlite, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """repro stages dvlite.lock, so `git diff -- dvlite.lock` was empty: the script must diff
     against HEAD to show what changed."""
     store = tmp_path_factory.mktemp("store")
-    make_pipeline(repo, git)
     assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
     assert dvlite("repro").exit_code == 0
     assert dvlite("push").exit_code == 0
@@ -47,34 +31,13 @@ def test_ci_script_shows_how_the_lock_changed(repo: Repo, dvlite, tmp_path_facto
     git(repo.root, "commit", "-q", "-am", "lr 0.3, forgot to repro")
     script = ROOT / "docs" / "ci" / "reproduce.sh"
     result = subprocess.run(
-        ["sh", str(script)], cwd=repo.root, env=_env(), capture_output=True, text=True
+        ["sh", str(script)], cwd=repo.root, env=plain_env(), capture_output=True, text=True
     )
     assert result.returncode == 1
     assert "dvlite.lock | " in result.stderr, result.stderr
 
 
 # -- 16: the demo installs only dvlite; colour only on a terminal, never with NO_COLOR -----------
-def on_terminal(argv: list[str], cwd: Path | None = None, **env: str) -> str:
-    """Run argv with stdout and stderr on a pseudo-terminal; return what it printed."""
-    import pty
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=slave, stderr=slave, env=_env(**env))
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        out += data
-    os.close(master)
-    proc.wait()
-    return out.decode()
-
-
 def test_make_demo_installs_dvlite_without_test_and_lint_extras(tmp_path: Path) -> None:
     venv = str(tmp_path / "fresh-venv")  # a fresh clone: no venv, no stamp
     demo = subprocess.run(
@@ -98,7 +61,7 @@ def _tour_output(tmp_path: Path, terminal: bool, **env: str) -> str:
     if terminal:
         return on_terminal(["bash", str(script)], **env)
     return subprocess.run(
-        ["bash", str(script)], capture_output=True, text=True, env=_env(**env)
+        ["bash", str(script)], capture_output=True, text=True, env=plain_env(**env)
     ).stdout
 
 
@@ -251,8 +214,8 @@ def test_piped_tables_show_every_value_whole(repo: Repo, dvlite) -> None:  # typ
     assert LONG_VALUE + "-2" in piped("params", "diff").stdout
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_piped_lineage_shows_whole_commit_ids(repo: Repo, dvlite) -> None:  # type: ignore[no-untyped-def]
-    make_pipeline(repo, git)
     assert dvlite("repro").exit_code == 0
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-q", "-m", "results")

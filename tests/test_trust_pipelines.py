@@ -13,25 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import git
+from pipeline_helpers import PARAMS, make_pipeline, runs
 
 from dvlite.records import lockfile
 from dvlite.records.pipeline import load
 from dvlite.records.repo import Repo
-from tests.conftest import git
-from tests.pipeline_helpers import PARAMS, make_pipeline, runs
-
-BIN = os.path.dirname(sys.executable)
 
 REFUSED = (
     "dvlite: commit refused (to commit anyway: `git commit --no-verify`; to only warn: "
     "`dvlite config hooks.strict false`)\n"
 )
-
-
-@pytest.fixture
-def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hook scripts find the dvlite of this virtual environment."""
-    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ["PATH"])
 
 
 def git_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -40,7 +32,7 @@ def git_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def ran(repo: Repo, dvlite) -> Path:  # type: ignore[no-untyped-def]
     """make_pipeline, run and committed."""
-    make_pipeline(repo, git)
+    make_pipeline(repo)
     assert dvlite("repro").exit_code == 0
     runs(repo.root)
     git(repo.root, "add", "-A")
@@ -90,10 +82,10 @@ def test_add_refuses_a_metrics_file(repo: Repo, dvlite) -> None:
     )
 
 
+@pytest.mark.usefixtures("pipeline")
 def test_remove_keeps_the_gitignore_line_a_stage_output_needs(repo: Repo, dvlite) -> None:
     # model.bin was added by hand before it became an output: the error says to remove the
     # pointer, and doing so must keep model.bin out of git
-    make_pipeline(repo, git)
     root = repo.root
     pipeline_text = (root / "dvlite.yaml").read_text()
     (root / "dvlite.yaml").unlink()

@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git
-from helpers import object_path
-from s3 import make_bucket
+from helpers import git, object_path
+from remote_helpers import make_bucket
 
 from dvlite.objects.fsutil import TMP_MARK
 from dvlite.objects.hashing import hash_file

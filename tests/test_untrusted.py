@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 import xxhash
-from conftest import invoke
-from helpers import oid, tree_bytes
-from s3 import make_bucket
+from helpers import invoke, oid, tree_bytes
+from remote_helpers import make_bucket
 
 # -- the real CLI, real git ---------------------------------------------------------------------
 

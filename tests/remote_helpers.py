@@ -1,0 +1,161 @@
+"""Each kind of remote as the tests see it: its URL and options, and direct access to the bytes it
+keeps (to list, corrupt or delete them behind dvlite's back), as fsspec's ``tests/abstract``
+fixture classes give. conftest.py has a fixture per kind and ``store``, run on folder and S3."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from helpers import invoke, ok
+
+from dvlite.objects.hashing import hex_of
+
+CREDENTIALS = {  # what the moto server accepts
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def make_bucket(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+
+
+def key_of(oid: str) -> str:
+    """Where a remote keeps an object, relative to its root."""
+    h = hex_of(oid)
+    return f"objects/{h[:2]}/{h[2:]}"
+
+
+class Store(ABC):
+    """A remote's URL and options, and its stored bytes by key (relative to its root)."""
+
+    url: str
+    options: dict[str, str]
+    missing_url: str  # a remote of the same kind whose root does not exist
+    writes_tmp: bool  # writes under a temporary name, then renames (else: in place)
+
+    @abstractmethod
+    def keys(self) -> set[str]: ...
+
+    @abstractmethod
+    def read(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def write(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    def path(self, key: str) -> str:
+        """The path the remote itself uses for ``key``."""
+        raise NotImplementedError
+
+
+class FolderStore(Store):
+    writes_tmp = True
+
+    def __init__(self, root: Path) -> None:
+        root.mkdir()
+        self.root = root
+        self.url = str(root)
+        self.options = {}
+        self.missing_url = str(root.parent / "nowhere")
+
+    def keys(self) -> set[str]:
+        return {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()}
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.chmod(0o644)  # objects are read-only
+        path.write_bytes(data)
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink()
+
+    def path(self, key: str) -> str:
+        return os.path.join(self.root, key)
+
+
+class MemoryStore(Store):
+    """fsspec's memory filesystem is one store for the whole process: a unique root each."""
+
+    writes_tmp = False
+
+    def __init__(self) -> None:
+        import fsspec
+
+        self.fs = fsspec.filesystem("memory")
+        self.top = f"/t-{uuid.uuid4().hex}"
+        self.root = f"{self.top}/store"
+        self.fs.mkdir(self.root)
+        self.url = f"memory:/{self.root}"
+        self.options = {}
+        self.missing_url = f"memory://t-{uuid.uuid4().hex}/store"
+
+    def keys(self) -> set[str]:
+        return {p[len(self.root) + 1 :] for p in self.fs.find(self.root)}
+
+    def read(self, key: str) -> bytes:
+        return bytes(self.fs.cat_file(f"{self.root}/{key}"))
+
+    def write(self, key: str, data: bytes) -> None:
+        self.fs.pipe_file(f"{self.root}/{key}", data)
+
+    def delete(self, key: str) -> None:
+        self.fs.rm_file(f"{self.root}/{key}")
+
+    def clear(self) -> None:
+        self.fs.rm(self.top, recursive=True)
+
+
+class S3Store(Store):
+    """The prefix ``store`` of a new bucket on the moto server at ``endpoint``."""
+
+    writes_tmp = False
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        make_bucket(endpoint, "bucket")
+        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        self.bucket, self.prefix = "bucket", "store"
+        self.url = "s3://bucket/store"
+        self.options = {"endpoint_url": endpoint}
+        self.missing_url = "s3://no-such-bucket/store"
+
+    def keys(self) -> set[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/"
+        )
+        return {
+            o["Key"][len(self.prefix) + 1 :] for page in pages for o in page.get("Contents", [])
+        }
+
+    def read(self, key: str) -> bytes:
+        body = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"]
+        return bytes(body.read())
+
+    def write(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
+
+
+def add_remote(store: Store, name: str = "store") -> None:
+    """Make ``store`` the repository's default remote ``name``, through the CLI."""
+    ok(invoke("remote", "add", "-d", name, store.url))
+    for key, value in store.options.items():
+        ok(invoke("remote", "modify", name, key, value))
