@@ -3,44 +3,31 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dvlite.cli.base import cli, json_option, md_option, open_repo, print_json, print_table
 
+if TYPE_CHECKING:
+    from dvlite.ops.metrics import Row
+    from dvlite.ops.repro import ReproResult
+
 _COMMAND = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+_LISTS = (  # the stage's lists: option, metavar, help
+    ("-d", "--deps", "PATH", "A file or folder it reads."),
+    ("-o", "--outs", "PATH", "An output (cached, git-ignored)."),
+    ("-p", "--params", "KEY", "A param: key of params.yaml or FILE:KEY."),
+    ("-m", "--metrics", "PATH", "A metrics file (kept in git)."),
+)
 
 
 def _stage_options(f):
     options = [
         click.option("-n", "--name", required=True, help="The stage's name."),
-        click.option(
-            "-d", "--deps", "deps", multiple=True, metavar="PATH", help="A file or folder it reads."
-        ),
-        click.option(
-            "-o",
-            "--outs",
-            "outs",
-            multiple=True,
-            metavar="PATH",
-            help="An output (cached, git-ignored).",
-        ),
-        click.option(
-            "-p",
-            "--params",
-            "params",
-            multiple=True,
-            metavar="KEY",
-            help="A param: key of params.yaml or FILE:KEY.",
-        ),
-        click.option(
-            "-m",
-            "--metrics",
-            "metrics",
-            multiple=True,
-            metavar="PATH",
-            help="A metrics file (kept in git).",
-        ),
+        *(click.option(o, name, multiple=True, metavar=m, help=h) for o, name, m, h in _LISTS),
         click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name."),
         click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED),
     ]
@@ -56,14 +43,12 @@ def stage() -> None:
 
 @stage.command("add", context_settings=_COMMAND)
 @_stage_options
-def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
-              metrics: tuple[str, ...], force: bool, command: tuple[str, ...]) -> None:  # fmt: skip
+def stage_add(name: str, force: bool, command: tuple[str, ...], **lists: tuple[str, ...]) -> None:
     """Declare a stage that runs COMMAND (written to dvlite.yaml; run it with `dvlite repro`)."""
     from dvlite.ops.repro import declare, new_stage
 
     repo = open_repo()
-    new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
-    declare(repo, new, force=force)
+    declare(repo, new_stage(repo, name, command, **lists), force=force)
     click.echo(f"Added stage '{name}' to dvlite.yaml; run it with `dvlite repro {name}`")
 
 
@@ -72,16 +57,16 @@ def stage_add(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: t
 @click.option(
     "-j", "--jobs", default=1, show_default=True, help="Stages run at once (upstream ones too)."
 )
-def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[str, ...],
-        metrics: tuple[str, ...], force: bool, command: tuple[str, ...],
-        jobs: int) -> None:  # fmt: skip
+def run(
+    name: str, force: bool, command: tuple[str, ...], jobs: int, **lists: tuple[str, ...]
+) -> None:
     """Declare a stage that runs COMMAND and run it now (with whatever it needs upstream)."""
     from dvlite.ops.repro import new_stage
     from dvlite.ops.repro import run as do_run
 
     repo = open_repo()
-    new = new_stage(repo, name, command, deps=deps, outs=outs, params=params, metrics=metrics)
-    _report(do_run(repo, new, force=force, jobs=jobs, on_event=_printer(False)), False)
+    new = new_stage(repo, name, command, **lists)
+    _report(do_run(repo, new, force=force, jobs=jobs, on_event=_printer(False)))
 
 
 @cli.command()
@@ -104,42 +89,23 @@ def run(name: str, deps: tuple[str, ...], outs: tuple[str, ...], params: tuple[s
     "-r", "--remote", metavar="NAME", help="The remote for --pull (default: core.remote)."
 )
 @json_option
-def repro(
-    stages: tuple[str, ...],
-    dry: bool,
-    force: bool,
-    jobs: int,
-    downstream: bool,
-    no_run_cache: bool,
-    pull: bool,
-    remote: str | None,
-    as_json: bool,
-) -> None:
+def repro(stages: tuple[str, ...], no_run_cache: bool, as_json: bool, **options: Any) -> None:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
     from dvlite.ops.repro import repro as do_repro
 
+    on_event = _printer(as_json)
     result = do_repro(
-        open_repo(),
-        stages,
-        dry=dry,
-        force=force,
-        jobs=jobs,
-        downstream=downstream,
-        use_run_cache=not no_run_cache,
-        pull=pull,
-        remote=remote,
-        on_event=_printer(as_json),
+        open_repo(), stages, use_run_cache=not no_run_cache, on_event=on_event, **options
     )
     if as_json:
         print_json(result.to_dict())
-    elif dry:
+    elif options["dry"]:
         for p in result.plan:
             click.echo(
-                f"{'would run' if p.reason else 'up to date'}  {p.name}"
-                + (f"  ({p.reason})" if p.reason else "")
+                f"would run  {p.name}  ({p.reason})" if p.reason else f"up to date  {p.name}"
             )
     else:
-        _report(result, True)
+        _report(result)
 
 
 def _printer(to_stderr: bool):
@@ -162,7 +128,7 @@ def _printer(to_stderr: bool):
     return show
 
 
-def _report(result, check_anything: bool) -> None:
+def _report(result: ReproResult) -> None:
     if not (result.ran or result.restored or result.skipped):
         click.echo("Everything is up to date.")
         return
@@ -238,23 +204,20 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
     out.print(tree)
 
 
-def _shorten(value: str | None, whole: bool = False) -> str:
+def _short(value: str | None, whole: bool) -> str:
     if value is None:
         return "-"
-    value = value.split(":", 1)[-1] if value.startswith("xxh128:") else value
+    value = value.removeprefix("xxh128:")
     return value if whole else value[:12]
 
 
-def _label(node, whole: bool = False) -> str:
+def _label(node, whole: bool) -> str:
     from rich.markup import escape
 
-    def short(value: str | None) -> str:
-        return _shorten(value, whole)
-
-    commit = f"  [dim]commit {short(node.commit)}[/]" if node.commit else ""
+    commit = f"  [dim]commit {_short(node.commit, whole)}[/]" if node.commit else ""
     if node.commit == "uncommitted":
         commit = "  [yellow]uncommitted[/]"
-    oid = f"  [cyan]{short(node.oid)}[/]"
+    oid = f"  [cyan]{_short(node.oid, whole)}[/]"
     if node.kind == "stage":
         params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
         extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
@@ -263,12 +226,12 @@ def _label(node, whole: bool = False) -> str:
             f"[bold]{escape(node.stage or '')}[/]{commit}"
             f"\n[dim]$[/] {escape(node.cmd or '(never run)')}{extra}"
         )
-    what = {"data": f"tracked by {node.source}", "file": "file", "missing": "missing"}[node.kind]
-    now = f"  [yellow](now {short(node.current_oid)})[/]" if node.current_oid else ""
+    what = f"tracked by {escape(node.source or '')}" if node.kind == "data" else node.kind
+    now = f"  [yellow](now {_short(node.current_oid, whole)})[/]" if node.current_oid else ""
     return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
 
 
-def _grow(tree, node, whole: bool = False) -> None:
+def _grow(tree, node, whole: bool) -> None:
     for child in node.inputs:
         _grow(tree.add(_label(child, whole)), child, whole)
 
@@ -279,23 +242,24 @@ def _value(v: object) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _rows_table(rows, title: str, as_md: bool) -> None:
-    print_table(
-        ["path", "key", "old", "new", "change"],
-        (
-            [
-                r.path,
-                r.key,
-                _value(r.old),
-                _value(r.new),
-                "-" if r.change is None else f"{r.change:+.6g}",
-            ]
-            for r in rows
-        ),
-        right=("old", "new", "change"),
-        title=title,
-        as_md=as_md,
-    )
+def _change(row: Row) -> str:
+    return "-" if row.change is None else f"{row.change:+.6g}"
+
+
+def _show_rows(rows: list[Row], what: str, a: str | None, b: str | None, as_json: bool,
+               as_md: bool) -> None:  # fmt: skip
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif not rows:
+        click.echo(f"No {what} changed.")
+    else:
+        print_table(
+            ["path", "key", "old", "new", "change"],
+            ([r.path, r.key, _value(r.old), _value(r.new), _change(r)] for r in rows),
+            right=("old", "new", "change"),
+            title=f"{what}s: {a or 'HEAD'} -> {b or 'workspace'}",
+            as_md=as_md,
+        )
 
 
 @cli.group()
@@ -340,13 +304,7 @@ def metrics_diff(
     """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
     from dvlite.ops.metrics import diff
 
-    rows = diff(open_repo(), a, b, everything=everything)
-    if as_json:
-        print_json([r.to_dict() for r in rows])
-    elif rows:
-        _rows_table(rows, f"metrics: {a or 'HEAD'} -> {b or 'workspace'}", as_md)
-    else:
-        click.echo("No metric changed.")
+    _show_rows(diff(open_repo(), a, b, everything=everything), "metric", a, b, as_json, as_md)
 
 
 @cli.group()
@@ -364,10 +322,4 @@ def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool, a
     """Compare params between revisions A (default HEAD) and B (default the workspace)."""
     from dvlite.ops.metrics import params_diff as do_diff
 
-    rows = do_diff(open_repo(), a, b, everything=everything)
-    if as_json:
-        print_json([r.to_dict() for r in rows])
-    elif rows:
-        _rows_table(rows, f"params: {a or 'HEAD'} -> {b or 'workspace'}", as_md)
-    else:
-        click.echo("No param changed.")
+    _show_rows(do_diff(open_repo(), a, b, everything=everything), "param", a, b, as_json, as_md)
