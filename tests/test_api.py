@@ -57,8 +57,8 @@ def test_an_api_name_stays_the_function_after_its_module_is_imported() -> None:
     import dvlite.ops.lineage
     from dvlite.ops.add import AddResult
 
-    assert callable(dvlite.add) and dvlite.add.__module__ == "dvlite.api"
-    assert dvlite.lineage.__module__ == "dvlite.api"
+    assert callable(dvlite.add) and dvlite.add.__module__ == "dvlite.api.data"
+    assert dvlite.lineage.__module__ == "dvlite.api.pipelines"
     assert AddResult.__module__ == "dvlite.ops.add"  # the module is still there for imports
     assert sys.modules["dvlite.ops.add"].add is not dvlite.add
 

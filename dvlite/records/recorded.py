@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import TypeVar
 
 from dvlite.objects.hashing import is_oid
 from dvlite.objects.tree import DIR, FILE
+
+R = TypeVar("R", bound="Recorded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class Recorded:
     exec: bool = False  # an executable FILE (written only when true, as in trees)
 
     @classmethod
-    def like(cls, path: str, other: Recorded) -> Self:
+    def like(cls: type[R], path: str, other: Recorded) -> R:
         """The object ``other`` records, recorded at ``path`` (a lock's out as a pointer)."""
         return cls(path, other.kind, other.oid, other.size, other.files, other.exec)
 
@@ -41,8 +43,8 @@ class Recorded:
 
     @classmethod
     def checked(
-        cls, d: Mapping[object, object], path: str, bad: Callable[[str], Exception]
-    ) -> Self:
+        cls: type[R], d: Mapping[object, object], path: str, bad: Callable[[str], Exception]
+    ) -> R:
         """The object fields of ``d`` read from a committed file (``path`` is checked already),
         each refused through ``bad(why)`` unless it is what dvlite writes."""
         kind, oid, size = d.get("kind"), d.get("oid"), d.get("size")
