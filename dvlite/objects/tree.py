@@ -1,15 +1,22 @@
-"""Tree objects: one per directory, canonical JSON, a Merkle tree like git's."""
+"""Tree objects: one per directory, canonical JSON, a Merkle tree like git's; and the one
+walker over them (git's ``traverse_trees``): ``walk``, ``files``, ``reachable``, ``lookup``,
+``walk_levels`` (breadth-first, for transfers that batch each level) and the two-sided
+``diff``. Every walk reads trees through a loader (``Cache.load_tree``, or one that fetches
+what the cache lacks), stops at ``safepath.MAX_DEPTH`` and refuses a crafted tree naming the
+pointer it came from.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
-from dvlite.errors import InvalidTreeError
+from dvlite.errors import CacheError, InvalidTreeError, PathError
 from dvlite.objects.hashing import is_oid, oid_of_bytes
-from dvlite.safepath import name_problem
+from dvlite.safepath import MAX_DEPTH, name_problem
 
 FILE = "file"
 DIR = "dir"
@@ -110,3 +117,171 @@ class Tree:
 
     def __iter__(self) -> Iterator[TreeEntry]:
         return iter(self.entries)
+
+
+# -- walking -----------------------------------------------------------------------------------
+Load = Callable[[str], Tree]  # a tree by its oid
+# told of a tree the loader cannot give (its path, its entry, why); without one the walk raises
+OnMissing = Callable[[str, TreeEntry, CacheError], object]
+Open = Callable[[Any, str], dict[str, Any] | None]  # a folder's children by name, or None
+
+
+def _read(
+    load: Load, entry: TreeEntry, path: str, source: str, on_missing: OnMissing | None
+) -> dict[str, TreeEntry] | None:
+    """How every walk reads a tree: at most MAX_DEPTH deep, a crafted one refused."""
+    where = f"{source}: " if source else ""
+    if path.count("/") >= MAX_DEPTH:
+        raise PathError(f"{where}refusing {path}: folders nested deeper than {MAX_DEPTH} levels")
+    try:
+        return load(entry.oid).by_name
+    except InvalidTreeError as exc:  # hashes right: crafted (or a wrong record), not damaged
+        raise PathError(f"{where}refusing {path}: it is not a tree ({exc})") from None
+    except CacheError as exc:
+        if on_missing is None:
+            raise
+        on_missing(path, entry, exc)
+        return None
+
+
+def _walk(
+    open_dir: Open,
+    entry: Any,
+    rel: str,
+    seen: set[str] | None = None,
+    prune: Callable[[str, Any], bool] | None = None,
+) -> Iterator[tuple[str, Any]]:
+    stack = [(rel, entry)]
+    while stack:
+        path, e = stack.pop()
+        if e.type == DIR and seen is not None:
+            if e.oid in seen:
+                continue
+            seen.add(e.oid)
+        yield path, e
+        if e.type == DIR and not (prune and prune(path, e)):
+            children = open_dir(e, path)
+            if children:
+                stack.extend((f"{path}/{name}", c) for name, c in reversed(children.items()))
+
+
+def walk(
+    load: Load,
+    entry: TreeEntry,
+    rel: str,
+    *,
+    source: str = "",
+    on_missing: OnMissing | None = None,
+    seen: set[str] | None = None,
+    prune: Callable[[str, TreeEntry], bool] | None = None,
+) -> Iterator[tuple[str, TreeEntry]]:
+    """Every entry at and below ``entry`` (found at ``rel``) with its path, depth-first in
+    name order. Lazy: a folder's tree is read after the caller has had its entry.
+
+    A tree ``load`` cannot give raises CacheError, or is told to ``on_missing`` and not
+    entered. A tree in ``seen`` is skipped; each one entered is added. A folder for which
+    ``prune(path, entry)`` is true (asked once the caller has had it) is not entered. A
+    crafted tree, or one nested deeper than MAX_DEPTH, raises PathError naming ``source``."""
+    return _walk(lambda e, path: _read(load, e, path, source, on_missing), entry, rel, seen, prune)
+
+
+def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[str, TreeEntry]]:
+    """Every file at and below ``entry``, with its path (``how``: as for ``walk``)."""
+    return ((path, e) for path, e in walk(load, entry, rel, **how) if e.type == FILE)
+
+
+def reachable(load: Load, entry: TreeEntry, rel: str = "", **how: Any) -> dict[str, str]:
+    """Every object at and below ``entry``: oid -> its type (``how``: as for ``walk``; one
+    ``seen`` set passed to several calls enters no tree twice among them)."""
+    return {e.oid: e.type for _, e in walk(load, entry, rel or entry.name, **how)}
+
+
+def lookup(
+    load: Load, entry: TreeEntry, rel: str, path: str, *, source: str = ""
+) -> tuple[TreeEntry | None, list[str]]:
+    """The entry at ``path`` inside ``entry`` (found at ``rel``), None when nothing is there,
+    and the oids of the trees passed on the way down."""
+    above: list[str] = []
+    found: TreeEntry | None = entry
+    for name in path[len(rel) + 1 :].split("/"):
+        if found is None or found.type != DIR:
+            return None, above
+        above.append(found.oid)
+        found = (_read(load, found, rel, source, None) or {}).get(name)
+        rel = f"{rel}/{name}"
+    return found, above
+
+
+def walk_levels(
+    load: Load,
+    start: Iterable[tuple[str, TreeEntry, str]],
+    *,
+    before: Callable[[list[tuple[str, TreeEntry, str]]], object] | None = None,
+    on_missing: OnMissing | None = None,
+    prune: Callable[[str, TreeEntry], bool] | None = None,
+) -> Iterator[tuple[str, TreeEntry, str]]:
+    """``walk`` breadth-first from several ``(path, entry, source)`` roots, each tree once:
+    ``before`` is given each level's entries before any of their trees is read (so that a
+    fetch asks for a whole level in one batch)."""
+    seen: set[str] = set()
+    level = list(start)
+    while level:
+        fresh = []
+        for path, e, source in level:
+            if e.type == DIR:
+                if e.oid in seen:
+                    continue
+                seen.add(e.oid)
+            fresh.append((path, e, source))
+        if before:
+            before(fresh)
+        level = []
+        for path, e, source in fresh:
+            yield path, e, source
+            if e.type == DIR and not (prune and prune(path, e)):
+                children = _read(load, e, path, source, on_missing)
+                if children:
+                    level.extend((f"{path}/{name}", c, source) for name, c in children.items())
+
+
+Change = tuple[str, Any, Any]  # path, old file, new file (None on the side that lacks it)
+
+
+def diff(
+    load: Load,
+    old: TreeEntry | None,
+    new: Any,
+    rel: str,
+    *,
+    source: str = "",
+    on_missing: OnMissing | None = None,
+    children: Callable[[Any], dict[str, Any]] | None = None,
+) -> Iterator[Change]:
+    """Every file that differs between ``old`` and ``new`` (git's diff-tree), as (path, old
+    file, new file); subtrees whose oids are equal are skipped unread. ``new`` is an entry
+    too, or, with ``children`` listing a folder's by name, a workspace node (anything with
+    ``type``, ``oid`` and, for files, ``exec``). Trees are read as ``walk`` reads them."""
+
+    def open_old(entry: TreeEntry, path: str) -> dict[str, TreeEntry] | None:
+        return _read(load, entry, path, source, on_missing)
+
+    open_new = open_old if children is None else (lambda node, path: children(node))
+    return _diff(old, new, rel, open_old, open_new)
+
+
+def _diff(a: Any, b: Any, rel: str, open_a: Open, open_b: Open) -> Iterator[Change]:
+    if a is not None and b is not None and a.type == b.type:
+        if a.type == FILE:
+            if a.oid != b.oid or a.exec != b.exec:
+                yield rel, a, b
+        elif a.oid != b.oid:
+            below_a, below_b = open_a(a, rel), open_b(b, rel)
+            if below_a is not None and below_b is not None:
+                for name in sorted(below_a.keys() | below_b.keys()):
+                    path = f"{rel}/{name}"
+                    yield from _diff(below_a.get(name), below_b.get(name), path, open_a, open_b)
+        return
+    if a is not None:
+        yield from ((path, e, None) for path, e in _walk(open_a, a, rel) if e.type == FILE)
+    if b is not None:
+        yield from ((path, None, e) for path, e in _walk(open_b, b, rel) if e.type == FILE)

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
-from dvlite.objects import fsutil
-from dvlite.objects.tree import DIR, FILE, TreeEntry
-from dvlite.ops.diff import diff_entries
+from dvlite.objects import fsutil, tree
+from dvlite.objects.tree import DIR
 from dvlite.progress import FileBytes, Progress
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
@@ -23,8 +22,6 @@ from dvlite.records.workspace import (
     HASH_THREADS,
     PARALLEL_MIN_SIZE,
     Delta,
-    DirNode,
-    FileNode,
     Node,
     build,
     compare,
@@ -57,16 +54,6 @@ class CheckoutResult:
 def _name_some(paths: list[str]) -> str:
     shown = ", ".join(paths[:_SHOWN])
     return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
-
-
-def _all_files(repo: Repo, entry: TreeEntry, work: Node | None, rel: str) -> Iterable[Delta]:
-    """Every stored file paired with its workspace node (for --relink)."""
-    if entry.type == FILE:
-        yield Delta(rel, entry, work if isinstance(work, FileNode) else None)
-        return
-    children = work.children if isinstance(work, DirNode) else {}
-    for child in repo.cache.load_tree(entry.oid):
-        yield from _all_files(repo, child, children.get(child.name), f"{rel}/{child.name}")
 
 
 def plan(
@@ -108,14 +95,18 @@ def plan(
             and old.pointer.kind == item.pointer.kind == DIR
             and repo.cache.exists(old.pointer.oid)
         ):
-            deltas += _changed_files(repo, old.entry, item.entry, item.rel)
+            deltas += _changed_files(repo, old, item)
             continue
         work = workspace_node(repo, item)
-        found = list(compare(repo.cache, item.entry, work, item.rel, lacking if partial else None))
-        if relink:
+        lost = lacking if partial else None
+        found = list(compare(repo.cache, item.entry, work, item.rel, lost, item.source))
+        if relink:  # every other file too, paired with its workspace file
             seen = {d.rel for d in found}
-            found += [d for d in _all_files(repo, item.entry, work, item.rel) if d.rel not in seen]
-        deltas.extend(found)
+            nodes = {f.rel: f for f in work.walk_files()} if work else {}
+            skip = (lambda *_: None) if partial else None  # a lacking tree: listed by compare
+            stored = tree.files(repo.cache.load_tree, item.entry, item.rel, on_missing=skip)
+            found += [Delta(path, e, nodes.get(path)) for path, e in stored if path not in seen]
+        deltas += found
     present = repo.cache.existing(
         {d.stored.oid for d in deltas if d.stored is not None}
         | {d.work.oid for d in deltas if d.work is not None and not force}
@@ -142,16 +133,17 @@ def plan(
     return deltas
 
 
-def _changed_files(repo: Repo, old: TreeEntry, new: TreeEntry, rel: str) -> Iterator[Delta]:
+def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
     """Deltas for just the files that differ between two versions of a folder: a switch
     that changes 1 file of 20,000 looks at 1."""
     link_roots = (os.path.realpath(repo.cache_dir),)
-    for path, _old, entry in diff_entries(repo.cache, old, new, rel):
+    load = repo.cache.load_tree
+    for path, _old, entry in tree.diff(load, old.entry, new.entry, new.rel, source=new.source):
         work = None
         if os.path.lexists(repo.abspath(path)):
             work = scan(os.fspath(repo.abspath(path)), path, link_roots)
             build(work, repo.state)
-        yield from compare(repo.cache, entry, work, path)
+        yield from compare(repo.cache, entry, work, path, source=new.source)
 
 
 def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
@@ -159,10 +151,10 @@ def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
     work = workspace_node(repo, item)
     if work is None:
         return []
-    deltas = list(compare(repo.cache, None, work, item.rel))
-    if any(d.work is not None and not repo.cache.exists(d.work.oid) for d in deltas):
+    files = work.walk_files()
+    if any(not repo.cache.exists(f.oid) for f in files):
         return []  # holds unsaved changes: leave it all in place
-    return deltas
+    return [Delta(f.rel, None, f) for f in files]
 
 
 def make_folders(repo: Repo, items: Iterable[Tracked]) -> None:
@@ -327,9 +319,8 @@ def link_into_workspace(repo: Repo, node: Node) -> None:
     symlink link types). The cache is flushed to disk first: after this the cache holds the
     only copy of the bytes."""
     os.sync()
-    files = list(node.walk_files()) if isinstance(node, DirNode) else [node]
     rows = []
-    for f in files:
+    for f in node.walk_files():
         repo.cache.install(f.oid, f.path, executable=f.exec)
         st = os.stat(f.path)
         rows.append((f.rel, st.st_ino, st.st_mtime_ns, st.st_size, f.oid))

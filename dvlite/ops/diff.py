@@ -7,63 +7,13 @@ without being read, so a diff costs what changed, not what is tracked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dvlite.errors import CacheError
-from dvlite.objects.cache import Cache
-from dvlite.objects.tree import DIR, FILE, TreeEntry
+from dvlite.objects import tree
+from dvlite.objects.tree import Change, TreeEntry
 from dvlite.records.repo import Repo
-from dvlite.records.tracked import Tracked, workspace_node
-from dvlite.records.workspace import compare, stored_files
-
-Change = tuple[str, TreeEntry | None, TreeEntry | None]  # path, old file, new file
-
-
-def diff_entries(
-    cache: Cache,
-    old: TreeEntry | None,
-    new: TreeEntry | None,
-    rel: str,
-    missing: list[str] | None = None,
-) -> Iterator[Change]:
-    """Every file that differs between two stored entries, skipping equal subtrees.
-
-    A tree missing from the cache raises CacheError, or, with ``missing`` given, is
-    appended to it (its path) and its files are left out.
-    """
-    if old is not None and new is not None:
-        if old.type == FILE and new.type == FILE:
-            if old.oid != new.oid or old.exec != new.exec:
-                yield rel, old, new
-            return
-        if old.type == DIR and new.type == DIR:
-            if old.oid == new.oid:
-                return
-            a, b = _load(cache, old, rel, missing), _load(cache, new, rel, missing)
-            if a is None or b is None:
-                return
-            for name in sorted(a.keys() | b.keys()):
-                yield from diff_entries(cache, a.get(name), b.get(name), f"{rel}/{name}", missing)
-            return
-    if old is not None:
-        for path, entry in stored_files(cache, old, rel, missing):
-            yield path, entry, None
-    if new is not None:
-        for path, entry in stored_files(cache, new, rel, missing):
-            yield path, None, entry
-
-
-def _load(
-    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None
-) -> dict[str, TreeEntry] | None:
-    try:
-        return cache.load_tree(entry.oid).by_name
-    except CacheError:
-        if missing is None:
-            raise
-        missing.append(rel)
-        return None
+from dvlite.records.tracked import workspace_node
+from dvlite.records.workspace import compare
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,35 +83,24 @@ def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
     for rel in sorted(old_items.keys() | new_items.keys()):
         old, new = old_items.get(rel), new_items.get(rel)
         old_entry = old.entry if old else None
+        source = (new or old_items[rel]).source
         if b is None:
-            changes.extend(_against_workspace(repo, old_entry, new, rel, missing))
+            work = workspace_node(repo, new) if new is not None else None
+            for d in compare(repo.cache, old_entry, work, rel, missing, source):
+                changes.append((d.rel, d.stored, d.work.to_entry() if d.work else None))
         else:
             new_entry = new.entry if new else None
-            changes.extend(diff_entries(repo.cache, old_entry, new_entry, rel, missing))
+            changes += tree.diff(
+                repo.cache.load_tree,
+                old_entry,
+                new_entry,
+                rel,
+                source=source,
+                on_missing=lambda path, _e, _exc: missing.append(path),
+            )
     result = DiffResult(a, b or history.WORKSPACE, missing=sorted(set(missing)))
     _sort_into(result, changes)
     return result
-
-
-def _against_workspace(
-    repo: Repo, old: TreeEntry | None, new: Tracked | None, rel: str, missing: list[str]
-) -> list[Change]:
-    """Changes from a stored item to the data in the workspace (hashed through the state db)."""
-    work = workspace_node(repo, new) if new is not None else None
-    if work is None:
-        return (
-            [(path, entry, None) for path, entry in stored_files(repo.cache, old, rel, missing)]
-            if old
-            else []
-        )
-    try:
-        return [
-            (d.rel, d.stored, d.work.to_entry() if d.work is not None else None)
-            for d in compare(repo.cache, old, work, rel)
-        ]
-    except CacheError:
-        missing.append(rel)
-        return []
 
 
 def _sort_into(result: DiffResult, changes: list[Change]) -> None:

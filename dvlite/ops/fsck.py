@@ -76,7 +76,7 @@ def _check(repo: Repo, progress: Progress | None) -> FsckResult:
         counted.finish(size)
     items = collect(repo)
     for item in items:
-        result.missing.extend(missing_objects(cache, item.entry, item.rel))
+        result.missing.extend(missing_objects(cache, item.entry, item.rel, source=item.source))
     result.temporary = stale_tmp_files(repo, items)
     return result
 

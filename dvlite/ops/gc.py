@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 from dvlite.errors import CacheError, DvliteError
 from dvlite.git.history import Revisions
-from dvlite.objects import fsutil
+from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked
+from dvlite.transfer.synced import cached_below
 
 
 @dataclass
@@ -75,31 +76,17 @@ def _add_items(
     repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]
 ) -> None:
     for item in items:
-        used.add(item.pointer.oid)
-        if item.pointer.kind == DIR:
-            _add_tree(repo, item.pointer.oid, item, where, used, seen)
-
-
-def _add_tree(
-    repo: Repo, oid: str, item: Tracked, where: str, used: set[str], seen: set[str]
-) -> None:
-    stack = [oid]
-    while stack:
-        tree_oid = stack.pop()
-        if tree_oid in seen:
-            continue
         try:
-            tree = repo.cache.load_tree(tree_oid)
+            used.update(
+                tree.reachable(
+                    repo.cache.load_tree, item.entry, item.rel, source=item.source, seen=seen
+                )
+            )
         except CacheError as exc:
             raise CacheError(
                 f"cannot read what {item.source} at {where} uses ({exc}), so gc removes nothing; "
                 f"`dvlite fetch` that revision first, or leave it out of what gc keeps"
             ) from None
-        seen.add(tree_oid)
-        for entry in tree:
-            used.add(entry.oid)
-            if entry.type == DIR:
-                stack.append(entry.oid)
 
 
 def gc(
@@ -132,7 +119,6 @@ def gc(
         trees: dict[str, Tree] = {}  # the trees among the remote's unused objects
         if cloud:
             from dvlite.remote import open_remote
-            from dvlite.transfer.synced import reachable
 
             target = open_remote(repo, remote)
             result.remote = target.name
@@ -148,10 +134,9 @@ def gc(
                 cloud_drop = {o for o in on_target if elsewhere.get(o)}
                 result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
                 # a tree that stays keeps what is below it, even where another remote has that
-                below: set[str] = set()
-                for oid in trees.keys() - cloud_drop:
-                    reachable(repo, oid, below)
-                cloud_drop -= below
+                cloud_drop -= cached_below(
+                    repo, dict.fromkeys(trees.keys() - cloud_drop, DIR)
+                ).keys()
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
@@ -247,19 +232,9 @@ def cached_trees(repo: Repo, oids: Iterable[str]) -> dict[str, Tree]:
 def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:
     """Whether a run-cache entry names any of ``oids``, itself or below one of its trees (as
     far as the cache can tell)."""
-    from dvlite.transfer.synced import reachable
-
     if entry is None:
         return False
-    for p in entry[0] + entry[1]:
-        if p.oid in oids:
-            return True
-        if p.kind == DIR:
-            below: set[str] = set()
-            reachable(repo, p.oid, below)
-            if below & oids:
-                return True
-    return False
+    return not oids.isdisjoint(cached_below(repo, {p.oid: p.kind for p in entry[0] + entry[1]}))
 
 
 def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, set[str]]:

@@ -3,12 +3,11 @@ and oid, looking inside tracked folders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dvlite.errors import CacheError, PathError
-from dvlite.objects.cache import Cache
-from dvlite.objects.tree import DIR, FILE, TreeEntry
+from dvlite.errors import PathError
+from dvlite.objects import tree
+from dvlite.objects.tree import FILE, TreeEntry
 from dvlite.records.repo import Repo
 
 
@@ -46,10 +45,9 @@ def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEn
     for item in sorted(items, key=lambda t: t.rel):
         if prefix and not (_under(item.rel, prefix) or _under(prefix, item.rel)):
             continue
-        for rel, entry, cached in _walk(repo.cache, item.entry, item.rel):
+        for rel, entry, cached in _walk(repo, item.entry, item.rel, item.source):
             if not prefix or _under(rel, prefix) or (not cached and _under(prefix, rel)):
-                kind = FILE if entry.type == FILE else DIR
-                found.append(LsEntry(rel, kind, entry.oid, entry.size, item.source, cached))
+                found.append(LsEntry(rel, entry.type, entry.oid, entry.size, item.source, cached))
     if prefix and not found:
         where = f" at {rev}" if rev else ""
         raise PathError(f"{path}: nothing tracked there{where}")
@@ -61,16 +59,16 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
 
-def _walk(cache: Cache, entry: TreeEntry, rel: str) -> Iterator[tuple[str, TreeEntry, bool]]:
+def _walk(repo: Repo, entry: TreeEntry, rel: str, source: str) -> list[tuple[str, TreeEntry, bool]]:
     """Files below ``entry`` and whether the cache has them; a folder whose tree is not
     cached comes out whole."""
-    if entry.type == FILE:
-        yield rel, entry, cache.exists(entry.oid)
-        return
-    try:
-        tree = cache.load_tree(entry.oid)
-    except CacheError:
-        yield rel, entry, False
-        return
-    for child in tree:
-        yield from _walk(cache, child, f"{rel}/{child.name}")
+    gone: list[tuple[str, TreeEntry, bool]] = []
+    walked = tree.walk(
+        repo.cache.load_tree,
+        entry,
+        rel,
+        source=source,
+        on_missing=lambda path, e, _exc: gone.append((path, e, False)),
+    )
+    found = [(path, e, repo.cache.exists(e.oid)) for path, e in walked if e.type == FILE]
+    return found + gone

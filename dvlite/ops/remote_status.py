@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dvlite.errors import CacheError
+from dvlite.objects import tree
 from dvlite.objects.tree import DIR
 from dvlite.ops.fsck import FsckResult
 from dvlite.progress import Progress
@@ -15,7 +15,7 @@ from dvlite.records.repo import Repo
 from dvlite.remote import open_remote
 from dvlite.transfer import Root, plan_push, roots
 from dvlite.transfer.roots import tree_reader
-from dvlite.transfer.synced import load_verified, trusted_below, void_verified
+from dvlite.transfer.synced import cached_below, load_verified, void_verified
 
 NOT_ON_REMOTE, NOT_IN_CACHE, MISSING = "not on remote", "not in cache", "missing"
 
@@ -83,7 +83,7 @@ def remote_status(
         rem.check_reachable()  # a missing bucket holds nothing: one error, not N paths
     lacking = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
     verified = load_verified(repo, rem, rem.gc_marks()) if lacking else {}
-    if verified and not lacking.isdisjoint(trusted_below(repo, verified)):
+    if verified and not lacking.isdisjoint(cached_below(repo, verified)):
         void_verified(repo, rem)  # the remote lost what push verified: next push looks again
     missing = {f.oid: f.path for f in plan.failed}
     cached = repo.cache.existing(plan.reached)
@@ -175,21 +175,21 @@ def fsck_remote(
     present = {oid for oid, actual in hashes.items() if actual == oid}
     load = tree_reader(repo, rem)
     seen: set[str] = set()
-    stack = [(r.rel, r.entry) for r in roots(repo, load_tree=load)]
-    while stack:
-        rel, entry = stack.pop()
-        if entry.oid in seen:
-            continue
-        seen.add(entry.oid)
-        if entry.oid not in hashes:
-            result.missing.append(rel)
-            continue
-        if entry.type == DIR and entry.oid in present:
-            try:
-                tree = load(entry.oid)
-            except CacheError:
-                continue
-            stack.extend((f"{rel}/{c.name}", c) for c in tree)
+    absent: set[str] = set()
+    for root in roots(repo, load_tree=load):
+        walked = tree.walk(
+            load,
+            root.entry,
+            root.rel,
+            source=root.source,
+            seen=seen,
+            prune=lambda _, e: e.oid not in present,  # a tree missing there, or corrupt
+            on_missing=lambda *_: None,
+        )
+        for rel, entry in walked:
+            if entry.oid not in hashes and entry.oid not in absent:
+                absent.add(entry.oid)
+                result.missing.append(rel)
     result.missing.sort()
     if result.missing or result.corrupt:
         void_verified(repo, rem)  # so that the next push looks for every object again

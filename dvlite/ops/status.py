@@ -56,12 +56,12 @@ def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[Targe
             changes.append(Change(item.rel, DELETED))
         else:
             try:
-                for d in compare(repo.cache, item.entry, work, item.rel):
+                for d in compare(repo.cache, item.entry, work, item.rel, source=item.source):
                     state = NEW if d.stored is None else DELETED if d.work is None else MODIFIED
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        missing = missing_objects(repo.cache, item.entry, item.rel, work)
+        missing = missing_objects(repo.cache, item.entry, item.rel, work, item.source)
         changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))

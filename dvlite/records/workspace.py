@@ -7,12 +7,14 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import Any
 
-from dvlite.errors import CacheError, InvalidTreeError, PathError
+from dvlite.errors import PathError
+from dvlite.objects import tree
 from dvlite.objects.cache import Cache
 from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.objects.hashing import hash_file, oid_of_bytes
@@ -45,6 +47,9 @@ class FileNode:
     def to_entry(self) -> TreeEntry:
         return TreeEntry(self.name, FILE, self.oid, self.size, self.exec)
 
+    def walk_files(self) -> list[FileNode]:
+        return [self]
+
 
 @dataclass(slots=True)
 class DirNode:
@@ -63,12 +68,17 @@ class DirNode:
     def to_entry(self) -> TreeEntry:
         return TreeEntry(self.name, DIR, self.oid, self.size)
 
-    def walk_files(self) -> Iterator[FileNode]:
-        for child in self.children.values():
-            if isinstance(child, DirNode):
-                yield from child.walk_files()
-            else:
-                yield child
+    def walk_files(self) -> list[FileNode]:
+        """Every file below, in no particular order."""
+        found: list[FileNode] = []
+        stack = [self]
+        while stack:
+            for child in stack.pop().children.values():
+                if isinstance(child, DirNode):
+                    stack.append(child)
+                else:
+                    found.append(child)
+        return found
 
 
 Node = FileNode | DirNode
@@ -124,6 +134,9 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
         )
 
 
+_name = attrgetter("name")
+
+
 def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
     if node.rel.count("/") >= MAX_DEPTH:
         raise PathError(
@@ -131,7 +144,7 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             "dvlite tracks at most that many (see docs/security.md)"
         )
     try:
-        entries = list(os.scandir(node.path))
+        entries = sorted(os.scandir(node.path), key=_name)  # children in tree order
     except OSError as exc:
         raise _stat_error(node.rel, exc) from None
     prefix = node.rel + "/" if node.rel else ""
@@ -185,7 +198,7 @@ def build(
     Unchanged files take their oid from the state database; the rest are read once, and with
     ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
     """
-    files = _files(node)
+    files = node.walk_files()
     known = state.load(node.rel)
     todo: list[FileNode] = []
     unchanged: list[FileNode] = []
@@ -220,7 +233,7 @@ def build(
     big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
     small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
     fresh: list[tuple[str, int, int, int, str]] = []
-    executor: Any = _pool(HASH_THREADS) if big else _NoPool()
+    executor: Any = _pool(HASH_THREADS) if big else nullcontext()
     try:
         with executor as pool:
             results = pool.map(digest_big, big) if big else iter(())
@@ -246,35 +259,12 @@ def _pool(threads: int) -> Any:  # a ThreadPoolExecutor
     return ThreadPoolExecutor(threads)
 
 
-def _files(node: Node) -> list[FileNode]:
-    if isinstance(node, FileNode):
-        return [node]
-    files: list[FileNode] = []
-    stack = [node]
-    while stack:
-        for child in stack.pop().children.values():
-            if isinstance(child, DirNode):
-                stack.append(child)
-            else:
-                files.append(child)
-    return files
-
-
-class _NoPool:
-    def __enter__(self) -> _NoPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
     """Each folder's tree object, written straight from the nodes (no Tree in between:
     this runs for every folder on every status)."""
     size = files = 0
     entries: list[str] = []
-    for name in sorted(node.children):
-        child = node.children[name]
+    for name, child in node.children.items():  # in name order (scan sorts them)
         if isinstance(child, DirNode):
             _build_trees(child, cache)
             files += child.files
@@ -304,112 +294,71 @@ def compare(
     work: Node | None,
     rel: str,
     missing: list[str] | None = None,
+    source: str = "",
 ) -> Iterator[Delta]:
     """Every file that differs between a stored entry and the workspace, skipping equal subtrees.
 
     A stored tree missing from the cache raises CacheError, or with ``missing`` given is
     appended to it and left as the workspace has it.
     """
-    if stored is not None and work is not None and stored.type == work.type:
-        if stored.type == FILE:
-            assert isinstance(work, FileNode)
-            if stored.oid != work.oid or stored.exec != work.exec:
-                yield Delta(rel, stored, work)
-            return
-        assert isinstance(work, DirNode)
-        if stored.oid == work.oid:
-            return
-        try:
-            tree = cache.load_tree(stored.oid)
-        except CacheError as exc:
-            if missing is None or isinstance(exc, InvalidTreeError):
-                raise
-            missing.append(rel)
-            return
-        for name in sorted(tree.by_name.keys() | work.children.keys()):
-            yield from compare(
-                cache, tree.by_name.get(name), work.children.get(name), f"{rel}/{name}", missing
-            )
-        return
-    if stored is not None:
-        for path, entry in stored_files(cache, stored, rel, missing):
-            yield Delta(path, entry, None)
-    if work is not None:
-        if isinstance(work, DirNode):
-            for f in work.walk_files():
-                yield Delta(f.rel, None, f)
-        else:
-            yield Delta(rel, None, work)
+    lost = None if missing is None else (lambda path, _e, _exc: missing.append(path))
+    changes = tree.diff(
+        cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=_children
+    )
+    return (Delta(path, s, w) for path, s, w in changes)
 
 
-def stored_files(
-    cache: Cache, entry: TreeEntry, rel: str, missing: list[str] | None = None
-) -> Iterator[tuple[str, TreeEntry]]:
-    """Every file under a stored entry, with its path. A tree the cache lacks raises
-    CacheError, or with ``missing`` given is appended to it and skipped."""
-    if entry.type == FILE:
-        yield rel, entry
-        return
-    try:
-        tree = cache.load_tree(entry.oid)
-    except CacheError as exc:
-        if missing is None or isinstance(exc, InvalidTreeError):  # crafted, not missing
-            raise
-        missing.append(rel)
-        return
-    for child in tree:  # entries are sorted by name
-        yield from stored_files(cache, child, f"{rel}/{child.name}", missing)
+_children = attrgetter("children")  # a workspace folder's nodes, by name in tree order
 
 
 def missing_objects(
-    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None
+    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None, source: str = ""
 ) -> Iterator[str]:
-    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one).
+    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one), in
+    tree order.
 
-    ``work``, the built workspace node, stands in for stored trees it equals, so those are
+    ``work``, the built workspace node, stands in for stored folders it equals, so those are
     not read back from the cache; objects are looked up in bulk, and the paths are only
     spelled out when some object is missing.
     """
-    # (rel, oid to look up), (rel, workspace folder equal to its stored tree), (rel, None): missing
-    found: list[tuple[str, str | DirNode | None]] = []
-    _collect(cache, entry, rel, work, found)
-    oids: set[str] = set()
-    for _, what in found:
-        if isinstance(what, DirNode):
-            _add_oids(what, oids)
-        elif what is not None:
-            oids.add(what)
+    equal: dict[str, DirNode] = {}  # path -> the workspace folder equal to its stored tree
+    lost: set[str] = set()
+
+    def stand_in(path: str, e: TreeEntry) -> bool:
+        node = _node_at(work, rel, path)
+        if isinstance(node, DirNode) and node.oid == e.oid:
+            equal[path] = node
+        return path in equal
+
+    walked = list(
+        tree.walk(
+            cache.load_tree,
+            entry,
+            rel,
+            source=source,
+            on_missing=lambda path, _e, _exc: lost.add(path),
+            prune=stand_in if work is not None else None,
+        )
+    )
+    oids = {e.oid for _, e in walked if e.type == FILE}
+    for node in equal.values():
+        _add_oids(node, oids)
     present = cache.existing(oids)
     complete = len(present) == len(oids)
-    for path, what in found:
-        if isinstance(what, DirNode):
+    for path, e in walked:
+        if path in equal:
             if not complete:
-                yield from _missing_below(what, path, present)
-        elif what is None or what not in present:
+                yield from _missing_below(equal[path], path, present)
+        elif path in lost or (e.type == FILE and e.oid not in present):
             yield path
 
 
-def _collect(
-    cache: Cache,
-    entry: TreeEntry,
-    rel: str,
-    work: Node | None,
-    found: list[tuple[str, str | DirNode | None]],
-) -> None:
-    if entry.type != DIR:
-        found.append((rel, entry.oid))
-        return
-    if isinstance(work, DirNode) and work.oid == entry.oid:
-        found.append((rel, work))
-        return
-    try:
-        tree = cache.load_tree(entry.oid)
-    except CacheError:
-        found.append((rel, None))
-        return
-    children = work.children if isinstance(work, DirNode) else {}
-    for child in tree:
-        _collect(cache, child, f"{rel}/{child.name}", children.get(child.name), found)
+def _node_at(work: Node | None, rel: str, path: str) -> Node | None:
+    """The workspace node at ``path``, inside ``work`` (the node at ``rel``)."""
+    node = work
+    for name in path[len(rel) + 1 :].split("/") if path != rel else ():
+        node = node.children.get(name) if isinstance(node, DirNode) else None
+    return node
 
 
 _oid_of = attrgetter("oid")
@@ -425,13 +374,12 @@ def _add_oids(node: DirNode, oids: set[str]) -> None:
 
 
 def _missing_below(node: DirNode, rel: str, present: set[str]) -> Iterator[str]:
-    """Like _collect, for a workspace folder equal to its stored tree (same oid): its tree
-    object, or else each file below it, in tree order."""
+    """For a workspace folder equal to its stored tree: its tree object if the cache lacks
+    it, or else each file below it that the cache lacks, in tree order."""
     if node.oid not in present:
         yield rel
         return
-    for name in sorted(node.children):
-        child = node.children[name]
+    for name, child in node.children.items():
         if isinstance(child, DirNode):
             yield from _missing_below(child, f"{rel}/{name}", present)
         elif child.oid not in present:

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PathError, RemoteError
+from dvlite.errors import CacheError, CorruptObjectError, RemoteError
 from dvlite.git.history import Revisions
+from dvlite.objects import tree
 from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
-from dvlite.safepath import MAX_DEPTH
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
 
@@ -105,48 +105,34 @@ class Fetcher:
 
     def run(self, start: list[Root], progress: Progress | None) -> TransferResult:
         cache = self.repo.cache
-        files: list[Obj] = []
-        seen: set[str] = set()
-        level: list[tuple[str, TreeEntry, str]] = [(r.rel, r.entry, r.source) for r in start]
         for r in start:  # the trees above a subtree, for checkout to find it
-            self.get([Obj(o, -1, r.rel) for o in r.above if not cache.exists(o) and o not in seen])
-            seen.update(r.above)
-        while level:
-            fresh = []
-            for rel, entry, source in level:
-                if entry.oid not in seen:
-                    seen.add(entry.oid)
-                    fresh.append((rel, entry, source))
             self.get(
-                [
-                    Obj(e.oid, -1, rel)
-                    for rel, e, _ in fresh
-                    if e.type == DIR and not cache.exists(e.oid)
-                ]
+                [Obj(o, -1, r.rel) for o in r.above if o not in self.bad and not cache.exists(o)]
             )
-            level = []
-            for rel, entry, source in fresh:
-                if entry.oid in self.bad:
-                    continue
-                if entry.type == FILE:
-                    if not cache.exists(entry.oid):
-                        files.append(Obj(entry.oid, entry.size, rel))
-                    continue
-                if rel.count("/") >= MAX_DEPTH:
-                    raise PathError(
-                        f"{source}: refusing {rel}: folders nested deeper than {MAX_DEPTH} levels"
-                    )
-                try:
-                    tree = cache.load_tree(entry.oid)
-                except InvalidTreeError as exc:  # hashes right: crafted, not damaged
-                    raise PathError(f"{source}: refusing the data at {rel}: {exc}") from None
-                except CacheError as exc:
-                    self.failed.append(Failure(rel, entry.oid, "corrupt in cache", str(exc)))
-                    continue
-                level.extend((f"{rel}/{c.name}", c, source) for c in tree)
+
+        def get_trees(level: list[tuple[str, TreeEntry, str]]) -> None:  # a level in one batch
+            trees = {e.oid: rel for rel, e, _ in level if e.type == DIR}
+            present = cache.existing(trees)
+            self.get([Obj(o, -1, rel) for o, rel in trees.items() if o not in present])
+
+        def damaged(rel: str, entry: TreeEntry, exc: CacheError) -> None:
+            self.failed.append(Failure(rel, entry.oid, "corrupt in cache", str(exc)))
+
+        files: dict[str, Obj] = {}
+        for rel, entry, _ in tree.walk_levels(
+            cache.load_tree,
+            [(r.rel, r.entry, r.source) for r in start],
+            before=get_trees,
+            prune=lambda _, e: e.oid in self.bad,
+            on_missing=damaged,
+        ):
+            if entry.type == FILE and entry.oid not in files:
+                files[entry.oid] = Obj(entry.oid, entry.size, rel)
+        present = cache.existing(files)
+        lacking = [o for oid, o in files.items() if oid not in present]
         if progress:
-            progress.start(len(files), sum(f.size for f in files))
-        self.get(files, progress)
+            progress.start(len(lacking), sum(f.size for f in lacking))
+        self.get(lacking, progress)
         if any(f.reason == "missing on remote" for f in self.failed):
             self.remote.check_reachable()  # a missing bucket is one error, not N missing objects
         return TransferResult(
@@ -169,7 +155,7 @@ def fetch_roots(
     if runs:
         from dvlite.transfer.runs import fetch_runs
 
-        got = fetch_runs(repo, rem)
+        got = fetch_runs(repo, rem, lambda start: Fetcher(repo, rem).run(start, None))
         result = replace(
             result,
             transferred=result.transferred + got.objects,

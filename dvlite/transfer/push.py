@@ -10,19 +10,20 @@ gets them back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dvlite.errors import CacheError, CorruptObjectError, InvalidTreeError, PointerError
+from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.git.history import Revisions
-from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.objects import tree
+from dvlite.objects.tree import DIR, FILE, TreeEntry
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots, tree_reader
-from dvlite.transfer.synced import Verified, load_verified, save_verified, trusted_below
+from dvlite.transfer.synced import Verified, cached_below, load_verified, save_verified
 
 
 @dataclass
@@ -45,7 +46,7 @@ def plan_push(
     repo: Repo,
     remote: Remote,
     start: list[Root],
-    load: Callable[[str], Tree] | None = None,
+    load: tree.Load | None = None,
     verified: Verified | None = None,
 ) -> PushPlan:
     """What the remote lacks below ``start``: every reachable object is looked for itself, in
@@ -55,40 +56,39 @@ def plan_push(
     load = load or tree_reader(repo, remote)
     plan = PushPlan()
     entries: dict[str, TreeEntry] = {}
-    children = plan.children
     unreadable: dict[str, str] = {}  # trees that could not be read -> why
     trusted = dict(verified or {})
     expanded = not verified  # the objects below the verified roots: worked out when needed
-    stack = [(r.rel, r.entry) for r in start]
-    while stack:
-        rel, entry = stack.pop()
-        if entry.oid in entries:
-            continue
-        if not expanded and trusted.get(entry.oid) != entry.type:
-            trusted = trusted_below(repo, verified or {})
-            expanded = True
-        if trusted.get(entry.oid) == entry.type:
-            plan.present.add(entry.oid)
-            continue
-        entries[entry.oid] = entry
-        plan.reached[entry.oid] = rel
-        if entry.type != DIR:
-            continue
-        try:
-            tree = load(entry.oid)
-        except InvalidTreeError as exc:  # hashes right, so the record is what is wrong
-            raise PointerError(
-                f"{rel}: recorded as a folder (kind: dir), but its object {entry.oid} is not "
-                f"a tree ({exc}); fix the pointer, or `dvlite add` the data again"
-            ) from None
-        except CorruptObjectError:
-            unreadable[entry.oid] = "corrupt in cache"
-            continue
-        except CacheError:
-            unreadable[entry.oid] = "not in cache"
-            continue
-        children[entry.oid] = [c.oid for c in tree]
-        stack.extend((f"{rel}/{c.name}", c) for c in tree)
+
+    def lost(rel: str, entry: TreeEntry, exc: CacheError) -> None:
+        corrupt = isinstance(exc, CorruptObjectError)
+        unreadable[entry.oid] = "corrupt in cache" if corrupt else "not in cache"
+
+    seen: set[str] = set()
+    for root in start:
+        walked = tree.walk(
+            load,
+            root.entry,
+            root.rel,
+            source=root.source,
+            seen=seen,
+            on_missing=lost,
+            prune=lambda _, e: e.oid in plan.present,
+        )
+        for rel, entry in walked:
+            if entry.oid in entries:
+                continue
+            if not expanded and trusted.get(entry.oid) != entry.type:
+                trusted, expanded = cached_below(repo, verified or {}), True
+            if trusted.get(entry.oid) == entry.type:
+                plan.present.add(entry.oid)
+                continue
+            entries[entry.oid] = entry
+            plan.reached[entry.oid] = rel
+    children = plan.children
+    for oid, entry in entries.items():
+        if entry.type == DIR and oid not in unreadable:
+            children[oid] = [c.oid for c in load(oid)]
     plan.present |= remote.exists(entries)
     lacking = [oid for oid in entries if oid not in plan.present]
     in_cache = cache.existing(lacking)
@@ -219,9 +219,9 @@ def _block_above(plan: PushPlan, oids: set[str], blocked: set[str]) -> None:
     if not oids:
         return
     parents: dict[str, list[str]] = {}
-    for tree, below in plan.children.items():
+    for parent, below in plan.children.items():
         for child in below:
-            parents.setdefault(child, []).append(tree)
+            parents.setdefault(child, []).append(parent)
     stack = list(oids)
     while stack:
         for parent in parents.get(stack.pop(), ()):

@@ -3,13 +3,14 @@ with revisions, the data tracked at each of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, PathError
 from dvlite.git import history
 from dvlite.git.history import Revisions
+from dvlite.objects import tree
 from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect
@@ -32,7 +33,7 @@ def roots(
     targets: Iterable[str | Path] | None = None,
     *,
     revisions: Revisions = Revisions(),
-    load_tree: Callable[[str], Tree] | None = None,
+    load_tree: tree.Load | None = None,
 ) -> list[Root]:
     """The roots of the objects a transfer concerns: the workspace's tracked data (or
     ``targets`` in it) and, with revisions, the data tracked at each of them."""
@@ -82,20 +83,10 @@ def _root(item: Tracked, rev: str = "") -> Root:
     return Root(item.rel, item.entry, item.source, rev=rev)
 
 
-def _subtree(item: Tracked, rel: str, load_tree: Callable[[str], Tree], at: str = "") -> Root:
+def _subtree(item: Tracked, rel: str, load_tree: tree.Load, at: str = "") -> Root:
     """The entry for a path inside a tracked directory, and the trees above it."""
-    entry = item.entry
-    above: list[str] = []
-    for name in rel[len(item.rel) + 1 :].split("/"):
-        if entry.type != DIR:
-            break
-        above.append(entry.oid)
-        child = load_tree(entry.oid).by_name.get(name)
-        if child is None:
-            entry = None  # type: ignore[assignment]
-            break
-        entry = child
-    if entry is None or entry.name != rel.rsplit("/", 1)[-1]:
+    entry, above = tree.lookup(load_tree, item.entry, item.rel, rel, source=item.source)
+    if entry is None:
         where = f" at {at}" if at else ""
         raise PathError(f"{rel} is not in {item.rel}{where} (tracked by {item.source})")
     return Root(rel, entry, item.source, tuple(above))
@@ -113,7 +104,7 @@ def entry_of(repo: Repo, oid: str) -> TreeEntry:
     return TreeEntry(oid.split(":")[-1], kind, oid, 0)
 
 
-def tree_reader(repo: Repo, remote: Remote) -> Callable[[str], Tree]:
+def tree_reader(repo: Repo, remote: Remote) -> tree.Load:
     """Trees from the cache, or read (verified) from the remote without storing them."""
     read: dict[str, Tree] = {}
 

@@ -10,6 +10,7 @@ and installs it only when they all arrived.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dvlite.objects.tree import FILE, TreeEntry
@@ -18,7 +19,7 @@ from dvlite.records.lockfile import LockedPath
 from dvlite.records.repo import Repo
 from dvlite.records.workspace import missing_objects
 from dvlite.remote import Obj, Remote
-from dvlite.transfer.fetch import Fetcher
+from dvlite.transfer.result import TransferResult
 from dvlite.transfer.roots import Root
 
 
@@ -71,8 +72,9 @@ def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
     )
 
 
-def fetch_runs(repo: Repo, rem: Remote) -> RunsMoved:
-    """Download the run-cache entries the cache lacks, with the objects they name."""
+def fetch_runs(repo: Repo, rem: Remote, fetch: Callable[[list[Root]], TransferResult]) -> RunsMoved:
+    """Download the run-cache entries the cache lacks, with the objects they name (``fetch``
+    downloads what the cache lacks below some roots)."""
     local = set(runcache.iter_keys(repo.cache_dir))
     wanted = sorted(k for k in rem.list_runs() if runcache.is_key(k) and k not in local)
     if not wanted:
@@ -87,8 +89,7 @@ def fetch_runs(repo: Repo, rem: Remote) -> RunsMoved:
             warnings.append(f"skipped a malformed run-cache entry: {rem.run_url(key)}")
             continue
         valid[key] = parsed
-    fetcher = Fetcher(repo, rem)
-    fetcher.run([_root(p, key) for key, found in valid.items() for p in found[0] + found[1]], None)
+    got = fetch([_root(p, key) for key, found in valid.items() for p in found[0] + found[1]])
     moved = 0
     for key, (outs, metrics) in valid.items():
         lacking = [p.path for p in outs + metrics if _lacks(repo, p)]
@@ -100,7 +101,7 @@ def fetch_runs(repo: Repo, rem: Remote) -> RunsMoved:
             continue
         runcache.save(repo.cache_dir, key, outs, metrics)
         moved += 1
-    return RunsMoved(moved, fetcher.moved, fetcher.size, tuple(warnings))
+    return RunsMoved(moved, got.transferred, got.size, tuple(warnings))
 
 
 def _entry(p: LockedPath) -> TreeEntry:

@@ -1,5 +1,5 @@
 """What this clone has verified on each remote (``.dvlite/tmp/remotes/``); and
-``reachable``, every object below a tree as far as the cache can tell.
+``cached_below``, every object below some roots as far as the cache can tell.
 
 After a push that left nothing missing, every object below its roots is on the remote. Only a
 gc of the remote removes objects, and every gc first writes a new mark there (``gc/``), so
@@ -16,10 +16,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from dvlite.errors import CacheError
-from dvlite.objects import fsutil
+from dvlite.objects import fsutil, tree
 from dvlite.objects.hashing import is_oid
-from dvlite.objects.tree import DIR, FILE
+from dvlite.objects.tree import DIR, FILE, TreeEntry
 from dvlite.records.repo import Repo
 from dvlite.remote import Remote
 
@@ -73,44 +72,17 @@ def _write(repo: Repo, remote: Remote, marks: frozenset[str], roots: Verified) -
     fsutil.atomic_write(path, json.dumps(data).encode(), fsync=False)
 
 
-def trusted_below(repo: Repo, verified: Verified) -> Verified:
-    """Every object below the verified roots, with its kind, as far as the cache can tell:
-    all of them are on the remote."""
-    found = dict(verified)
-    for oid, kind in verified.items():
+def cached_below(repo: Repo, roots: Verified) -> Verified:
+    """Every object at and below ``roots`` (oid -> kind), with its kind, as far as the cache
+    can tell (a tree it lacks is left out)."""
+    found = dict(roots)
+    seen: set[str] = set()
+    for oid, kind in roots.items():
         if kind == DIR:
-            _kinds_below(repo, oid, found)
+            root = TreeEntry(oid, DIR, oid, 0)
+            found.update(tree.reachable(repo.cache.load_tree, root, seen=seen, on_missing=_skip))
     return found
 
 
-def _kinds_below(repo: Repo, oid: str, into: Verified) -> None:
-    stack = [oid]
-    while stack:
-        try:
-            tree = repo.cache.load_tree(stack.pop())
-        except CacheError:
-            continue
-        for child in tree:
-            if into.get(child.oid) != child.type:
-                into[child.oid] = child.type
-                if child.type == DIR:
-                    stack.append(child.oid)
-
-
-def reachable(repo: Repo, oid: str, into: set[str]) -> None:
-    """Every object below the tree ``oid`` that the cache can tell about."""
-    stack = [oid]
-    while stack:
-        tree_oid = stack.pop()
-        if tree_oid in into:
-            continue
-        into.add(tree_oid)
-        try:
-            tree = repo.cache.load_tree(tree_oid)
-        except CacheError:
-            continue
-        for child in tree:
-            if child.type == DIR:
-                stack.append(child.oid)
-            else:
-                into.add(child.oid)
+def _skip(*_: object) -> None:
+    """A tree the cache lacks: nothing below it is known."""
