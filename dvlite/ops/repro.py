@@ -14,13 +14,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dvlite.errors import DvliteError, PipelineError
+from dvlite.git import index as scm
 from dvlite.ops.stageproc import StageProcesses
 from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
 from dvlite.records import gitignore, lockfile, runcache
 from dvlite.records import pipeline as pipelines
 from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.records.pipeline import Pipeline, Stage
+from dvlite.records.pointer import Pointer
 from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
@@ -268,21 +271,13 @@ class _Runner:
 
     def _stage_in_git(self) -> None:
         if self.to_stage and self.repo.autostage:
-            from dvlite.git import index as scm
-
             paths = [*sorted(self.to_stage), pipelines.PIPELINE_FILE]
             scm.stage(self.repo.root, scm.not_ignored(self.repo.root, paths))
 
 
-def _tracked(p: LockedPath, stage: str):
-    from dvlite.records.pointer import Pointer
-    from dvlite.records.tracked import Tracked
-
-    return Tracked(
-        f"{lockfile.LOCK_FILE}:{stage}",
-        p.path,
-        Pointer(os.path.basename(p.path), p.kind, p.oid, p.size, p.files),
-    )
+def _tracked(p: LockedPath, stage: str) -> Tracked:
+    pointer = Pointer.like(os.path.basename(p.path), p)
+    return Tracked(f"{lockfile.LOCK_FILE}:{stage}", p.path, pointer)
 
 
 def _remove(path: str) -> None:
@@ -313,8 +308,6 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
         updated = pipeline.with_stage(stage)
         updated.check(repo.root, deps_exist=False)
         if repo.uses_git and stage.outs:
-            from dvlite.git import index as scm
-
             for out in stage.outs:
                 if scm.is_tracked(repo.root, out):
                     raise PipelineError(
@@ -323,8 +316,6 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
                     )
         pipelines.save(repo.root, updated)
         if repo.autostage:
-            from dvlite.git import index as scm
-
             scm.stage(repo.root, [pipelines.PIPELINE_FILE])
         return updated
 

@@ -13,18 +13,14 @@ from pathlib import Path
 from dvlite.errors import PipelineError
 from dvlite.records import yamlio
 from dvlite.records.lockfile import Params
-from dvlite.records.pipeline import DEFAULT_PARAMS
+from dvlite.records.pipeline import params_file
 
-DEFAULT_FILE = DEFAULT_PARAMS
 MISSING = object()
 
 
 def split(ref: str) -> tuple[str, str]:
     """``"file.yaml:key"`` -> (file, key); a bare key lives in params.yaml."""
-    file, sep, key = ref.rpartition(":")
-    if not sep:
-        return DEFAULT_FILE, ref
-    return file or DEFAULT_FILE, key
+    return params_file(ref), ref.rpartition(":")[2]
 
 
 def lookup(data: object, key: str) -> object:

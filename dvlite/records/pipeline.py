@@ -152,22 +152,14 @@ class Pipeline:
         return found
 
     def upstream(self, stage: Stage) -> list[str]:
-        """Names of the stages ``stage`` directly depends on."""
-        producers = self._producers
-        found: dict[str, None] = {}
-        for dep in stage.deps:
-            path = dep
-            while True:  # the dep is an out, or inside one
-                owner = producers.get(path)
-                if owner is not None and owner != stage.name:
-                    found[owner] = None
-                if "/" not in path:
-                    break
-                path = path.rsplit("/", 1)[0]
-            inside = dep + "/"
-            for out, owner in producers.items():  # the dep is a folder holding outs
-                if out.startswith(inside) and owner != stage.name:
-                    found[owner] = None
+        """Names of the stages ``stage`` directly depends on: those producing one of its deps,
+        a folder holding one, or something inside one."""
+        found = {
+            owner: None
+            for dep in stage.deps
+            for out, owner in self._producers.items()
+            if owner != stage.name and overlaps(dep, out)
+        }
         return list(found)
 
     @cached_property
@@ -260,11 +252,7 @@ class Pipeline:
                     if (
                         not os.path.lexists(root / dep)
                         and not _tracking_pointer(root, dep)  # not pulled yet
-                        and not any(
-                            overlaps(dep, out)
-                            for other in self.stages.values()
-                            for out in other.produces
-                        )
+                        and not any(overlaps(dep, out) for out in self._producers)
                     ):
                         raise PipelineError(
                             f"stage {stage.name!r} depends on {dep}, which does not exist and "
@@ -314,9 +302,7 @@ class Pipeline:
         return yamlio.dump(self.to_dict())
 
     def with_stage(self, stage: Stage) -> Pipeline:
-        stages = dict(self.stages)
-        stages[stage.name] = stage
-        return replace(self, stages=stages)
+        return replace(self, stages={**self.stages, stage.name: stage})
 
     def __iter__(self) -> Iterator[Stage]:
         return iter(self.stages.values())
