@@ -38,7 +38,11 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dvlite"):
             for alias in node.names:  # `from dvlite.ops import add` names the module dvlite.ops.add
                 sub = f"{node.module}.{alias.name}"
-                found.add(sub if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists() else node.module)
+                found.add(
+                    sub
+                    if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists()
+                    else node.module
+                )
     return {m for m in found if m != "dvlite"}
 
 
@@ -72,5 +76,7 @@ def test_no_import_circle() -> None:
 
 
 def test_no_module_is_over_400_lines() -> None:
-    long = {p.name: n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    long = {
+        p.name: n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
     assert not long
