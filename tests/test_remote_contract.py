@@ -22,8 +22,9 @@ from dvlite.objects import fsutil
 from dvlite.objects.cache import Cache
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.objects.tree import FILE, Tree, TreeEntry
-from dvlite.remote import Obj, Remote, RemoteConfig
+from dvlite.remote import Obj, Remote, RemoteConfig, from_config
 from dvlite.remote.base import GC_MARK
+from dvlite.remote.fsspec_async import AsyncFsspecRemote
 from dvlite.remote.fsspec_remote import EXISTS_MAX, FsspecRemote
 from dvlite.remote.s3 import S3Remote
 
@@ -36,7 +37,7 @@ def run_key(n: int) -> str:
 
 def open_remote(url: str, options: dict[str, str], base: Path) -> Remote:
     """The remote as the CLI opens it (``dvlite.remote.open_remote`` on a configured repo)."""
-    return Remote.from_config(RemoteConfig("store", url, dict(options)), base)
+    return from_config(RemoteConfig("store", url, dict(options)), base)
 
 
 def fill(cache: Cache, n: int, salt: str = "") -> dict[str, bytes]:
@@ -385,7 +386,6 @@ class TestMemory(RemoteContract):
     def test_runs_in_threads(self, remote: Remote) -> None:
         # the generic sync path: what sftp and other non-async filesystems take
         assert type(remote) is FsspecRemote
-        assert not remote._async
 
 
 class TestS3(RemoteContract):
@@ -395,4 +395,4 @@ class TestS3(RemoteContract):
 
     def test_runs_async(self, remote: Remote) -> None:
         assert isinstance(remote, S3Remote)
-        assert remote._async
+        assert isinstance(remote, AsyncFsspecRemote)

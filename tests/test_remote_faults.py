@@ -22,7 +22,7 @@ from remote_helpers import make_bucket
 
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.records.repo import Repo
-from dvlite.remote import errors
+from dvlite.remote import retry
 from dvlite.remote.fsspec_remote import EXISTS_MAX
 
 URL = "s3://bucket/store"
@@ -211,7 +211,7 @@ def proxy(s3: str) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(errors, "BACKOFF", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF", 0.001)
 
 
 DATA = {
@@ -287,13 +287,13 @@ def test_transient_faults_are_retried(
     assert proxy.count("GET", faulted=False) >= OBJECTS
 
 
-GAVE_UP = f"; gave up after {1 + errors.RETRIES} attempts, try again later"
+GAVE_UP = f"; gave up after {1 + retry.RETRIES} attempts, try again later"
 
 
 def attempts_of(fault: tuple) -> tuple[int, int]:
     """How many requests ``1 + RETRIES`` attempts cost: aiohttp itself resends an idempotent
     request once when the connection drops (RFC 9112), so a reset may cost two requests."""
-    n = 1 + errors.RETRIES
+    n = 1 + retry.RETRIES
     return (n, 2 * n) if fault is RESET else (n, n)
 
 

@@ -1,6 +1,6 @@
 """A remote that accepts connections and never answers: each request waits at most
 ``remote.NAME.timeout`` seconds, a timed-out request is retried, but no retry starts later than
-``errors.DEADLINE`` seconds after the first attempt, so the command gives up in bounded time
+``retry.DEADLINE`` seconds after the first attempt, so the command gives up in bounded time
 with one line naming the remote, its endpoint and the setting to raise."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from helpers import RunResult, TmpDir, git, invoke
 
 from dvlite.records.repo import Repo
-from dvlite.remote import errors
+from dvlite.remote import retry
 from dvlite.remote.base import parse_timeout
 
 URL = "s3://bucket/store"
@@ -63,7 +63,7 @@ def silent() -> Iterator[Silent]:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(errors, "BACKOFF", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF", 0.001)
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def gave_up(silent: Silent, timeout: str, attempts: str) -> str:
 def test_push_to_a_silent_endpoint_gives_up_within_the_bound(
     project: Repo, silent: Silent, fast_backoff: None
 ) -> None:
-    attempts = 1 + errors.RETRIES
+    attempts = 1 + retry.RETRIES
     # each attempt waits 1 s; the backoff between them is ~0 here: 6 s, plus start-up
     bound = attempts * 1 + 9
     started = time.monotonic()
@@ -122,7 +122,7 @@ def test_push_to_a_silent_endpoint_gives_up_within_the_bound(
 def test_no_retry_starts_past_the_deadline(
     project: Repo, silent: Silent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(errors, "DEADLINE", 0.0)
+    monkeypatch.setattr(retry, "DEADLINE", 0.0)
     line = one_line_error(invoke("push"))
     assert line == gave_up(silent, "1", "1 attempt")
     assert len(silent.accepted) == 1
@@ -142,7 +142,7 @@ def test_no_retry_starts_past_the_deadline(
 def test_every_command_through_the_remote_gives_up_the_same_way(
     project: Repo, silent: Silent, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
 ) -> None:
-    monkeypatch.setattr(errors, "DEADLINE", 0.0)  # one attempt of 1 s each
+    monkeypatch.setattr(retry, "DEADLINE", 0.0)  # one attempt of 1 s each
     (project.root / "data.txt").unlink()  # so that fetch and pull have something to get
     started = time.monotonic()
     line = one_line_error(invoke(*command))
@@ -153,7 +153,7 @@ def test_every_command_through_the_remote_gives_up_the_same_way(
 def test_a_fractional_timeout_is_named_as_set(
     project: Repo, silent: Silent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(errors, "DEADLINE", 0.0)
+    monkeypatch.setattr(retry, "DEADLINE", 0.0)
     ok(invoke("remote", "modify", "store", "timeout", "0.5"))
     assert one_line_error(invoke("push")) == gave_up(silent, "0.5", "1 attempt")
 
@@ -165,31 +165,31 @@ def hang(timeout: float) -> tuple[float, int]:
     while True:
         elapsed += timeout  # the attempt waits its whole timeout
         attempts += 1
-        delay = errors.retry_delay(attempts - 1, time.monotonic() - elapsed)
+        delay = retry.retry_delay(attempts - 1, time.monotonic() - elapsed)
         if delay is None:
             return elapsed, attempts
         elapsed += delay
 
 
 def test_the_default_bound_is_about_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(errors.random, "random", lambda: 1.0)  # the longest backoff
-    assert errors.DEADLINE + errors.TIMEOUT <= 60  # the last attempt starts by DEADLINE
-    elapsed, attempts = hang(errors.TIMEOUT)
-    assert elapsed <= errors.DEADLINE + errors.TIMEOUT
+    monkeypatch.setattr(retry.random, "random", lambda: 1.0)  # the longest backoff
+    assert retry.DEADLINE + retry.TIMEOUT <= 60  # the last attempt starts by DEADLINE
+    elapsed, attempts = hang(retry.TIMEOUT)
+    assert elapsed <= retry.DEADLINE + retry.TIMEOUT
     assert attempts == 3  # a hang is retried, by default (the table in docs/remotes.md)
     # a shorter timeout keeps every retry; a bigger one gives each attempt longer, and the
     # deadline still bounds the retries
-    assert hang(5) == (pytest.approx(5 * 6 + 4.65), 1 + errors.RETRIES)
+    assert hang(5) == (pytest.approx(5 * 6 + 4.65), 1 + retry.RETRIES)
     assert hang(60) == (60, 1)
     # a quick transient error (503, reset) keeps all its retries within the deadline
-    assert hang(0.01)[1] == 1 + errors.RETRIES
+    assert hang(0.01)[1] == 1 + retry.RETRIES
 
 
 def test_retry_delay_stops_at_the_retries_or_the_deadline() -> None:
     now = time.monotonic()
-    assert errors.retry_delay(0, now) is not None
-    assert errors.retry_delay(errors.RETRIES, now) is None
-    assert errors.retry_delay(0, now - errors.DEADLINE) is None
+    assert retry.retry_delay(0, now) is not None
+    assert retry.retry_delay(retry.RETRIES, now) is None
+    assert retry.retry_delay(0, now - retry.DEADLINE) is None
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", ""])
@@ -211,18 +211,19 @@ def test_an_invalid_timeout_in_the_config_is_refused_when_the_remote_is_opened(
 
 
 def test_parse_timeout() -> None:
-    assert parse_timeout("store", None) == errors.TIMEOUT
+    assert parse_timeout("store", None) == retry.TIMEOUT
     assert parse_timeout("store", "2.5") == 2.5
 
 
 def test_http_remotes_get_the_timeout_as_aiohttp_socket_timeouts(tmp_dir: TmpDir) -> None:
-    from dvlite.remote import RemoteConfig
-    from dvlite.remote.fsspec_remote import FsspecRemote
+    from dvlite.remote import RemoteConfig, from_config
+    from dvlite.remote.fsspec_async import AsyncFsspecRemote
 
     def timeouts(options: dict[str, str]) -> tuple[float, float]:
-        cfg = RemoteConfig("web", "https://example.invalid/x", options)
-        timeout = FsspecRemote(cfg, tmp_dir).fs.client_kwargs["timeout"]
+        remote = from_config(RemoteConfig("web", "https://example.invalid/x", options), tmp_dir)
+        assert isinstance(remote, AsyncFsspecRemote)  # http is async: aiohttp
+        timeout = remote.fs.client_kwargs["timeout"]
         return timeout.sock_connect, timeout.sock_read
 
-    assert timeouts({}) == (errors.TIMEOUT, errors.TIMEOUT)
+    assert timeouts({}) == (retry.TIMEOUT, retry.TIMEOUT)
     assert timeouts({"timeout": "2"}) == (2, 2)

@@ -2,13 +2,15 @@
 
 A plain folder path is the embedded default (no extra package, ``folder``); ``s3://bucket/
 prefix`` goes through s3fs (``s3``); any other URL through the fsspec package for its protocol
-(``fsspec_remote``). ``base`` is the interface every backend implements, where each operation
-is a batch; ``errors`` translates the storage libraries' errors once into ``RemoteError``;
-``config`` reads which remotes a repository has.
+(``fsspec_remote`` for sync filesystems, ``fsspec_async`` for async ones). ``base`` is the
+interface every backend implements, where each operation is a batch that ``retry`` runs;
+``errors`` translates the storage libraries' errors once into ``RemoteError``; ``config``
+reads which remotes a repository has.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from dvlite.remote.base import Obj, Remote
@@ -27,9 +29,29 @@ if TYPE_CHECKING:
     from dvlite.records.repo import Repo
 
 
+def from_config(
+    cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
+) -> Remote:
+    """The backend for the remote's URL (folder paths relative to ``base``): a folder, S3, or
+    another fsspec filesystem. Only the backend in use is imported: fsspec is not cheap."""
+    protocol = protocol_of(cfg.url)
+    kind: type[Remote]
+    if not protocol:
+        from dvlite.remote.folder import FolderRemote as kind
+    elif protocol in ("s3", "s3a"):
+        from dvlite.remote.s3 import S3Remote as kind
+    else:
+        from dvlite.remote.fsspec_remote import FsspecRemote, is_async
+
+        if is_async(protocol):
+            from dvlite.remote.fsspec_async import AsyncFsspecRemote as kind
+        else:
+            kind = FsspecRemote
+    return kind(cfg, base, jobs=jobs)
+
+
 def open_remote(repo: Repo, name: str | None = None, *, jobs: int | None = None) -> Remote:
-    cfg = get_config(repo, name)
-    return Remote.from_config(cfg, repo.root, jobs=jobs)
+    return from_config(get_config(repo, name), repo.root, jobs=jobs)
 
 
 __all__ = [
@@ -41,6 +63,7 @@ __all__ = [
     "RemoteConfig",
     "configured",
     "default_name",
+    "from_config",
     "get_config",
     "open_remote",
     "protocol_of",

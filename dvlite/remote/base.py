@@ -1,30 +1,28 @@
 """The remote interface: one configured remote, every operation a batch over objects.
 
-The backends (``folder``, ``fsspec_remote``, ``s3``) say how to move one object; this class
-runs a batch of them concurrently, retries transient errors and reports the rest as
+The backends (``folder``, ``fsspec_remote``, ``fsspec_async``, ``s3``) say how to move one
+object; this class runs a batch of them through ``retry`` and reports what fails as
 ``RemoteError``s (see ``errors``).
 """
 
 from __future__ import annotations
 
 import errno
-import itertools
 import math
 import os
 import re
-import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from dvlite.errors import ConfigError, CorruptObjectError, RemoteError
-from dvlite.objects.hashing import hex_of, oid_of_bytes
+from dvlite.errors import ConfigError, RemoteError
+from dvlite.objects.hashing import hex_of
 from dvlite.progress import Advance
 from dvlite.remote import errors
 from dvlite.remote.config import RemoteConfig, protocol_of
+from dvlite.remote.retry import TIMEOUT, Retry
 from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -35,6 +33,9 @@ DEFAULT_JOBS_NETWORK = 64
 
 GC_DIR = "gc"
 GC_MARK = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")  # what add_gc_mark writes
+
+T = TypeVar("T")
+Maybe: TypeAlias = "T | Awaitable[T]"  # what one object's operation returns: async remotes await it
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,24 +73,7 @@ class Remote(ABC):
             or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
         )
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
-        self._stop = threading.Event()
         self._receiving_into: str | None = None  # the cache a download writes into
-
-    @classmethod
-    def from_config(
-        cls, cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
-    ) -> Remote:
-        """The backend for the remote's URL: a folder, S3, or another fsspec filesystem."""
-        # import only the backend in use: the network ones bring asyncio and fsspec along
-        protocol = protocol_of(cfg.url)
-        kind: type[Remote]
-        if not protocol:
-            from dvlite.remote.folder import FolderRemote as kind
-        elif protocol in ("s3", "s3a"):
-            from dvlite.remote.s3 import S3Remote as kind
-        else:
-            from dvlite.remote.fsspec_remote import FsspecRemote as kind
-        return kind(cfg, base, jobs=jobs)
 
     def _configured_jobs(self) -> int | None:
         raw = self.options.get("jobs")
@@ -122,13 +106,13 @@ class Remote(ABC):
 
     def url_of(self, oid: str) -> str:
         """Where an object lives, as a user would type it (for messages)."""
-        h = hex_of(oid)
-        return f"{self.url.rstrip('/')}/objects/{h[:2]}/{h[2:]}"
+        return self.display(self.path(oid))
+
+    def display(self, path: str) -> str:
+        """A path of the remote's as a user would type it (for messages)."""
+        return self.url.rstrip("/") + path[len(self.root) :]
 
     # -- errors ---------------------------------------------------------------------------
-    def is_transient(self, exc: BaseException) -> bool:
-        return errors.is_transient(exc)
-
     def translate(self, exc: BaseException, *, attempts: int = 1) -> RemoteError:
         """``errors.translate``, with the URL's password masked wherever the storage library's
         message repeats it (``user:pw@host/objects/...``)."""
@@ -145,43 +129,11 @@ class Remote(ABC):
         message = scrub(str(error), self._secret_url)
         return error if message == str(error) else RemoteError(message)
 
-    # -- running batches ------------------------------------------------------------------
     def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """Run ``op`` on every item concurrently; returns results in order. A per-item
-        FileNotFoundError or CorruptObjectError is returned as the result; transient errors
-        are retried; anything else stops the batch with a RemoteError."""
-        if not items:
-            return []
-        self._stop.clear()
-        return self._map_threads(op, items)
+        """``op`` on every item, in threads (see ``retry.Retry``); the results in order."""
+        return Retry(self.translate, self.jobs).threads(op, items) if items else []
 
-    def _map_threads(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        def run(item: Any) -> Any:
-            started = time.monotonic()
-            for attempt in itertools.count():
-                if self._stop.is_set():
-                    return None
-                try:
-                    return op(item)
-                except (FileNotFoundError, CorruptObjectError) as exc:
-                    return exc
-                except Exception as exc:
-                    if not self.is_transient(exc):
-                        self._stop.set()
-                        raise self.translate(exc) from None
-                    delay = errors.retry_delay(attempt, started)
-                    if delay is None:
-                        self._stop.set()
-                        raise self.translate(exc, attempts=attempt + 1) from None
-                time.sleep(delay)
-            raise AssertionError("unreachable")
-
-        if len(items) == 1 or self.jobs == 1:
-            return [run(item) for item in items]
-        with ThreadPoolExecutor(min(self.jobs, len(items))) as pool:
-            return list(pool.map(run, items))
-
-    # -- what the backends provide, one object at a time (a coroutine on async remotes) ---
+    # -- what the backends provide, one object at a time (awaitable on async remotes) -----
     @abstractmethod
     def check_reachable(self) -> None:
         """Raise a RemoteError if the remote's root (folder, bucket) does not exist."""
@@ -195,25 +147,25 @@ class Remote(ABC):
         """Every object id on the remote (one listing of the whole store)."""
 
     @abstractmethod
-    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any: ...
+    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
 
     @abstractmethod
-    def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> Any: ...
+    def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
 
     @abstractmethod
-    def _hash(self, oid: str, progress: Advance | None) -> Any: ...
+    def _hash(self, oid: str, progress: Advance | None) -> Maybe[str]: ...
 
     @abstractmethod
-    def _cat_verified(self, oid: str) -> Any: ...
+    def _cat_verified(self, oid: str) -> Maybe[bytes]: ...
 
     @abstractmethod
-    def _rm(self, path: str) -> Any: ...
+    def _rm(self, path: str) -> Maybe[None]: ...
 
     @abstractmethod
-    def _read(self, path: str) -> Any: ...
+    def _read(self, path: str) -> Maybe[bytes]: ...
 
     @abstractmethod
-    def _write(self, path: str, data: bytes) -> Any: ...
+    def _write(self, path: str, data: bytes) -> Maybe[None]: ...
 
     # -- moving objects -------------------------------------------------------------------
     def upload(
@@ -246,8 +198,7 @@ class Remote(ABC):
         return f"{self.root}/runs/{key[:2]}/{key[2:]}"
 
     def run_url(self, key: str) -> str:
-        """Where a run-cache entry lives, as a user would type it (for messages)."""
-        return f"{self.url.rstrip('/')}/runs/{key[:2]}/{key[2:]}"
+        return self.display(self.run_path(key))
 
     @abstractmethod
     def list_runs(self) -> set[str]:
@@ -287,7 +238,7 @@ class Remote(ABC):
         self._map(self._rm, [f"{self.root}/{GC_DIR}/{n}" for n in names if GC_MARK.fullmatch(n)])
 
     @abstractmethod
-    def _list_names(self, path: str) -> Any:
+    def _list_names(self, path: str) -> Maybe[list[str]]:
         """The names of the files in the folder ``path`` (none when it does not exist)."""
 
     # -- verifying and deleting -----------------------------------------------------------
@@ -296,20 +247,13 @@ class Remote(ABC):
     ) -> dict[str, str | None]:
         """What each remote object's bytes really hash to (None when it is missing)."""
         results = self._map(lambda oid: self._hash(oid, progress), oids)
-        return {
-            o: (None if isinstance(r, BaseException) else r)
-            for o, r in zip(oids, results, strict=True)
-        }
+        return {o: r if isinstance(r, str) else None for o, r in zip(oids, results, strict=True)}
 
     # -- temporary files a killed push left (stores that write under a temporary name) ------
     def list_tmp(self) -> list[tuple[str, float]]:
         """Every temporary file on the remote, with its modification time (seconds since the
         epoch). Object stores, where an object appears only once written, have none."""
         return []
-
-    def display(self, path: str) -> str:
-        """A path of the remote's as a user would type it (for messages)."""
-        return self.url.rstrip("/") + path[len(self.root) :]
 
     def delete_tmp(self, paths: Iterable[str]) -> None:
         self._map(self._rm, list(paths))
@@ -321,9 +265,9 @@ class Remote(ABC):
 
 
 def parse_timeout(name: str, raw: str | None) -> float:
-    """``remote.NAME.timeout``: seconds, a number above 0 (``errors.TIMEOUT`` when unset)."""
+    """``remote.NAME.timeout``: seconds, a number above 0 (``TIMEOUT`` when unset)."""
     if raw is None:
-        return errors.TIMEOUT
+        return TIMEOUT
     try:
         value = float(raw)
     except ValueError:
@@ -335,16 +279,3 @@ def parse_timeout(name: str, raw: str | None) -> float:
 
 def _failures(objs: Sequence[Obj], results: list[Any]) -> dict[str, BaseException]:
     return {o.oid: r for o, r in zip(objs, results, strict=True) if isinstance(r, BaseException)}
-
-
-def verified(data: bytes, oid: str, where: str) -> bytes:
-    actual = oid_of_bytes(data)
-    if actual != oid:
-        raise CorruptObjectError(oid, where, actual)
-    return data
-
-
-def read_verified(path: str, oid: str) -> bytes:
-    with open(path, "rb") as f:
-        data = f.read()
-    return verified(data, oid, path)

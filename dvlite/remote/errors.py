@@ -1,32 +1,21 @@
 """What went wrong on a remote, said once: storage libraries speak ``OSError``s and botocore
-errors; here they are sorted into transient ones (retried with backoff) and the rest, which
-become one ``RemoteError`` naming the remote, what went wrong and what to check.
-
-How long a remote that never answers can hold a command: each request waits at most
-``timeout`` seconds for an answer (``remote.NAME.timeout``, default ``TIMEOUT``), and a failed
-operation is tried again at most ``RETRIES`` times, none of them starting later than
-``DEADLINE`` seconds after its first attempt began; so one operation gives up within
-``DEADLINE + timeout`` seconds (docs/remotes.md has the arithmetic)."""
+errors; here they are sorted into transient ones (which ``retry`` tries again) and the rest,
+which become one ``RemoteError`` naming the remote, what went wrong and what to check."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import random
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Protocol
 
 from dvlite.errors import RemoteError
 
-if TYPE_CHECKING:
-    from dvlite.remote.base import Remote
-
-RETRIES = 5
-BACKOFF = 0.1  # seconds before the first retry; doubled each time, with jitter
-TIMEOUT = 15.0  # seconds a request waits to connect, and then for each part of the answer
-DEADLINE = 45.0  # seconds after an operation's first attempt began when no retry starts any more
 # a server that closed or reset the connection without an answer (botocore, aiohttp names)
 DROPPED = frozenset({"ConnectionClosedError", "ServerDisconnectedError"})
+# other transient errors, by name: botocore's and aiohttp's broken answers
+BROKEN = DROPPED | {"HTTPClientError", "ResponseParserError", "ClientPayloadError", "ClientOSError"}
+THROTTLED = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"})
 
 
 class RemoteSideError(Exception):
@@ -37,34 +26,29 @@ class RemoteSideError(Exception):
         self.exc = exc
 
 
-@contextlib.asynccontextmanager
-async def writing() -> Any:
-    try:
-        yield
-    except FileNotFoundError as exc:
-        raise RemoteSideError(exc) from None
-
-
 @contextlib.contextmanager
-def writing_sync() -> Any:
+def writing() -> Iterator[None]:
+    """Around a write (also one that awaits): its FileNotFoundError is the remote's, not a
+    missing object's."""
     try:
         yield
     except FileNotFoundError as exc:
         raise RemoteSideError(exc) from None
 
 
-def backoff(attempt: int) -> float:
-    return BACKOFF * (2**attempt) * (0.5 + random.random())
+class Described(Protocol):
+    """What a message says of a remote (a ``base.Remote``)."""
 
+    name: str
+    root: str
+    timeout: float
+    options: dict[str, str]
 
-def retry_delay(attempt: int, started: float) -> float | None:
-    """How long to wait before trying again an operation whose attempt number ``attempt``
-    (from 0) failed with a transient error, first tried at ``started`` (``time.monotonic()``);
-    None when it is given up: the retries are used up, or the retry would start past DEADLINE."""
-    delay = backoff(attempt)
-    if attempt >= RETRIES or time.monotonic() + delay - started > DEADLINE:
-        return None
-    return delay
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def is_folder(self) -> bool: ...
 
 
 def is_timeout(exc: BaseException) -> bool:
@@ -86,25 +70,16 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError) and exc.errno in (errno.EBUSY, errno.EAGAIN, errno.EREMOTEIO):
         return True  # s3fs: SlowDown / ServiceUnavailable / InternalError
-    name = type(exc).__name__
-    if name in DROPPED or name in ("HTTPClientError", "ResponseParserError"):
-        return True
-    if name in ("ClientPayloadError", "ClientOSError"):
+    if type(exc).__name__ in BROKEN:
         return True
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        code = response.get("Error", {}).get("Code", "")
-        return status >= 500 or code in (
-            "SlowDown",
-            "Throttling",
-            "ThrottlingException",
-            "RequestTimeout",
-        )
+        return status >= 500 or response.get("Error", {}).get("Code", "") in THROTTLED
     return False
 
 
-def translate(remote: Remote, exc: BaseException, *, attempts: int = 1) -> RemoteError:
+def translate(remote: Described, exc: BaseException, *, attempts: int = 1) -> RemoteError:
     """One line that names the remote, says what went wrong and what to check (and, for a
     transient error that outlasted the retries, how often it was tried)."""
     if isinstance(exc, RemoteError):
@@ -126,7 +101,7 @@ def translate(remote: Remote, exc: BaseException, *, attempts: int = 1) -> Remot
     return error
 
 
-def _translate(remote: Remote, exc: BaseException) -> RemoteError:
+def _translate(remote: Described, exc: BaseException) -> RemoteError:
     if isinstance(exc, RemoteSideError):
         exc = exc.exc
     name = type(exc).__name__
@@ -134,7 +109,7 @@ def _translate(remote: Remote, exc: BaseException) -> RemoteError:
     detail = _first_line(exc)
     label = remote.label
     if name in ("EndpointConnectionError", "ConnectTimeoutError") or isinstance(
-        exc, (ConnectionRefusedError,)
+        exc, ConnectionRefusedError
     ):
         where = endpoint or "its endpoint"
         return RemoteError(

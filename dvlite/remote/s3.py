@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from dvlite.errors import ConfigError, RemoteError
+import s3fs
+
+from dvlite.errors import ConfigError
 from dvlite.remote.config import S3_OPTIONS
-from dvlite.remote.fsspec_remote import FsspecRemote
+from dvlite.remote.fsspec_async import AsyncFsspecRemote
 
 
-class S3Remote(FsspecRemote):
+class S3Remote(AsyncFsspecRemote):
     def _open_fs(self) -> Any:
-        try:
-            import s3fs
-        except ImportError:  # pragma: no cover - s3fs is a dependency
-            raise RemoteError(f"{self.label} needs the s3fs package: pip install s3fs") from None
         options = self._fs_options()
         unknown = sorted(set(options) - set(S3_OPTIONS))
         if unknown:
@@ -24,14 +22,12 @@ class S3Remote(FsspecRemote):
                 f"remote.{self.name}.{unknown[0]} is not an S3 option; "
                 f"use one of {', '.join(S3_OPTIONS)}"
             )
-        client_kwargs: dict[str, Any] = {}
-        if options.get("region"):
-            client_kwargs["region_name"] = options["region"]
+        renamed = {"access_key_id": "key", "secret_access_key": "secret", "session_token": "token"}
         kwargs: dict[str, Any] = {
             "skip_instance_cache": True,
             "use_listings_cache": False,
-            "client_kwargs": client_kwargs,
-            # dvlite retries transient errors itself (see errors.py): botocore does not, and a
+            "client_kwargs": {"region_name": options["region"]} if options.get("region") else {},
+            # dvlite retries transient errors itself (see retry.py): botocore does not, and a
             # refused connection is reported at once instead of after botocore's long backoff
             "config_kwargs": {
                 "retries": {"mode": "standard", "total_max_attempts": 1},
@@ -42,16 +38,8 @@ class S3Remote(FsspecRemote):
                 "read_timeout": self.timeout,
             },
         }
-        if options.get("endpoint_url"):
-            kwargs["endpoint_url"] = options["endpoint_url"]
-        if options.get("profile"):
-            kwargs["profile"] = options["profile"]
-        if options.get("access_key_id"):
-            kwargs["key"] = options["access_key_id"]
-        if options.get("secret_access_key"):
-            kwargs["secret"] = options["secret_access_key"]
-        if options.get("session_token"):
-            kwargs["token"] = options["session_token"]
+        # the other options are s3fs's own, some by another name
+        kwargs |= {renamed.get(k, k): v for k, v in options.items() if v and k != "region"}
         try:
             fs = s3fs.S3FileSystem(**kwargs)
         except Exception as exc:
@@ -71,12 +59,11 @@ class S3Remote(FsspecRemote):
             return False
         return True
 
-    async def _acat(self, path: str, end: int | None = None) -> bytes:
+    async def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         # one GET, without s3fs's HEAD for the size first
-        start = None if end is None else 0
         return await self.fs._cat_file(path, start=start, end=end, max_concurrency=1)
 
-    async def _afind(self, path: str) -> list[str]:
+    async def _find(self, path: str) -> list[str]:
         # one LIST per 1,000 keys (s3fs's find asks twice more when nothing is there)
         bucket, _, key = path.partition("/")
         found: list[str] = []

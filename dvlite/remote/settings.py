@@ -8,8 +8,8 @@ import re
 from dvlite.errors import ConfigError, RemoteError
 from dvlite.records.config import LEVELS
 from dvlite.records.repo import Repo
-from dvlite.remote import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
 from dvlite.remote.base import parse_timeout
+from dvlite.remote.config import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -64,11 +64,7 @@ def remove(repo: Repo, name: str) -> None:
         raise RemoteError(f"no remote named {name!r} in this repository's config")
     for level in ("repo", "local"):
         parser = repo.config._parsers.get(level)
-        if (
-            parser is not None
-            and parser.has_option("core", "remote")
-            and parser.get("core", "remote") == name
-        ):
+        if parser is not None and parser.get("core", "remote", fallback=None) == name:
             repo.config.set("core.remote", None, level)
 
 
