@@ -8,7 +8,9 @@ a pointer file or plain files in git. Every record carries the commit where it l
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from dvlite.errors import PathError
 from dvlite.git import cmd as gitcmd
@@ -39,13 +41,8 @@ class Node:
     current_oid: str | None = None  # for data: the pointer's oid when it differs from the record
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "path": self.path,
-            "kind": self.kind,
-            "oid": self.oid,
-            "source": self.source,
-        }
-        d["commit"] = self.commit
+        d: dict[str, object] = {"path": self.path, "kind": self.kind, "oid": self.oid}
+        d |= {"source": self.source, "commit": self.commit}
         if self.kind == STAGE:
             d |= {"stage": self.stage, "cmd": self.cmd, "params": self.params}
             d["inputs"] = [n.to_dict() for n in self.inputs]
@@ -74,45 +71,44 @@ class _Commits:
     """The commit where a record last changed, asked of git lazily and remembered."""
 
     def __init__(self, repo: Repo, snap: Snapshot) -> None:
-        self.repo = repo
-        self.snap = snap
-        self.enabled = repo.uses_git
+        self.repo, self.snap = repo, snap
         self._lock_history: list[tuple[str, Snapshot]] | None = None
 
-    def _git(self, *args: str) -> str:
-        return gitcmd.run(self.repo.root, *args).decode()
+    @cached_property
+    def _rev(self) -> str | None:
+        """The snapshot's commit, or HEAD for the workspace (None before the first commit)."""
+        return self.snap.commit or gitcmd.rev_parse(self.repo.root, "HEAD")
 
-    def _head_rev(self) -> str | None:
-        return gitcmd.rev_parse(self.repo.root, "HEAD")
+    def _log(self, rev: str, rel: str, *options: str) -> list[str]:
+        """The commits up to ``rev`` that changed ``rel``, newest first."""
+        args = ("log", *options, "--format=%H", rev, "--", rel)
+        return gitcmd.run(self.repo.root, *args).decode().split()
 
     def of_file(self, rel: str) -> str | None:
         """The last commit (at or before the snapshot) that changed ``rel``."""
-        if not self.enabled:
+        if not self.repo.uses_git:
             return None
-        rev = self.snap.commit or self._head_rev()
-        if rev is None:
+        rev = self._rev
+        if rev is None or (self.snap.commit is None and gitcmd.is_dirty(self.repo.root, rel)):
             return UNCOMMITTED
-        if self.snap.commit is None and gitcmd.is_dirty(self.repo.root, rel):
-            return UNCOMMITTED
-        out = self._git("log", "-1", "--format=%H", rev, "--", rel).strip()
-        return out or UNCOMMITTED
+        return next(iter(self._log(rev, rel, "-1")), UNCOMMITTED)
 
     def of_stage(self, name: str, entry: LockEntry) -> str | None:
         """The oldest commit of the newest run of commits whose lock holds this same entry."""
-        if not self.enabled:
+        if not self.repo.uses_git:
             return None
-        rev = self.snap.commit or self._head_rev()
+        rev = self._rev
         if rev is None:
             return UNCOMMITTED
         if self._lock_history is None:
-            shas = self._git("log", "--format=%H", rev, "--", LOCK_FILE).split()
+            shas = self._log(rev, LOCK_FILE)
             self._lock_history = [(sha, Snapshot(self.repo, sha)) for sha in shas]
-        found: str | None = None
+        found = UNCOMMITTED
         for sha, snap in self._lock_history:
             if snap.lock.stages.get(name) != entry:
                 break
             found = sha
-        return found or UNCOMMITTED
+        return found
 
 
 def _rel(repo: Repo, path: str) -> str:
@@ -178,24 +174,16 @@ def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
             return Node(rel, STAGE, recorded, None, None, stage.name, stage.cmd)
         pointer_rel = _pointer_for(snap, rel)
         if pointer_rel is not None:
+            data_rel = pointer_rel[: -len(pointers.SUFFIX)]
             data = snap.read(pointer_rel)
             current = None
             if data is not None:
-                p = pointers.loads(
-                    data.decode("utf-8", errors="replace"),
-                    snap.where(pointer_rel),
-                    pointer_rel.rsplit("/", 1)[-1][: -len(pointers.SUFFIX)],
-                )
-                current = p.oid if rel == pointer_rel[: -len(pointers.SUFFIX)] else None
+                text = data.decode("utf-8", errors="replace")
+                p = pointers.loads(text, snap.where(pointer_rel), posixpath.basename(data_rel))
+                current = p.oid if rel == data_rel else None
             oid = recorded or current
-            return Node(
-                rel,
-                DATA,
-                oid,
-                pointer_rel,
-                commits.of_file(pointer_rel),
-                current_oid=current if current and current != oid else None,
-            )
+            now = current if current and current != oid else None
+            return Node(rel, DATA, oid, pointer_rel, commits.of_file(pointer_rel), current_oid=now)
         if snap.exists(rel):
             return Node(rel, FILE, recorded, None, commits.of_file(rel))
         return Node(rel, MISSING, recorded)
