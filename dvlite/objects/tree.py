@@ -1,15 +1,14 @@
 """Tree objects: one per directory, canonical JSON, a Merkle tree like git's; and the one
 walker over them (git's ``traverse_trees``): ``walk``, ``files``, ``reachable``, ``lookup``,
-``walk_levels`` (breadth-first, for transfers that batch each level) and the two-sided
-``diff``. Every walk reads trees through a loader (``Cache.load_tree``, or one that fetches
-what the cache lacks), stops at ``safepath.MAX_DEPTH`` and refuses a crafted tree naming the
-pointer it came from.
+``walk_levels`` (breadth-first, for fetches batched per level) and the two-sided ``diff``.
+Trees are read through a loader (``Cache.load_tree``, or one that fetches what the cache
+lacks), at most ``safepath.MAX_DEPTH`` deep, and a crafted one is refused naming its pointer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -126,6 +125,10 @@ OnMissing = Callable[[str, TreeEntry, CacheError], object]
 Open = Callable[[Any, str], dict[str, Any] | None]  # a folder's children by name, or None
 
 
+def skip_missing(*_: object) -> None:
+    """An ``on_missing`` that leaves out a tree the loader cannot give."""
+
+
 def _read(
     load: Load, entry: TreeEntry, path: str, source: str, on_missing: OnMissing | None
 ) -> dict[str, TreeEntry] | None:
@@ -144,13 +147,15 @@ def _read(
         return None
 
 
-def _walk(
+def traverse(
     open_dir: Open,
     entry: Any,
     rel: str,
     seen: set[str] | None = None,
     prune: Callable[[str, Any], bool] | None = None,
 ) -> Iterator[tuple[str, Any]]:
+    """``walk`` over anything with ``type`` and ``oid`` whose folders ``open_dir(node, path)``
+    lists by name (a stored tree, or the workspace's nodes)."""
     stack = [(rel, entry)]
     while stack:
         path, e = stack.pop()
@@ -175,14 +180,18 @@ def walk(
     seen: set[str] | None = None,
     prune: Callable[[str, TreeEntry], bool] | None = None,
 ) -> Iterator[tuple[str, TreeEntry]]:
-    """Every entry at and below ``entry`` (found at ``rel``) with its path, depth-first in
-    name order. Lazy: a folder's tree is read after the caller has had its entry.
+    """Every entry at and below ``entry`` (at ``rel``) with its path, depth-first in name
+    order; a folder's tree is read once the caller has had its entry.
 
-    A tree ``load`` cannot give raises CacheError, or is told to ``on_missing`` and not
-    entered. A tree in ``seen`` is skipped; each one entered is added. A folder for which
-    ``prune(path, entry)`` is true (asked once the caller has had it) is not entered. A
-    crafted tree, or one nested deeper than MAX_DEPTH, raises PathError naming ``source``."""
-    return _walk(lambda e, path: _read(load, e, path, source, on_missing), entry, rel, seen, prune)
+    A tree ``load`` cannot give raises CacheError, or goes to ``on_missing`` and is not
+    entered. A tree in ``seen`` is skipped, and each one entered is added. A folder for which
+    ``prune(path, entry)`` is true is not entered. A crafted tree, or one nested deeper than
+    MAX_DEPTH, raises PathError naming ``source`` (the pointer)."""
+
+    def open_dir(e: TreeEntry, path: str) -> dict[str, TreeEntry] | None:
+        return _read(load, e, path, source, on_missing)
+
+    return traverse(open_dir, entry, rel, seen, prune)
 
 
 def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[str, TreeEntry]]:
@@ -192,15 +201,15 @@ def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[
 
 def reachable(load: Load, entry: TreeEntry, rel: str = "", **how: Any) -> dict[str, str]:
     """Every object at and below ``entry``: oid -> its type (``how``: as for ``walk``; one
-    ``seen`` set passed to several calls enters no tree twice among them)."""
+    ``seen`` shared by several calls enters no tree twice among them)."""
     return {e.oid: e.type for _, e in walk(load, entry, rel or entry.name, **how)}
 
 
 def lookup(
     load: Load, entry: TreeEntry, rel: str, path: str, *, source: str = ""
 ) -> tuple[TreeEntry | None, list[str]]:
-    """The entry at ``path`` inside ``entry`` (found at ``rel``), None when nothing is there,
-    and the oids of the trees passed on the way down."""
+    """The entry at ``path`` inside ``entry`` (at ``rel``), None when nothing is there, and
+    the trees passed on the way down."""
     above: list[str] = []
     found: TreeEntry | None = entry
     for name in path[len(rel) + 1 :].split("/"):
@@ -220,9 +229,8 @@ def walk_levels(
     on_missing: OnMissing | None = None,
     prune: Callable[[str, TreeEntry], bool] | None = None,
 ) -> Iterator[tuple[str, TreeEntry, str]]:
-    """``walk`` breadth-first from several ``(path, entry, source)`` roots, each tree once:
-    ``before`` is given each level's entries before any of their trees is read (so that a
-    fetch asks for a whole level in one batch)."""
+    """``walk`` breadth-first from several ``(path, entry, source)`` roots, each tree once;
+    ``before`` gets each level before any of its trees is read (to fetch them in one batch)."""
     seen: set[str] = set()
     level = list(start)
     while level:
@@ -244,6 +252,23 @@ def walk_levels(
                     level.extend((f"{path}/{name}", c, source) for name, c in children.items())
 
 
+def waves(trees: Collection[str], children: Callable[[str], Iterable[str]]) -> list[list[str]]:
+    """``trees`` in waves, lowest first: each tree in a later wave than every one of
+    ``trees`` below it (``children``: a tree's children)."""
+    height: dict[str, int] = {}
+
+    def height_of(oid: str) -> int:
+        if oid not in height:
+            below = [c for c in children(oid) if c in trees]
+            height[oid] = 1 + max(map(height_of, below), default=0)
+        return height[oid]
+
+    found: dict[int, list[str]] = {}
+    for oid in trees:
+        found.setdefault(height_of(oid), []).append(oid)
+    return [found[h] for h in sorted(found)]
+
+
 Change = tuple[str, Any, Any]  # path, old file, new file (None on the side that lacks it)
 
 
@@ -255,18 +280,17 @@ def diff(
     *,
     source: str = "",
     on_missing: OnMissing | None = None,
-    children: Callable[[Any], dict[str, Any]] | None = None,
+    children: Open | None = None,
 ) -> Iterator[Change]:
-    """Every file that differs between ``old`` and ``new`` (git's diff-tree), as (path, old
-    file, new file); subtrees whose oids are equal are skipped unread. ``new`` is an entry
-    too, or, with ``children`` listing a folder's by name, a workspace node (anything with
-    ``type``, ``oid`` and, for files, ``exec``). Trees are read as ``walk`` reads them."""
+    """Every file that differs between ``old`` and ``new`` (git's diff-tree) as (path, old
+    file, new file), skipping subtrees with equal oids unread. ``new`` is an entry, or a
+    workspace node whose folders ``children`` opens as ``traverse`` does. Trees are read as
+    ``walk`` reads them."""
 
     def open_old(entry: TreeEntry, path: str) -> dict[str, TreeEntry] | None:
         return _read(load, entry, path, source, on_missing)
 
-    open_new = open_old if children is None else (lambda node, path: children(node))
-    return _diff(old, new, rel, open_old, open_new)
+    return _diff(old, new, rel, open_old, children or open_old)
 
 
 def _diff(a: Any, b: Any, rel: str, open_a: Open, open_b: Open) -> Iterator[Change]:
@@ -282,6 +306,6 @@ def _diff(a: Any, b: Any, rel: str, open_a: Open, open_b: Open) -> Iterator[Chan
                     yield from _diff(below_a.get(name), below_b.get(name), path, open_a, open_b)
         return
     if a is not None:
-        yield from ((path, e, None) for path, e in _walk(open_a, a, rel) if e.type == FILE)
+        yield from ((path, e, None) for path, e in traverse(open_a, a, rel) if e.type == FILE)
     if b is not None:
-        yield from ((path, None, e) for path, e in _walk(open_b, b, rel) if e.type == FILE)
+        yield from ((path, None, e) for path, e in traverse(open_b, b, rel) if e.type == FILE)

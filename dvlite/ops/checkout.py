@@ -103,7 +103,7 @@ def plan(
         if relink:  # every other file too, paired with its workspace file
             seen = {d.rel for d in found}
             nodes = {f.rel: f for f in work.walk_files()} if work else {}
-            skip = (lambda *_: None) if partial else None  # a lacking tree: listed by compare
+            skip = tree.skip_missing if partial else None  # a lacking tree: listed by compare
             stored = tree.files(repo.cache.load_tree, item.entry, item.rel, on_missing=skip)
             found += [Delta(path, e, nodes.get(path)) for path, e in stored if path not in seen]
         deltas += found
@@ -241,8 +241,8 @@ def apply(
                 _set_exec(dest, d.stored.exec)
             else:
                 parent = os.path.dirname(dest)
-                if parent not in made:
-                    _prepare_parent(dest)
+                if parent not in made:  # a file standing there was deleted by the plan
+                    os.makedirs(parent, exist_ok=True)
                     made.add(parent)
                 repo.cache.install(
                     d.stored.oid,
@@ -297,11 +297,6 @@ def _set_exec(path: str, executable: bool) -> None:
     wanted = mode | 0o111 if executable else mode & ~0o111
     if wanted != mode:
         os.chmod(path, wanted)
-
-
-def _prepare_parent(dest: str) -> None:
-    # a file standing where a folder must go was already deleted by the plan
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
 
 
 def _prune_empty(repo: Repo, folder: str) -> None:

@@ -192,20 +192,10 @@ def deletion_waves(drop: Collection[str], trees: Mapping[str, Tree]) -> list[lis
     """The order to delete ``drop`` from a remote in, so that at every moment each tree still
     there has all its children there: the trees (those ``trees`` knows) by height, parents
     first, then everything else."""
-    height: dict[str, int] = {}
-
-    def height_of(oid: str) -> int:
-        if oid not in height:
-            below = (
-                c.oid for c in trees[oid] if c.type == DIR and c.oid in drop and c.oid in trees
-            )
-            height[oid] = 1 + max(map(height_of, below), default=0)
-        return height[oid]
-
-    waves: dict[int, list[str]] = {}
-    for oid in drop:
-        waves.setdefault(height_of(oid) if oid in trees else 0, []).append(oid)
-    return [sorted(waves[h]) for h in sorted(waves, reverse=True)]
+    dropped = {oid for oid in drop if oid in trees}
+    waves = tree.waves(dropped, lambda oid: (c.oid for c in trees[oid] if c.type == DIR))
+    rest = sorted(oid for oid in drop if oid not in dropped)
+    return [sorted(wave) for wave in reversed(waves)] + ([rest] if rest else [])
 
 
 # the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys

@@ -184,7 +184,7 @@ def fsck_remote(
             source=root.source,
             seen=seen,
             prune=lambda _, e: e.oid not in present,  # a tree missing there, or corrupt
-            on_missing=lambda *_: None,
+            on_missing=tree.skip_missing,
         )
         for rel, entry in walked:
             if entry.oid not in hashes and entry.oid not in absent:

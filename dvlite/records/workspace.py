@@ -303,12 +303,13 @@ def compare(
     """
     lost = None if missing is None else (lambda path, _e, _exc: missing.append(path))
     changes = tree.diff(
-        cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=_children
+        cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=_open_node
     )
     return (Delta(path, s, w) for path, s, w in changes)
 
 
-_children = attrgetter("children")  # a workspace folder's nodes, by name in tree order
+def _open_node(node: DirNode, _path: str) -> dict[str, Node]:
+    return node.children  # in name order, as scan made them
 
 
 def missing_objects(
@@ -345,10 +346,15 @@ def missing_objects(
         _add_oids(node, oids)
     present = cache.existing(oids)
     complete = len(present) == len(oids)
+
+    def lacks(_: str, node: Node) -> bool:
+        return node.oid not in present
+
     for path, e in walked:
-        if path in equal:
+        if path in equal:  # its tree, or else each object below it, that the cache lacks
             if not complete:
-                yield from _missing_below(equal[path], path, present)
+                below = tree.traverse(_open_node, equal[path], path, prune=lacks)
+                yield from (p for p, node in below if lacks(p, node))
         elif path in lost or (e.type == FILE and e.oid not in present):
             yield path
 
@@ -371,16 +377,3 @@ def _add_oids(node: DirNode, oids: set[str]) -> None:
     for child in node.children.values():
         if type(child) is DirNode:
             _add_oids(child, oids)
-
-
-def _missing_below(node: DirNode, rel: str, present: set[str]) -> Iterator[str]:
-    """For a workspace folder equal to its stored tree: its tree object if the cache lacks
-    it, or else each file below it that the cache lacks, in tree order."""
-    if node.oid not in present:
-        yield rel
-        return
-    for name, child in node.children.items():
-        if isinstance(child, DirNode):
-            yield from _missing_below(child, f"{rel}/{name}", present)
-        elif child.oid not in present:
-            yield f"{rel}/{name}"

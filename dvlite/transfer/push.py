@@ -102,20 +102,8 @@ def plan_push(
             plan.files.append(Obj(oid, entry.size, rel))
         else:
             planned[oid] = Obj(oid, len(load(oid).to_bytes()), rel)
-    # waves by height, so a tree goes up only after every tree below it
-    height: dict[str, int] = {}
-
-    def height_of(oid: str) -> int:
-        if oid not in planned:
-            return 0
-        if oid not in height:
-            height[oid] = 1 + max((height_of(c) for c in children.get(oid, ())), default=0)
-        return height[oid]
-
-    waves: dict[int, list[Obj]] = {}
-    for oid, obj in planned.items():
-        waves.setdefault(height_of(oid), []).append(obj)
-    plan.trees = [waves[h] for h in sorted(waves)]
+    waves = tree.waves(planned, lambda oid: children.get(oid, ()))  # a tree after its subtrees
+    plan.trees = [[planned[oid] for oid in wave] for wave in waves]
     return plan
 
 

@@ -80,9 +80,6 @@ def cached_below(repo: Repo, roots: Verified) -> Verified:
     for oid, kind in roots.items():
         if kind == DIR:
             root = TreeEntry(oid, DIR, oid, 0)
-            found.update(tree.reachable(repo.cache.load_tree, root, seen=seen, on_missing=_skip))
+            load = repo.cache.load_tree
+            found.update(tree.reachable(load, root, seen=seen, on_missing=tree.skip_missing))
     return found
-
-
-def _skip(*_: object) -> None:
-    """A tree the cache lacks: nothing below it is known."""
