@@ -194,6 +194,7 @@ def gc(
         print_json(result.to_dict())
         return
     out = console()
+    there = f"from the remote {result.remote}"
     if dry:
         for oid in result.removed:
             out.print(f"would remove {oid}")
@@ -207,32 +208,28 @@ def gc(
     gone = f"{plural(len(result.removed), 'object')} ({human_size(result.removed_bytes)})"
     out.print(f"{verb} {gone} from the cache")
     if result.runs_removed:
-        runs = plural(len(result.runs_removed), "run-cache entry", "run-cache entries")
-        out.print(f"{verb} {runs} naming them")
+        out.print(f"{verb} {_entries(result.runs_removed)} naming them")
     if result.remote is not None:
-        gone = plural(len(result.cloud_removed), "object")
-        out.print(f"{verb} {gone} from the remote {result.remote}")
+        out.print(f"{verb} {plural(len(result.cloud_removed), 'object')} {there}")
         if result.cloud_tmp_removed:
             tmp = plural(len(result.cloud_tmp_removed), "temporary file")
-            out.print(f"{verb} {tmp} of killed pushes from the remote {result.remote}")
+            out.print(f"{verb} {tmp} of killed pushes {there}")
         if result.cloud_runs_removed:
-            out.print(
-                f"{verb} "
-                f"{plural(len(result.cloud_runs_removed), 'run-cache entry', 'run-cache entries')} "
-                f"from the remote {result.remote}"
-            )
+            out.print(f"{verb} {_entries(result.cloud_runs_removed)} {there}")
     if result.cloud_only_copy:
         click.echo(
-            f"kept {plural(len(result.cloud_only_copy), 'unused object')} on {result.remote} "
-            "that no other "
-            "remote holds: they are the only copy. Use --force to remove them for good",
+            f"kept {plural(len(result.cloud_only_copy), 'unused object')} on {result.remote} that "
+            "no other remote holds: they are the only copy. Use --force to remove them for good",
             err=True,
         )
     if result.only_copy:
         click.echo(
             f"kept {plural(len(result.only_copy), 'unused object')} "
-            f"({human_size(result.only_copy_bytes)}) "
-            "that no remote holds: they are the only copy. `dvlite push` them first, or use "
-            "--force to remove them",
+            f"({human_size(result.only_copy_bytes)}) that no remote holds: they are the only "
+            "copy. `dvlite push` them first, or use --force to remove them",
             err=True,
         )
+
+
+def _entries(keys: list[str]) -> str:
+    return plural(len(keys), "run-cache entry", "run-cache entries")

@@ -3,7 +3,8 @@ revision, and how they changed between two."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TypeGuard
 
 from dvlite.errors import PipelineError
 from dvlite.git.revision import Snapshot
@@ -25,26 +26,13 @@ class Row:
     @property
     def change(self) -> float | None:
         old, new = self.old, self.new
-        if (
-            isinstance(old, int | float)
-            and isinstance(new, int | float)
-            and _number(old)
-            and _number(new)
-        ):
-            return new - old
-        return None
+        return new - old if _number(old) and _number(new) else None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "key": self.key,
-            "old": self.old,
-            "new": self.new,
-            "change": self.change,
-        }
+        return {**asdict(self), "change": self.change}
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
