@@ -5,7 +5,9 @@ access to the bytes it keeps (to corrupt or delete them behind the remote's back
 ``tests/abstract`` and restic's backend test suite do.
 
 The kinds: the folder remote, ``memory://`` (the generic fsspec path, run in threads, as
-sftp and other non-async filesystems are) and S3 on the moto server (async, s3fs).
+sftp and other non-async filesystems are), S3 on the moto server (async, s3fs), and a local
+folder through fsspec, sync and async, as a store that writes under a temporary name (sftp,
+sshfs) is reached.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
 import pytest
+from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+from fsspec.implementations.local import LocalFileSystem
 from remote_helpers import FolderStore, MemoryStore, S3Store, Store, key_of
 
 from dvlite.errors import CorruptObjectError, RemoteError
@@ -29,6 +34,24 @@ from dvlite.remote.fsspec_remote import EXISTS_MAX, FsspecRemote
 from dvlite.remote.s3 import S3Remote
 
 BIG = (2 << 20) + 7  # above hashing.CHUNK and SMALL_FILE: copied and hashed in chunks
+
+
+class AsyncLocal(AsyncFileSystemWrapper):
+    """The local filesystem as an async one."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(LocalFileSystem(), **kwargs)
+
+
+# a folder through fsspec: not an object store, so written under a temporary name and renamed
+fsspec.register_implementation("synclocal", LocalFileSystem, clobber=True)
+fsspec.register_implementation("asynclocal", AsyncLocal, clobber=True)
+
+
+def fsspec_folder(root: Path, protocol: str) -> FolderStore:
+    store = FolderStore(root)
+    store.url, store.missing_url = f"{protocol}://{root}", f"{protocol}://{root.parent / 'no'}"
+    return store
 
 
 def run_key(n: int) -> str:
@@ -396,3 +419,21 @@ class TestS3(RemoteContract):
     def test_runs_async(self, remote: Remote) -> None:
         assert isinstance(remote, S3Remote)
         assert isinstance(remote, AsyncFsspecRemote)
+
+
+class TestSyncFsspecFolder(RemoteContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Store:
+        return fsspec_folder(tmp_path / "store", "synclocal")
+
+    def test_runs_in_threads(self, remote: Remote) -> None:
+        assert type(remote) is FsspecRemote
+
+
+class TestAsyncFsspecFolder(RemoteContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Store:
+        return fsspec_folder(tmp_path / "store", "asynclocal")
+
+    def test_runs_async(self, remote: Remote) -> None:
+        assert type(remote) is AsyncFsspecRemote

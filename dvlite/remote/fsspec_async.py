@@ -132,6 +132,7 @@ class AsyncFsspecRemote(FsspecBase):
             if self.protocol in OBJECT_STORES:
                 await send(dest)
                 return
+            await self.fs._makedirs(os.path.dirname(dest), exist_ok=True)
             tmp = fsutil.tmp_name(dest)
             await send(tmp)
             await self.fs._mv(tmp, dest)
