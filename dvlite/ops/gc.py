@@ -19,7 +19,7 @@ from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
-from dvlite.records.tracked import Tracked
+from dvlite.transfer.roots import cached_tree
 from dvlite.transfer.synced import cached_below
 
 
@@ -65,28 +65,21 @@ def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
     from dvlite.git import history
 
     used: set[str] = set()
-    seen_trees: set[str] = set()
-    _add_items(repo, history.tracked_at(repo, history.WORKSPACE), "the workspace", used, seen_trees)
-    for commit in commits:
-        _add_items(repo, history.tracked_at(repo, commit), commit[:12], used, seen_trees)
-    return used
-
-
-def _add_items(
-    repo: Repo, items: list[Tracked], where: str, used: set[str], seen: set[str]
-) -> None:
-    for item in items:
-        try:
-            used.update(
-                tree.reachable(
-                    repo.cache.load_tree, item.entry, item.rel, source=item.source, seen=seen
+    seen: set[str] = set()  # the trees walked: each once over all the revisions
+    load = repo.cache.load_tree
+    for rev in (history.WORKSPACE, *commits):
+        for item in history.tracked_at(repo, rev):
+            try:
+                used.update(
+                    tree.reachable(load, item.entry, item.rel, source=item.source, seen=seen)
                 )
-            )
-        except CacheError as exc:
-            raise CacheError(
-                f"cannot read what {item.source} at {where} uses ({exc}), so gc removes nothing; "
-                f"`dvlite fetch` that revision first, or leave it out of what gc keeps"
-            ) from None
+            except CacheError as exc:
+                where = "the workspace" if rev == history.WORKSPACE else rev[:12]
+                raise CacheError(
+                    f"cannot read what {item.source} at {where} uses ({exc}), so gc removes "
+                    "nothing; `dvlite fetch` that revision first, or leave it out of what gc keeps"
+                ) from None
+    return used
 
 
 def gc(
@@ -126,7 +119,7 @@ def gc(
             if not listed:
                 target.check_reachable()  # a missing bucket lists as empty: say so instead
             on_target = sorted(listed - used)
-            trees = cached_trees(repo, on_target)
+            trees = {o: t for o in on_target if (t := cached_tree(repo, o)) is not None}
             if force:
                 cloud_drop = set(on_target)
             else:
@@ -134,9 +127,8 @@ def gc(
                 cloud_drop = {o for o in on_target if elsewhere.get(o)}
                 result.cloud_only_copy = [o for o in on_target if o not in cloud_drop]
                 # a tree that stays keeps what is below it, even where another remote has that
-                cloud_drop -= cached_below(
-                    repo, dict.fromkeys(trees.keys() - cloud_drop, DIR)
-                ).keys()
+                kept = dict.fromkeys(trees.keys() - cloud_drop, DIR)
+                cloud_drop -= cached_below(repo, kept).keys()
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
@@ -196,27 +188,6 @@ def deletion_waves(drop: Collection[str], trees: Mapping[str, Tree]) -> list[lis
     waves = tree.waves(dropped, lambda oid: (c.oid for c in trees[oid] if c.type == DIR))
     rest = sorted(oid for oid in drop if oid not in dropped)
     return [sorted(wave) for wave in reversed(waves)] + ([rest] if rest else [])
-
-
-# the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys
-# are sorted, "exec" only when true)
-_TREE_START = (b"[]", b'[{"exec":', b'[{"name":')
-
-
-def cached_trees(repo: Repo, oids: Iterable[str]) -> dict[str, Tree]:
-    """The trees among ``oids`` that the cache holds (an object that cannot start like a tree
-    is not read further than its first bytes)."""
-    found: dict[str, Tree] = {}
-    for oid in oids:
-        try:
-            with open(repo.cache.path(oid), "rb") as f:
-                head = f.read(len(_TREE_START[-1]))
-        except OSError:
-            continue
-        if head.startswith(_TREE_START):
-            with contextlib.suppress(CacheError):
-                found[oid] = repo.cache.load_tree(oid)
-    return found
 
 
 def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:

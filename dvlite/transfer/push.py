@@ -61,8 +61,7 @@ def plan_push(
     expanded = not verified  # the objects below the verified roots: worked out when needed
 
     def lost(rel: str, entry: TreeEntry, exc: CacheError) -> None:
-        corrupt = isinstance(exc, CorruptObjectError)
-        unreadable[entry.oid] = "corrupt in cache" if corrupt else "not in cache"
+        unreadable[entry.oid] = _why(exc)
 
     seen: set[str] = set()
     for root in start:
@@ -160,29 +159,21 @@ def _push_roots(
         progress.start(count, plan.size)
     advance = progress.advance if progress else None
     failed = list(plan.failed)
-    bad: set[str] = {f.oid for f in failed}
     moved, size = 0, 0
-    errors = rem.upload(repo.cache, plan.files, advance)
-    for obj in plan.files:
-        if obj.oid in errors:
-            failed.append(_cache_failure(repo, obj, errors[obj.oid]))
-            bad.add(obj.oid)
-        else:
-            moved += 1
-            size += obj.size
     # a tree whose contents did not all arrive must not go up: it would claim they are there
     blocked: set[str] = set()
-    _block_above(plan, bad, blocked)
-    for wave in plan.trees:
+    _block_above(plan, {f.oid for f in failed}, blocked)
+    for wave in [plan.files, *plan.trees]:
         wave = [o for o in wave if o.oid not in blocked]
         errors = rem.upload(repo.cache, wave, advance)
         for obj in wave:
             if obj.oid in errors:
-                failed.append(_cache_failure(repo, obj, errors[obj.oid]))
-                _block_above(plan, {obj.oid}, blocked)
+                why = _why(errors[obj.oid])
+                failed.append(Failure(obj.rel, obj.oid, why, repo.cache.path(obj.oid)))
             else:
                 moved += 1
                 size += max(obj.size, 0)
+        _block_above(plan, set(errors), blocked)
     result = TransferResult(rem.name, rem.url, moved, size, tuple(failed))
     if runs:
         from dvlite.transfer.runs import push_runs
@@ -218,7 +209,5 @@ def _block_above(plan: PushPlan, oids: set[str], blocked: set[str]) -> None:
                 stack.append(parent)
 
 
-def _cache_failure(repo: Repo, obj: Obj, exc: BaseException) -> Failure:
-    if isinstance(exc, CorruptObjectError):
-        return Failure(obj.rel, obj.oid, "corrupt in cache", repo.cache.path(obj.oid))
-    return Failure(obj.rel, obj.oid, "not in cache", repo.cache.path(obj.oid))
+def _why(exc: BaseException) -> str:
+    return "corrupt in cache" if isinstance(exc, CorruptObjectError) else "not in cache"

@@ -4,7 +4,7 @@ with revisions, the data tracked at each of them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, PathError
@@ -13,7 +13,7 @@ from dvlite.git.history import Revisions
 from dvlite.objects import tree
 from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.records.repo import Repo
-from dvlite.records.tracked import Tracked, collect
+from dvlite.records.tracked import Tracked, collect, load
 from dvlite.remote import Remote
 
 
@@ -52,9 +52,11 @@ def roots(
             owner = repo.tracking_pointer(rel)
             if owner is None:
                 raise
-            from dvlite.records.tracked import load
-
-            keep(_subtree(load(repo, owner), rel, load_tree))
+            item = load(repo, owner)
+            sub = _subtree(item, rel, load_tree)
+            if sub is None:
+                raise PathError(f"{rel} is not in {item.rel} (tracked by {item.source})") from None
+            keep(sub)
             continue
         for item in items:
             keep(_root(item))
@@ -72,10 +74,9 @@ def roots(
                     if rel in ("", item.rel, item.source) or item.rel.startswith(rel + "/"):
                         keep(_root(item, rev))
                     elif rel.startswith(item.rel + "/"):
-                        try:
-                            keep(replace(_subtree(item, rel, load_tree, rev[:12]), rev=rev))
-                        except PathError:
-                            continue
+                        sub = _subtree(item, rel, load_tree, rev)
+                        if sub is not None:
+                            keep(sub)
     return list(found.values())
 
 
@@ -83,25 +84,32 @@ def _root(item: Tracked, rev: str = "") -> Root:
     return Root(item.rel, item.entry, item.source, rev=rev)
 
 
-def _subtree(item: Tracked, rel: str, load_tree: tree.Load, at: str = "") -> Root:
-    """The entry for a path inside a tracked directory, and the trees above it."""
+def _subtree(item: Tracked, rel: str, load_tree: tree.Load, rev: str = "") -> Root | None:
+    """A path inside a tracked directory, with the trees above it (None: nothing there)."""
     entry, above = tree.lookup(load_tree, item.entry, item.rel, rel, source=item.source)
-    if entry is None:
-        where = f" at {at}" if at else ""
-        raise PathError(f"{rel} is not in {item.rel}{where} (tracked by {item.source})")
-    return Root(rel, entry, item.source, tuple(above))
+    return None if entry is None else Root(rel, entry, item.source, tuple(above), rev)
 
 
 def entry_of(repo: Repo, oid: str) -> TreeEntry:
     """An entry for a bare oid: a tree when the cache holds it as one, else a file."""
-    kind = FILE
-    if repo.cache.exists(oid):
-        try:
-            repo.cache.load_tree(oid)
-            kind = DIR
-        except CacheError:
-            kind = FILE
+    kind = FILE if cached_tree(repo, oid) is None else DIR
     return TreeEntry(oid.split(":")[-1], kind, oid, 0)
+
+
+# the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys
+# are sorted, "exec" only when true)
+_TREE_START = (b"[]", b'[{"exec":', b'[{"name":')
+
+
+def cached_tree(repo: Repo, oid: str) -> Tree | None:
+    """The tree ``oid`` when the cache holds that object and it is one (an object that cannot
+    start like a tree is not read further than its first bytes)."""
+    try:
+        with open(repo.cache.path(oid), "rb") as f:
+            head = f.read(len(_TREE_START[-1]))
+        return repo.cache.load_tree(oid) if head.startswith(_TREE_START) else None
+    except (OSError, CacheError):
+        return None
 
 
 def tree_reader(repo: Repo, remote: Remote) -> tree.Load:
