@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.objects import fsutil
-from dvlite.objects.copying import copy_hashing, read_small, write_new
+from dvlite.objects.copying import copy_hashing, read_small
 from dvlite.objects.hashing import SMALL_FILE, hash_file, hex_of, oid_of_bytes
 from dvlite.objects.store import ObjectStore
 from dvlite.objects.tree import Tree
@@ -47,14 +47,7 @@ class Cache(ObjectStore):
         ``on_bytes`` is told of the bytes of a big file as they are read."""
         if size <= SMALL_FILE:
             return self.add_bytes(read_small(src, size))
-        tmp = self.new_tmp()
-        try:
-            oid = self._clone_or_copy(src, tmp, on_bytes)
-            self._commit(tmp, self.path(oid))
-        except BaseException:
-            fsutil.discard(tmp)
-            raise
-        return oid
+        return self.import_file(src, on_bytes=on_bytes)[0]
 
     def load_tree(self, oid: str) -> Tree:
         tree = self._trees.get(oid)
@@ -129,9 +122,7 @@ class Cache(ObjectStore):
                     f"none of the link types {','.join(links)} works for {dest}; "
                     "add copy to them (`dvlite config cache.type reflink,copy`)"
                 )
-            if os.path.isdir(dest) and not os.path.islink(dest):
-                raise CacheError(f"{dest} is a directory")
-            os.replace(tmp, dest)
+            _replace(tmp, dest)
         except BaseException:
             fsutil.discard(tmp)
             raise
@@ -161,11 +152,8 @@ class Cache(ObjectStore):
         self._check(oid, oid_of_bytes(data))
         tmp = fsutil.tmp_name(dest)
         try:
-            write_new(tmp, data, 0o777 if executable else 0o666)
-            try:
-                os.replace(tmp, dest)
-            except IsADirectoryError:
-                raise CacheError(f"{dest} is a directory") from None
+            fsutil.write_new(tmp, data, 0o777 if executable else 0o666)
+            _replace(tmp, dest)
         except BaseException:
             fsutil.discard(tmp)
             raise
@@ -174,3 +162,10 @@ class Cache(ObjectStore):
 
 def _missing(oid: str) -> CacheError:
     return CacheError(f"object {oid} is not in the cache")
+
+
+def _replace(tmp: str, dest: str) -> None:
+    try:
+        os.replace(tmp, dest)  # replaces a file or a link, never a folder
+    except IsADirectoryError:
+        raise CacheError(f"{dest} is a directory") from None

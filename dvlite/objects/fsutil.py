@@ -55,11 +55,22 @@ def is_tmp_name(name: str) -> bool:
     return _tmp_owner(name) is not None
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     """Write every byte of ``data`` to the file descriptor (os.write may write fewer)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def write_new(path: str, data: bytes, mode: int = 0o666, *, fsync: bool = False) -> None:
+    """Write ``data`` to a new file (never over one that exists)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        write_all(fd, data)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write(
@@ -68,13 +79,7 @@ def atomic_write(
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
     tmp = tmp_name(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
-        try:
-            write_all(fd, data)
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new(tmp, data, 0o666 if mode is None else mode, fsync=fsync)
         os.replace(tmp, path)
     except BaseException:
         discard(tmp)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dvlite.errors import CorruptObjectError
 from dvlite.objects import fsutil
-from dvlite.objects.copying import OBJECT_MODE, copy_hashing, write_new
+from dvlite.objects.copying import OBJECT_MODE, copy_hashing
 from dvlite.objects.hashing import PREFIX, hash_file, hex_of, oid_of_bytes
 from dvlite.progress import OnBytes
 
@@ -75,9 +75,10 @@ class ObjectStore:
         for prefix, group in by_prefix.items():
             if len(group) < _LIST_MIN:
                 present.update(oid for oid in group if self.exists(oid))
-            else:
-                keys = set(fanout_keys(self.objects_dir, [prefix]))
-                present.update(oid for oid in group if oid[at:] in keys)
+                continue
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                names = set(os.listdir(os.path.join(self.objects_dir, prefix)))
+                present.update(oid for oid in group if oid[at + 2 :] in names)
         return present
 
     def iter_oids(self) -> list[str]:
@@ -113,7 +114,7 @@ class ObjectStore:
         if not os.path.exists(dest):
             tmp = self.new_tmp(dest)
             try:
-                write_new(tmp, data)
+                fsutil.write_new(tmp, data, OBJECT_MODE)
                 self._place(tmp, dest)
             except BaseException:
                 fsutil.discard(tmp)
@@ -136,19 +137,23 @@ class ObjectStore:
             fsutil.discard(tmp)
             raise
 
-    def import_file(self, src: str, oid: str, where: str, on_bytes: OnBytes | None = None) -> int:
-        """Copy (or reflink) ``src`` in as ``oid``, verifying it in the same read; returns its
-        size. A mismatch stores nothing and raises CorruptObjectError naming ``where``."""
-        dest = self.path(oid)
-        tmp = self.new_tmp(dest)
+    def import_file(
+        self, src: str, oid: str | None = None, *, where: str = "", on_bytes: OnBytes | None = None
+    ) -> tuple[str, int]:
+        """Copy (or reflink) ``src`` in, hashing it in the same read; returns its oid and size.
+        Bytes that do not hash to ``oid``, when given, store nothing and raise
+        CorruptObjectError naming ``where``."""
+        tmp = self.new_tmp(self.path(oid) if oid else "")
         try:
-            check(oid, self._clone_or_copy(src, tmp, on_bytes), where)
+            actual = self._clone_or_copy(src, tmp, on_bytes)
+            if oid:
+                check(oid, actual, where)
             size = os.path.getsize(tmp)
-            self._commit(tmp, dest)
+            self._commit(tmp, self.path(actual))
         except BaseException:
             fsutil.discard(tmp)
             raise
-        return size
+        return actual, size
 
     def _clone_or_copy(self, src: str, tmp: str, on_bytes: OnBytes | None = None) -> str:
         """Reflink ``src`` to the new read-only file ``tmp`` where the filesystem can, else

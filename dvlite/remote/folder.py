@@ -60,13 +60,13 @@ class FolderRemote(Remote):
             return
         src = cache.path(obj.oid)
         with FileBytes(progress) as moved:  # a big object's bytes as they are copied
-            self.store.import_file(src, obj.oid, src, moved.on_bytes)
+            self.store.import_file(src, obj.oid, where=src, on_bytes=moved.on_bytes)
             moved.finish(max(obj.size, 0))
 
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src, where = self.store.path(obj.oid), self.url_of(obj.oid)
         with FileBytes(progress) as moved:  # a big object's bytes as they are copied
-            moved.finish(cache.import_file(src, obj.oid, where, moved.on_bytes))
+            moved.finish(cache.import_file(src, obj.oid, where=where, on_bytes=moved.on_bytes)[1])
 
     def _cat_verified(self, oid: str) -> bytes:
         return self.store.read_bytes(oid, self.url_of(oid))
