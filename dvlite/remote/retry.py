@@ -24,15 +24,11 @@ TIMEOUT = 15.0  # seconds a request waits to connect, and then for each part of 
 DEADLINE = 45.0  # seconds after an operation's first attempt began when no retry starts any more
 
 
-def backoff(attempt: int) -> float:
-    return BACKOFF * (2**attempt) * (0.5 + random.random())
-
-
 def retry_delay(attempt: int, started: float) -> float | None:
     """How long to wait before trying again an operation whose attempt number ``attempt``
     (from 0) failed with a transient error, first tried at ``started`` (``time.monotonic()``);
     None when it is given up: the retries are used up, or the retry would start past DEADLINE."""
-    delay = backoff(attempt)
+    delay = BACKOFF * (2**attempt) * (0.5 + random.random())
     if attempt >= RETRIES or time.monotonic() + delay - started > DEADLINE:
         return None
     return delay
