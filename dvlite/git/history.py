@@ -88,20 +88,14 @@ def tracked_at(repo: Repo, rev: str) -> list[Tracked]:
     """Every pointer and stage output committed at ``rev`` (the workspace for ``WORKSPACE``)."""
     if rev == WORKSPACE:
         return collect(repo)
-    return pointers_at(repo, resolve(repo, rev), rev)
+    return tracked_at_commits(repo, [resolve(repo, rev)], [rev])[0]
 
 
-def pointers_at(repo: Repo, commit: str, label: str | None = None) -> list[Tracked]:
-    """Every pointer file and stage output (dvlite.lock) at ``commit`` (a commit id), parsed;
-    PointerError for a malformed one."""
-    return pointers_at_each(repo, [commit], [label or commit[:12]])[0]
-
-
-def pointers_at_each(
+def tracked_at_commits(
     repo: Repo, commits: list[str], labels: list[str] | None = None
 ) -> list[list[Tracked]]:
-    """``pointers_at`` for several commits, reading all their pointer files through one git
-    process."""
+    """``tracked_at`` for each of ``commits`` (commit ids, read without resolving them), all
+    their pointer files read through one git process; PointerError for a malformed one."""
     _check(repo)
     found = []
     for commit in commits:

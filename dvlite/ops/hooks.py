@@ -338,7 +338,7 @@ def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | N
     from dvlite.git import history
     from dvlite.transfer import push_oids
 
-    at = history.pointers_at_each(repo, pushed_commits(repo, remote_name, stdin))
+    at = history.tracked_at_commits(repo, pushed_commits(repo, remote_name, stdin))
     roots = list(dict.fromkeys(item.pointer.oid for items in at for item in items))
     return push_oids(repo, None, roots) if roots else None
 
@@ -374,7 +374,7 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
         return CheckoutResult()
     # git names the commits by id: read both without resolving them, in one cat-file
     revs = [new] if old in ("", gitcmd.NULL_SHA) else [old, new]
-    at = history.pointers_at_each(repo, revs, labels=revs)
+    at = history.tracked_at_commits(repo, revs, labels=revs)
     before = {t.rel: t for t in at[0]} if len(revs) == 2 else {}
     after = {t.rel: t for t in at[-1]}
     changed = [

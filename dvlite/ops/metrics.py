@@ -36,14 +36,10 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def metric_files(snap: Snapshot) -> list[str]:
-    return list(dict.fromkeys(m for stage in snap.pipeline for m in stage.metrics))
-
-
 def read_metrics(snap: Snapshot) -> Values:
     """Every declared metrics file's values at ``snap`` (files that are absent are left out)."""
     found: Values = {}
-    for rel in metric_files(snap):
+    for rel in dict.fromkeys(m for stage in snap.pipeline for m in stage.metrics):
         data = snap.read(rel)
         if data is None:
             continue

@@ -52,6 +52,10 @@ class LockedPath(Recorded):
 Params = dict[str, dict[str, object]]  # params file -> key -> value
 
 
+def _sorted(paths: tuple[LockedPath, ...]) -> list[dict[str, object]]:
+    return [p.to_dict() for p in sorted(paths, key=lambda p: p.path)]
+
+
 @dataclass(frozen=True)
 class LockEntry:
     name: str
@@ -61,22 +65,16 @@ class LockEntry:
     outs: tuple[LockedPath, ...] = ()
     metrics: tuple[LockedPath, ...] = ()
 
-    def dep(self, path: str) -> LockedPath | None:
-        return next((d for d in self.deps if d.path == path), None)
-
-    def out(self, path: str) -> LockedPath | None:
-        return next((o for o in self.outs + self.metrics if o.path == path), None)
-
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"cmd": self.cmd}
         if self.deps:
-            d["deps"] = [p.to_dict() for p in sorted(self.deps, key=lambda p: p.path)]
+            d["deps"] = _sorted(self.deps)
         if self.params:
             d["params"] = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
         if self.outs:
-            d["outs"] = [p.to_dict() for p in sorted(self.outs, key=lambda p: p.path)]
+            d["outs"] = _sorted(self.outs)
         if self.metrics:
-            d["metrics"] = [p.to_dict() for p in sorted(self.metrics, key=lambda p: p.path)]
+            d["metrics"] = _sorted(self.metrics)
         return d
 
     @classmethod
@@ -114,7 +112,6 @@ class Lock:
         }
 
     def dumps(self) -> str:
-
         return yamlio.dump(self.to_dict())
 
     @classmethod
@@ -134,7 +131,6 @@ class Lock:
 
     @classmethod
     def loads(cls, text: str, where: str = LOCK_FILE) -> Lock:
-
         return cls.from_dict(yamlio.load(text, where, PipelineError), where)
 
 
