@@ -126,14 +126,15 @@ def _tmp_owner(name: str) -> int | None:
     return int(m[1]) if m else None
 
 
-def _alive(pid: int) -> bool:
+def _gone(pid: int) -> bool:
+    """Whether no process (and not this one) runs under ``pid``."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return pid != os.getpid()
+    except PermissionError:  # another user's
+        pass
+    return False
 
 
 def stale_tmp(folder: str | Path) -> list[str]:
@@ -146,7 +147,7 @@ def stale_tmp(folder: str | Path) -> list[str]:
     found = []
     for name in names:
         pid = _tmp_owner(name)
-        if pid is not None and pid != os.getpid() and not _alive(pid):
+        if pid is not None and _gone(pid):
             found.append(name)
     return found
 
@@ -174,8 +175,7 @@ def journal(tmp_dir: str | Path, folders: Iterable[str]) -> Iterator[None]:
     path = os.path.join(tmp_dir, f"{JOURNAL}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
     data = "\0".join(folders).encode("utf-8", "surrogateescape")
     os.makedirs(tmp_dir, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
+    write_new(path, data)
     try:
         yield
     finally:
@@ -192,9 +192,7 @@ def journal_folders(tmp_dir: str | Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name in names:
         pid = name[len(JOURNAL) :].split("-", 1)[0]
-        if not (name.startswith(JOURNAL) and pid.isdigit()):
-            continue
-        if int(pid) == os.getpid() or _alive(int(pid)):
+        if not (name.startswith(JOURNAL) and pid.isdigit() and _gone(int(pid))):
             continue
         path = os.path.join(tmp_dir, name)
         try:

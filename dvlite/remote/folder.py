@@ -48,7 +48,7 @@ class FolderRemote(Remote):
         found = []
         for folder, _, names in os.walk(self.root):
             for name in names:
-                if fsutil.TMP_MARK in name and fsutil.is_tmp_name(name):
+                if fsutil.is_tmp_name(name):
                     path = os.path.join(folder, name)
                     with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
                         found.append((path, os.lstat(path).st_mtime))
