@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import RunResult, TmpDir, git, invoke
+from helpers import TmpDir, git, invoke, ok, one_line_error
 from remote_helpers import make_bucket
 
 from dvlite.objects.hashing import hex_of, oid_of_bytes
@@ -221,19 +221,6 @@ DATA = {
         "sub": {"c.bin": os.urandom(2048), "d.txt": "delta"},
     },
 }
-
-
-def ok(result: RunResult) -> RunResult:
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def one_line_error(result: RunResult) -> str:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from helpers import RunResult, TmpDir, git, invoke
+from helpers import RunResult, TmpDir, git, invoke, ok
 
 from dvlite.records.repo import Repo
 from dvlite.remote import retry
@@ -82,11 +82,6 @@ def project(repo: Repo, tmp_dir: TmpDir, silent: Silent, monkeypatch: pytest.Mon
     git(tmp_dir, "add", "-A")
     git(tmp_dir, "commit", "-q", "-m", "v1")
     return repo
-
-
-def ok(result: RunResult) -> RunResult:
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def one_line_error(result: RunResult) -> str:

@@ -20,16 +20,7 @@ import fsspec
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from dvlite.errors import RemoteError
-from dvlite.objects import fsutil
-from dvlite.objects.hashing import (
-    CHUNK,
-    PREFIX,
-    hash_file,
-    hasher,
-    hex_of,
-    oid_from_hasher,
-    oid_of_bytes,
-)
+from dvlite.objects import fsutil, hashing
 from dvlite.objects.store import check
 from dvlite.progress import Advance, FileBytes, OnBytes
 from dvlite.remote import errors
@@ -150,7 +141,7 @@ class FsspecBase(Remote):
             return set()
         if len(oids) <= EXISTS_MAX:
             return self._exists_each(oids)
-        prefixes = sorted({hex_of(o)[:2] for o in oids})
+        prefixes = sorted({hashing.hex_of(o)[:2] for o in oids})
         first = self._list_prefixes(prefixes[:1])
         estimate = max(len(first), 1) * 256  # objects in the whole store
         if estimate // 1000 + 1 < len(oids) and estimate // 1000 + 1 < len(prefixes):
@@ -166,14 +157,14 @@ class FsspecBase(Remote):
         return {o for o, r in zip(oids, found, strict=True) if r is True}
 
     def list_oids(self) -> set[str]:
-        return {PREFIX + key for key in self._keys_in([f"{self.root}/objects"])}
+        return {hashing.PREFIX + key for key in self._keys_in([f"{self.root}/objects"])}
 
     def list_runs(self) -> set[str]:
         return self._keys_in([f"{self.root}/runs"])
 
     def _list_prefixes(self, prefixes: Sequence[str]) -> set[str]:
         folders = [f"{self.root}/objects/{p}" for p in prefixes]
-        return {PREFIX + key for key in self._keys_in(folders)}
+        return {hashing.PREFIX + key for key in self._keys_in(folders)}
 
     def _keys_in(self, folders: Sequence[str]) -> set[str]:
         """The keys of the files below ``folders``: one listing each, retried like every request."""
@@ -202,7 +193,7 @@ class FsspecRemote(FsspecBase):
 
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src = cache.path(obj.oid)
-        check(obj.oid, hash_file(src)[0], src)
+        check(obj.oid, hashing.hash_file(src)[0], src)
         with FileBytes(progress) as sent:  # its bytes as they are sent
             callback = progress_callback(sent.on_bytes)
             self._store(self.path(obj.oid), lambda to: self.fs.put_file(src, to, callback=callback))
@@ -216,16 +207,16 @@ class FsspecRemote(FsspecBase):
             received.finish(size)
 
     def _hash(self, oid: str, progress: Advance | None) -> str:
-        h = hasher()
+        h = hashing.hasher()
         size = 0
         with FileBytes(progress) as read, self.fs.open(self.path(oid), "rb") as f:
-            while chunk := f.read(CHUNK):
+            while chunk := f.read(hashing.CHUNK):
                 h.update(chunk)
                 size += len(chunk)
                 if read.on_bytes:
                     read.on_bytes(len(chunk))
             read.finish(size)
-        return oid_from_hasher(h)
+        return hashing.oid_from_hasher(h)
 
     def _cat_verified(self, oid: str) -> bytes:
         return verified(self.fs.cat_file(self.path(oid)), oid, self.url_of(oid))
@@ -284,7 +275,7 @@ def progress_callback(on_bytes: OnBytes | None) -> Callback:
 
 def verified(data: bytes, oid: str, where: str) -> bytes:
     """``data``, once checked to hash to ``oid`` (else CorruptObjectError naming ``where``)."""
-    check(oid, oid_of_bytes(data), where)
+    check(oid, hashing.oid_of_bytes(data), where)
     return data
 
 
