@@ -3,6 +3,7 @@ revision, and how they changed between two."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TypeGuard
 
@@ -65,19 +66,18 @@ def show(
     }
 
 
-def _compare(old: Values, new: Values, *, everything: bool) -> list[Row]:
+def _diff(
+    repo: Repo, a: str | None, b: str | None, read: Callable[[Snapshot], Values], everything: bool
+) -> list[Row]:
+    old, new = read(Snapshot(repo, a or "HEAD")), read(Snapshot(repo, b))
     rows = []
     for path in sorted(old.keys() | new.keys()):
-        a, b = old.get(path, {}), new.get(path, {})
-        for key in sorted(a.keys() | b.keys()):
-            va, vb = a.get(key), b.get(key)
-            if everything or not params_mod.same_value(va, vb) or (key in a) != (key in b):
+        was, now = old.get(path, {}), new.get(path, {})
+        for key in sorted(was.keys() | now.keys()):
+            va, vb = was.get(key), now.get(key)
+            if everything or not params_mod.same_value(va, vb) or (key in was) != (key in now):
                 rows.append(Row(path, key, va, vb))
     return rows
-
-
-def _pair(repo: Repo, a: str | None, b: str | None) -> tuple[Snapshot, Snapshot]:
-    return Snapshot(repo, a or "HEAD"), Snapshot(repo, b)
 
 
 def diff(
@@ -85,8 +85,7 @@ def diff(
 ) -> list[Row]:
     """Metrics that differ between revision ``a`` (default HEAD) and ``b`` (default: the
     workspace)."""
-    old, new = _pair(repo, a, b)
-    return _compare(read_metrics(old), read_metrics(new), everything=everything)
+    return _diff(repo, a, b, read_metrics, everything)
 
 
 def read_params(snap: Snapshot) -> Values:
@@ -110,5 +109,4 @@ def params_diff(
 ) -> list[Row]:
     """Params that differ between revision ``a`` (default HEAD) and ``b`` (default: the
     workspace)."""
-    old, new = _pair(repo, a, b)
-    return _compare(read_params(old), read_params(new), everything=everything)
+    return _diff(repo, a, b, read_params, everything)
