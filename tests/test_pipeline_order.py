@@ -5,6 +5,9 @@ from __future__ import annotations
 import shlex
 import sys
 
+import pytest
+
+from dvlite.errors import PipelineError
 from dvlite.ops.repro import repro
 from dvlite.records.pipeline import Pipeline, Stage, load, save
 from dvlite.records.repo import Repo
@@ -49,5 +52,25 @@ def test_stages_run_in_file_order_among_those_ready(repo: Repo, dvlite) -> None:
     assert load(repo.root).order() == ["free", "early", "late"]
     result = dvlite("repro", "--dry")
     assert [line.split()[2] for line in result.stdout.splitlines()] == ["free", "early", "late"]
-    assert dvlite("repro", "-j", "3").exit_code == 0
+    result = dvlite("repro")  # one at a time: in that order
+    assert [line.split()[0] for line in result.stdout.splitlines()[:3]] == [
+        "[free]",
+        "[early]",
+        "[late]",
+    ]
+    assert dvlite("repro", "-f", "-j", "3").exit_code == 0  # late still waits for early
     assert (repo.root / "late.txt").read_text() == "e\n"
+
+
+def test_a_cycle_is_named_from_the_first_stage_in_the_file(repo: Repo) -> None:
+    stages = {
+        "d": Stage("d", "true", outs=("d.txt",)),
+        "a": Stage("a", "true", deps=("b.txt", "d.txt"), outs=("a.txt",)),
+        "b": Stage("b", "true", deps=("c.txt",), outs=("b.txt",)),
+        "c": Stage("c", "true", deps=("a.txt",), outs=("c.txt",)),
+    }
+    with pytest.raises(PipelineError) as exc:
+        Pipeline(stages).order()
+    assert str(exc.value) == (
+        "dvlite.yaml has a cycle: a -> b -> c -> a; a stage cannot depend on its own outputs"
+    )
