@@ -30,12 +30,7 @@ class TreeEntry:
     exec: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "name": self.name,
-            "type": self.type,
-            "oid": self.oid,
-            "size": self.size,
-        }
+        d: dict[str, object] = dict(name=self.name, type=self.type, oid=self.oid, size=self.size)
         if self.exec:
             d["exec"] = True
         return d
@@ -159,15 +154,18 @@ def traverse(
     stack = [(rel, entry)]
     while stack:
         path, e = stack.pop()
-        if e.type == DIR and seen is not None:
+        if e.type != DIR:
+            yield path, e
+            continue
+        if seen is not None:
             if e.oid in seen:
                 continue
             seen.add(e.oid)
         yield path, e
-        if e.type == DIR and not (prune and prune(path, e)):
+        if not (prune and prune(path, e)):
             children = open_dir(e, path)
             if children:
-                stack.extend((f"{path}/{name}", c) for name, c in reversed(children.items()))
+                stack += [(f"{path}/{name}", c) for name, c in reversed(children.items())]
 
 
 def walk(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -99,24 +98,19 @@ def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
         raise PathError(f"{rel}: no such file or directory") from None
     except OSError as exc:
         raise _stat_error(rel, exc) from None
-    if stat.S_ISDIR(st.st_mode):
+    if S_ISDIR(st.st_mode):
         if os.path.islink(path):
             raise PathError(f"{rel} is a symlink to a folder; add the folder it points to instead")
         root = os.path.realpath(path)
         node = DirNode(name, path, rel)
         _scan_dir(node, (root, *allowed_link_roots))
         return node
-    if not stat.S_ISREG(st.st_mode):
+    if not S_ISREG(st.st_mode):
         raise PathError(f"{rel} is not a regular file or folder")
     if os.path.islink(path):
         _check_link(path, rel, allowed_link_roots)
-    return _file_node(name, path, rel, st)
-
-
-def _file_node(name: str, path: str, rel: str, st: os.stat_result) -> FileNode:
-    return FileNode(
-        name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(st.st_mode & stat.S_IXUSR)
-    )
+    mode = st.st_mode
+    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR))
 
 
 def _stat_error(rel: str, exc: OSError) -> PathError:
@@ -164,7 +158,7 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
         try:
             if entry.is_symlink():
                 st = os.stat(entry.path)
-                if stat.S_ISDIR(st.st_mode):
+                if S_ISDIR(st.st_mode):
                     raise PathError(
                         f"{rel} is a symlink to a folder; dvlite does not follow folder links"
                     )
@@ -341,11 +335,13 @@ def missing_objects(
             prune=stand_in if work is not None else None,
         )
     )
-    oids = {e.oid for _, e in walked if e.type == FILE}
+    oids = {e.oid for _, e in walked}  # trees too: a cheap check, and a lost one is listed
     for node in equal.values():
         _add_oids(node, oids)
     present = cache.existing(oids)
     complete = len(present) == len(oids)
+    if complete and not lost:
+        return
 
     def lacks(_: str, node: Node) -> bool:
         return node.oid not in present
