@@ -227,8 +227,9 @@ def walk_levels(
     on_missing: OnMissing | None = None,
     prune: Callable[[str, TreeEntry], bool] | None = None,
 ) -> Iterator[tuple[str, TreeEntry, str]]:
-    """``walk`` breadth-first from several ``(path, entry, source)`` roots, each tree once;
-    ``before`` gets each level before any of its trees is read (to fetch them in one batch)."""
+    """``walk`` breadth-first from several ``(path, entry, source)`` roots, each tree once
+    over all of them; ``before`` gets each level before any of its trees is read (so that
+    a fetch asks for them in one batch)."""
     seen: set[str] = set()
     level = list(start)
     while level:

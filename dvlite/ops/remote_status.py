@@ -174,23 +174,17 @@ def fsck_remote(
     result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
     present = {oid for oid, actual in hashes.items() if actual == oid}
     load = tree_reader(repo, rem)
-    seen: set[str] = set()
-    absent: set[str] = set()
-    for root in roots(repo, load_tree=load):
-        walked = tree.walk(
-            load,
-            root.entry,
-            root.rel,
-            source=root.source,
-            seen=seen,
-            prune=lambda _, e: e.oid not in present,  # a tree missing there, or corrupt
-            on_missing=tree.skip_missing,
-        )
-        for rel, entry in walked:
-            if entry.oid not in hashes and entry.oid not in absent:
-                absent.add(entry.oid)
-                result.missing.append(rel)
-    result.missing.sort()
+    walked = tree.walk_levels(
+        load,
+        [(r.rel, r.entry, r.source) for r in roots(repo, load_tree=load)],
+        prune=lambda _, e: e.oid not in present,  # a tree missing there, or corrupt
+        on_missing=tree.skip_missing,
+    )
+    absent: dict[str, str] = {}  # oid -> the first path it is missing at
+    for rel, entry, _ in walked:
+        if entry.oid not in hashes:
+            absent.setdefault(entry.oid, rel)
+    result.missing = sorted(set(absent.values()))
     if result.missing or result.corrupt:
         void_verified(repo, rem)  # so that the next push looks for every object again
     result.temporary = [rem.display(path) for path, _ in rem.list_tmp()]

@@ -63,27 +63,22 @@ def plan_push(
     def lost(rel: str, entry: TreeEntry, exc: CacheError) -> None:
         unreadable[entry.oid] = _why(exc)
 
-    seen: set[str] = set()
-    for root in start:
-        walked = tree.walk(
-            load,
-            root.entry,
-            root.rel,
-            source=root.source,
-            seen=seen,
-            on_missing=lost,
-            prune=lambda _, e: e.oid in plan.present,
-        )
-        for rel, entry in walked:
-            if entry.oid in entries:
-                continue
-            if not expanded and trusted.get(entry.oid) != entry.type:
-                trusted, expanded = cached_below(repo, verified or {}), True
-            if trusted.get(entry.oid) == entry.type:
-                plan.present.add(entry.oid)
-                continue
-            entries[entry.oid] = entry
-            plan.reached[entry.oid] = rel
+    walked = tree.walk_levels(
+        load,
+        [(r.rel, r.entry, r.source) for r in start],
+        on_missing=lost,
+        prune=lambda _, e: e.oid in plan.present,
+    )
+    for rel, entry, _ in walked:
+        if entry.oid in entries:
+            continue
+        if not expanded and trusted.get(entry.oid) != entry.type:
+            trusted, expanded = cached_below(repo, verified or {}), True
+        if trusted.get(entry.oid) == entry.type:
+            plan.present.add(entry.oid)
+            continue
+        entries[entry.oid] = entry
+        plan.reached[entry.oid] = rel
     children = plan.children
     for oid, entry in entries.items():
         if entry.type == DIR and oid not in unreadable:
