@@ -142,6 +142,10 @@ def _read(
         return None
 
 
+def _opener(load: Load, source: str, on_missing: OnMissing | None) -> Open:
+    return lambda entry, path: _read(load, entry, path, source, on_missing)
+
+
 def traverse(
     open_dir: Open,
     entry: Any,
@@ -185,11 +189,7 @@ def walk(
     entered. A tree in ``seen`` is skipped, and each one entered is added. A folder for which
     ``prune(path, entry)`` is true is not entered. A crafted tree, or one nested deeper than
     MAX_DEPTH, raises PathError naming ``source`` (the pointer)."""
-
-    def open_dir(e: TreeEntry, path: str) -> dict[str, TreeEntry] | None:
-        return _read(load, e, path, source, on_missing)
-
-    return traverse(open_dir, entry, rel, seen, prune)
+    return traverse(_opener(load, source, on_missing), entry, rel, seen, prune)
 
 
 def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[str, TreeEntry]]:
@@ -248,7 +248,7 @@ def walk_levels(
             if e.type == DIR and not (prune and prune(path, e)):
                 children = _read(load, e, path, source, on_missing)
                 if children:
-                    level.extend((f"{path}/{name}", c, source) for name, c in children.items())
+                    level += [(f"{path}/{name}", c, source) for name, c in children.items()]
 
 
 def waves(trees: Collection[str], children: Callable[[str], Iterable[str]]) -> list[list[str]]:
@@ -285,10 +285,7 @@ def diff(
     file, new file), skipping subtrees with equal oids unread. ``new`` is an entry, or a
     workspace node whose folders ``children`` opens as ``traverse`` does. Trees are read as
     ``walk`` reads them."""
-
-    def open_old(entry: TreeEntry, path: str) -> dict[str, TreeEntry] | None:
-        return _read(load, entry, path, source, on_missing)
-
+    open_old = _opener(load, source, on_missing)
     return _diff(old, new, rel, open_old, children or open_old)
 
 
