@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from dvlite.api.base import Paths, StrPath, open_repo, path_in, paths_in
+from dvlite.api.base import Paths, StrPath, open_repo, paths_in
 from dvlite.git.history import Revisions
 
 if TYPE_CHECKING:
@@ -26,16 +26,11 @@ def remote_add(
 ) -> None:
     """``dvlite remote add``: a folder path, s3://bucket/prefix or any fsspec URL. ``local``
     writes to .dvlite/config.local (git-ignored)."""
-    from dvlite.remote import protocol_of
     from dvlite.remote.settings import add as do_add
 
-    url = os.path.expanduser(url)
-    if repo is not None and not (
-        protocol_of(url) or url.startswith("file://") or os.path.isabs(url)
-    ):
-        url = os.path.relpath(path_in(repo, url))  # taken from repo=; stored relative to the root
+    url = os.path.expanduser(url)  # a relative path is taken from repo= when it is given
     level = "local" if local else "repo"
-    do_add(open_repo(repo), name, url, default=default, force=force, level=level)
+    do_add(open_repo(repo), name, url, default=default, force=force, level=level, base=repo or "")
 
 
 def remote_remove(name: str, *, repo: StrPath | None = None) -> None:
@@ -69,8 +64,7 @@ def push(
     from dvlite.transfer import push as do_push
 
     return do_push(
-        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs,
-        revisions=revisions,
+        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs, revisions=revisions,
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -89,8 +83,7 @@ def fetch(
     from dvlite.transfer import fetch as do_fetch
 
     return do_fetch(
-        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs,
-        revisions=revisions,
+        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs, revisions=revisions,
         run_cache=run_cache, progress=progress,
     )  # fmt: skip
 
@@ -110,8 +103,7 @@ def pull(
     from dvlite.ops.pull import pull as do_pull
 
     return do_pull(
-        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs,
-        revisions=revisions,
+        open_repo(repo), paths_in(repo, targets), remote=remote, jobs=jobs, revisions=revisions,
         run_cache=run_cache, force=force, progress=progress,
     )  # fmt: skip
 

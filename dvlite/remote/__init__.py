@@ -1,11 +1,9 @@
 """Remotes: object stores that hold the same ``objects/<2 hex>/<30 hex>`` layout as the cache.
 
-A plain folder path is the embedded default (no extra package, ``folder``); ``s3://bucket/
-prefix`` goes through s3fs (``s3``); any other URL through the fsspec package for its protocol
-(``fsspec_remote`` for sync filesystems, ``fsspec_async`` for async ones). ``base`` is the
-interface every backend implements, where each operation is a batch that ``retry`` runs;
-``errors`` translates the storage libraries' errors once into ``RemoteError``; ``config``
-reads which remotes a repository has.
+A folder path is a ``folder`` remote (no extra package); ``s3://bucket/prefix`` goes through
+s3fs (``s3``), any other URL through its fsspec filesystem (``fsspec_remote``, or
+``fsspec_async`` for async ones). ``base`` is the interface, each operation a batch that
+``retry`` runs; ``errors`` says what went wrong once; ``config`` reads which remotes there are.
 """
 
 from __future__ import annotations
@@ -14,16 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from dvlite.remote.base import Obj, Remote
-from dvlite.remote.config import (
-    COMMON_OPTIONS,
-    S3_OPTIONS,
-    SECRET_OPTIONS,
-    RemoteConfig,
-    configured,
-    default_name,
-    get_config,
-    protocol_of,
-)
+from dvlite.remote.config import RemoteConfig, configured, default_name, get_config, protocol_of
 
 if TYPE_CHECKING:
     from dvlite.records.repo import Repo
@@ -32,8 +21,8 @@ if TYPE_CHECKING:
 def from_config(
     cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
 ) -> Remote:
-    """The backend for the remote's URL (folder paths relative to ``base``): a folder, S3, or
-    another fsspec filesystem. Only the backend in use is imported: fsspec is not cheap."""
+    """The backend for the remote's URL (folder paths relative to ``base``). Only the backend
+    in use is imported: fsspec is not cheap."""
     protocol = protocol_of(cfg.url)
     kind: type[Remote]
     if not protocol:
@@ -55,16 +44,12 @@ def open_remote(repo: Repo, name: str | None = None, *, jobs: int | None = None)
 
 
 __all__ = [
-    "COMMON_OPTIONS",
-    "S3_OPTIONS",
-    "SECRET_OPTIONS",
     "Obj",
     "Remote",
     "RemoteConfig",
     "configured",
     "default_name",
     "from_config",
-    "get_config",
     "open_remote",
     "protocol_of",
 ]

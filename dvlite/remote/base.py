@@ -63,31 +63,15 @@ class Remote(ABC):
         if self.protocol:
             self.root = cfg.url.split("://", 1)[1].rstrip("/")
         else:
-            path = cfg.url[len("file://") :] if cfg.url.startswith("file://") else cfg.url
+            path = cfg.url.removeprefix("file://")
             self.root = (
                 os.path.join(os.fspath(base), os.path.expanduser(path)).rstrip(os.sep) or os.sep
             )
-        self.jobs = (
-            jobs
-            or self._configured_jobs()
-            or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
-        )
+        if not jobs and "jobs" in self.options:
+            jobs = int(_positive(self.name, "jobs", self.options["jobs"], int, "a whole number"))
+        self.jobs = jobs or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
         self._receiving_into: str | None = None  # the cache a download writes into
-
-    def _configured_jobs(self) -> int | None:
-        raw = self.options.get("jobs")
-        if raw is None:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ConfigError(
-                f"remote.{self.name}.jobs must be a whole number above 0, not {raw!r}"
-            )
-        return value
 
     def __repr__(self) -> str:
         return f"Remote({self.name!r}, {self.url!r})"
@@ -133,6 +117,13 @@ class Remote(ABC):
         """``op`` on every item, in threads (see ``retry.Retry``); the results in order."""
         return Retry(self.translate, self.jobs).threads(op, items) if items else []
 
+    def _one(self, op: Callable[[Any], Any], item: Any) -> Any:
+        """``op`` on one item, retried; any error raised as a RemoteError."""
+        result = self._map(op, [item])[0]
+        if isinstance(result, BaseException):
+            raise self.translate(result)
+        return result
+
     # -- what the backends provide, one object at a time (awaitable on async remotes) -----
     @abstractmethod
     def check_reachable(self) -> None:
@@ -147,27 +138,29 @@ class Remote(ABC):
         """Every object id on the remote (one listing of the whole store)."""
 
     @abstractmethod
-    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
+    def list_runs(self) -> set[str]:
+        """The key of every run-cache entry on the remote (one listing)."""
 
+    @abstractmethod
+    def _list_names(self, path: str) -> Maybe[list[str]]:
+        """The names of the files in the folder ``path`` (none when it does not exist)."""
+
+    @abstractmethod
+    def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
     @abstractmethod
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
-
     @abstractmethod
     def _hash(self, oid: str, progress: Advance | None) -> Maybe[str]: ...
-
     @abstractmethod
     def _cat_verified(self, oid: str) -> Maybe[bytes]: ...
-
     @abstractmethod
     def _rm(self, path: str) -> Maybe[None]: ...
-
     @abstractmethod
     def _read(self, path: str) -> Maybe[bytes]: ...
-
     @abstractmethod
     def _write(self, path: str, data: bytes) -> Maybe[None]: ...
 
-    # -- moving objects -------------------------------------------------------------------
+    # -- objects --------------------------------------------------------------------------
     def upload(
         self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
     ) -> dict[str, BaseException]:
@@ -188,10 +181,22 @@ class Remote(ABC):
 
     def read(self, oid: str) -> bytes:
         """One object's bytes, verified (for trees the cache lacks)."""
-        results = self._map(self._cat_verified, [oid])
-        if isinstance(results[0], BaseException):
-            raise results[0]
-        return results[0]
+        [data] = self._map(self._cat_verified, [oid])
+        if isinstance(data, BaseException):
+            raise data  # FileNotFoundError or CorruptObjectError, for the caller to name
+        return data
+
+    def hash_objects(
+        self, oids: Sequence[str], progress: Advance | None = None
+    ) -> dict[str, str | None]:
+        """What each remote object's bytes really hash to (None when it is missing)."""
+        results = self._map(lambda oid: self._hash(oid, progress), oids)
+        return {o: r if isinstance(r, str) else None for o, r in zip(oids, results, strict=True)}
+
+    def delete(self, oids: Iterable[str]) -> None:
+        """Remove objects from the remote. Callers delete trees before their contents, so
+        that a tree on the remote always means its contents are there."""
+        self._map(lambda oid: self._rm(self.path(oid)), list(oids))
 
     # -- run-cache entries: small files at runs/<2 hex>/<30 hex>, beside objects/ ----------
     def run_path(self, key: str) -> str:
@@ -199,10 +204,6 @@ class Remote(ABC):
 
     def run_url(self, key: str) -> str:
         return self.display(self.run_path(key))
-
-    @abstractmethod
-    def list_runs(self) -> set[str]:
-        """The key of every run-cache entry on the remote (one listing)."""
 
     def read_runs(self, keys: Sequence[str]) -> dict[str, bytes | BaseException]:
         """Each entry's bytes, or the error (FileNotFoundError) that reading it gave. Entries
@@ -221,33 +222,17 @@ class Remote(ABC):
     def gc_marks(self) -> frozenset[str]:
         """The gc marks on the remote (one listing): they change whenever a gc of the remote
         starts, so a client's record of what it verified there holds while they stay the same."""
-        listed = self._map(self._list_names, [f"{self.root}/{GC_DIR}"])[0]
-        if isinstance(listed, BaseException):
-            raise self.translate(listed)
+        listed = self._one(self._list_names, f"{self.root}/{GC_DIR}")
         return frozenset(n for n in listed if GC_MARK.fullmatch(n))
 
     def add_gc_mark(self) -> str:
         """Write a new gc mark (a name no other writer uses); returns it."""
         name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + os.urandom(4).hex()
-        written = self._map(lambda n: self._write(f"{self.root}/{GC_DIR}/{n}", b""), [name])[0]
-        if isinstance(written, BaseException):
-            raise self.translate(written)
+        self._one(lambda path: self._write(path, b""), f"{self.root}/{GC_DIR}/{name}")
         return name
 
     def delete_gc_marks(self, names: Iterable[str]) -> None:
         self._map(self._rm, [f"{self.root}/{GC_DIR}/{n}" for n in names if GC_MARK.fullmatch(n)])
-
-    @abstractmethod
-    def _list_names(self, path: str) -> Maybe[list[str]]:
-        """The names of the files in the folder ``path`` (none when it does not exist)."""
-
-    # -- verifying and deleting -----------------------------------------------------------
-    def hash_objects(
-        self, oids: Sequence[str], progress: Advance | None = None
-    ) -> dict[str, str | None]:
-        """What each remote object's bytes really hash to (None when it is missing)."""
-        results = self._map(lambda oid: self._hash(oid, progress), oids)
-        return {o: r if isinstance(r, str) else None for o, r in zip(oids, results, strict=True)}
 
     # -- temporary files a killed push left (stores that write under a temporary name) ------
     def list_tmp(self) -> list[tuple[str, float]]:
@@ -258,22 +243,20 @@ class Remote(ABC):
     def delete_tmp(self, paths: Iterable[str]) -> None:
         self._map(self._rm, list(paths))
 
-    def delete(self, oids: Iterable[str]) -> None:
-        """Remove objects from the remote. Callers delete trees before their contents, so
-        that a tree on the remote always means its contents are there."""
-        self._map(lambda oid: self._rm(self.path(oid)), list(oids))
-
 
 def parse_timeout(name: str, raw: str | None) -> float:
     """``remote.NAME.timeout``: seconds, a number above 0 (``TIMEOUT`` when unset)."""
-    if raw is None:
-        return TIMEOUT
+    return TIMEOUT if raw is None else _positive(name, "timeout", raw, float, "a number of seconds")
+
+
+def _positive(name: str, key: str, raw: str, kind: Callable[[str], float], what: str) -> float:
+    """``remote.NAME.KEY`` read by ``kind``; a ConfigError unless it is above 0 (and finite)."""
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        value = 0.0
-    if not (0 < value < math.inf):
-        raise ConfigError(f"remote.{name}.timeout must be a number of seconds above 0, not {raw!r}")
+        value = 0
+    if not 0 < value < math.inf:
+        raise ConfigError(f"remote.{name}.{key} must be {what} above 0, not {raw!r}")
     return value
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dvlite.errors import ConfigError, RemoteError
-from dvlite.secrets import SECRET_OPTIONS as SECRET_OPTIONS  # re-exported: which are secret
 from dvlite.secrets import mask_url, shown
 
 if TYPE_CHECKING:
@@ -31,17 +30,10 @@ class RemoteConfig:
     url: str
     options: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self, *, secrets: bool = False) -> dict[str, object]:
-        """The remote as listed; credentials and a URL's password masked unless ``secrets``."""
-        if secrets:
-            return {"name": self.name, "url": self.url, **dict(sorted(self.options.items()))}
+    def to_dict(self) -> dict[str, object]:
+        """The remote as listed, its credentials and its URL's password masked."""
         options = {k: shown(k, v) for k, v in sorted(self.options.items())}
         return {"name": self.name, "url": mask_url(self.url), **options}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, str]) -> RemoteConfig:
-        rest = {k: v for k, v in d.items() if k not in ("name", "url")}
-        return cls(d["name"], d["url"], rest)
 
 
 def configured(repo: Repo) -> dict[str, RemoteConfig]:
@@ -85,7 +77,6 @@ def get_config(repo: Repo, name: str | None = None) -> RemoteConfig:
 
 
 def protocol_of(url: str) -> str:
-    if "://" not in url:
-        return ""
-    proto = url.split("://", 1)[0].lower()
+    """The URL's scheme, lower case; empty for a folder (a path, file:// or local://)."""
+    proto = url.split("://", 1)[0].lower() if "://" in url else ""
     return "" if proto in ("file", "local") else proto

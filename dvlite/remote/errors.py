@@ -28,8 +28,7 @@ class RemoteSideError(Exception):
 
 @contextlib.contextmanager
 def writing() -> Iterator[None]:
-    """Around a write (also one that awaits): its FileNotFoundError is the remote's, not a
-    missing object's."""
+    """Around a write (also one that awaits): its FileNotFoundError is the remote's."""
     try:
         yield
     except FileNotFoundError as exc:
@@ -46,7 +45,6 @@ class Described(Protocol):
 
     @property
     def label(self) -> str: ...
-
     @property
     def is_folder(self) -> bool: ...
 
@@ -104,25 +102,20 @@ def translate(remote: Described, exc: BaseException, *, attempts: int = 1) -> Re
 def _translate(remote: Described, exc: BaseException) -> RemoteError:
     if isinstance(exc, RemoteSideError):
         exc = exc.exc
-    name = type(exc).__name__
-    endpoint = remote.options.get("endpoint_url")
-    detail = _first_line(exc)
-    label = remote.label
+    name, label, detail = type(exc).__name__, remote.label, _first_line(exc)
+    where = remote.options.get("endpoint_url") or "its endpoint"
     if name in ("EndpointConnectionError", "ConnectTimeoutError") or isinstance(
         exc, ConnectionRefusedError
     ):
-        where = endpoint or "its endpoint"
         return RemoteError(
             f"cannot connect to {label} at {where}: check endpoint_url "
             "and that the server is running and reachable"
         )
     if name in DROPPED or isinstance(exc, (ConnectionResetError, ConnectionAbortedError)):
-        where = endpoint or "its endpoint"
         return RemoteError(f"{label} at {where} dropped the connection before answering")
     if name in ("NoCredentialsError", "PartialCredentialsError"):
         return RemoteError(
-            f"no credentials for {label}: set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, "
+            f"no credentials for {label}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
             f"an AWS profile (`dvlite remote modify {remote.name} profile NAME`), or "
             f"`dvlite remote modify --local {remote.name} access_key_id ...`"
         )
@@ -147,8 +140,8 @@ def _translate(remote: Described, exc: BaseException) -> RemoteError:
     if isinstance(exc, FileNotFoundError):
         return RemoteError(f"{label} does not exist ({detail}); create it or fix the url")
     if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return RemoteError(f"{label}: {exc.strerror}{where}")
+        filename = f": {exc.filename}" if exc.filename else ""
+        return RemoteError(f"{label}: {exc.strerror}{filename}")
     return RemoteError(f"{label}: {name}: {detail}")
 
 

@@ -34,7 +34,6 @@ class FolderRemote(Remote):
                 f"{self.label}: folder {self.root} does not exist; create it or fix the url"
             )
 
-    # -- asking what is there -------------------------------------------------------------
     def exists(self, oids: Collection[str]) -> set[str]:
         return self.store.existing(oids)
 
@@ -47,14 +46,18 @@ class FolderRemote(Remote):
     def list_tmp(self) -> list[tuple[str, float]]:
         found = []
         for folder, _, names in os.walk(self.root):
-            for name in names:
-                if fsutil.is_tmp_name(name):
-                    path = os.path.join(folder, name)
-                    with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
-                        found.append((path, os.lstat(path).st_mtime))
+            for name in filter(fsutil.is_tmp_name, names):
+                path = os.path.join(folder, name)
+                with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+                    found.append((path, os.lstat(path).st_mtime))
         return sorted(found)
 
-    # -- one object -----------------------------------------------------------------------
+    def _list_names(self, path: str) -> list[str]:
+        try:
+            return os.listdir(path)
+        except FileNotFoundError:
+            return []
+
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         if self.store.exists(obj.oid):
             return
@@ -65,11 +68,8 @@ class FolderRemote(Remote):
 
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src, where = self.store.path(obj.oid), self.url_of(obj.oid)
-        with FileBytes(progress) as moved:  # a big object's bytes as they are copied
+        with FileBytes(progress) as moved:
             moved.finish(cache.import_file(src, obj.oid, where=where, on_bytes=moved.on_bytes)[1])
-
-    def _cat_verified(self, oid: str) -> bytes:
-        return self.store.read_bytes(oid, self.url_of(oid))
 
     def _hash(self, oid: str, progress: Advance | None) -> str:
         with FileBytes(progress) as read:
@@ -77,11 +77,8 @@ class FolderRemote(Remote):
             read.finish(size)
         return actual
 
-    def _list_names(self, path: str) -> list[str]:
-        try:
-            return os.listdir(path)
-        except FileNotFoundError:
-            return []
+    def _cat_verified(self, oid: str) -> bytes:
+        return self.store.read_bytes(oid, self.url_of(oid))
 
     def _rm(self, path: str) -> None:
         with contextlib.suppress(FileNotFoundError):

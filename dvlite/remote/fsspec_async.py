@@ -40,7 +40,6 @@ class AsyncFsspecRemote(FsspecBase):
         batch = Retry(self.translate, self.jobs)
         return list(fsspec.asyn.sync(self.fs.loop, batch.gather, op, items))
 
-    # -- asking what is there -------------------------------------------------------------
     async def _exists_one(self, oid: str) -> bool:
         try:
             await self.fs._info(self.path(oid))
@@ -58,10 +57,8 @@ class AsyncFsspecRemote(FsspecBase):
         return names(await self._find(path))
 
     async def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
-        """The file's bytes, or those from ``start`` to ``end``."""
         return await self.fs._cat_file(path, start=start, end=end)
 
-    # -- one object -----------------------------------------------------------------------
     async def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src, dest = cache.path(obj.oid), self.path(obj.oid)
         size = os.path.getsize(src)

@@ -1,9 +1,8 @@
 """Remotes reached through an fsspec filesystem (gs://, az://, sftp://, memory://, ...).
 
 ``FsspecBase`` is what every kind shares: the filesystem, asking what is there, listing.
-``FsspecRemote`` is the one for sync filesystems (sftp, memory://, ...): a batch runs in
-threads and objects travel as files. Async filesystems (s3fs, gcsfs, adlfs) have
-``fsspec_async.AsyncFsspecRemote``.
+``FsspecRemote`` is the one for sync filesystems: a batch runs in threads and objects travel
+as files. Async filesystems (s3fs, gcsfs, adlfs) have ``fsspec_async.AsyncFsspecRemote``.
 """
 
 from __future__ import annotations
@@ -81,9 +80,8 @@ class FsspecBase(Remote):
             raise RemoteError(f"{self.label}: bad option for {self.protocol}://: {exc}") from None
 
     def _timeout_options(self) -> dict[str, Any]:
-        """``remote.NAME.timeout`` for the filesystems that take one cheaply: aiohttp's
-        socket timeouts for http(s), paramiko's connect timeout for sftp. Other filesystems
-        keep their own; the retry deadline (``retry.DEADLINE``) applies to every kind."""
+        """``remote.NAME.timeout`` for http(s) (aiohttp's socket timeouts) and sftp (paramiko's
+        connect timeout); other filesystems keep their own, within ``retry.DEADLINE``."""
         if self.protocol in ("http", "https"):
             import aiohttp
 
@@ -93,9 +91,9 @@ class FsspecBase(Remote):
             return {"timeout": self.timeout}
         return {}
 
-    # -- one request, the same on every filesystem: async ones have a sync API too ---------
     def _once(self, op: Callable[[str], Any], path: str) -> Any:
-        return Remote._map(self, op, [path])[0]  # in this thread, retried
+        """One request through the sync API (async filesystems have one too), retried."""
+        return Remote._map(self, op, [path])[0]
 
     def check_reachable(self) -> None:
         buckets = self.protocol in ("s3", "s3a", "gs", "gcs")
@@ -110,28 +108,18 @@ class FsspecBase(Remote):
         if self.protocol in OBJECT_STORES:
             return []  # written in place: an object appears only once complete
         found = []
-        listed = self._once(self._find_detail, self.root)
-        for path, info in (listed if isinstance(listed, dict) else {}).items():
-            name = path.rsplit("/", 1)[-1]
-            if fsutil.TMP_MARK in name and fsutil.is_tmp_name(name):
+        listed = self._once(lambda root: self.fs.find(root, detail=True), self.root)
+        for path, info in ({} if isinstance(listed, FileNotFoundError) else listed).items():
+            if fsutil.is_tmp_name(path.rsplit("/", 1)[-1]):
                 mtime = info.get("mtime") or info.get("LastModified") or 0
                 when = mtime.timestamp() if hasattr(mtime, "timestamp") else float(mtime)
                 found.append((path, when))
         return sorted(found)
 
-    def _find_detail(self, path: str) -> dict[str, Any]:
-        try:
-            return dict(self.fs.find(path, detail=True))
-        except FileNotFoundError:
-            return {}
-
-    # -- asking what is there -------------------------------------------------------------
     @abstractmethod
     def _exists_one(self, oid: str) -> Maybe[bool]: ...
-
     @abstractmethod
-    def _find(self, path: str) -> Maybe[list[str]]:
-        """Every file below ``path`` (none when it does not exist)."""
+    def _find(self, path: str) -> Maybe[list[str]]: ...  # every file below path (none if absent)
 
     def exists(self, oids: Collection[str]) -> set[str]:
         """Which of ``oids`` the remote holds: object by object when they are few, by listing
@@ -142,12 +130,13 @@ class FsspecBase(Remote):
         if len(oids) <= EXISTS_MAX:
             return self._exists_each(oids)
         prefixes = sorted({hashing.hex_of(o)[:2] for o in oids})
-        first = self._list_prefixes(prefixes[:1])
+        folders = [f"{self.root}/objects/{p}" for p in prefixes]
+        first = self._oids_in(folders[:1])
         estimate = max(len(first), 1) * 256  # objects in the whole store
-        if estimate // 1000 + 1 < len(oids) and estimate // 1000 + 1 < len(prefixes):
+        if estimate // 1000 + 1 < len(oids) and estimate // 1000 + 1 < len(folders):
             listed = self.list_oids()
-        elif len(prefixes) < len(oids):
-            listed = first | self._list_prefixes(prefixes[1:])
+        elif len(folders) < len(oids):
+            listed = first | self._oids_in(folders[1:])
         else:
             return self._exists_each(oids)
         return {o for o in oids if o in listed}
@@ -157,13 +146,12 @@ class FsspecBase(Remote):
         return {o for o, r in zip(oids, found, strict=True) if r is True}
 
     def list_oids(self) -> set[str]:
-        return {hashing.PREFIX + key for key in self._keys_in([f"{self.root}/objects"])}
+        return self._oids_in([f"{self.root}/objects"])
 
     def list_runs(self) -> set[str]:
         return self._keys_in([f"{self.root}/runs"])
 
-    def _list_prefixes(self, prefixes: Sequence[str]) -> set[str]:
-        folders = [f"{self.root}/objects/{p}" for p in prefixes]
+    def _oids_in(self, folders: Sequence[str]) -> set[str]:
         return {hashing.PREFIX + key for key in self._keys_in(folders)}
 
     def _keys_in(self, folders: Sequence[str]) -> set[str]:
@@ -173,8 +161,6 @@ class FsspecBase(Remote):
 
 
 class FsspecRemote(FsspecBase):
-    """A sync filesystem (sftp, memory://, ...): a batch runs in threads, objects as files."""
-
     def _exists_one(self, oid: str) -> bool:
         try:
             self.fs.info(self.path(oid))
@@ -280,7 +266,6 @@ def verified(data: bytes, oid: str, where: str) -> bytes:
 
 
 def names(paths: Iterable[str]) -> list[str]:
-    """The file names of ``paths``."""
     return [p.rsplit("/", 1)[-1] for p in paths]
 
 

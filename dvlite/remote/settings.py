@@ -6,7 +6,6 @@ import os
 import re
 
 from dvlite.errors import ConfigError, RemoteError
-from dvlite.records.config import LEVELS
 from dvlite.records.repo import Repo
 from dvlite.remote.base import parse_timeout
 from dvlite.remote.config import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
@@ -23,12 +22,12 @@ def _check_name(name: str) -> None:
         raise ConfigError(f"bad remote name {name!r}: use letters, digits, '_', '-' and '.'")
 
 
-def normalise_url(repo: Repo, url: str) -> str:
-    """Folder paths typed relative to the current folder are stored relative to the
-    repository root (where they are resolved), so they work from any folder."""
+def normalise_url(repo: Repo, url: str, base: str | os.PathLike[str] = "") -> str:
+    """A folder path relative to ``base`` (default: the current folder) is stored relative to
+    the repository root (where it is resolved), so that it works from any folder."""
     if protocol_of(url) or url.startswith("file://") or os.path.isabs(os.path.expanduser(url)):
         return url
-    rel = os.path.relpath(os.path.abspath(url), repo.root)
+    rel = os.path.relpath(os.path.abspath(os.path.join(base, url)), repo.root)
     return rel.replace(os.sep, "/")
 
 
@@ -40,13 +39,14 @@ def add(
     default: bool = False,
     force: bool = False,
     level: str = "repo",
+    base: str | os.PathLike[str] = "",
 ) -> None:
     _check_name(name)
     if name in configured(repo) and not force:
         raise RemoteError(
             f"remote {name!r} already exists; use --force to replace it, or `remote modify`"
         )
-    url = normalise_url(repo, url)
+    url = normalise_url(repo, url, base)
     repo.config.check_storable(_section(name), "url", url, level)  # before --force removes
     if force:
         for lvl in ("repo", "local"):
@@ -87,10 +87,7 @@ def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "
     if key == "url" and value is not None:
         value = normalise_url(repo, value)
     if value is None:
-        if not any(
-            (p := repo.config._parsers.get(lvl)) is not None and p.has_option(_section(name), key)
-            for lvl in LEVELS
-        ):
+        if key not in repo.config.sections(_section(name)).get(_section(name), {}):
             raise ConfigError(f"remote.{name}.{key} is not set")
         if key == "url":
             raise ConfigError("a remote needs a url; use `dvlite remote remove` to drop the remote")
