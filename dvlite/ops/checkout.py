@@ -1,8 +1,6 @@
-"""``dvlite checkout``: make the workspace match the pointers.
-
-Nothing is overwritten or deleted unless its content is in the cache (or ``force``), and
-every object is verified on its way out of the cache.
-"""
+"""``dvlite checkout``: make the workspace match the pointers. Nothing is overwritten or
+deleted unless its content is in the cache (or ``force``), and every object is verified on its
+way out of the cache."""
 
 from __future__ import annotations
 
@@ -14,17 +12,18 @@ from pathlib import Path
 
 from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
 from dvlite.objects import fsutil, tree
+from dvlite.objects.state import Row
 from dvlite.objects.tree import DIR
 from dvlite.progress import FileBytes, Progress
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
 from dvlite.records.workspace import (
-    HASH_THREADS,
     PARALLEL_MIN_SIZE,
     Delta,
     Node,
     build,
     compare,
+    map_by_size,
     scan,
 )
 
@@ -68,7 +67,7 @@ def plan(
     unsaved: str = UNSAVED,
 ) -> list[Delta]:
     """What to change so that the workspace matches ``items``. A path whose object (or tree)
-    the cache lacks raises CacheError; with ``skipped`` given it is appended there instead and
+    the cache lacks raises CacheError; with ``skipped`` given it is listed there instead and
     left as the workspace has it, and the rest is planned (a partial checkout).
 
     ``since`` holds the versions the workspace was at (a git switch): a folder that was a
@@ -76,19 +75,17 @@ def plan(
     ``dropped`` items are no longer tracked: their files are deleted where the cache has
     them. Unsaved changes raise CheckoutError with ``unsaved`` (``{paths}`` names them)."""
     deltas: list[Delta] = []
-    lacking: list[str] = []
-    partial = skipped is not None
     for item in dropped:
         deltas += _dropped(repo, item)
     for item in items:
         if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
-            if partial:
-                lacking.append(item.rel)
-                continue
-            raise CacheError(
-                f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
-                f"run `dvlite pull {item.source}`"
-            )
+            if skipped is None:
+                raise CacheError(
+                    f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
+                    f"run `dvlite pull {item.source}`"
+                )
+            skipped.append(item.rel)
+            continue
         old = since.get(item.rel) if since else None
         if (
             old is not None
@@ -98,12 +95,11 @@ def plan(
             deltas += _changed_files(repo, old, item)
             continue
         work = workspace_node(repo, item)
-        lost = lacking if partial else None
-        found = list(compare(repo.cache, item.entry, work, item.rel, lost, item.source))
+        found = list(compare(repo.cache, item.entry, work, item.rel, skipped, item.source))
         if relink:  # every other file too, paired with its workspace file
             seen = {d.rel for d in found}
             nodes = {f.rel: f for f in work.walk_files()} if work else {}
-            skip = tree.skip_missing if partial else None  # a lacking tree: listed by compare
+            skip = tree.skip_missing if skipped is not None else None  # listed by compare
             stored = tree.files(repo.cache.load_tree, item.entry, item.rel, on_missing=skip)
             found += [Delta(path, e, nodes.get(path)) for path, e in stored if path not in seen]
         deltas += found
@@ -112,12 +108,12 @@ def plan(
         | {d.work.oid for d in deltas if d.work is not None and not force}
     )
     missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
-    if missing and not partial:
-        raise CacheError(
-            f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
-        )
-    if skipped is not None:
-        skipped.extend(lacking + missing)
+    if missing:
+        if skipped is None:
+            raise CacheError(
+                f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
+            )
+        skipped += missing
         gone = set(missing)
         deltas = [d for d in deltas if d.rel not in gone]
     if not force:
@@ -211,8 +207,7 @@ def apply(
     object raises CacheError after the rest is installed, or with ``partial`` is only listed
     in the result's ``corrupt``."""
     result = CheckoutResult()
-    where = repo.confined
-    targets = {d.rel: where.target(d.rel) for d in deltas}
+    targets = {d.rel: repo.confined.target(d.rel) for d in deltas}
     for d in deltas:
         if d.stored is None and d.work is not None:
             fsutil.remove(targets[d.rel])
@@ -222,15 +217,12 @@ def apply(
     if progress:
         progress.start(len(installs), sum(max(d.stored.size, 0) for d in installs if d.stored))
     advance = progress.advance if progress else None
-    rows: list[tuple[str, int, int, int, str]] = []
-
     made: set[str] = set()  # parent folders already made in this checkout
 
-    def install(d: Delta) -> tuple[Delta, tuple[str, int, int, int, str] | None]:
+    def install(d: Delta) -> tuple[Delta, Row | None]:
         assert d.stored is not None
         dest = targets[d.rel]
-        # a big file's bytes as they are read, then the file (nothing to count without a bar)
-        counted = FileBytes(advance) if advance else None
+        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
         try:
             if (
                 d.work is not None
@@ -244,34 +236,25 @@ def apply(
                 if parent not in made:  # a file standing there was deleted by the plan
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
+                big = d.stored.size >= PARALLEL_MIN_SIZE
                 repo.cache.install(
                     d.stored.oid,
                     dest,
                     executable=d.stored.exec,
                     size=d.stored.size,
-                    on_bytes=counted.on_bytes
-                    if counted and d.stored.size >= PARALLEL_MIN_SIZE
-                    else None,
+                    on_bytes=counted.on_bytes if big else None,
                 )
         except CorruptObjectError:
             return d, None
         finally:
-            if counted:
-                counted.finish(max(d.stored.size, 0))
-        st = os.stat(dest)
-        return d, (d.rel, st.st_ino, st.st_mtime_ns, st.st_size, d.stored.oid)
+            counted.finish(max(d.stored.size, 0))
+        return d, _state_row(d.rel, dest, d.stored.oid)
 
-    big = [d for d in installs if d.stored and d.stored.size >= PARALLEL_MIN_SIZE]
-    small = [d for d in installs if not (d.stored and d.stored.size >= PARALLEL_MIN_SIZE)]
     # the folders temporary files go into, so that the next run cleans them if this one is killed
     folders = {d.rel.rpartition("/")[0] for d in installs}
     with fsutil.journal(repo.tmp_dir, sorted(folders)) if installs else nullcontext():
-        done = list(map(install, small))
-        if big:
-            from concurrent.futures import ThreadPoolExecutor  # only for big files
-
-            with ThreadPoolExecutor(HASH_THREADS) as pool:
-                done += pool.map(install, big)
+        done = list(map_by_size(install, installs, _stored_size))
+    rows: list[Row] = []
     for d, row in done:
         if row is None:
             result.corrupt.append(d.rel)
@@ -285,6 +268,15 @@ def apply(
     if not partial:
         raise_incomplete(result)
     return result
+
+
+def _stored_size(d: Delta) -> int:
+    return d.stored.size if d.stored else 0
+
+
+def _state_row(rel: str, path: str, oid: str) -> Row:
+    st = os.stat(path)
+    return rel, st.st_ino, st.st_mtime_ns, st.st_size, oid
 
 
 def _shares_object(path: str) -> bool:
@@ -314,9 +306,7 @@ def link_into_workspace(repo: Repo, node: Node) -> None:
     symlink link types). The cache is flushed to disk first: after this the cache holds the
     only copy of the bytes."""
     os.sync()
-    rows = []
-    for f in node.walk_files():
+    files = node.walk_files()
+    for f in files:
         repo.cache.install(f.oid, f.path, executable=f.exec)
-        st = os.stat(f.path)
-        rows.append((f.rel, st.st_ino, st.st_mtime_ns, st.st_size, f.oid))
-    repo.state.save(rows)
+    repo.state.save([_state_row(f.rel, f.path, f.oid) for f in files])

@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
-from typing import Any
+from typing import TypeVar
 
 from dvlite.errors import PathError
 from dvlite.objects import tree
 from dvlite.objects.cache import Cache
 from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.objects.hashing import hash_file, oid_of_bytes
-from dvlite.objects.state import State
+from dvlite.objects.state import Row, State
 from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
-from dvlite.progress import FileBytes, OnBytes, Progress
+from dvlite.progress import FileBytes, Progress
 from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
 
 # Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
 # cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
 PARALLEL_MIN_SIZE = 4 << 20
 HASH_THREADS = min(4, os.cpu_count() or 1)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
@@ -38,10 +39,7 @@ class FileNode:
     mtime_ns: int
     exec: bool
     oid: str = ""
-
-    @property
-    def type(self) -> str:
-        return FILE
+    type = FILE  # read as a TreeEntry's is, by the tree walker
 
     def to_entry(self) -> TreeEntry:
         return TreeEntry(self.name, FILE, self.oid, self.size, self.exec)
@@ -59,10 +57,7 @@ class DirNode:
     oid: str = ""
     size: int = 0
     files: int = 0
-
-    @property
-    def type(self) -> str:
-        return DIR
+    type = DIR
 
     def to_entry(self) -> TreeEntry:
         return TreeEntry(self.name, DIR, self.oid, self.size)
@@ -85,12 +80,10 @@ Node = FileNode | DirNode
 
 # -- scanning ---------------------------------------------------------------------------------
 def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
-    """Stat ``path`` (a file or a folder, recursively) without reading any file.
-
-    Symlinks are followed when they point inside the data itself or into one of
-    ``allowed_link_roots`` (the cache, for workspaces checked out as symlinks); any other
-    symlink, a symlinked folder, a loop or a special file is a PathError.
-    """
+    """Stat ``path`` (a file or a folder, recursively) without reading any file. A symlink is
+    followed when it points inside the data itself or into one of ``allowed_link_roots`` (the
+    cache, for symlinked checkouts); any other, a symlinked folder, a loop or a special file
+    is a PathError."""
     name = os.path.basename(path)
     try:
         st = os.stat(path)
@@ -129,6 +122,7 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 
 
 _name = attrgetter("name")
+_size = attrgetter("size")
 
 
 def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
@@ -182,16 +176,11 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
 
 # -- hashing and building ----------------------------------------------------------------------
 def build(
-    node: Node,
-    state: State,
-    cache: Cache | None = None,
-    progress: Progress | None = None,
+    node: Node, state: State, cache: Cache | None = None, progress: Progress | None = None
 ) -> None:
-    """Fill in the oid of every file and folder under ``node``.
-
-    Unchanged files take their oid from the state database; the rest are read once, and with
-    ``cache`` given that same read stores them. Folders become trees (stored with ``cache``).
-    """
+    """Fill in the oid of every file and folder under ``node``: unchanged files from the state
+    database, the rest read once (and with ``cache``, stored by that same read); folders
+    become trees (stored with ``cache``)."""
     files = node.walk_files()
     known = state.load(node.rel)
     todo: list[FileNode] = []
@@ -214,30 +203,17 @@ def build(
     advance = progress.advance if progress else None
     store = cache.add_file if cache is not None else None
 
-    def digest(f: FileNode, on_bytes: OnBytes | None = None) -> FileNode:
+    def digest(f: FileNode) -> FileNode:
+        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
+        on_bytes = counted.on_bytes if f.size >= PARALLEL_MIN_SIZE else None
         f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
-        return f
-
-    def digest_big(f: FileNode) -> FileNode:  # its bytes as they are read, then the file
-        counted = FileBytes(advance)
-        digest(f, counted.on_bytes)
         counted.finish(f.size)
         return f
 
-    big = [f for f in todo if f.size >= PARALLEL_MIN_SIZE]
-    small = [f for f in todo if f.size < PARALLEL_MIN_SIZE]
-    fresh: list[tuple[str, int, int, int, str]] = []
-    executor: Any = _pool(HASH_THREADS) if big else nullcontext()
+    fresh: list[Row] = []
     try:
-        with executor as pool:
-            results = pool.map(digest_big, big) if big else iter(())
-            for f in small:
-                digest(f)
-                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
-                if advance:
-                    advance(1, f.size)
-            for f in results:
-                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+        for f in map_by_size(digest, todo, _size):
+            fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
     except FileNotFoundError as exc:
         raise PathError(f"{exc.filename} disappeared while it was being read") from None
     finally:
@@ -247,10 +223,19 @@ def build(
         _build_trees(node, cache)
 
 
-def _pool(threads: int) -> Any:  # a ThreadPoolExecutor
+def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]) -> Iterator[R]:
+    """``work`` on each of ``items``: those of PARALLEL_MIN_SIZE bytes or more in HASH_THREADS
+    threads, meanwhile the others one by one in this thread (their results come first)."""
+    big = [i for i in items if size(i) >= PARALLEL_MIN_SIZE]
+    if not big:
+        yield from map(work, items)
+        return
     from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
 
-    return ThreadPoolExecutor(threads)
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        results = pool.map(work, big)
+        yield from (work(i) for i in items if size(i) < PARALLEL_MIN_SIZE)
+        yield from results
 
 
 def _build_trees(node: DirNode, cache: Cache | None) -> None:
@@ -290,11 +275,9 @@ def compare(
     missing: list[str] | None = None,
     source: str = "",
 ) -> Iterator[Delta]:
-    """Every file that differs between a stored entry and the workspace, skipping equal subtrees.
-
-    A stored tree missing from the cache raises CacheError, or with ``missing`` given is
-    appended to it and left as the workspace has it.
-    """
+    """Every file that differs between a stored entry and the workspace, equal subtrees
+    skipped. A stored tree the cache lacks raises CacheError, or with ``missing`` given is
+    listed there and left as the workspace has it."""
     lost = None if missing is None else (lambda path, _e, _exc: missing.append(path))
     changes = tree.diff(
         cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=_open_node
@@ -310,12 +293,9 @@ def missing_objects(
     cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None, source: str = ""
 ) -> Iterator[str]:
     """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one), in
-    tree order.
-
-    ``work``, the built workspace node, stands in for stored folders it equals, so those are
-    not read back from the cache; objects are looked up in bulk, and the paths are only
-    spelled out when some object is missing.
-    """
+    tree order. ``work``, the built workspace node, stands in for the stored folders it equals
+    (not read back from the cache); objects are looked up in bulk, and paths spelled out only
+    when some object is missing."""
     equal: dict[str, DirNode] = {}  # path -> the workspace folder equal to its stored tree
     lost: set[str] = set()
 
