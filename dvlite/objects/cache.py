@@ -1,6 +1,5 @@
-"""The repository's object store (``.dvlite/cache``), and how its objects reach the workspace:
-``install`` with the configured link types, each object verified on the way.
-"""
+"""The repository's object store (``.dvlite/cache``), and ``install``: an object written to the
+workspace with the configured link types, verified on the way."""
 
 from __future__ import annotations
 
@@ -27,8 +26,8 @@ class Cache(ObjectStore):
         self._trees: dict[str, Tree] = {}
 
     def quarantine(self, oid: str) -> None:
-        """Move a corrupt object aside (to ``corrupt/``, kept for a look), so that the next
-        fetch or pull gets a good copy: it no longer counts as in the cache."""
+        """Move a corrupt object aside to ``corrupt/`` (kept for a look): it no longer counts
+        as cached, so the next fetch or pull gets a good copy."""
         aside = os.path.join(self.root, "corrupt")
         with contextlib.suppress(FileNotFoundError):
             os.makedirs(aside, exist_ok=True)
@@ -43,8 +42,7 @@ class Cache(ObjectStore):
             raise CorruptObjectError(oid, where, actual)
 
     def add_file(self, src: str, size: int, on_bytes: OnBytes | None = None) -> str:
-        """Store a workspace file, hashing it in the same read; returns its oid.
-        ``on_bytes`` is told of the bytes of a big file as they are read."""
+        """Store a workspace file, hashing it in the same read; returns its oid."""
         if size <= SMALL_FILE:
             return self.add_bytes(read_small(src, size))
         return self.import_file(src, on_bytes=on_bytes)[0]
@@ -59,8 +57,7 @@ class Cache(ObjectStore):
             except CorruptObjectError:
                 self.quarantine(oid)
                 raise
-            tree = Tree.from_bytes(data, oid)
-            self._trees[oid] = tree
+            tree = self._trees[oid] = Tree.from_bytes(data, oid)
         return tree
 
     # -- materialising ------------------------------------------------------------------
@@ -72,50 +69,41 @@ class Cache(ObjectStore):
         executable: bool = False,
         size: int | None = None,
         on_bytes: OnBytes | None = None,
-    ) -> str:
-        """Write the object to ``dest`` with the first link type that works; returns it.
-
-        The object's bytes are verified on the way: a corrupt object raises
-        CorruptObjectError and leaves ``dest`` untouched. ``size``, when known, lets a small
-        object that is copied anyway be read, verified and written in one go. ``on_bytes``
-        is told of the bytes of a big object as they are read.
-        """
+    ) -> None:
+        """Write the object to ``dest`` with the first link type that works, verifying its
+        bytes on the way: a corrupt object raises CorruptObjectError and leaves ``dest``
+        untouched. A known ``size`` lets a small object that is copied anyway be read,
+        verified and written in one go."""
         src = self.path(oid)
-        if size is not None and size <= SMALL_FILE and self._copies():
-            installed = self._install_small(oid, src, dest, size, executable)
-            if installed:
-                return installed
+        if self._install_small(oid, src, dest, size, executable):
+            return
         if not os.path.exists(src):
             raise _missing(oid)
         links = self.link_types
         if executable:  # a link would share the object's read-only, non-executable mode
             links = tuple(t for t in links if t not in ("hardlink", "symlink")) or ("copy",)
         tmp = fsutil.tmp_name(dest)
-        verified = False
+        verified = False  # a link shares the object: it is hashed once, before the first
         try:
             for link in links:
                 if link == "copy":
                     mode = 0o777 if executable else 0o666
                     self._check(oid, copy_hashing(src, tmp, mode=mode, on_bytes=on_bytes))
                     break
-                if link == "reflink":  # the clone is hashed: what we keep is what we hash
-                    if not self._no_reflink and fsutil.reflink(src, tmp):
-                        self._check(oid, hash_file(tmp, on_bytes)[0])
-                        os.chmod(tmp, 0o755 if executable else 0o644)
-                        break
-                    self._no_reflink = True
-                    continue
-                if not verified:  # a link shares the object: it is hashed once, first
+                if link == "reflink":
+                    clone = self.clone(src, tmp, 0o755 if executable else 0o644, on_bytes)
+                    if clone is None:
+                        continue
+                    self._check(oid, clone)
+                    break
+                if not verified:
                     self._check(oid, hash_file(src, on_bytes)[0])
                     verified = True
-                if link == "hardlink":
-                    try:
-                        os.link(src, tmp)
-                        break
-                    except OSError:
-                        continue
-                elif link == "symlink":
+                if link == "symlink":
                     os.symlink(src, tmp)
+                    break
+                with contextlib.suppress(OSError):  # a hard link fails across filesystems
+                    os.link(src, tmp)
                     break
             else:
                 raise CacheError(
@@ -126,19 +114,19 @@ class Cache(ObjectStore):
         except BaseException:
             fsutil.discard(tmp)
             raise
-        return link
 
     def _copies(self) -> bool:
         """Whether install makes copies (the first usable link type is copy)."""
-        for link in self.link_types:
-            if link == "reflink" and self._no_reflink:
-                continue
-            return link == "copy"
-        return False
+        usable = [t for t in self.link_types if t != "reflink" or not self._no_reflink]
+        return usable[:1] == ["copy"]
 
-    def _install_small(self, oid: str, src: str, dest: str, size: int, executable: bool) -> str:
-        """Install a small object in one read; "" when the object is not ``size`` bytes long
-        (a record that lies about the size): then it is streamed like any big object."""
+    def _install_small(
+        self, oid: str, src: str, dest: str, size: int | None, executable: bool
+    ) -> bool:
+        """Install a small object that would be copied in one read; False for any other, or
+        one not ``size`` bytes long (a record that lies): that one is streamed like a big one."""
+        if size is None or size > SMALL_FILE or not self._copies():
+            return False
         try:
             fd = os.open(src, os.O_RDONLY)  # not open(): a file object costs ~10 µs a file
         except FileNotFoundError:
@@ -148,7 +136,7 @@ class Cache(ObjectStore):
         finally:
             os.close(fd)
         if len(data) != size:
-            return ""
+            return False
         self._check(oid, oid_of_bytes(data))
         tmp = fsutil.tmp_name(dest)
         try:
@@ -157,7 +145,7 @@ class Cache(ObjectStore):
         except BaseException:
             fsutil.discard(tmp)
             raise
-        return "copy"
+        return True
 
 
 def _missing(oid: str) -> CacheError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import gc
 import itertools
 import os
@@ -11,13 +12,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from dvlite.errors import PathError
+
 TMP_MARK = ".dvlite-tmp-"
 # the whole name of a temporary file: the mark, the owner's pid, a random token, a counter.
 # It is not derived from the destination, so it fits NAME_MAX (at most 12 + 10 + 1 + 8 + 20
 # bytes) beside a 255-byte name, and a user's file that merely contains the mark is not it.
-_TMP_NAME = re.compile(r"\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
-# what earlier dvlite versions wrote (``.<dest name>.dvlite-tmp-<pid>-<token><n>``): still cleaned
-_OLD_TMP_NAME = re.compile(r"\..+\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
+# Earlier versions put ``.<dest name>`` in front: those are still recognised, and cleaned.
+_TMP_NAME = re.compile(r"(?:\..+)?\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
+JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
+TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
 _TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
@@ -29,14 +33,13 @@ def gc_paused() -> Iterator[None]:
     """Pause Python's cycle collector while tens of thousands of nodes and rows are made: it
     would otherwise run over all of them again and again (~10% of a status of 20k files).
     They hold no reference cycles, so reference counting alone frees them."""
-    if not gc.isenabled():
-        yield
-        return
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
 def tmp_name(dest: str | Path) -> str:
@@ -46,7 +49,6 @@ def tmp_name(dest: str | Path) -> str:
 
 
 def tmp_in(folder: str) -> str:
-    """A unique temporary name in ``folder`` (see ``tmp_name``)."""
     return os.path.join(folder, f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
 
 
@@ -56,7 +58,7 @@ def is_tmp_name(name: str) -> bool:
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
-    """Write every byte of ``data`` to the file descriptor (os.write may write fewer)."""
+    """Write every byte of ``data`` (os.write may write fewer)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -100,10 +102,6 @@ def write_if_changed(path: str | Path, data: bytes) -> bool:
 
 def reflink(src: str | Path, dst: str | Path) -> bool:
     """Clone ``src`` to a new file ``dst`` sharing its blocks; False where unsupported."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return False
     with open(src, "rb") as s:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
@@ -122,34 +120,38 @@ def _tmp_owner(name: str) -> int | None:
     """The pid in a temporary name made by ``tmp_name`` (None for any other name)."""
     if TMP_MARK not in name:
         return None
-    m = _TMP_NAME.fullmatch(name) or _OLD_TMP_NAME.fullmatch(name)
+    m = _TMP_NAME.fullmatch(name)
     return int(m[1]) if m else None
 
 
-def _gone(pid: int) -> bool:
-    """Whether no process (and not this one) runs under ``pid``."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return pid != os.getpid()
-    except PermissionError:  # another user's
-        pass
-    return False
+def _journal_owner(name: str) -> int | None:
+    pid = name[len(JOURNAL) :].split("-", 1)[0]
+    return int(pid) if name.startswith(JOURNAL) and pid.isdigit() else None
 
 
-def stale_tmp(folder: str | Path) -> list[str]:
-    """The names of the temporary files in ``folder`` whose dvlite process no longer runs
-    (left by a run killed in the middle of writing)."""
+def _orphans(folder: str | Path, owner: Callable[[str], int | None]) -> list[str]:
+    """The names in ``folder`` whose ``owner`` pid no longer runs."""
     try:
         names = os.listdir(folder)
     except OSError:
         return []
     found = []
     for name in names:
-        pid = _tmp_owner(name)
-        if pid is not None and _gone(pid):
+        pid = owner(name)
+        if pid is None:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
             found.append(name)
+        except PermissionError:  # another user's process
+            pass
     return found
+
+
+def stale_tmp(folder: str | Path) -> list[str]:
+    """The temporary files in ``folder`` left by a dvlite run killed while writing."""
+    return _orphans(folder, _tmp_owner)
 
 
 def clean_stale_tmp(folder: str | Path) -> int:
@@ -160,10 +162,6 @@ def clean_stale_tmp(folder: str | Path) -> int:
             remove(os.path.join(folder, name))
             removed += 1
     return removed
-
-
-JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
-TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
 
 
 @contextlib.contextmanager
@@ -183,32 +181,17 @@ def journal(tmp_dir: str | Path, folders: Iterable[str]) -> Iterator[None]:
             os.unlink(path)
 
 
-def journal_folders(tmp_dir: str | Path) -> dict[str, list[str]]:
-    """The records ``journal`` left behind by runs that no longer run: file -> folders."""
-    try:
-        names = os.listdir(tmp_dir)
-    except OSError:
-        return {}
-    found: dict[str, list[str]] = {}
-    for name in names:
-        pid = name[len(JOURNAL) :].split("-", 1)[0]
-        if not (name.startswith(JOURNAL) and pid.isdigit() and _gone(int(pid))):
-            continue
+def clean_journals(tmp_dir: str | Path, resolve: Callable[[str], str]) -> int:
+    """Remove the temporary files that killed runs left in the folders their journals name
+    (``resolve`` makes a recorded folder a checked absolute path); returns how many."""
+    removed = 0
+    for name in _orphans(tmp_dir, _journal_owner):
         path = os.path.join(tmp_dir, name)
         try:
             with open(path, "rb") as f:
-                text = f.read().decode("utf-8", "surrogateescape")
+                folders = f.read().decode("utf-8", "surrogateescape").split("\0")
         except OSError:
             continue
-        found[path] = text.split("\0") if text else [""]
-    return found
-
-
-def clean_journals(tmp_dir: str | Path, resolve: Callable[[str], str]) -> int:
-    """Remove the temporary files that killed runs left in the folders they recorded
-    (``resolve`` makes a recorded folder a checked absolute path); returns how many."""
-    removed = 0
-    for path, folders in journal_folders(tmp_dir).items():
         for rel in folders:
             try:
                 folder = resolve(rel)
@@ -225,8 +208,6 @@ def check_utf8_name(rel: str) -> None:
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
-        from dvlite.errors import PathError
-
         shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
         raise PathError(f"{shown}: the file name is not valid UTF-8; rename it") from None
 

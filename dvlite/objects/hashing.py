@@ -9,8 +9,7 @@ from pathlib import Path
 
 import xxhash
 
-ALGO = "xxh128"
-PREFIX = f"{ALGO}:"
+PREFIX = "xxh128:"
 CHUNK = 1 << 20  # 1 MiB reads: large enough to amortise syscalls, small enough to stay flat
 SMALL_FILE = 1 << 20  # files up to this size are read in one call
 _OID_RE = re.compile(r"^xxh128:[0-9a-f]{32}$")
@@ -36,8 +35,7 @@ def hex_of(oid: str) -> str:
 
 
 def hash_file(path: str | Path, on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
-    """Hash a file by streaming it; returns (oid, size). ``on_bytes`` is told of each chunk
-    read (progress inside a big file)."""
+    """Hash a file by streaming it; returns (oid, size). ``on_bytes`` is told of each chunk."""
     with open(path, "rb", buffering=0) as f:
         if os.fstat(f.fileno()).st_size <= SMALL_FILE:  # one read, no 1 MiB buffer to zero
             data = f.read()

@@ -1,7 +1,5 @@
-"""One writer at a time: an OS file lock (fcntl) on ``.dvlite/tmp/lock``.
-
-The kernel drops the lock when the process dies, so a killed run never leaves a stale lock.
-"""
+"""One writer at a time: an OS file lock (fcntl) on ``.dvlite/tmp/lock``. The kernel drops it
+when the process dies, so a killed run never leaves a stale lock."""
 
 from __future__ import annotations
 

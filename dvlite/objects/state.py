@@ -12,15 +12,10 @@ from pathlib import Path
 
 Row = tuple[str, int, int, int, str]  # path, inode, mtime_ns, size, oid
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS state (
-    path TEXT PRIMARY KEY,
-    inode INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    oid TEXT NOT NULL
-) WITHOUT ROWID
-"""
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, "
+    "mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID"
+)
 
 
 class State:
@@ -42,10 +37,8 @@ class State:
 
     def _rebuild(self) -> sqlite3.Connection:
         """A damaged cache database is simply started again, with its journal files."""
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
+        with contextlib.suppress(sqlite3.Error):
+            self.close()
         try:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
@@ -55,7 +48,8 @@ class State:
             self._db = self._open(":memory:")
         return self._db
 
-    def _open(self, path: Path | str) -> sqlite3.Connection:
+    @staticmethod
+    def _open(path: Path | str) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
@@ -65,23 +59,23 @@ class State:
     def load(self, prefix: str) -> dict[str, Row]:
         """Every row for ``prefix`` itself and for paths below it (``prefix/...``)."""
         try:
-            return self._load(prefix)
+            found = (
+                self._conn()
+                .execute(
+                    "SELECT path, inode, mtime_ns, size, oid FROM state WHERE "
+                    "path = ? OR (path >= ? AND path < ?)",
+                    (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
+                )
+                .fetchall()
+            )
         except sqlite3.OperationalError:
             return {}
         except sqlite3.DatabaseError:  # damaged: forget everything, re-hash once
             self._rebuild()
             return {}
-
-    def _load(self, prefix: str) -> dict[str, Row]:
-        db = self._conn()
-        found = db.execute(
-            "SELECT path, inode, mtime_ns, size, oid FROM state WHERE "
-            "path = ? OR (path >= ? AND path < ?)",
-            (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
-        ).fetchall()
         return dict(zip(map(itemgetter(0), found), found, strict=True))  # the rows, not copies
 
-    def save(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
+    def save(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
         try:
             self._save(rows)
@@ -92,7 +86,7 @@ class State:
             with contextlib.suppress(sqlite3.Error):
                 self._save(rows)
 
-    def _save(self, rows: list[tuple[str, int, int, int, str]]) -> None:
+    def _save(self, rows: list[Row]) -> None:
         db = self._conn()
         try:
             db.execute("BEGIN")

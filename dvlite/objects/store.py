@@ -1,8 +1,7 @@
 """The object store: ``objects/<2 hex>/<30 hex>`` below a root, each a read-only file.
 
-The cache is one (``.dvlite/cache``), a folder remote another. Every object is written to a
-temporary name, checked against its id, and renamed into place, so no object ever sits under
-its final name incomplete or wrong.
+The cache is one, a folder remote another. Every object is written to a temporary name, checked
+against its id and renamed into place: none ever sits under its final name incomplete or wrong.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ _LIST_MIN = 8  # look up this many oids under one prefix folder by listing it
 
 
 def fanout_keys(base: str | os.PathLike[str], prefixes: Iterable[str] | None = None) -> list[str]:
-    """The keys ``<2 hex><30 hex>`` of the files two levels below ``base``, sorted (only under
-    ``prefixes`` when given). Temporary files and any other names are left out."""
+    """The keys ``<2 hex><30 hex>`` of the files two levels below ``base`` (only under
+    ``prefixes`` when given), sorted; temporary files and other names are left out."""
     if prefixes is None:
         try:
             prefixes = [p for p in os.listdir(base) if _HEAD.fullmatch(p)]
@@ -86,8 +85,7 @@ class ObjectStore:
 
     # -- writing: a temporary file, verified, renamed --------------------------------------
     def new_tmp(self, dest: str = "") -> str:
-        """A fresh temporary path on the objects' filesystem: in ``tmp_dir``, else beside
-        ``dest`` (an object's path)."""
+        """A fresh temporary path in ``tmp_dir``, else beside ``dest`` (an object's path)."""
         folder = self.tmp_dir or os.path.dirname(dest)
         self._mkdir(folder)
         return fsutil.tmp_in(folder)
@@ -102,7 +100,7 @@ class ObjectStore:
         os.replace(tmp, dest)
 
     def _commit(self, tmp: str, dest: str) -> None:
-        """Move a verified temporary file to ``dest`` (or drop it if the object is there)."""
+        """Move a verified temporary file to ``dest``, or drop it if the object is there."""
         if os.path.exists(dest):
             os.unlink(tmp)
         else:
@@ -127,8 +125,8 @@ class ObjectStore:
         self.add_bytes(data, oid)
 
     def add_verified(self, tmp: str, oid: str, where: str) -> None:
-        """Install the file at ``tmp`` (from ``new_tmp``) as ``oid`` after checking that its
-        bytes hash to it. A mismatch removes ``tmp`` and raises CorruptObjectError."""
+        """Install ``tmp`` (from ``new_tmp``) as ``oid`` if its bytes hash to it; else remove
+        it and raise CorruptObjectError."""
         try:
             check(oid, hash_file(tmp)[0], where)
             os.chmod(tmp, OBJECT_MODE)
@@ -145,7 +143,8 @@ class ObjectStore:
         CorruptObjectError naming ``where``."""
         tmp = self.new_tmp(self.path(oid) if oid else "")
         try:
-            actual = self._clone_or_copy(src, tmp, on_bytes)
+            actual = self.clone(src, tmp, OBJECT_MODE, on_bytes)
+            actual = actual or copy_hashing(src, tmp, on_bytes=on_bytes)
             if oid:
                 check(oid, actual, where)
             size = os.path.getsize(tmp)
@@ -155,21 +154,21 @@ class ObjectStore:
             raise
         return actual, size
 
-    def _clone_or_copy(self, src: str, tmp: str, on_bytes: OnBytes | None = None) -> str:
-        """Reflink ``src`` to the new read-only file ``tmp`` where the filesystem can, else
-        copy it; returns the oid of what ``tmp`` holds (what we keep is what we hash)."""
-        # a failed reflink costs a file created and removed: it is tried once per store
-        if not self._no_reflink and fsutil.reflink(src, tmp):
-            oid = hash_file(tmp, on_bytes)[0]
-            os.chmod(tmp, OBJECT_MODE)
-            return oid
-        self._no_reflink = True
-        return copy_hashing(src, tmp, on_bytes=on_bytes)
+    def clone(self, src: str, tmp: str, mode: int, on_bytes: OnBytes | None) -> str | None:
+        """Reflink ``src`` to the new file ``tmp`` and return the oid of what it holds (what we
+        keep is what we hash); None where the filesystem cannot. A failed reflink costs a file
+        made and removed, so a store tries it once."""
+        if self._no_reflink or not fsutil.reflink(src, tmp):
+            self._no_reflink = True
+            return None
+        oid = hash_file(tmp, on_bytes)[0]
+        os.chmod(tmp, mode)
+        return oid
 
     # -- reading ------------------------------------------------------------------------
     def read_bytes(self, oid: str, where: str | None = None) -> bytes:
-        """The object's bytes, checked against its id (FileNotFoundError when it is missing;
-        CorruptObjectError names ``where``, by default its path)."""
+        """The object's bytes, checked against its id (CorruptObjectError names ``where``, by
+        default its path)."""
         path = self.path(oid)
         with open(path, "rb") as f:
             data = f.read()
