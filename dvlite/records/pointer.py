@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,3 +128,13 @@ def save(path: Path, pointer: Pointer) -> bool:
 
 def is_pointer(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path).endswith(SUFFIX)
+
+
+def tracking(rel: str, exists: Callable[[str], bool]) -> str | None:
+    """The pointer file that tracks ``rel`` or a folder above it, among those ``exists``."""
+    parts = rel.split("/")
+    for i in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:i]) + SUFFIX
+        if exists(candidate):
+            return candidate
+    return None

@@ -185,9 +185,4 @@ class Repo:
 
     def tracking_pointer(self, rel: str) -> str | None:
         """The pointer that tracks ``rel`` or a folder above it, if any."""
-        parts = rel.split("/")
-        for i in range(len(parts), 0, -1):
-            candidate = "/".join(parts[:i]) + pointer.SUFFIX
-            if os.path.isfile(self.abspath(candidate)):
-                return candidate
-        return None
+        return pointer.tracking(rel, lambda candidate: os.path.isfile(self.root / candidate))
