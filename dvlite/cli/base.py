@@ -33,8 +33,7 @@ class LazyGroup(click.Group):
         self.lazy: dict[str, str] = {}  # command name -> the module that registers it
 
     def add_lazy(self, module: str, names: Iterable[str]) -> None:
-        for name in names:
-            self.lazy[name] = module
+        self.lazy.update(dict.fromkeys(names, module))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(self.commands.keys() | self.lazy.keys())
@@ -54,8 +53,12 @@ def cli() -> None:
     """
 
 
-def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
+def flag(*names: str, help: str) -> Callable[..., Any]:
+    return click.option(*names, is_flag=True, help=help)
+
+
+json_option = flag("--json", "as_json", help="Print the result as JSON.")
+md_option = flag("--md", "as_md", help="Print the table as Markdown.")
 
 
 def open_repo() -> Repo:
@@ -96,10 +99,6 @@ def console(stderr: bool = False) -> Console:
 UNLIMITED_WIDTH = 1 << 20
 
 
-def md_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--md", "as_md", is_flag=True, help="Print the table as Markdown.")(f)
-
-
 def print_table(
     columns: list[str],
     rows: Iterable[Iterable[str]],
@@ -137,32 +136,21 @@ def print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def interactive() -> bool:
-    """Progress bars only on a terminal, and never in CI logs."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
 class Bar:
     """The progress bar of every long command (``dvlite.progress.Progress``): files and
     bytes, done and in all. It fills by bytes when their total is known, else by files, so
     that the time remaining follows the bytes. Threads advance it."""
 
     def __init__(self, label: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich import progress as bars
 
-        self.rich = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[files]}"),
-            TextColumn("{task.fields[bytes]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
+        self.rich = bars.Progress(
+            bars.TextColumn("{task.description}"),
+            bars.BarColumn(),
+            bars.TextColumn("{task.fields[files]}"),
+            bars.TextColumn("{task.fields[bytes]}"),
+            bars.TimeElapsedColumn(),
+            bars.TimeRemainingColumn(),
             console=console(stderr=True),
             transient=True,
         )
@@ -200,7 +188,7 @@ class Bar:
 @contextmanager
 def progress(label: str) -> Iterator[Bar | None]:
     """A progress bar on a terminal (never in CI logs), None elsewhere."""
-    if not interactive():
+    if not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
         return
     bar = Bar(label)
@@ -226,34 +214,29 @@ def main(argv: list[str] | None = None) -> None:
     """The error boundary: every failure becomes a one-line message and a documented exit code."""
     from dvlite.errors import DvliteError
 
+    code, error = 1, ""
     try:
         code = cli.main(args=argv, prog_name="dvlite", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        code = 130
+        code, error = 130, "Aborted."
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        code = 130
+        code, error = 130, "Interrupted."
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
     except DvliteError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        code = 1
+        error = f"Error: {exc}"
     except RecursionError:  # a backstop: walks are bounded by safepath.MAX_DEPTH
         from dvlite.safepath import MAX_DEPTH
 
-        click.echo(
-            f"Error: data nested too deeply to walk (dvlite tracks at most {MAX_DEPTH} levels "
-            "of folders)",
-            err=True,
-        )
-        code = 1
+        error = f"Error: data nested too deeply to walk (dvlite tracks at most {MAX_DEPTH} levels"
+        error += " of folders)"
     except OSError as exc:
         import errno
 
         where = f": {exc.filename}" if exc.filename else ""
         hint = "; free some space, then run the command again" if exc.errno == errno.ENOSPC else ""
-        click.echo(f"Error: {exc.strerror or exc}{where}{hint}", err=True)
-        code = 1
+        error = f"Error: {exc.strerror or exc}{where}{hint}"
+    if error:
+        click.echo(error, err=True)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,14 +1,16 @@
-"""Commands on local data: init, add, status, checkout, remove, config, fsck."""
+"""Commands on local data: init, add, status, checkout, unprotect, remove, config, fsck."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dvlite.cli.base import (
     cli,
     console,
+    flag,
     human_size,
     json_option,
     open_repo,
@@ -23,9 +25,16 @@ if TYPE_CHECKING:
     from dvlite.records.config import Config
 
 
+def _remote_option(help: str) -> Callable[..., Any]:
+    """``--remote [NAME]``: ``remote_name`` is None without it, "" for the default remote."""
+    return click.option(
+        "--remote", "remote_name", is_flag=False, flag_value="", metavar="[NAME]", help=help
+    )
+
+
 @cli.command()
-@click.option("--no-scm", is_flag=True, help="Use dvlite in a plain folder, without git.")
-@click.option("-f", "--force", is_flag=True, help="Initialise again where .dvlite/ already exists.")
+@flag("--no-scm", help="Use dvlite in a plain folder, without git.")
+@flag("-f", "--force", help="Initialise again where .dvlite/ already exists.")
 def init(no_scm: bool, force: bool) -> None:
     """Make .dvlite/ at the root of this git repository."""
     from dvlite.ops.init import init as do_init
@@ -38,7 +47,7 @@ def init(no_scm: bool, force: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--no-stage", is_flag=True, help="Do not `git add` the pointer and .gitignore files.")
+@flag("--no-stage", help="Do not `git add` the pointer and .gitignore files.")
 @json_option
 def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
     """Track files or folders: store them in the cache and write PATH.dvl pointers."""
@@ -59,21 +68,9 @@ def add(paths: tuple[str, ...], no_stage: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option(
-    "-q", "--quiet", is_flag=True, help="Print nothing; exit 1 when anything is not clean."
-)
-@click.option(
-    "--remote",
-    "remote_name",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[NAME]",
-    help="Compare the cache with a remote (the default one without NAME) instead.",
-)
-@click.option(
-    "-v", "--verbose", is_flag=True, help="With --remote, every file instead of a line per pointer."
-)
+@flag("-q", "--quiet", help="Print nothing; exit 1 when anything is not clean.")
+@_remote_option("Compare the cache with a remote (the default one without NAME) instead.")
+@flag("-v", "--verbose", help="With --remote, every file instead of a line per pointer.")
 @json_option
 @click.pass_context
 def status(
@@ -86,7 +83,7 @@ def status(
 ) -> None:
     """Show how the workspace differs from the pointers, file by file."""
     if remote_name is not None:
-        show_remote_status(ctx, targets, remote_name or None, quiet, as_json, verbose)
+        _remote_status(ctx, targets, remote_name or None, quiet, as_json, verbose)
         return
     from dvlite.ops.status import status as do_status
 
@@ -115,19 +112,16 @@ _STYLE = {
     "out of date": "yellow",
     "uncommitted": "cyan",
     "not pulled": "magenta",
+    "not on remote": "yellow",
+    "missing": "red",
 }
 _HINT = {"not pulled": "  (not in the workspace nor the cache: run `dvlite pull`)"}
 
 
 @cli.command()
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option(
-    "-f",
-    "--force",
-    is_flag=True,
-    help="Overwrite or delete workspace changes that are not in the cache.",
-)
-@click.option("--relink", is_flag=True, help="Re-create every file with the configured link type.")
+@flag("-f", "--force", help="Overwrite or delete workspace changes that are not in the cache.")
+@flag("--relink", help="Re-create every file with the configured link type.")
 @json_option
 def checkout(targets: tuple[str, ...], force: bool, relink: bool, as_json: bool) -> None:
     """Make the workspace match the pointers (all of them, or TARGETS)."""
@@ -151,7 +145,7 @@ def unprotect(targets: tuple[str, ...]) -> None:
     from dvlite.ops.unprotect import unprotect as do_unprotect
 
     done = do_unprotect(open_repo(), targets)
-    console().print(f"unprotected {len(done):,} file{'' if len(done) == 1 else 's'}")
+    console().print(f"unprotected {plural(len(done), 'file')}")
 
 
 @cli.command()
@@ -171,8 +165,8 @@ def remove(targets: tuple[str, ...]) -> None:
     "--local", "level", flag_value="local", help="Use .dvlite/config.local (git-ignored)."
 )
 @click.option("--global", "level", flag_value="global", help="Use ~/.config/dvlite/config.")
-@click.option("--unset", is_flag=True, help="Remove KEY.")
-@click.option("-l", "--list", "list_all", is_flag=True, help="List every setting in effect.")
+@flag("--unset", help="Remove KEY.")
+@flag("-l", "--list", "list_all", help="List every setting in effect.")
 @click.pass_context
 def config(
     ctx: click.Context,
@@ -220,42 +214,28 @@ def _set(cfg: Config, key: str, value: str | None, level: str) -> None:
         from dvlite.remote.settings import modify
 
         cfg.check_storable(section, option, value, cfg.level_for_write(level))
-
         modify(open_repo(), key.split(".")[1], option, value, level=level)
         return
     if value is not None:
         cfg.check_setting(key, value)
     old = open_repo().cache_dir if key == "cache.dir" and "repo" in cfg.paths else None
     cfg.set(key, value, level)
-    if old is not None and value is not None and old.is_dir():
-        from dvlite.records.repo import Repo
-
-        new = Repo.find().cache_dir
-        if new.resolve() != old.resolve():
-            move = f"mv {old} {new}" if not new.exists() else f"cp -R {old}/. {new}/"
-            click.echo(
-                f"cache.dir is now {new}. The objects already in {old} stay there (nothing is "
-                f"moved): move them with `{move}`, or fill the new cache with `dvlite fetch` "
-                "(from a remote) or `dvlite add` (from the workspace).",
-                err=True,
-            )
+    if old is None or value is None or not old.is_dir():
+        return
+    new = open_repo().cache_dir
+    if new.resolve() != old.resolve():
+        move = f"mv {old} {new}" if not new.exists() else f"cp -R {old}/. {new}/"
+        click.echo(
+            f"cache.dir is now {new}. The objects already in {old} stay there (nothing is "
+            f"moved): move them with `{move}`, or fill the new cache with `dvlite fetch` "
+            "(from a remote) or `dvlite add` (from the workspace).",
+            err=True,
+        )
 
 
 @cli.command()
-@click.option(
-    "--remote",
-    "remote_name",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="[NAME]",
-    help="Verify the objects on a remote (the default one without NAME) instead.",
-)
-@click.option(
-    "--repair",
-    is_flag=True,
-    help="Fetch good copies of the corrupt and missing objects found (from -r NAME).",
-)
+@_remote_option("Verify the objects on a remote (the default one without NAME) instead.")
+@flag("--repair", help="Fetch good copies of the corrupt and missing objects found (from -r NAME).")
 @click.option(
     "-r", "--from", "from_remote", metavar="NAME", help="The remote --repair fetches from."
 )
@@ -274,8 +254,11 @@ def fsck(
             raise click.UsageError(
                 "--repair mends the cache, not a remote: use it without --remote"
             )
+        from dvlite.ops.remote_status import fsck_remote
 
-        show_remote_fsck(ctx, remote_name or None, as_json)
+        with progress("Verifying") as bar:
+            remote_result = fsck_remote(open_repo(), remote=remote_name or None, progress=bar)
+        _show_fsck(ctx, remote_result, as_json, f" on remote {remote_result.remote!r}")
         return
     from dvlite.ops.fsck import fsck as do_fsck
 
@@ -286,10 +269,10 @@ def fsck(
         console().print(shown, markup=False)
     if result.removed and not as_json:
         console().print(f"removed {plural(len(result.removed), 'temporary file')}", markup=False)
-    show_fsck(ctx, result, as_json)
+    _show_fsck(ctx, result, as_json)
 
 
-def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str = "") -> None:
+def _show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str = "") -> None:
     """Render a cache's (or, with ``where``, a remote's) fsck; exit 1 when anything is wrong."""
     from rich.markup import escape
 
@@ -315,15 +298,15 @@ def show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str 
         ctx.exit(1)
 
 
-# -- status --remote and fsck --remote -------------------------------------------------------
-def show_remote_status(
+def _remote_status(
     ctx: click.Context,
     targets: tuple[str, ...],
     remote_name: str | None,
     quiet: bool,
     as_json: bool,
-    verbose: bool = False,
+    verbose: bool,
 ) -> None:
+    """``status --remote``: a line per pointer and state, or with ``verbose`` one per file."""
     from dvlite.ops.remote_status import remote_status
 
     report = remote_status(open_repo(), targets, remote=remote_name)
@@ -333,20 +316,17 @@ def show_remote_status(
         _remote_summary(report)
     elif not quiet:
         out = console()
-        for label, paths, style in (
-            ("not on remote:", report.not_on_remote, "yellow"),
-            ("not in cache:", report.not_in_cache, "magenta"),
-            ("missing:", report.missing, "red"),
+        for state, paths in (
+            ("not on remote", report.not_on_remote),
+            ("not in cache", report.not_in_cache),
+            ("missing", report.missing),
         ):
             for path in paths:
-                out.print(f"    {label:<15}{path}", style=style, markup=False)
+                out.print(f"    {state + ':':<15}{path}", style=_STYLE[state], markup=False)
         if report.clean:
             out.print(f"Cache and remote {report.remote!r} are in sync.")
     if quiet and not report.clean:
         ctx.exit(1)
-
-
-_STATE_STYLE = {"not on remote": "yellow", "not in cache": "magenta", "missing": "red"}
 
 
 def _remote_summary(report: RemoteStatus) -> None:
@@ -366,16 +346,8 @@ def _remote_summary(report: RemoteStatus) -> None:
             )
         else:
             what = plural(p.folders, "folder")
-        out.print(f"{p.source}: {what} {where}", style=_STATE_STYLE[p.state], markup=False)
+        out.print(f"{p.source}: {what} {where}", style=_STYLE[p.state], markup=False)
     if report.pointers:
         out.print("(`dvlite status --remote -v` lists every file)", style="dim", markup=False)
     elif report.clean:
         out.print(f"Cache and remote {report.remote!r} are in sync.")
-
-
-def show_remote_fsck(ctx: click.Context, remote_name: str | None, as_json: bool) -> None:
-    from dvlite.ops.remote_status import fsck_remote
-
-    with progress("Verifying") as bar:
-        result = fsck_remote(open_repo(), remote=remote_name, progress=bar)
-    show_fsck(ctx, result, as_json, f" on remote {result.remote!r}")

@@ -5,46 +5,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 
 from dvlite.cli import cli
 from dvlite.cli.base import CONTEXT
 
 
-def _commands(group: click.Group, ctx: click.Context) -> list[tuple[str, click.Command]]:
-    found = []
-    for name in group.list_commands(ctx):
-        cmd = group.get_command(ctx, name)
+def _commands(
+    group: click.Group, parent: click.Context, prefix: str = ""
+) -> Iterator[tuple[str, click.Command, click.Context]]:
+    """Every command below ``group`` (sub-commands after their group), with its context."""
+    for name in group.list_commands(parent):
+        cmd = group.get_command(parent, name)
         assert cmd is not None
-        found.append((name, cmd))
+        ctx = click.Context(cmd, info_name=name, parent=parent)
+        yield prefix + name, cmd, ctx
         if isinstance(cmd, click.Group):
-            sub_ctx = click.Context(cmd, info_name=name, parent=ctx)
-            found += [(f"{name} {sub}", subcmd) for sub, subcmd in _commands(cmd, sub_ctx)]
-    return found
+            yield from _commands(cmd, ctx, f"{prefix}{name} ")
 
 
 def render() -> str:
-    root = click.Context(
-        cli,
-        info_name="dvlite",
-        terminal_width=100,
-        help_option_names=CONTEXT["help_option_names"],
-        max_content_width=CONTEXT["max_content_width"],
-    )
+    root = click.Context(cli, info_name="dvlite", terminal_width=100, **CONTEXT)
     parts = [
         "# Command reference\n",
         "Generated from each command's `--help` by `make docs`; a test fails when it goes stale.\n",
         "```text\n" + cli.get_help(root) + "\n```\n",
     ]
-    for name, cmd in _commands(cli, root):
-        parent = root
-        for word in name.split()[:-1]:
-            group = parent.command
-            assert isinstance(group, click.Group)
-            sub = group.get_command(parent, word)
-            assert sub is not None
-            parent = click.Context(sub, info_name=word, parent=parent)
-        ctx = click.Context(cmd, info_name=name.split()[-1], parent=parent)
+    for name, cmd, ctx in _commands(cli, root):
         parts.append(f"## dvlite {name}\n\n```text\n{cmd.get_help(ctx)}\n```\n")
     return "\n".join(parts)
 

@@ -10,6 +10,7 @@ import click
 from dvlite.cli.base import (
     cli,
     console,
+    flag,
     human_size,
     json_option,
     open_repo,
@@ -32,21 +33,15 @@ def remote() -> None:
 @remote.command("add")
 @click.argument("name")
 @click.argument("url")
-@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default remote.")
-@click.option("-f", "--force", is_flag=True, help="Replace a remote of the same name.")
-@click.option("--local", is_flag=True, help="Write to .dvlite/config.local (git-ignored).")
+@flag("-d", "--default", "make_default", help="Make it the default remote.")
+@flag("-f", "--force", help="Replace a remote of the same name.")
+@flag("--local", help="Write to .dvlite/config.local (git-ignored).")
 def remote_add(name: str, url: str, make_default: bool, force: bool, local: bool) -> None:
     """Add a remote: a folder path, s3://bucket/prefix, or any fsspec URL."""
     from dvlite.remote.settings import add
 
-    add(
-        open_repo(),
-        name,
-        url,
-        default=make_default,
-        force=force,
-        level="local" if local else "repo",
-    )
+    level = "local" if local else "repo"
+    add(open_repo(), name, url, default=make_default, force=force, level=level)
 
 
 @remote.command("list")
@@ -57,14 +52,11 @@ def remote_list(as_json: bool) -> None:
     from dvlite.secrets import mask_url
 
     repo = open_repo()
-    remotes = configured(repo)
-    default = default_name(repo)
+    remotes, default = sorted(configured(repo).items()), default_name(repo)
     if as_json:
-        print_json(
-            [{**r.to_dict(), "default": name == default} for name, r in sorted(remotes.items())]
-        )
+        print_json([{**r.to_dict(), "default": name == default} for name, r in remotes])
         return
-    for name, r in sorted(remotes.items()):
+    for name, r in remotes:
         mark = "  (default)" if name == default else ""
         click.echo(f"{name}\t{mask_url(r.url)}{mark}")
 
@@ -82,10 +74,8 @@ def remote_remove(name: str) -> None:
 @click.argument("name")
 @click.argument("key")
 @click.argument("value", required=False)
-@click.option(
-    "--local", is_flag=True, help="Write to .dvlite/config.local (git-ignored): for credentials."
-)
-@click.option("--unset", is_flag=True, help="Remove KEY.")
+@flag("--local", help="Write to .dvlite/config.local (git-ignored): for credentials.")
+@flag("--unset", help="Remove KEY.")
 def remote_modify(name: str, key: str, value: str | None, local: bool, unset: bool) -> None:
     """Set one option of a remote (url, endpoint_url, region, profile, access_key_id,
     secret_access_key, session_token, jobs, or an fsspec option)."""
@@ -98,7 +88,7 @@ def remote_modify(name: str, key: str, value: str | None, local: bool, unset: bo
 
 @remote.command("default")
 @click.argument("name", required=False)
-@click.option("--unset", is_flag=True, help="Have no default remote.")
+@flag("--unset", help="Have no default remote.")
 @click.pass_context
 def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
     """Set the default remote (or print it)."""
@@ -106,84 +96,61 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
     from dvlite.remote.settings import set_default
 
     repo = open_repo()
-    if name is None and not unset:
-        current = default_name(repo)
-        if current is None:
-            ctx.exit(1)
-        click.echo(current)
+    if name is not None or unset:
+        set_default(repo, None if unset else name)
         return
-    set_default(repo, None if unset else name)
+    current = default_name(repo)
+    if current is None:
+        ctx.exit(1)
+    click.echo(current)
 
 
 # -- transfers -------------------------------------------------------------------------------
+_TRANSFER_OPTIONS = [
+    click.argument("targets", nargs=-1, type=click.Path()),
+    click.option("-r", "--remote", metavar="NAME", help="Remote to use (default: core.remote)."),
+    click.option("-j", "--jobs", type=click.IntRange(min=1), help="Objects moved at once."),
+    click.option(
+        "--rev", "revs", multiple=True, metavar="REV", help="Also the data of this git revision."
+    ),
+    flag("-a", "--all-branches", help="Also the data of every branch tip."),
+    flag("-T", "--all-tags", help="Also the data of every tag."),
+    flag("-A", "--all-commits", help="Also the data of every commit."),
+    flag(
+        "--no-run-cache", help="Leave the run cache (moved by default when no TARGETS are given)."
+    ),
+    json_option,
+]
+
+
 def _transfer_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    options: list[object] = [
-        click.argument("targets", nargs=-1, type=click.Path()),
-        click.option(
-            "-r", "--remote", metavar="NAME", help="Remote to use (default: core.remote)."
-        ),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Objects moved at once."),
-        click.option(
-            "--rev",
-            "revs",
-            multiple=True,
-            metavar="REV",
-            help="Also the data of this git revision.",
-        ),
-        click.option(
-            "-a", "--all-branches", is_flag=True, help="Also the data of every branch tip."
-        ),
-        click.option("-T", "--all-tags", is_flag=True, help="Also the data of every tag."),
-        click.option("-A", "--all-commits", is_flag=True, help="Also the data of every commit."),
-        click.option(
-            "--no-run-cache",
-            is_flag=True,
-            help="Leave the run cache (moved by default when no TARGETS are given).",
-        ),
-        json_option,
-    ]
-    for option in reversed(options):
-        f = option(f)  # type: ignore[operator]
+    for option in reversed(_TRANSFER_OPTIONS):
+        f = option(f)
     return f
 
 
-def _run(
-    verb: str,
-    label: str,
-    as_json: bool,
-    api: Callable[..., TransferResult],
-    targets: tuple[str, ...],
-    no_run_cache: bool,
-    **options: Any,
-) -> None:
-    """Call the transfer function ``api`` with a progress bar and render its result."""
+def _run(verb: str, label: str, api: Callable[..., TransferResult], **options: Any) -> None:
+    """Call the transfer function ``api`` with a command's options and a progress bar; render
+    its result (also that of a transfer that failed, before the error is reported)."""
     from dvlite.transfer import TransferError
 
-    revisions = pop_revisions(options)
+    as_json = options.pop("as_json")
+    options["run_cache"] = not options.pop("no_run_cache")
+    options["revisions"] = pop_revisions(options)
     repo = open_repo()
     try:
         with progress(label) as bar:
-            result = api(
-                repo,
-                targets,
-                revisions=revisions,
-                run_cache=not no_run_cache,
-                progress=bar,
-                **options,
-            )
+            result = api(repo, options.pop("targets"), progress=bar, **options)
     except TransferError as exc:
-        if as_json:
-            print_json(exc.result.to_dict())
-        else:
-            _summary(verb, exc.result)
+        _show(verb, exc.result, as_json)
         raise
+    _show(verb, result, as_json)
+
+
+def _show(verb: str, result: TransferResult, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
-    else:
-        _summary(verb, result)
-
-
-def _summary(verb: str, result: TransferResult) -> None:
+        return
     out = console()
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -193,40 +160,36 @@ def _summary(verb: str, result: TransferResult) -> None:
         out.print("Everything is up to date.")
     if result.runs:
         out.print(f"{plural(result.runs, 'run-cache entry', 'run-cache entries')} {verb}")
-    if result.checkout:
-        c = result.checkout
-        if any(c.values()):
-            out.print(
-                f"{len(c['added'])} added, {len(c['modified'])} modified, "
-                f"{len(c['deleted'])} deleted"
-            )
+    c = result.checkout
+    if c and any(c.values()):
+        out.print(
+            f"{len(c['added'])} added, {len(c['modified'])} modified, {len(c['deleted'])} deleted"
+        )
 
 
 @cli.command()
 @_transfer_options
-def push(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
+def push(**options: Any) -> None:
     """Upload the tracked data (or TARGETS) that the remote lacks."""
     from dvlite.transfer import push as do_push
 
-    _run("pushed", "Pushing", as_json, do_push, targets, **options)
+    _run("pushed", "Pushing", do_push, **options)
 
 
 @cli.command()
 @_transfer_options
-def fetch(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
+def fetch(**options: Any) -> None:
     """Download the tracked data (or TARGETS) that the cache lacks; the workspace is untouched."""
     from dvlite.transfer import fetch as do_fetch
 
-    _run("fetched", "Fetching", as_json, do_fetch, targets, **options)
+    _run("fetched", "Fetching", do_fetch, **options)
 
 
 @cli.command()
 @_transfer_options
-@click.option(
-    "-f", "--force", is_flag=True, help="Overwrite workspace changes that are not in the cache."
-)
-def pull(targets: tuple[str, ...], as_json: bool, **options: Any) -> None:
+@flag("-f", "--force", help="Overwrite workspace changes that are not in the cache.")
+def pull(**options: Any) -> None:
     """Fetch, then check out the tracked data (or TARGETS, which may be inside a tracked folder)."""
     from dvlite.ops.pull import pull as do_pull
 
-    _run("fetched", "Pulling", as_json, do_pull, targets, **options)
+    _run("fetched", "Pulling", do_pull, **options)
