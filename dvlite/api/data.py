@@ -62,10 +62,8 @@ def checkout(
     """``dvlite checkout``: make the workspace match the pointers (all, or ``targets``)."""
     from dvlite.ops.checkout import checkout as do_checkout
 
-    found = open_repo(repo)
-    return do_checkout(
-        found, paths_in(repo, targets), force=force, relink=relink, progress=progress
-    )
+    paths = paths_in(repo, targets)
+    return do_checkout(open_repo(repo), paths, force=force, relink=relink, progress=progress)
 
 
 def unprotect(targets: Paths, *, repo: StrPath | None = None) -> list[str]:

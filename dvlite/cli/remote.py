@@ -52,7 +52,8 @@ def remote_list(as_json: bool) -> None:
     from dvlite.secrets import mask_url
 
     repo = open_repo()
-    remotes, default = sorted(configured(repo).items()), default_name(repo)
+    remotes = sorted(configured(repo).items())
+    default = default_name(repo)
     if as_json:
         print_json([{**r.to_dict(), "default": name == default} for name, r in remotes])
         return

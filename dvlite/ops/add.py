@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dvlite.errors import PathError
+from dvlite.git import index as scm
 from dvlite.objects import fsutil
 from dvlite.objects.tree import DIR, FILE
 from dvlite.ops.checkout import link_into_workspace
@@ -22,7 +23,7 @@ from dvlite.records.workspace import DirNode, Node, build, scan
 
 @dataclass(frozen=True, slots=True)
 class AddResult:
-    rel: str
+    path: str
     pointer: str
     kind: str
     oid: str
@@ -31,15 +32,7 @@ class AddResult:
     changed: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "path": self.rel,
-            "pointer": self.pointer,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-            "files": self.files,
-            "changed": self.changed,
-        }
+        return asdict(self)
 
 
 def _check_target(repo: Repo, path: str | Path) -> str:
@@ -88,8 +81,6 @@ def add(
         _refuse_stage_products(rel, products)
     stage = repo.autostage if stage is None else stage
     if repo.uses_git:
-        from dvlite.git import index as scm
-
         for rel in rels:
             tracked = scm.tracked_files(repo.root, rel)
             held = sorted(p for p in tracked if pointers.is_pointer(p))
@@ -117,8 +108,6 @@ def add(
             if repo.link_types[0] in ("hardlink", "symlink"):
                 link_into_workspace(repo, node)
     if stage:
-        from dvlite.git import index as scm
-
         scm.stage(repo.root, to_stage)
     return results
 

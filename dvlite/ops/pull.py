@@ -36,15 +36,9 @@ def pull(
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     for attempt in range(2):
+        runs = run_cache and not targets and attempt == 0
         with repo.lock():
-            result, start = fetch_roots(
-                repo,
-                rem,
-                targets,
-                revisions,
-                progress,
-                runs=run_cache and not targets and attempt == 0,
-            )
+            result, start = fetch_roots(repo, rem, targets, revisions, progress, runs=runs)
         done = _check_out(repo, result, start, targets, force)
         # a damaged cache object was moved aside when checkout found it: fetch it once more
         if not (done.corrupt and result.ok):

@@ -1,6 +1,6 @@
 """``dvlite unprotect``: make workspace files that share their bytes with the cache (the
-``hardlink`` and ``symlink`` link types) into writable copies of their own, so that editing
-them cannot touch the cache's objects; as DVC's ``unprotect`` does."""
+``hardlink`` and ``symlink`` link types) into writable copies, so that editing them cannot
+touch the cache's objects."""
 
 from __future__ import annotations
 
@@ -75,6 +75,5 @@ def _copy_over(dest: str) -> None:
         os.chmod(tmp, 0o755 if mode & 0o111 else 0o644)
         os.replace(tmp, dest)
     except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+        fsutil.discard(tmp)
         raise
