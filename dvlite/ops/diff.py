@@ -1,9 +1,6 @@
 """``dvlite diff``: data files added, modified, deleted and renamed between two revisions, or
-between a revision and the workspace.
-
-Trees are compared as Merkle trees: a subtree whose id is equal on both sides is skipped
-without being read, so a diff costs what changed, not what is tracked.
-"""
+between a revision and the workspace. A subtree whose oid is equal on both sides is skipped
+unread, so a diff costs what changed, not what is tracked."""
 
 from __future__ import annotations
 
@@ -52,27 +49,21 @@ class DiffResult:
     missing: list[str] = field(default_factory=list)  # paths whose trees the cache lacks
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "added": [c.to_dict() for c in self.added],
-            "modified": [c.to_dict() for c in self.modified],
-            "deleted": [c.to_dict() for c in self.deleted],
-            "renamed": [c.to_dict() for c in self.renamed],
-            "not_in_cache": self.missing,
-        }
+        changes = {kind: [c.to_dict() for c in getattr(self, kind)] for kind in _KINDS}
+        return {"a": self.a, "b": self.b, **changes, "not_in_cache": self.missing}
 
     @property
     def empty(self) -> bool:
         return not (self.added or self.modified or self.deleted or self.renamed)
 
 
-def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
-    """Data changes from revision ``a`` (default HEAD) to revision ``b`` (default: the workspace).
+_KINDS = ("added", "modified", "deleted", "renamed")
 
-    Where a tree is not in the cache the diff cannot look inside it: its path goes to
-    ``missing`` and the rest of the diff is still complete.
-    """
+
+def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
+    """Data changes from revision ``a`` (default HEAD) to revision ``b`` (default: the
+    workspace). A tree not in the cache cannot be looked inside: its path goes to ``missing``,
+    and the rest of the diff is still complete."""
     from dvlite.git import history
 
     a = a or "HEAD"

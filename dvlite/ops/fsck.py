@@ -30,22 +30,12 @@ class FsckResult:
         return not (self.corrupt or self.missing or self.temporary)
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "checked": self.checked,
-            "corrupt": self.corrupt,
-            "missing": self.missing,
-            "repaired": self.repaired,
-            "temporary": self.temporary,
-            "ok": self.ok,
-        }
+        found = ("checked", "corrupt", "missing", "repaired", "temporary")
+        return {**{name: getattr(self, name) for name in found}, "ok": self.ok}
 
 
 def fsck(
-    repo: Repo,
-    progress: Progress | None = None,
-    *,
-    repair: bool = False,
-    remote: str | None = None,
+    repo: Repo, progress: Progress | None = None, *, repair: bool = False, remote: str | None = None
 ) -> FsckResult:
     """Re-hash every cache object; report corrupt ones, tracked data whose objects are missing,
     and temporary files of killed runs. With ``repair``, when anything is wrong: fetch good
@@ -55,21 +45,20 @@ def fsck(
     result = _check(repo, progress)
     if not repair or result.ok:
         return result
-    repaired, source = _repair(repo, result, remote=remote)
+    repaired, source = _repair(repo, result, remote)
     again = _check(repo, progress)
     again.repaired, again.repaired_from, again.removed = repaired, source, result.temporary
     return again
 
 
 def _check(repo: Repo, progress: Progress | None) -> FsckResult:
-    result = FsckResult()
     cache = repo.cache
     oids = list(cache.iter_oids())
-    sizes = [_size(cache.path(oid)) for oid in oids] if progress else [0] * len(oids)
+    result = FsckResult(checked=len(oids))
+    sizes = [size_of(cache.path(oid)) for oid in oids] if progress else [0] * len(oids)
     if progress:
         progress.start(len(oids), sum(sizes))
     for oid, size in zip(oids, sizes, strict=True):
-        result.checked += 1
         counted = FileBytes(progress.advance if progress else None)
         if cache.verify(oid, counted.on_bytes) != oid:
             result.corrupt.append(oid)
@@ -81,7 +70,8 @@ def _check(repo: Repo, progress: Progress | None) -> FsckResult:
     return result
 
 
-def _size(path: str) -> int:
+def size_of(path: str) -> int:
+    """A file's size; 0 when it is gone."""
     try:
         return os.path.getsize(path)
     except OSError:
@@ -91,9 +81,8 @@ def _size(path: str) -> int:
 def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:
     """Temporary files that killed runs left in the cache and in the tracked data's folders
     (the next checkout or pull removes those it recorded; ``fsck --repair`` all of them)."""
-    found = []
     tmp = os.path.join(repo.cache_dir, "tmp")
-    found += [os.path.join(tmp, n) for n in fsutil.stale_tmp(tmp)]
+    found = [os.path.join(tmp, n) for n in fsutil.stale_tmp(tmp)]
     folders: set[str] = set()
     for item in items:
         top = os.path.join(repo.root, item.rel)
@@ -107,13 +96,10 @@ def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:
     return found
 
 
-def _repair(
-    repo: Repo, result: FsckResult, *, remote: str | None = None, jobs: int | None = None
-) -> tuple[int, str | None]:
-    """Fetch good copies of every corrupt and missing object ``result`` found from
-    ``remote`` (the default one); the damaged ones are moved aside first. Returns how many
-    objects arrived, and from which remote (None when none were needed); raises
-    TransferError when some could not be fetched."""
+def _repair(repo: Repo, result: FsckResult, remote: str | None) -> tuple[int, str | None]:
+    """Remove the temporary files ``result`` found, and fetch good copies of its corrupt
+    (moved aside first) and missing objects from ``remote``: how many arrived, and from which
+    remote (None when none were needed)."""
     from dvlite.transfer.fetch import fetch, fetch_oids
 
     for path in result.temporary:
@@ -123,8 +109,8 @@ def _repair(
         repo.cache.quarantine(oid)
     moved, source = 0, None
     if result.corrupt:  # by oid: a revision other than the workspace's may use them
-        moved += fetch_oids(repo, remote, result.corrupt, jobs=jobs).transferred
+        moved += fetch_oids(repo, remote, result.corrupt).transferred
     if result.missing or result.corrupt:  # and whatever the workspace lacks below them
-        fetched = fetch(repo, remote=remote, jobs=jobs, run_cache=False)
+        fetched = fetch(repo, remote=remote, run_cache=False)
         moved, source = moved + fetched.transferred, fetched.remote
     return moved, source

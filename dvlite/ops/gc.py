@@ -11,12 +11,13 @@ import contextlib
 import os
 import time
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from dvlite.errors import CacheError, DvliteError
 from dvlite.git.history import Revisions
 from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
+from dvlite.ops.fsck import size_of
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
 from dvlite.transfer.roots import cached_tree
@@ -25,43 +26,26 @@ from dvlite.transfer.synced import cached_below
 
 @dataclass
 class GcResult:
+    dry: bool = False
     removed: list[str] = field(default_factory=list)  # or, with dry, what would be
     removed_bytes: int = 0
     only_copy: list[str] = field(default_factory=list)  # unused but kept: no remote holds them
     only_copy_bytes: int = 0
     used: int = 0  # objects the kept revisions use
-    dry: bool = False
     remote: str | None = None  # with --cloud: the remote cleaned
     cloud_removed: list[str] = field(default_factory=list)
     cloud_only_copy: list[str] = field(default_factory=list)  # on no other remote: kept there
-    runs_removed: list[str] = field(
-        default_factory=list
-    )  # run-cache entries naming removed objects
+    runs_removed: list[str] = field(default_factory=list)  # entries naming removed objects
     cloud_runs_removed: list[str] = field(default_factory=list)
     cloud_tmp_removed: list[str] = field(default_factory=list)  # killed pushes' temporary files
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "dry": self.dry,
-            "removed": self.removed,
-            "removed_bytes": self.removed_bytes,
-            "kept_only_copy": self.only_copy,
-            "kept_only_copy_bytes": self.only_copy_bytes,
-            "used": self.used,
-            "remote": self.remote,
-            "cloud_removed": self.cloud_removed,
-            "cloud_kept_only_copy": self.cloud_only_copy,
-            "runs_removed": self.runs_removed,
-            "cloud_runs_removed": self.cloud_runs_removed,
-            "cloud_tmp_removed": self.cloud_tmp_removed,
-        }
+    def to_dict(self) -> dict[str, object]:  # in JSON, only_copy is kept_only_copy
+        return {k.replace("only_copy", "kept_only_copy"): v for k, v in asdict(self).items()}
 
 
 def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
-    """Every object (files and trees) the workspace and the given commits use.
-
-    Raises when any of them cannot be read completely: gc never removes on partial information.
-    """
+    """Every object (files and trees) the workspace and ``commits`` use; raises when any of
+    them cannot be read completely: gc never removes on partial information."""
     from dvlite.git import history
 
     used: set[str] = set()
@@ -91,20 +75,15 @@ def gc(
     dry: bool = False,
     force: bool = False,
 ) -> GcResult:
-    """Remove every object that neither the workspace nor the chosen revisions use, from the
-    cache and, with ``cloud``, from the remote (``dry``: only say what would go).
-
-    Without ``force`` no object is left without a copy: one is removed from the cache only
-    when a remote keeps it, and from the remote only when another remote holds it too.
-    A run-cache entry goes with any object it names, so none points at a missing object.
-    """
+    """Remove every object that neither the workspace nor ``revisions`` use, from the cache
+    and, with ``cloud``, from the remote (``dry``: only say what would go). Without ``force``
+    no object is left without a copy: one leaves the cache only when a remote keeps it, and
+    the remote only when another remote holds it too. A run-cache entry goes with any object
+    it names, so none points at a missing object."""
     with repo.lock():
-        commits: list[str] = []
-        if repo.uses_git and revisions:
-            commits = revisions.commits(repo)
-        elif revisions:
+        if revisions and not repo.uses_git:
             raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
-        used = used_objects(repo, commits)
+        used = used_objects(repo, revisions.commits(repo) if revisions else [])
         unused = [oid for oid in repo.cache.iter_oids() if oid not in used]
         result = GcResult(used=len(used), dry=dry)
         target = None
@@ -132,7 +111,7 @@ def gc(
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
-            size = _size(repo.cache.path(oid))
+            size = size_of(repo.cache.path(oid))
             keepers = holders.get(oid, set())
             if target is not None and oid in cloud_drop:
                 keepers = keepers - {target.name}
@@ -148,7 +127,6 @@ def gc(
             for key in runcache.iter_keys(repo.cache_dir)
             if _names_any(repo, runcache.load(repo.cache_dir, key), removed)
         ]
-        cloud_runs: dict[str, bytes | BaseException] = {}
         if target is not None and cloud_drop:
             cloud_runs = target.read_runs(sorted(target.list_runs()))
             result.cloud_runs_removed = [
@@ -162,8 +140,7 @@ def gc(
             stale = [p for p, mtime in target.list_tmp() if now - mtime > fsutil.TMP_GRACE]
             result.cloud_tmp_removed = [target.display(p) for p in stale]
         if not dry:
-            if stale:
-                assert target is not None
+            if target is not None and stale:
                 target.delete_tmp(stale)
             if target is not None and cloud_drop:
                 # a new mark first: every clone's record of what it verified there is void
@@ -212,13 +189,6 @@ def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, 
         for oid in open_remote(repo, name).exists(oids):
             found.setdefault(oid, set()).add(name)
     return found
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _remove(path: str) -> None:

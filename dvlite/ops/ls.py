@@ -3,12 +3,13 @@ and oid, looking inside tracked folders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from dvlite.errors import PathError
 from dvlite.objects import tree
-from dvlite.objects.tree import FILE, TreeEntry
+from dvlite.objects.tree import TreeEntry
 from dvlite.records.repo import Repo
+from dvlite.records.tracked import Tracked
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,22 +22,13 @@ class LsEntry:
     in_cache: bool = True
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-            "source": self.source,
-            "in_cache": self.in_cache,
-        }
+        return asdict(self)
 
 
 def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEntry]:
     """Every tracked file at ``rev`` (default: the pointers in the workspace), under ``path``.
-
-    A folder whose tree the cache lacks is listed as one entry (kind ``dir``, ``in_cache``
-    false): what is inside it is not known here until it is fetched.
-    """
+    A folder whose tree the cache lacks is one entry (kind ``dir``, ``in_cache`` false): what
+    is inside it is not known until it is fetched."""
     from dvlite.git import history
 
     prefix = repo.rel(path) if path else ""
@@ -45,7 +37,7 @@ def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEn
     for item in sorted(items, key=lambda t: t.rel):
         if prefix and not (_under(item.rel, prefix) or _under(prefix, item.rel)):
             continue
-        for rel, entry, cached in _walk(repo, item.entry, item.rel, item.source):
+        for rel, entry, cached in _walk(repo, item):
             if not prefix or _under(rel, prefix) or (not cached and _under(prefix, rel)):
                 found.append(LsEntry(rel, entry.type, entry.oid, entry.size, item.source, cached))
     if prefix and not found:
@@ -59,16 +51,15 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
 
-def _walk(repo: Repo, entry: TreeEntry, rel: str, source: str) -> list[tuple[str, TreeEntry, bool]]:
-    """Files below ``entry`` and whether the cache has them; a folder whose tree is not
+def _walk(repo: Repo, item: Tracked) -> list[tuple[str, TreeEntry, bool]]:
+    """The files of ``item`` and whether the cache has them; a folder whose tree is not
     cached comes out whole."""
     gone: list[tuple[str, TreeEntry, bool]] = []
-    walked = tree.walk(
+    walked = tree.files(
         repo.cache.load_tree,
-        entry,
-        rel,
-        source=source,
+        item.entry,
+        item.rel,
+        source=item.source,
         on_missing=lambda path, e, _exc: gone.append((path, e, False)),
     )
-    found = [(path, e, repo.cache.exists(e.oid)) for path, e in walked if e.type == FILE]
-    return found + gone
+    return [(path, e, repo.cache.exists(e.oid)) for path, e in walked] + gone

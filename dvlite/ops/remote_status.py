@@ -13,8 +13,8 @@ from dvlite.ops.fsck import FsckResult
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.remote import open_remote
-from dvlite.transfer import Root, plan_push, roots
-from dvlite.transfer.roots import tree_reader
+from dvlite.transfer.push import plan_push
+from dvlite.transfer.roots import Root, roots, tree_reader
 from dvlite.transfer.synced import cached_below, load_verified, void_verified
 
 NOT_ON_REMOTE, NOT_IN_CACHE, MISSING = "not on remote", "not in cache", "missing"
@@ -78,21 +78,22 @@ def remote_status(
     rem = open_remote(repo, remote, jobs=jobs)
     load = tree_reader(repo, rem)
     start = roots(repo, targets, load_tree=load)
-    plan = plan_push(repo, rem, [Root(r.rel, r.entry, r.source) for r in start], load)
-    if (plan.files or plan.trees) and not rem.is_folder:
+    plan = plan_push(repo, rem, start, load)
+    if plan.objects and not rem.is_folder:
         rem.check_reachable()  # a missing bucket holds nothing: one error, not N paths
-    lacking = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
+    lacking = {o.oid for o in plan.objects}
     verified = load_verified(repo, rem, rem.gc_marks()) if lacking else {}
     if verified and not lacking.isdisjoint(cached_below(repo, verified)):
         void_verified(repo, rem)  # the remote lost what push verified: next push looks again
     missing = {f.oid: f.path for f in plan.failed}
     cached = repo.cache.existing(plan.reached)
-    absent = {oid: rel for oid, rel in plan.reached.items() if oid not in cached}
+    not_in_cache = {
+        o: rel for o, rel in plan.reached.items() if o not in cached and o not in missing
+    }
     files = {o.rel for o in plan.files}
     trees = {o.rel for wave in plan.trees for o in wave}
     # a tree alone (its files already there) still has to go up: name it as the folder
     lone = {t + "/" for t in trees if not any(f.startswith(t + "/") for f in files)}
-    not_in_cache = {oid: rel for oid, rel in absent.items() if oid not in missing}
     folders = {rel for oid, rel in not_in_cache.items() if oid in plan.children}
     folders |= trees | {r.rel for r in start if r.entry.type == DIR}
     states = {
@@ -121,26 +122,21 @@ def _per_pointer(
 
     totals = {(t.source, t.rel): t.pointer.files for t in collect(repo)}
     by_rel = {r.rel: r for r in start}
-    counts: dict[tuple[str, str], list[int]] = {}
+    counts: dict[tuple[Root, str], list[int]] = {}  # files, folders
     for state, paths in states.items():
         for path in paths:
-            rel = path.rstrip("/")
-            up = rel
+            rel = up = path.rstrip("/")
             while up not in by_rel and "/" in up:
                 up = up.rsplit("/", 1)[0]
-            root = by_rel.get(up)
-            if root is None:
-                continue
-            count = counts.setdefault((root.rel, state), [0, 0])
-            count[path.endswith("/") or rel in folders] += 1
-    found = []
-    for (rel, state), (n_files, n_folders) in counts.items():
-        root = by_rel[rel]
-        total = totals.get((root.source, root.rel))
-        found.append(
-            PointerStatus(root.source, rel, root.entry.type, total, state, n_files, n_folders)
-        )
-    return tuple(sorted(found, key=lambda p: (p.source, p.path, list(states).index(p.state))))
+            if up in by_rel:
+                count = counts.setdefault((by_rel[up], state), [0, 0])
+                count[path.endswith("/") or rel in folders] += 1
+    found = [
+        PointerStatus(r.source, r.rel, r.entry.type, totals.get((r.source, r.rel)), state, *n)
+        for (r, state), n in counts.items()
+    ]
+    order = list(states)
+    return tuple(sorted(found, key=lambda p: (p.source, p.path, order.index(p.state))))
 
 
 @dataclass

@@ -4,7 +4,6 @@ every object it receives before installing it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError, RemoteError
@@ -35,37 +34,24 @@ def fetch(
     the objects they name (see ``runs``)."""
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
+    runs = run_cache and not targets
     with repo.lock():
-        result, _ = fetch_roots(
-            repo,
-            rem,
-            targets,
-            revisions,
-            progress,
-            runs=run_cache and not targets,
-        )
+        result, _ = fetch_roots(repo, rem, targets, revisions, progress, runs=runs)
     if result.failed:
         raise TransferError("fetch", result)
     return result
 
 
-def fetch_oids(
-    repo: Repo,
-    remote: str | None,
-    oids: Iterable[str],
-    *,
-    jobs: int | None = None,
-    progress: Progress | None = None,
-) -> TransferResult:
+def fetch_oids(repo: Repo, remote: str | None, oids: Iterable[str]) -> TransferResult:
     """Download the objects ``oids`` name (files or trees) and everything below the trees."""
-    rem = open_remote(repo, remote, jobs=jobs)
+    rem = open_remote(repo, remote)
     oids = list(dict.fromkeys(oids))
     with repo.lock():
         # a bare oid may be a tree: fetch it first, then look inside
         fetcher = Fetcher(repo, rem)
         fetcher.get([Obj(o, -1, o) for o in oids if not repo.cache.exists(o)])
         start = [Root(o, entry_of(repo, o), o) for o in oids if o not in fetcher.bad]
-        result = fetcher.run(start, progress)
+        result = fetcher.run(start, None)
     if result.failed:
         raise TransferError("fetch", result)
     return result
@@ -89,9 +75,8 @@ class Fetcher:
                 self.size += max(obj.size, 0)
                 continue
             self.bad.add(obj.oid)
-            reason = (
-                "corrupt on remote" if isinstance(exc, CorruptObjectError) else "missing on remote"
-            )
+            corrupt = isinstance(exc, CorruptObjectError)
+            reason = "corrupt on remote" if corrupt else "missing on remote"
             self.failed.append(Failure(obj.rel, obj.oid, reason, self.remote.url_of(obj.oid)))
 
     def load_tree(self, oid: str) -> Tree:
@@ -156,11 +141,5 @@ def fetch_roots(
         from dvlite.transfer.runs import fetch_runs
 
         got = fetch_runs(repo, rem, lambda start: Fetcher(repo, rem).run(start, None))
-        result = replace(
-            result,
-            transferred=result.transferred + got.objects,
-            size=result.size + got.size,
-            runs=got.entries,
-            warnings=result.warnings + got.warnings,
-        )
+        result = got.added_to(result)
     return result, start

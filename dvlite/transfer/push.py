@@ -1,12 +1,7 @@
-"""``push``: upload what a remote lacks.
-
-Push trusts no tree: it walks everything reachable from what it pushes (the trees are in the
-cache) and asks the remote about every object in one batch, which lists the store when that
-costs fewer requests than asking object by object. Whatever is missing goes up, trees after
-their contents, so a tree that arrives on the remote finds everything below it there; a tree
-that is there while some of its contents are not (a gc of the remote that was interrupted)
-gets them back.
-"""
+"""``push``: upload what a remote lacks. Push trusts no tree on the remote: it asks about every
+object reachable from what it pushes in one batch (a listing, when that costs fewer requests),
+and sends what is missing, trees after their contents: a tree that arrives finds everything
+below it there, and one whose contents are partly gone (an interrupted gc) gets them back."""
 
 from __future__ import annotations
 
@@ -36,10 +31,9 @@ class PushPlan:
     reached: dict[str, str] = field(default_factory=dict)  # every reachable oid -> a path to it
 
     @property
-    def size(self) -> int:
-        return sum(o.size for o in self.files) + sum(
-            max(o.size, 0) for wave in self.trees for o in wave
-        )
+    def objects(self) -> list[Obj]:
+        """Every object to send: the files, then the trees."""
+        return [*self.files, *(o for wave in self.trees for o in wave)]
 
 
 def plan_push(
@@ -124,19 +118,12 @@ def push(
         return _push_roots(repo, rem, start, progress, runs=run_cache and not targets)
 
 
-def push_oids(
-    repo: Repo,
-    remote: str | None,
-    oids: Iterable[str],
-    *,
-    jobs: int | None = None,
-    progress: Progress | None = None,
-) -> TransferResult:
+def push_oids(repo: Repo, remote: str | None, oids: Iterable[str]) -> TransferResult:
     """Upload the objects ``oids`` name and everything below the trees among them."""
-    rem = open_remote(repo, remote, jobs=jobs)
+    rem = open_remote(repo, remote)
     start = [Root(oid, entry_of(repo, oid), oid) for oid in dict.fromkeys(oids)]
     with repo.lock():
-        return _push_roots(repo, rem, start, progress)
+        return _push_roots(repo, rem, start, None)
 
 
 def _push_roots(
@@ -149,9 +136,8 @@ def _push_roots(
 ) -> TransferResult:
     marks = rem.gc_marks()
     plan = plan_push(repo, rem, start, verified=load_verified(repo, rem, marks))
-    count = len(plan.files) + sum(len(w) for w in plan.trees)
     if progress:
-        progress.start(count, plan.size)
+        progress.start(len(plan.objects), sum(max(o.size, 0) for o in plan.objects))
     advance = progress.advance if progress else None
     failed = list(plan.failed)
     moved, size = 0, 0
@@ -173,15 +159,8 @@ def _push_roots(
     if runs:
         from dvlite.transfer.runs import push_runs
 
-        sent = {o.oid for o in plan.files} | {o.oid for wave in plan.trees for o in wave}
-        sent -= blocked | {f.oid for f in failed}
-        got = push_runs(repo, rem, plan.present | sent)
-        result = replace(
-            result,
-            transferred=result.transferred + got.objects,
-            size=result.size + got.size,
-            runs=got.entries,
-        )
+        sent = {o.oid for o in plan.objects} - blocked - {f.oid for f in failed}
+        result = push_runs(repo, rem, plan.present | sent).added_to(result)
     if failed:
         raise TransferError("push", result)
     save_verified(repo, rem, marks, {r.entry.oid: r.entry.type for r in start})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from dvlite.errors import RemoteError
 
@@ -17,7 +17,7 @@ class Failure:
     where: str  # the object's URL on the remote, or its cache path
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "oid": self.oid, "reason": self.reason, "where": self.where}
+        return asdict(self)
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.path} ({self.where})"
@@ -30,22 +30,15 @@ class TransferResult:
     transferred: int = 0  # objects moved
     size: int = 0  # bytes moved
     failed: tuple[Failure, ...] = ()
-    checkout: dict[str, list[str]] | None = None  # pull only: what checkout changed
     runs: int = 0  # run-cache entries moved
     warnings: tuple[str, ...] = ()  # what was skipped, not failed (a malformed run-cache entry)
+    checkout: dict[str, list[str]] | None = None  # pull only: what checkout changed
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "remote": self.remote,
-            "url": self.url,
-            "transferred": self.transferred,
-            "size": self.size,
-            "failed": [f.to_dict() for f in self.failed],
-            "runs": self.runs,
-            "warnings": list(self.warnings),
-        }
-        if self.checkout is not None:
-            d["checkout"] = self.checkout
+        d = asdict(self)  # each Failure as its to_dict
+        d.update(failed=list(d["failed"]), warnings=list(self.warnings))
+        if self.checkout is None:
+            del d["checkout"]
         return d
 
     @property

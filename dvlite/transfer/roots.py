@@ -67,10 +67,7 @@ def roots(
         wanted = [repo.rel(t) for t in targets]
         for rev in revisions.commits(repo):
             for item in history.tracked_at(repo, rev):
-                if not wanted:
-                    keep(_root(item, rev))
-                    continue
-                for rel in wanted:
+                for rel in wanted or [""]:  # "": all of it
                     if rel in ("", item.rel, item.source) or item.rel.startswith(rel + "/"):
                         keep(_root(item, rev))
                     elif rel.startswith(item.rel + "/"):
@@ -96,8 +93,7 @@ def entry_of(repo: Repo, oid: str) -> TreeEntry:
     return TreeEntry(oid.split(":")[-1], kind, oid, 0)
 
 
-# the first bytes of every tree object (canonical JSON: an empty list, or entries whose keys
-# are sorted, "exec" only when true)
+# how every tree object starts (canonical JSON: sorted keys, "exec" only when true)
 _TREE_START = (b"[]", b'[{"exec":', b'[{"name":')
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from dvlite.objects.tree import FILE, TreeEntry
 from dvlite.records import runcache
@@ -30,6 +31,16 @@ class RunsMoved:
     size: int = 0
     warnings: tuple[str, ...] = ()
 
+    def added_to(self, result: TransferResult) -> TransferResult:
+        """``result`` with these entries, and the objects moved for them, counted in."""
+        return replace(
+            result,
+            transferred=result.transferred + self.objects,
+            size=result.size + self.size,
+            runs=self.entries,
+            warnings=result.warnings + self.warnings,
+        )
+
 
 def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
     """Upload the run-cache entries the remote lacks whose outputs it holds (``on_remote``:
@@ -41,8 +52,7 @@ def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
     entries: dict[str, tuple[bytes, tuple[LockedPath, ...], tuple[LockedPath, ...]]] = {}
     for key in sorted(set(local) - rem.list_runs()):
         try:
-            with open(runcache.entry_path(repo.cache_dir, key), "rb") as f:
-                data = f.read()
+            data = Path(runcache.entry_path(repo.cache_dir, key)).read_bytes()
         except OSError:
             continue
         parsed = runcache.parse(data)

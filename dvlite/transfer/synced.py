@@ -1,14 +1,11 @@
-"""What this clone has verified on each remote (``.dvlite/tmp/remotes/``); and
-``cached_below``, every object below some roots as far as the cache can tell.
+"""What this clone has verified on each remote (``.dvlite/tmp/remotes/``); and ``cached_below``.
 
 After a push that left nothing missing, every object below its roots is on the remote. Only a
-gc of the remote removes objects, and every gc first writes a new mark there (``gc/``), so
-the record holds while the remote's marks are the ones it was made under: push then asks
-nothing about those objects (a no-op push of 20k files is one listing of ``gc/``). Any other
-set of marks (a gc from any clone, finished or interrupted) voids it, and push looks for
-every object again. ``status --remote`` always looks for every object and voids the record
-when something is missing, so that the next push repairs it.
-"""
+gc of the remote removes objects, and every gc first writes a new mark there (``gc/``): while
+the remote's marks are those the record was made under, push asks nothing about its objects
+(a no-op push of 20k files is one listing of ``gc/``); any other marks void it. ``status
+--remote`` looks for every object and voids the record when one is missing, so that the next
+push repairs it."""
 
 from __future__ import annotations
 
@@ -45,10 +42,8 @@ def load_verified(repo: Repo, remote: Remote, marks: frozenset[str]) -> Verified
         data = json.loads(synced_path(repo, remote).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("epoch") != _epoch(marks):
-        return {}
-    roots = data.get("verified")
-    if not isinstance(roots, dict):
+    roots = data.get("verified") if isinstance(data, dict) else None
+    if not isinstance(roots, dict) or data.get("epoch") != _epoch(marks):
         return {}
     return {o: k for o, k in roots.items() if is_oid(o) and k in (FILE, DIR)}
 
@@ -65,10 +60,9 @@ def void_verified(repo: Repo, remote: Remote) -> None:
 
 
 def _write(repo: Repo, remote: Remote, marks: frozenset[str], roots: Verified) -> None:
-    kept = dict(list(roots.items())[:KEEP])
     path = synced_path(repo, remote)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"epoch": _epoch(marks), "verified": kept}
+    data = {"epoch": _epoch(marks), "verified": dict(list(roots.items())[:KEEP])}
     fsutil.atomic_write(path, json.dumps(data).encode(), fsync=False)
 
 
