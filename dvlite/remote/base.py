@@ -142,8 +142,8 @@ class Remote(ABC):
         """The key of every run-cache entry on the remote (one listing)."""
 
     @abstractmethod
-    def _list_names(self, path: str) -> Maybe[list[str]]:
-        """The names of the files in the folder ``path`` (none when it does not exist)."""
+    def _find(self, path: str) -> Maybe[list[str]]:
+        """The paths of the files below ``path`` (none when it does not exist)."""
 
     @abstractmethod
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> Maybe[None]: ...
@@ -222,8 +222,8 @@ class Remote(ABC):
     def gc_marks(self) -> frozenset[str]:
         """The gc marks on the remote (one listing): they change whenever a gc of the remote
         starts, so a client's record of what it verified there holds while they stay the same."""
-        listed = self._one(self._list_names, f"{self.root}/{GC_DIR}")
-        return frozenset(n for n in listed if GC_MARK.fullmatch(n))
+        listed = self._one(self._find, f"{self.root}/{GC_DIR}")
+        return frozenset(filter(GC_MARK.fullmatch, (p.rsplit("/", 1)[-1] for p in listed)))
 
     def add_gc_mark(self) -> str:
         """Write a new gc mark (a name no other writer uses); returns it."""

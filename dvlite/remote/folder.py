@@ -52,11 +52,8 @@ class FolderRemote(Remote):
                     found.append((path, os.lstat(path).st_mtime))
         return sorted(found)
 
-    def _list_names(self, path: str) -> list[str]:
-        try:
-            return os.listdir(path)
-        except FileNotFoundError:
-            return []
+    def _find(self, path: str) -> list[str]:
+        return [os.path.join(folder, n) for folder, _, names in os.walk(path) for n in names]
 
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         if self.store.exists(obj.oid):

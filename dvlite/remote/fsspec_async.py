@@ -20,7 +20,6 @@ from dvlite.remote.base import Obj
 from dvlite.remote.fsspec_remote import (
     OBJECT_STORES,
     FsspecBase,
-    names,
     new_tmp,
     progress_callback,
     verified,
@@ -52,9 +51,6 @@ class AsyncFsspecRemote(FsspecBase):
             return list(await self.fs._find(path))
         except FileNotFoundError:
             return []
-
-    async def _list_names(self, path: str) -> list[str]:
-        return names(await self._find(path))
 
     async def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         return await self.fs._cat_file(path, start=start, end=end)

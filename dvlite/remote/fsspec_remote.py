@@ -12,7 +12,7 @@ import functools
 import os
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import fsspec
@@ -118,8 +118,6 @@ class FsspecBase(Remote):
 
     @abstractmethod
     def _exists_one(self, oid: str) -> Maybe[bool]: ...
-    @abstractmethod
-    def _find(self, path: str) -> Maybe[list[str]]: ...  # every file below path (none if absent)
 
     def exists(self, oids: Collection[str]) -> set[str]:
         """Which of ``oids`` the remote holds: object by object when they are few, by listing
@@ -155,9 +153,13 @@ class FsspecBase(Remote):
         return {hashing.PREFIX + key for key in self._keys_in(folders)}
 
     def _keys_in(self, folders: Sequence[str]) -> set[str]:
-        """The keys of the files below ``folders``: one listing each, retried like every request."""
-        listed = self._map(self._find, folders)
-        return _keys_of(path for paths in listed if isinstance(paths, list) for path in paths)
+        """The keys ``<2 hex><30 hex>`` of the files ``<2 hex>/<30 hex>`` below ``folders``, one
+        listing each (not a killed push's temporary files, which may be 30 characters long)."""
+        keys: set[str] = set()
+        for listed in self._map(self._find, folders):
+            if isinstance(listed, list):  # not a FileNotFoundError (no such bucket)
+                keys |= {m[1] + m[2] for path in listed if (m := _KEY.fullmatch(path))}
+        return keys
 
 
 class FsspecRemote(FsspecBase):
@@ -173,9 +175,6 @@ class FsspecRemote(FsspecBase):
             return list(self.fs.find(path))
         except FileNotFoundError:
             return []
-
-    def _list_names(self, path: str) -> list[str]:
-        return names(self._find(path))
 
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src = cache.path(obj.oid)
@@ -236,8 +235,7 @@ def new_tmp(cache: Cache) -> Iterator[str]:
     try:
         yield tmp
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        fsutil.discard(tmp)
         raise
 
 
@@ -263,13 +261,3 @@ def verified(data: bytes, oid: str, where: str) -> bytes:
     """``data``, once checked to hash to ``oid`` (else CorruptObjectError naming ``where``)."""
     check(oid, hashing.oid_of_bytes(data), where)
     return data
-
-
-def names(paths: Iterable[str]) -> list[str]:
-    return [p.rsplit("/", 1)[-1] for p in paths]
-
-
-def _keys_of(paths: Iterable[str]) -> set[str]:
-    """The keys ``<2 hex><30 hex>`` of the paths ending ``<2 hex>/<30 hex>`` (not a killed
-    push's temporary files: ``.dvlite-tmp-...`` may be 30 characters long too)."""
-    return {m[1] + m[2] for path in paths if (m := _KEY.fullmatch(path))}
