@@ -9,7 +9,7 @@ a pointer file or plain files in git. Every record carries the commit where it l
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 from dvlite.errors import PathError
@@ -59,12 +59,7 @@ class Dependent:
     via: tuple[str, ...]  # the deps through which it depends on the path (or upstream stages)
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "stage": self.stage,
-            "cmd": self.cmd,
-            "outs": list(self.outs),
-            "via": list(self.via),
-        }
+        return asdict(self)
 
 
 class _Commits:
@@ -120,15 +115,6 @@ def _rel(repo: Repo, path: str) -> str:
     return rel
 
 
-def _pointer_for(snap: Snapshot, rel: str) -> str | None:
-    parts = rel.split("/")
-    for i in range(len(parts), 0, -1):
-        candidate = "/".join(parts[:i]) + pointers.SUFFIX
-        if snap.exists(candidate):
-            return candidate
-    return None
-
-
 def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
     """Where ``path`` came from, at ``rev`` (or in the workspace)."""
     snap = Snapshot(repo, rev)
@@ -155,24 +141,15 @@ def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
                 return seen[name]
             entry = lock.stages[name]
             inputs = tuple(node(d.path, d.oid, trail | {name}) for d in entry.deps)
-            n = Node(
-                rel,
-                STAGE,
-                out.oid if rel == out.path else recorded,
-                LOCK_FILE,
-                commits.of_stage(name, entry),
-                name,
-                entry.cmd,
-                entry.params,
-                inputs,
-            )
+            oid = out.oid if rel == out.path else recorded
+            commit = commits.of_stage(name, entry)
+            n = Node(rel, STAGE, oid, LOCK_FILE, commit, name, entry.cmd, entry.params, inputs)
             seen[name] = n
             return n
-        declared = pipeline.producer(rel)
-        if declared is not None:  # declared, but never run
-            stage = declared[0]
-            return Node(rel, STAGE, recorded, None, None, stage.name, stage.cmd)
-        pointer_rel = _pointer_for(snap, rel)
+        stage = pipeline.producer(rel)
+        if stage is not None:  # declared, but never run
+            return Node(rel, STAGE, recorded, stage=stage.name, cmd=stage.cmd)
+        pointer_rel = pointers.tracking(rel, snap.exists)
         if pointer_rel is not None:
             data_rel = pointer_rel[: -len(pointers.SUFFIX)]
             data = snap.read(pointer_rel)
@@ -211,7 +188,7 @@ def downstream(repo: Repo, path: str, rev: str | None = None) -> list[Dependent]
         not direct
         and pipeline.producer(rel) is None
         and not snap.exists(rel)
-        and not _pointer_for(snap, rel)
+        and not pointers.tracking(rel, snap.exists)
     ):
         raise PathError(f"{path}: no such file, pointer or stage output at {snap.label}")
     reach = pipeline.downstream_of(direct)

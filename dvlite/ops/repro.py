@@ -1,8 +1,7 @@
-"""``dvlite repro``: run what is out of date (``dvlite.ops.stale`` decides), in dependency order,
-independent stages in parallel, and ``declare`` stages. Commands run in threads
-(one subprocess each); the lock, the cache and the state database are touched only by the
-thread that schedules, so a record is written only for a stage that succeeded.
-"""
+"""``dvlite repro``: run what is out of date (``ops.stale`` decides) in dependency order,
+independent stages in parallel; and ``declare`` stages. Commands run in worker threads; only
+the scheduling thread touches the lock, the cache and the state database, so a record is
+written only for a stage that succeeded."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from dvlite.errors import DvliteError, PipelineError
 from dvlite.git import index as scm
@@ -39,12 +38,7 @@ class ReproResult:
     skipped: list[str] = field(default_factory=list)  # upstream changed, but its outputs did not
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "plan": [p.to_dict() for p in self.plan],
-            "ran": self.ran,
-            "restored": self.restored,
-            "skipped": self.skipped,
-        }
+        return {**asdict(self), "plan": [p.to_dict() for p in self.plan]}
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -123,8 +117,8 @@ class _Runner:
             raise failure
 
     def _loop(self, pool: ThreadPoolExecutor, todo: list[Planned], jobs: int) -> DvliteError | None:
-        """Start stages as their upstream finishes, in plan order among those ready; the first
-        failure, if any."""
+        """Start stages as their upstream finishes, in plan order among those ready; returns
+        the first failure."""
         planned = {p.name: p for p in todo}
         rank = {p.name: i for i, p in enumerate(todo)}
         sorter = self.pipeline.sorter(planned)
@@ -143,22 +137,15 @@ class _Runner:
                 if started is None:
                     sorter.done(name)
                 else:
-                    running[started[0]] = (name, started[1], started[2])
+                    running[started[0]] = (name, *started[1:])
                 continue
             if not running:
                 return failure
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, deps, params = running.pop(fut)
-                code = fut.result()
-                if code != 0:
-                    failure = failure or PipelineError(
-                        f"stage {name!r} failed: its command exited with code {code}"
-                        + ("" if code > 0 else f" (killed by signal {-code})")
-                    )
-                    continue
                 try:
-                    self._finish(name, deps, params)
+                    self._finish(name, fut.result(), deps, params)
                     sorter.done(name)
                 except DvliteError as exc:
                     failure = failure or exc
@@ -205,7 +192,12 @@ class _Runner:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         self.hasher.forget(stage.produces)
 
-    def _finish(self, name: str, deps: tuple[LockedPath, ...], params: Params) -> None:
+    def _finish(self, name: str, code: int, deps: tuple[LockedPath, ...], params: Params) -> None:
+        if code != 0:
+            raise PipelineError(
+                f"stage {name!r} failed: its command exited with code {code}"
+                + ("" if code > 0 else f" (killed by signal {-code})")
+            )
         stage = self.pipeline.stages[name]
         missing = [
             rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))
@@ -306,8 +298,8 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
                 "use --force to replace it"
             )
         updated = pipeline.with_stage(stage)
-        updated.check(repo.root, deps_exist=False)
-        if repo.uses_git and stage.outs:
+        updated.check(repo, deps_exist=False)
+        if repo.uses_git:
             for out in stage.outs:
                 if scm.is_tracked(repo.root, out):
                     raise PipelineError(

@@ -191,10 +191,10 @@ def schedule(
     pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
     lock = lock if lock is not None else lockfile.load(repo.root)
     hasher = hasher or Hasher(repo)
-    pipeline.check(repo.root)
+    pipeline.check(repo)
     targets = list(targets)
     if targets:
-        names = pipeline.resolve_targets(targets, repo.root)
+        names = pipeline.resolve_targets(targets, repo)
         wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
     else:
         wanted = set(pipeline.stages)

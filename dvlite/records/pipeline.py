@@ -1,12 +1,11 @@
 """The pipeline: stages declared in ``dvlite.yaml`` and the graph their deps and outs make.
 
-A stage depends on another when one of its deps is (or is inside, or holds) one of the other
-stage's outs. The graph is checked as a whole: no cycle, no path produced twice, no out also
-tracked by a pointer file, no dep that neither exists nor is made by a stage.
+A stage depends on another when one of its deps is, is inside, or holds one of the other's outs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -14,11 +13,15 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dvlite.errors import PipelineError
+from dvlite.errors import PathError, PipelineError
 from dvlite.objects import fsutil
 from dvlite.records import yamlio
 from dvlite.safepath import rel_problem
+
+if TYPE_CHECKING:
+    from dvlite.records.repo import Repo
 
 PIPELINE_FILE = "dvlite.yaml"
 LOCK_FILE = "dvlite.lock"
@@ -27,8 +30,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
 
 
-# yaml is imported by the functions that parse or write it: importing it costs ~12 ms, and
-# `status` imports this module for PIPELINE_FILE even in a repository without a pipeline.
 def normpath(path: str, where: str) -> str:
     """A repository-relative POSIX path as written in dvlite.yaml, normalised."""
     if not isinstance(path, str) or not path.strip():
@@ -85,12 +86,8 @@ class Stage:
         return self.outs + self.metrics
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"cmd": self.cmd}
-        for key in _STAGE_KEYS[1:]:
-            values = getattr(self, key)
-            if values:
-                d[key] = list(values)
-        return d
+        lists = {key: list(getattr(self, key)) for key in _STAGE_KEYS[1:]}
+        return {"cmd": self.cmd, **{key: value for key, value in lists.items() if value}}
 
     @classmethod
     def from_dict(cls, name: str, d: object, where: str = PIPELINE_FILE) -> Stage:
@@ -112,8 +109,7 @@ class Stage:
         lists: dict[str, tuple[str, ...]] = {}
         for key in _STAGE_KEYS[1:]:
             raw = d.get(key) or []
-            if isinstance(raw, str):
-                raw = [raw]
+            raw = [raw] if isinstance(raw, str) else raw
             if not isinstance(raw, list):
                 raise PipelineError(f"{here}: '{key}' must be a list")
             if key == "params":
@@ -126,7 +122,7 @@ class Stage:
                 lists[key] = tuple(dict.fromkeys(raw))
             else:
                 lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
-        return cls(name, cmd, lists["deps"], lists["params"], lists["outs"], lists["metrics"])
+        return cls(name, cmd, **lists)
 
 
 @dataclass(frozen=True)
@@ -134,17 +130,16 @@ class Pipeline:
     stages: dict[str, Stage] = field(default_factory=dict)  # in file order
 
     # -- graph --------------------------------------------------------------------------
-    def producer(self, rel: str) -> tuple[Stage, str] | None:
-        """The stage whose out (or metric) is ``rel`` or holds it, with that out."""
-        for stage in self.stages.values():
-            for out in stage.produces:
-                if rel == out or rel.startswith(out + "/"):
-                    return stage, out
+    def producer(self, rel: str) -> Stage | None:
+        """The stage whose out (or metric) is ``rel`` or holds it."""
+        for out, name in self._producers.items():
+            if rel == out or rel.startswith(out + "/"):
+                return self.stages[name]
         return None
 
     @cached_property
     def _producers(self) -> dict[str, str]:
-        """out path -> the stage producing it (the first one, when two claim it)."""
+        """out -> the stage producing it (the first one, when two claim it)."""
         found: dict[str, str] = {}
         for stage in self.stages.values():
             for out in stage.produces:
@@ -152,15 +147,14 @@ class Pipeline:
         return found
 
     def upstream(self, stage: Stage) -> list[str]:
-        """Names of the stages ``stage`` directly depends on: those producing one of its deps,
-        a folder holding one, or something inside one."""
-        found = {
-            owner: None
+        """The stages producing one of ``stage``'s deps, a folder holding one, or a path in one."""
+        found = (
+            owner
             for dep in stage.deps
             for out, owner in self._producers.items()
             if owner != stage.name and overlaps(dep, out)
-        }
-        return list(found)
+        )
+        return list(dict.fromkeys(found))
 
     @cached_property
     def edges(self) -> dict[str, list[str]]:
@@ -180,8 +174,7 @@ class Pipeline:
         return _reach(names, self.edges)
 
     def sorter(self, names: Iterable[str] | None = None) -> TopologicalSorter[str]:
-        """A prepared sorter of the stages (all, or ``names`` and the edges among them); a
-        cycle is a PipelineError naming its stages."""
+        """A prepared sorter of the stages (all, or ``names``); a cycle is a PipelineError."""
         wanted = set(self.stages if names is None else names)
         graph = {n: [u for u in self.edges[n] if u in wanted] for n in self.stages if n in wanted}
         sorter = TopologicalSorter(graph)
@@ -195,8 +188,7 @@ class Pipeline:
         return sorter
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
-        """Stages in dependency order: next is always the first in the file of those whose
-        upstream came before."""
+        """Stages in dependency order, each time the first in the file of those ready."""
         sorter, rank = self.sorter(), {n: i for i, n in enumerate(self.stages)}
         ready: list[str] = []
         order: list[str] = []
@@ -208,11 +200,11 @@ class Pipeline:
         return [n for n in order if n in wanted]
 
     # -- checks -------------------------------------------------------------------------
-    def check(self, root: Path, *, deps_exist: bool = True) -> None:
+    def check(self, repo: Repo, *, deps_exist: bool = True) -> None:
         """Every structural rule; ``deps_exist`` also checks that each dep exists or is made."""
-        owners: list[tuple[str, str]] = []
+        owners: list[tuple[str, str]] = []  # (out, stage)
         params_files = {normpath(params_file(p), PIPELINE_FILE) for s in self for p in s.params}
-        for stage in self.stages.values():
+        for stage in self:
             for out in stage.produces:
                 why = output_problem(out, params_files)
                 if why is not None:
@@ -232,7 +224,7 @@ class Pipeline:
                             f"{PIPELINE_FILE}: {who}; each output must have one producer"
                         )
                 owners.append((out, stage.name))
-                pointer = _tracking_pointer(root, out)
+                pointer = repo.tracking_pointer(out)
                 if pointer:
                     raise PipelineError(
                         f"{PIPELINE_FILE}: {out}, an output of stage {stage.name!r}, is also "
@@ -247,11 +239,11 @@ class Pipeline:
                     )
         self.sorter()  # no cycle
         if deps_exist:
-            for stage in self.stages.values():
+            for stage in self:
                 for dep in stage.deps:
                     if (
-                        not os.path.lexists(root / dep)
-                        and not _tracking_pointer(root, dep)  # not pulled yet
+                        not os.path.lexists(repo.root / dep)
+                        and not repo.tracking_pointer(dep)  # not pulled yet
                         and not any(overlaps(dep, out) for out in self._producers)
                     ):
                         raise PipelineError(
@@ -260,21 +252,20 @@ class Pipeline:
                             "deps"
                         )
 
-    def resolve_targets(self, targets: Iterable[str], root: Path) -> list[str]:
+    def resolve_targets(self, targets: Iterable[str], repo: Repo) -> list[str]:
         """Stage names for user-given targets: stage names, or paths that a stage produces."""
         names = []
         for target in targets:
-            if target in self.stages:
-                names.append(target)
-                continue
-            rel = _rel_to(root, target)
-            found = self.producer(rel) if rel else None
-            if found is None:
+            stage = self.stages.get(target)
+            if stage is None:
+                with contextlib.suppress(PathError):  # a path outside the repository
+                    stage = self.producer(repo.rel(target))
+            if stage is None:
                 raise PipelineError(
                     f"{target!r} is neither a stage in {PIPELINE_FILE} nor an output of one"
                     + (f" (stages: {', '.join(self.stages)})" if self.stages else "")
                 )
-            names.append(found[0].name)
+            names.append(stage.name)
         return list(dict.fromkeys(names))
 
     # -- serialisation ------------------------------------------------------------------
@@ -317,25 +308,6 @@ def _reach(names: Iterable[str], edges: dict[str, list[str]]) -> set[str]:
             seen.add(n)
             stack.extend(edges[n])
     return seen
-
-
-def _rel_to(root: Path, target: str) -> str | None:
-    absolute = os.path.abspath(target)
-    real_root = os.path.realpath(root)
-    parent, name = os.path.split(absolute)
-    absolute = os.path.join(os.path.realpath(parent), name)
-    if not fsutil.is_within(absolute, real_root) or absolute == real_root:
-        return None
-    return os.path.relpath(absolute, real_root).replace(os.sep, "/")
-
-
-def _tracking_pointer(root: Path, rel: str) -> str | None:
-    parts = rel.split("/")
-    for i in range(len(parts), 0, -1):
-        candidate = "/".join(parts[:i]) + ".dvl"
-        if os.path.isfile(root / candidate):
-            return candidate
-    return None
 
 
 def load(root: Path) -> Pipeline:
