@@ -74,24 +74,19 @@ def plan(
     folder there too has only the files that differ between the two versions compared.
     ``dropped`` items are no longer tracked: their files are deleted where the cache has
     them. Unsaved changes raise CheckoutError with ``unsaved`` (``{paths}`` names them)."""
-    deltas: list[Delta] = []
-    for item in dropped:
-        deltas += _dropped(repo, item)
+    deltas = [d for item in dropped for d in _dropped(repo, item)]
     for item in items:
-        if item.pointer.kind == DIR and not repo.cache.exists(item.pointer.oid):
+        pointer = item.pointer
+        if pointer.kind == DIR and not repo.cache.exists(pointer.oid):
             if skipped is None:
                 raise CacheError(
-                    f"{item.rel}: its tree {item.pointer.oid} is not in the cache; "
+                    f"{item.rel}: its tree {pointer.oid} is not in the cache; "
                     f"run `dvlite pull {item.source}`"
                 )
             skipped.append(item.rel)
             continue
-        old = since.get(item.rel) if since else None
-        if (
-            old is not None
-            and old.pointer.kind == item.pointer.kind == DIR
-            and repo.cache.exists(old.pointer.oid)
-        ):
+        old = (since or {}).get(item.rel)
+        if old and old.pointer.kind == pointer.kind == DIR and repo.cache.exists(old.pointer.oid):
             deltas += _changed_files(repo, old, item)
             continue
         work = workspace_node(repo, item)
@@ -116,14 +111,8 @@ def plan(
         skipped += missing
         gone = set(missing)
         deltas = [d for d in deltas if d.rel not in gone]
-    if not force:
-        changes = [
-            d.rel
-            for d in deltas
-            if d.work is not None
-            and not (d.stored is not None and d.stored.oid == d.work.oid)
-            and d.work.oid not in present
-        ]
+    if not force:  # (every stored object left is in the cache: a work file equal to it is too)
+        changes = [d.rel for d in deltas if d.work is not None and d.work.oid not in present]
         if changes:
             raise CheckoutError(unsaved.format(paths=_name_some(changes)))
     return deltas
@@ -220,40 +209,32 @@ def apply(
     made: set[str] = set()  # parent folders already made in this checkout
 
     def install(d: Delta) -> tuple[Delta, Row | None]:
-        assert d.stored is not None
-        dest = targets[d.rel]
+        want, have, dest = d.stored, d.work, targets[d.rel]
+        assert want is not None
         counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
+        mode_only = have is not None and have.oid == want.oid and have.exec != want.exec
         try:
-            if (
-                d.work is not None
-                and d.work.oid == d.stored.oid
-                and d.work.exec != d.stored.exec
-                and not _shares_object(dest)
-            ):
-                _set_exec(dest, d.stored.exec)
+            if mode_only and not _shares_object(dest):
+                _set_exec(dest, want.exec)
             else:
                 parent = os.path.dirname(dest)
                 if parent not in made:  # a file standing there was deleted by the plan
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
-                big = d.stored.size >= PARALLEL_MIN_SIZE
+                on_bytes = counted.on_bytes if want.size >= PARALLEL_MIN_SIZE else None
                 repo.cache.install(
-                    d.stored.oid,
-                    dest,
-                    executable=d.stored.exec,
-                    size=d.stored.size,
-                    on_bytes=counted.on_bytes if big else None,
+                    want.oid, dest, executable=want.exec, size=want.size, on_bytes=on_bytes
                 )
         except CorruptObjectError:
             return d, None
         finally:
-            counted.finish(max(d.stored.size, 0))
-        return d, _state_row(d.rel, dest, d.stored.oid)
+            counted.finish(max(want.size, 0))
+        return d, _state_row(d.rel, dest, want.oid)
 
     # the folders temporary files go into, so that the next run cleans them if this one is killed
     folders = {d.rel.rpartition("/")[0] for d in installs}
     with fsutil.journal(repo.tmp_dir, sorted(folders)) if installs else nullcontext():
-        done = list(map_by_size(install, installs, _stored_size))
+        done = list(map_by_size(install, installs, lambda d: d.stored.size if d.stored else 0))
     rows: list[Row] = []
     for d, row in done:
         if row is None:
@@ -268,10 +249,6 @@ def apply(
     if not partial:
         raise_incomplete(result)
     return result
-
-
-def _stored_size(d: Delta) -> int:
-    return d.stored.size if d.stored else 0
 
 
 def _state_row(rel: str, path: str, oid: str) -> Row:

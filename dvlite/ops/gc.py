@@ -111,16 +111,12 @@ def gc(
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
-            size = size_of(repo.cache.path(oid))
             keepers = holders.get(oid, set())
             if target is not None and oid in cloud_drop:
                 keepers = keepers - {target.name}
-            if force or keepers:
-                result.removed.append(oid)
-                result.removed_bytes += size
-            else:
-                result.only_copy.append(oid)
-                result.only_copy_bytes += size
+            (result.removed if force or keepers else result.only_copy).append(oid)
+        result.removed_bytes = sum(size_of(repo.cache.path(o)) for o in result.removed)
+        result.only_copy_bytes = sum(size_of(repo.cache.path(o)) for o in result.only_copy)
         removed = set(result.removed)
         result.runs_removed = [
             key

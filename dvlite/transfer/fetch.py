@@ -27,11 +27,10 @@ def fetch(
     progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
-    """Download what the cache lacks of the tracked data (or ``targets``), verifying every
-    object; raises TransferError after fetching the rest when some could not be fetched.
-
-    Without targets (and with ``run_cache``), also the run-cache entries the cache lacks, with
-    the objects they name (see ``runs``)."""
+    """Download, verifying every object, what the cache lacks of the tracked data (or
+    ``targets``) and, without targets (and with ``run_cache``), the run-cache entries it lacks
+    with the objects they name; raises TransferError after fetching the rest when some could
+    not be fetched."""
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     runs = run_cache and not targets
@@ -134,6 +133,8 @@ def fetch_roots(
     *,
     runs: bool = False,
 ) -> tuple[TransferResult, list[Root]]:
+    """Fetch below the ``roots`` of ``targets`` (and, with ``runs``, the run cache): what was
+    fetched, and the roots."""
     fetcher = Fetcher(repo, rem)
     start = roots(repo, targets, revisions=revisions, load_tree=fetcher.load_tree)
     result = fetcher.run(start, progress)

@@ -6,7 +6,7 @@ below it there, and one whose contents are partly gone (an interrupted gc) gets 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError
@@ -105,16 +105,13 @@ def push(
     progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
-    """Upload what the remote lacks of the tracked data (or ``targets``); raises
-    TransferError after uploading the rest when some objects could not be sent.
-
-    Without targets (and with ``run_cache``), also the run-cache entries the remote lacks
-    whose outputs it then holds."""
+    """Upload what the remote lacks of the tracked data (or ``targets``) and, without targets
+    (and with ``run_cache``), the run-cache entries it lacks whose outputs it then holds;
+    raises TransferError after uploading the rest when some objects could not be sent."""
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     with repo.lock():
         start = roots(repo, targets, revisions=revisions)
-        start = [replace(r, above=()) for r in start]  # trees above a subtree are not pushed
         return _push_roots(repo, rem, start, progress, runs=run_cache and not targets)
 
 
@@ -127,12 +124,7 @@ def push_oids(repo: Repo, remote: str | None, oids: Iterable[str]) -> TransferRe
 
 
 def _push_roots(
-    repo: Repo,
-    rem: Remote,
-    start: list[Root],
-    progress: Progress | None,
-    *,
-    runs: bool = False,
+    repo: Repo, rem: Remote, start: list[Root], progress: Progress | None, runs: bool = False
 ) -> TransferResult:
     marks = rem.gc_marks()
     plan = plan_push(repo, rem, start, verified=load_verified(repo, rem, marks))

@@ -1,5 +1,4 @@
-"""Where a transfer starts: the tracked data of the workspace (or of some targets in it) and,
-with revisions, the data tracked at each of them."""
+"""Where a transfer starts (``roots``), and reading trees the cache may lack."""
 
 from __future__ import annotations
 
@@ -35,14 +34,15 @@ def roots(
     revisions: Revisions = Revisions(),
     load_tree: tree.Load | None = None,
 ) -> list[Root]:
-    """The roots of the objects a transfer concerns: the workspace's tracked data (or
-    ``targets`` in it) and, with revisions, the data tracked at each of them."""
+    """Where a transfer starts: the workspace's tracked data (or ``targets`` in it) and the
+    data tracked at each of ``revisions``; ``load_tree`` reads the trees above a subtree."""
     load_tree = load_tree or repo.cache.load_tree
     targets = list(targets or ())
     found: dict[tuple[str, str], Root] = {}
 
-    def keep(root: Root) -> None:
-        found.setdefault((root.rel, root.entry.oid), root)
+    def keep(root: Root | None) -> None:
+        if root is not None:
+            found.setdefault((root.rel, root.entry.oid), root)
 
     for target in targets:
         try:
@@ -71,9 +71,7 @@ def roots(
                     if rel in ("", item.rel, item.source) or item.rel.startswith(rel + "/"):
                         keep(_root(item, rev))
                     elif rel.startswith(item.rel + "/"):
-                        sub = _subtree(item, rel, load_tree, rev)
-                        if sub is not None:
-                            keep(sub)
+                        keep(_subtree(item, rel, load_tree, rev))
     return list(found.values())
 
 
