@@ -25,8 +25,7 @@ CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_w
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are registered by modules imported only when one of their
-    commands is needed, so that a command does not pay for importing all the others."""
+    """A group whose commands register when their module is first needed (cli/__init__.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -137,9 +136,8 @@ def print_json(data: object) -> None:
 
 
 class Bar:
-    """The progress bar of every long command (``dvlite.progress.Progress``): files and
-    bytes, done and in all. It fills by bytes when their total is known, else by files, so
-    that the time remaining follows the bytes. Threads advance it."""
+    """The progress bar of every long command (a ``dvlite.progress.Progress``; threads advance
+    it): files and bytes. It fills by bytes when their total is known, else by files."""
 
     def __init__(self, label: str) -> None:
         from rich import progress as bars

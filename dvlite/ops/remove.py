@@ -31,14 +31,12 @@ def remove(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
         for rel in rels:
             path = repo.abspath(rel)
             path.unlink()
-            folder = path.parent
             if rel[: -len(pointers.SUFFIX)] in outs:
                 continue  # a stage output: the same .gitignore line keeps it out of git
-            if gitignore.remove(folder, pointers.data_path_for(path).name):
-                ignore_rel = os.path.relpath(folder / ".gitignore", repo.root).replace(os.sep, "/")
-                (changed_ignores if (folder / ".gitignore").exists() else gone_ignores).append(
-                    ignore_rel
-                )
+            if gitignore.remove(path.parent, pointers.data_path_for(path).name):
+                ignore = path.parent / ".gitignore"
+                ignore_rel = os.path.relpath(ignore, repo.root).replace(os.sep, "/")
+                (changed_ignores if ignore.exists() else gone_ignores).append(ignore_rel)
     if repo.uses_git:
         from dvlite.git import index as scm
 

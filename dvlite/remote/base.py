@@ -1,9 +1,5 @@
-"""The remote interface: one configured remote, every operation a batch over objects.
-
-The backends (``folder``, ``fsspec_remote``, ``fsspec_async``, ``s3``) say how to move one
-object; this class runs a batch of them through ``retry`` and reports what fails as
-``RemoteError``s (see ``errors``).
-"""
+"""The remote interface: every operation a batch over objects, run through ``retry``; the
+backends say how to move one object."""
 
 from __future__ import annotations
 
@@ -60,6 +56,8 @@ class Remote(ABC):
         self._secret_url = cfg.url
         self.options = cfg.options
         self.protocol = protocol_of(cfg.url)
+        self.is_folder = not self.protocol
+        self.label = f"remote {self.name!r} ({self.url})"
         if self.protocol:
             self.root = cfg.url.split("://", 1)[1].rstrip("/")
         else:
@@ -76,14 +74,6 @@ class Remote(ABC):
     def __repr__(self) -> str:
         return f"Remote({self.name!r}, {self.url!r})"
 
-    @property
-    def is_folder(self) -> bool:
-        return not self.protocol
-
-    @property
-    def label(self) -> str:
-        return f"remote {self.name!r} ({self.url})"
-
     def path(self, oid: str) -> str:
         h = hex_of(oid)
         return f"{self.root}/objects/{h[:2]}/{h[2:]}"
@@ -98,8 +88,7 @@ class Remote(ABC):
 
     # -- errors ---------------------------------------------------------------------------
     def translate(self, exc: BaseException, *, attempts: int = 1) -> RemoteError:
-        """``errors.translate``, with the URL's password masked wherever the storage library's
-        message repeats it (``user:pw@host/objects/...``)."""
+        """``errors.translate``, the URL's password masked where the library's message has it."""
         if (
             self._receiving_into is not None
             and isinstance(exc, OSError)
@@ -114,7 +103,7 @@ class Remote(ABC):
         return error if message == str(error) else RemoteError(message)
 
     def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``op`` on every item, in threads (see ``retry.Retry``); the results in order."""
+        """``op`` on every item, in threads (``retry.Retry``); the results in order."""
         return Retry(self.translate, self.jobs).threads(op, items) if items else []
 
     def _one(self, op: Callable[[Any], Any], item: Any) -> Any:

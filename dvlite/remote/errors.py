@@ -39,20 +39,16 @@ class Described(Protocol):
     """What a message says of a remote (a ``base.Remote``)."""
 
     name: str
+    label: str
     root: str
+    is_folder: bool
     timeout: float
     options: dict[str, str]
 
-    @property
-    def label(self) -> str: ...
-    @property
-    def is_folder(self) -> bool: ...
-
 
 def is_timeout(exc: BaseException) -> bool:
-    """The remote accepted the connection and did not answer in time (botocore's
-    ReadTimeoutError; aiohttp's and the socket's TimeoutErrors). Not connect timeouts, which
-    say the server cannot be reached."""
+    """The remote accepted the connection and did not answer in time (botocore's ReadTimeoutError,
+    aiohttp's and the socket's TimeoutErrors); not a connect timeout (an unreachable server)."""
     name = type(exc).__name__
     if name in ("ConnectTimeoutError", "ConnectionTimeoutError"):
         return False

@@ -59,13 +59,9 @@ class AsyncFsspecRemote(FsspecBase):
         src, dest = cache.path(obj.oid), self.path(obj.oid)
         size = os.path.getsize(src)
         with FileBytes(progress) as sent:  # a big object's bytes as they are sent
-            if size <= IN_MEMORY_MAX:
-                # a small file is quicker to read here than in a thread
-                data = (
-                    await asyncio.to_thread(cache.read_bytes, obj.oid)
-                    if size > CHUNK
-                    else cache.read_bytes(obj.oid)
-                )
+            if size <= IN_MEMORY_MAX:  # a file of a chunk is quicker to read here than in a thread
+                read = cache.read_bytes
+                data = await asyncio.to_thread(read, obj.oid) if size > CHUNK else read(obj.oid)
                 await self._store(dest, lambda to: self.fs._pipe_file(to, data))
             else:
                 check(obj.oid, (await asyncio.to_thread(hash_file, src))[0], src)

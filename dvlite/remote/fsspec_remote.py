@@ -1,9 +1,6 @@
-"""Remotes reached through an fsspec filesystem (gs://, az://, sftp://, memory://, ...).
-
-``FsspecBase`` is what every kind shares: the filesystem, asking what is there, listing.
-``FsspecRemote`` is the one for sync filesystems: a batch runs in threads and objects travel
-as files. Async filesystems (s3fs, gcsfs, adlfs) have ``fsspec_async.AsyncFsspecRemote``.
-"""
+"""Remotes reached through an fsspec filesystem (gs://, az://, sftp://, memory://, ...):
+``FsspecBase`` is what all share (the filesystem, asking what is there); ``FsspecRemote`` runs
+a batch in threads on a sync filesystem (async ones: ``fsspec_async``)."""
 
 from __future__ import annotations
 
@@ -44,8 +41,8 @@ _KEY = re.compile(r".*/([0-9a-f]{2})/([0-9a-f]{30})")  # an object's or a run-ca
 
 
 def is_async(protocol: str) -> bool:
-    """Whether the filesystem for ``protocol`` is async (False when its package is missing: the
-    remote names the package when it is first used)."""
+    """Whether ``protocol``'s filesystem is async (False when its package is missing: the remote
+    names the package when it is first used)."""
     try:
         return bool(fsspec.get_filesystem_class(protocol).async_impl)
     except (ImportError, ValueError):
