@@ -28,12 +28,9 @@ class CorruptObjectError(CacheError):
     """An object's bytes do not hash to its id."""
 
     def __init__(self, oid: str, where: str, actual: str | None = None) -> None:
-        self.oid = oid
-        self.where = where
-        self.actual = actual
-        super().__init__(
-            f"corrupt object {oid} at {where}" + (f" (hashes to {actual})" if actual else "")
-        )
+        self.oid, self.where, self.actual = oid, where, actual
+        hashes = f" (hashes to {actual})" if actual else ""
+        super().__init__(f"corrupt object {oid} at {where}{hashes}")
 
 
 class InvalidTreeError(CacheError):

@@ -1,8 +1,5 @@
 """The one progress protocol of every long operation (add, checkout, fsck, push, fetch, pull):
-totals once they are known, then what is done, in files and in bytes.
-
-The CLI's bar implements it (``dvlite.cli.base.progress``); library code only calls it.
-"""
+totals once known, then what is done, in files and bytes. The CLI's bar implements it."""
 
 from __future__ import annotations
 
@@ -26,10 +23,9 @@ _STEP = 1 << 20  # bytes inside a file are reported a MiB or more at a time
 
 
 class FileBytes:
-    """One file's progress: its bytes as they move (``on_bytes``, ``advance(0, n)``), then the
-    file with whatever bytes were not reported yet (``finish``), so no byte counts twice and
-    none is left out. A failed attempt takes its bytes back (on leaving ``with`` by an
-    exception), so that a retry does not count them again."""
+    """One file's progress: its bytes as they move (``on_bytes``), then the file with the bytes
+    not reported yet (``finish``): every byte counts once. A failed attempt (leaving
+    ``with`` by an exception) takes its bytes back, so that a retry does not count them again."""
 
     __slots__ = ("_advance", "_pending", "done")
 

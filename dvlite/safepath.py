@@ -1,13 +1,11 @@
-"""The one check for paths and names that come from committed files or from a remote.
+"""The one check for paths and names from committed files or a remote (pointers, trees,
+``dvlite.lock``, the run cache, ``dvlite.yaml``), before anything uses them.
 
-A pointer's ``path``, a tree entry's name, a ``dvlite.lock`` or run-cache path and every dep
-and out of ``dvlite.yaml`` pass through here before anything uses them. Git's ``verify_path``
-is the anchor: no ``.git`` in any spelling git refuses (``.GIT``, ``.git.``, ``git~1``, NTFS
-streams, HFS+ ignorable characters), no ``.``/``..``/empty components, no NUL, nothing
-absolute. dvlite adds its own folder, ``.dvlite``, in the same spellings, a length limit per
-name (NAME_MAX) and a depth limit, so every walk stays bounded on crafted trees.
-
-Each function returns why a value is refused (a phrase to put after its name), or None.
+Git's ``verify_path`` is the anchor: no ``.git`` in any spelling git refuses (``.GIT``,
+``.git.``, ``git~1``, NTFS streams, HFS+ ignorable characters), no ``.``/``..``/empty parts, no
+NUL, nothing absolute. dvlite adds ``.dvlite`` in the same spellings, NAME_MAX per name and a
+depth limit, so every walk stays bounded on crafted trees. Each function returns why a value is
+refused (a phrase to put after its name), or None.
 """
 
 from __future__ import annotations
@@ -63,9 +61,8 @@ def name_problem(name: object) -> str | None:
 
 
 def rel_problem(rel: object) -> str | None:
-    """Why ``rel`` cannot be a repository-relative POSIX path that dvlite writes (None: it can).
-
-    The path must already be normal (no ``a//b``, ``a/./b`` or trailing ``/``)."""
+    """Why ``rel`` cannot be a repository-relative POSIX path that dvlite writes (None: it can);
+    it must already be normal (no ``a//b``, ``a/./b`` or trailing ``/``)."""
     if not isinstance(rel, str) or not rel:
         return "is empty or not a string"
     if rel.startswith("/") or os.path.isabs(rel):
@@ -84,9 +81,8 @@ def rel_problem(rel: object) -> str | None:
 
 class Confined:
     """Where dvlite may write and delete in a workspace: ``target`` turns a repository-relative
-    path into the absolute one to write, after checking the path and that no folder on the way
-    is a symlink (which could lead out of the repository, into ``.git`` or into other data).
-    Every folder is resolved once."""
+    path into the absolute one to write, once the path is checked and no folder on the way (each
+    resolved once) is a symlink, which could lead out of the repository, into .git or other data."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = os.path.realpath(root)

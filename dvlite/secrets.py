@@ -2,12 +2,13 @@
 and error message, so a secret typed once never reaches a terminal, a CI log or a bug report.
 
 A credential is an option named in ``SECRET_OPTIONS`` or ending in ``_secret``, ``password``,
-``token`` or ``key`` (``sas_key``, ``private_key``, ``api_token``); ``access_key_id`` ends in
-``_id`` and is an identifier, like a user name, so it is shown (AWS prints it too). A URL's
-password (``sftp://user:pw@host/path``) is a credential as well.
+``token`` or ``key``; ``access_key_id`` is an identifier, like a user name, so it is shown (AWS
+prints it too). A URL's password (``sftp://user:pw@host/path``) is a credential as well.
 """
 
 from __future__ import annotations
+
+import re
 
 MASK = "****"
 SECRET_OPTIONS = ("secret_access_key", "session_token", "password", "account_key", "token")
@@ -15,7 +16,7 @@ _SECRET_ENDINGS = ("_secret", "password", "token", "key")
 
 
 def is_secret(option: str) -> bool:
-    """True for an option whose value is a credential (``secret_access_key``, ``password``)."""
+    """True for an option whose value is a credential (``secret_access_key``, ``sas_key``)."""
     option = option.lower()
     return option in SECRET_OPTIONS or option.endswith(_SECRET_ENDINGS)
 
@@ -23,14 +24,9 @@ def is_secret(option: str) -> bool:
 def url_password(url: str) -> str | None:
     """The password in ``scheme://user:password@host/...``, or None when there is none."""
     scheme, sep, rest = url.partition("://")
-    if not sep or not scheme:
-        return None
-    netloc = rest
-    for end in "/?#":
-        netloc = netloc.split(end, 1)[0]
-    userinfo = netloc.rpartition("@")[0]
-    password = userinfo.partition(":")[2]
-    return password or None
+    netloc = re.split("[/?#]", rest, maxsplit=1)[0]
+    password = netloc.rpartition("@")[0].partition(":")[2]
+    return password if scheme and sep and password else None
 
 
 def scrub(text: str, url: str) -> str:

@@ -1,9 +1,6 @@
 """INI configuration: ``.dvlite/config`` (committed), ``.dvlite/config.local`` (git-ignored,
-for credentials) and the user's ``~/.config/dvlite/config``. Precedence: local > repo > user.
-
-Keys are written ``section.option`` (``core.remote``, ``cache.dir``) or
-``remote.NAME.option`` (``remote.store.url``).
-"""
+for credentials) and the user's ``~/.config/dvlite/config``, in that precedence. Keys are
+``section.option`` (``core.remote``) or ``remote.NAME.option`` (``remote.store.url``)."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ from dvlite import secrets
 from dvlite.errors import ConfigError
 from dvlite.objects import fsutil
 
-LEVELS = ("global", "repo", "local")
 KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
 PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
@@ -58,10 +54,18 @@ def key_of(section: str, option: str) -> str:
     return f"{name}.{option}"
 
 
+def to_bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in BOOLEANS:
+        raise ConfigError(f"{key} must be true or false, not {value!r}")
+    return BOOLEANS[lowered]
+
+
 class Config:
     """A merged view of the three config files; writes go to one level."""
 
     def __init__(self, dvlite_dir: Path | None) -> None:
+        # lowest precedence first: global < repo < local
         self.paths: dict[str, Path] = {"global": user_config_path()}
         if dvlite_dir is not None:
             self.paths["repo"] = dvlite_dir / "config"
@@ -91,20 +95,14 @@ class Config:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         section, option = parse_key(key)
-        for level in reversed(LEVELS):
-            parser = self._parsers.get(level)
-            if parser is not None and parser.has_option(section, option):
+        for parser in reversed(self._parsers.values()):
+            if parser.has_option(section, option):
                 return parser.get(section, option)
         return default
 
     def get_bool(self, key: str, default: bool) -> bool:
         value = self.get(key)
-        if value is None:
-            return default
-        lowered = value.strip().lower()
-        if lowered in BOOLEANS:
-            return BOOLEANS[lowered]
-        raise ConfigError(f"{key} must be true or false, not {value!r}")
+        return default if value is None else to_bool(key, value)
 
     def check_setting(self, key: str, value: str) -> None:
         """Refuse a key dvlite does not read, or a value it could not use, before it is
@@ -117,8 +115,8 @@ class Config:
             raise ConfigError(
                 f"unknown config key {key!r}; known keys: {', '.join(KEYS)}, remote.NAME.OPTION"
             )
-        if kind == "true or false" and value.strip().lower() not in BOOLEANS:
-            raise ConfigError(f"{key} must be true or false, not {value!r}")
+        if kind == "true or false":
+            to_bool(key, value)
         if kind == "link types":
             from dvlite.objects.cache import LINK_TYPES  # the cache is what uses them
 
@@ -138,10 +136,7 @@ class Config:
     def sections(self, prefix: str = "") -> dict[str, dict[str, str]]:
         """Merged sections whose name starts with ``prefix``."""
         merged: dict[str, dict[str, str]] = {}
-        for level in LEVELS:
-            parser = self._parsers.get(level)
-            if parser is None:
-                continue
+        for parser in self._parsers.values():
             for section in parser.sections():
                 if section.startswith(prefix):
                     merged.setdefault(section, {}).update(parser.items(section))
@@ -170,21 +165,16 @@ class Config:
 
     def set(self, key: str, value: str | None, level: str = "repo") -> None:
         """Set ``key`` (or remove it when ``value`` is None) at ``level`` and save the file."""
-        level = self.level_for_write(level)
+        parser = self._parsers[self.level_for_write(level)]
         section, option = parse_key(key)
         if value is not None:
-            self.check_storable(section, option, value, level)
-        parser = self._parsers[level]
-        if value is None:
-            if not parser.has_option(section, option):
-                raise ConfigError(f"{key} is not set in the {level} config")
-            parser.remove_option(section, option)
-            if not parser.items(section):
-                parser.remove_section(section)
-        else:
-            if not parser.has_section(section):
-                parser.add_section(section)
-            parser.set(section, option, value)
+            self.set_section(section, {option: value}, level)
+            return
+        if not parser.has_option(section, option):
+            raise ConfigError(f"{key} is not set in the {level} config")
+        parser.remove_option(section, option)
+        if not parser.items(section):
+            parser.remove_section(section)
         self.save(level)
 
     def remove_section(self, section: str, level: str) -> bool:

@@ -15,34 +15,28 @@ def entry_for(name: str) -> str:
     return "/" + escaped
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-
-
 def add(folder: Path, name: str) -> bool:
     """Ignore ``folder/name``; returns True when the .gitignore changed."""
-    path = folder / ".gitignore"
-    lines = _lines(path)
-    entry = entry_for(name)
-    if entry in lines:
-        return False
-    lines.append(entry)
-    fsutil.atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"), fsync=False)
-    return True
+    return _update(folder, name, ignored=True)
 
 
 def remove(folder: Path, name: str) -> bool:
+    """Stop ignoring ``folder/name`` (a .gitignore left empty is deleted); True when changed."""
+    return _update(folder, name, ignored=False)
+
+
+def _update(folder: Path, name: str, *, ignored: bool) -> bool:
     path = folder / ".gitignore"
-    lines = _lines(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
     entry = entry_for(name)
-    if entry not in lines:
+    if (entry in lines) == ignored:  # already as asked
         return False
-    kept = [line for line in lines if line != entry]
-    if kept:
-        fsutil.atomic_write(path, ("\n".join(kept) + "\n").encode("utf-8"), fsync=False)
+    lines = [*lines, entry] if ignored else [line for line in lines if line != entry]
+    if lines:
+        fsutil.atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"), fsync=False)
     else:
         path.unlink()
     return True

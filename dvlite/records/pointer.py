@@ -39,13 +39,7 @@ def _canonical(text: str) -> dict[str, object] | None:
     m = _CANONICAL.fullmatch(text)
     if m is None or not _is_plain(m[1]):
         return None
-    d: dict[str, object] = {
-        "version": 1,
-        "path": m[1],
-        "kind": m[2],
-        "oid": m[3],
-        "size": int(m[4]),
-    }
+    d: dict[str, object] = dict(version=1, path=m[1], kind=m[2], oid=m[3], size=int(m[4]))
     if m[5] is not None:
         d["files"] = int(m[5])
     elif m[6] is not None:

@@ -29,12 +29,7 @@ class Recorded:
         return cls(path, other.kind, other.oid, other.size, other.files, other.exec)
 
     def fields(self) -> dict[str, object]:
-        d: dict[str, object] = {
-            "path": self.path,
-            "kind": self.kind,
-            "oid": self.oid,
-            "size": self.size,
-        }
+        d: dict[str, object] = dict(path=self.path, kind=self.kind, oid=self.oid, size=self.size)
         if self.kind == DIR:
             d["files"] = self.files
         elif self.exec:

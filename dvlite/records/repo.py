@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -17,20 +17,9 @@ from dvlite.records.config import Config
 from dvlite.safepath import Confined
 
 DVLITE_DIR = ".dvlite"
-# folders never searched for pointer files
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        DVLITE_DIR,
-        "__pycache__",
-        "node_modules",
-        ".venv",
-        ".tox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-    }
-)
+# folders never searched for pointer files: git's, ours, and those of Python and Node tools
+SKIP_DIRS = frozenset((".git", DVLITE_DIR, "__pycache__", "node_modules", ".venv", ".tox"))
+SKIP_DIRS |= {".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _DVLITE_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 
 
@@ -56,16 +45,12 @@ class Repo:
         """Make ``.dvlite/`` at the git root above ``path`` (with ``no_scm``: at ``path``); staging
         its config in git is ``ops.init``'s part."""
         here = Path(os.path.realpath(path or os.getcwd()))
-        if no_scm:
-            root = here
-        else:
-            git_root = next((f for f in (here, *here.parents) if (f / ".git").exists()), None)
-            if git_root is None:
-                raise NotARepoError(
-                    f"{here} is not in a git repository; run `git init` first, "
-                    "or `dvlite init --no-scm`"
-                )
-            root = git_root
+        root = next((f for f in (here, *here.parents) if no_scm or (f / ".git").exists()), None)
+        if root is None:
+            raise NotARepoError(
+                f"{here} is not in a git repository; run `git init` first, "
+                "or `dvlite init --no-scm`"
+            )
         repo = cls(root)
         if repo.dvlite_dir.exists() and not force:
             raise NotARepoError(
@@ -96,7 +81,7 @@ class Repo:
 
     @cached_property
     def link_types(self) -> tuple[str, ...]:
-        raw = self.config.get("cache.type", "reflink,copy") or "reflink,copy"
+        raw = self.config.get("cache.type") or "reflink,copy"
         types = tuple(t.strip() for t in raw.split(",") if t.strip())
         bad = [t for t in types if t not in LINK_TYPES]
         if bad or not types:
@@ -126,12 +111,9 @@ class Repo:
     def autostage(self) -> bool:
         return self.uses_git and self.config.get_bool("core.autostage", True)
 
-    def lock(self) -> AbstractContextManager[None]:
-        """The repository lock; taking it also clears temporary files of killed runs."""
-        return self._locked()
-
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def lock(self) -> Iterator[None]:
+        """The repository lock; taking it also clears temporary files of killed runs."""
         from dvlite.objects.oslock import repo_lock
 
         with repo_lock(self.tmp_dir / "lock"):

@@ -6,18 +6,17 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dvlite.errors import PathError
 from dvlite.objects.tree import TreeEntry
+from dvlite.records import lockfile
+from dvlite.records import pipeline as pipelines
 from dvlite.records import pointer as pointers
+from dvlite.records.lockfile import LOCK_FILE, Lock
 from dvlite.records.pointer import Pointer
 from dvlite.records.repo import Repo
 from dvlite.records.workspace import Node, build, scan
 from dvlite.safepath import rel_problem
-
-if TYPE_CHECKING:
-    from dvlite.records.lockfile import Lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +51,7 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
     for target in targets:
         rel = repo.rel(target)
         absolute = repo.abspath(rel)
-        if outs is None:
-            outs = stage_outputs(repo)
+        outs = stage_outputs(repo) if outs is None else outs
         chosen = [o for o in outs if _names_output(rel, o)]
         if chosen:
             for o in chosen:
@@ -70,14 +68,12 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
                 raise PathError(f"{target}: no tracked data in this folder")
         else:
             owner = repo.tracking_pointer(rel)
-            hint = (
-                f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})"
-                if owner
-                else ""
-            )
             inside = next((o for o in outs if rel.startswith(o.rel + "/")), None)
+            hint = ""
             if inside is not None:
                 hint = f" (it is inside {inside.rel}, an output recorded in {inside.source})"
+            elif owner:
+                hint = f" (it is inside {owner[: -len(pointers.SUFFIX)]}, tracked by {owner})"
             raise PathError(f"{target} is not tracked by dvlite{hint}")
         for r in rels:
             found.setdefault(r, load(repo, r))
@@ -86,23 +82,15 @@ def collect(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Tra
 
 def _names_output(rel: str, item: Tracked) -> bool:
     """Whether a target names a stage output: its path, a folder above it, or the lock."""
-    from dvlite.records.lockfile import LOCK_FILE
-
-    if rel == LOCK_FILE or rel == item.source:
-        return True
-    return rel == item.rel or (rel == "" or item.rel.startswith(rel + "/"))
+    return rel in ("", LOCK_FILE, item.source, item.rel) or item.rel.startswith(rel + "/")
 
 
 def outputs_of(lock_text: str, where: str) -> list[Tracked]:
     """The stage outputs a dvlite.lock records (metrics stay in git, so they are not here)."""
-    from dvlite.records.lockfile import Lock
-
     return _outputs(Lock.loads(lock_text, where))
 
 
 def _outputs(lock: Lock) -> list[Tracked]:
-    from dvlite.records.lockfile import LOCK_FILE
-
     items = []
     for name in sorted(lock.stages):
         for out in lock.stages[name].outs:
@@ -113,17 +101,12 @@ def _outputs(lock: Lock) -> list[Tracked]:
 
 def stage_outputs(repo: Repo) -> list[Tracked]:
     """Stage outputs recorded in the workspace's dvlite.lock (none without one)."""
-    from dvlite.records import lockfile
-
     return _outputs(lockfile.load(repo.root))
 
 
 def stage_products(repo: Repo, *, metrics: bool = True) -> dict[str, str]:
     """Every path a stage produces -> that stage: the outs (and ``metrics``) that dvlite.yaml
     declares and those dvlite.lock still records. Empty without a pipeline."""
-    from dvlite.records import lockfile
-    from dvlite.records import pipeline as pipelines
-
     found: dict[str, str] = {}
     for stage in pipelines.load(repo.root):
         for out in stage.produces if metrics else stage.outs:
