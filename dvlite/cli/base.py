@@ -73,12 +73,8 @@ def pop_revisions(options: dict[str, Any]) -> Revisions:
     taken out of its keyword arguments ``options``."""
     from dvlite.git.history import Revisions
 
-    return Revisions(
-        tuple(options.pop("revs")),
-        options.pop("all_branches"),
-        options.pop("all_tags"),
-        options.pop("all_commits"),
-    )
+    keys = ("revs", "all_branches", "all_tags", "all_commits")
+    return Revisions(**{key: options.pop(key) for key in keys})
 
 
 def console(stderr: bool = False) -> Console:
@@ -86,16 +82,11 @@ def console(stderr: bool = False) -> Console:
     ``stderr``). With NO_COLOR set it prints no colour and no style at all (https://no-color.org)."""
     from rich.console import Console
 
-    plain = bool(os.environ.get("NO_COLOR"))
-    out = Console(
-        highlight=False, soft_wrap=True, stderr=stderr, color_system=None if plain else "auto"
-    )
+    colour = None if os.environ.get("NO_COLOR") else "auto"
+    out = Console(highlight=False, soft_wrap=True, stderr=stderr, color_system=colour)
     if not out.is_terminal:  # a pipe or a file: never cut a value to fit 80 columns
-        out.width = UNLIMITED_WIDTH
+        out.width = 1 << 20
     return out
-
-
-UNLIMITED_WIDTH = 1 << 20
 
 
 def print_table(

@@ -27,8 +27,7 @@ class S3Remote(AsyncFsspecRemote):
             "skip_instance_cache": True,
             "use_listings_cache": False,
             "client_kwargs": {"region_name": options["region"]} if options.get("region") else {},
-            # dvlite retries transient errors itself (see retry.py): botocore does not, and a
-            # refused connection is reported at once instead of after botocore's long backoff
+            # the retries are dvlite's (retry.py): a refused connection is reported at once
             "config_kwargs": {
                 "retries": {"mode": "standard", "total_max_attempts": 1},
                 "max_pool_connections": max(self.jobs, 10),
@@ -44,9 +43,8 @@ class S3Remote(AsyncFsspecRemote):
             fs = s3fs.S3FileSystem(**kwargs)
         except Exception as exc:
             raise self.translate(exc) from None
-        # s3fs retries too (5 attempts on SlowDown and dropped connections): one attempt per
-        # call, so dvlite's retries are the only ones and a failing store is given up on in
-        # 1 + RETRIES attempts, not 5 times as many
+        # s3fs's own retries (5 attempts on SlowDown and dropped connections) off: a failing
+        # store is given up on in 1 + RETRIES attempts, not 5 times as many
         fs.retries = 1
         return fs
 

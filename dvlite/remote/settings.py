@@ -17,11 +17,6 @@ def _section(name: str) -> str:
     return f'remote "{name}"'
 
 
-def _check_name(name: str) -> None:
-    if not _NAME.match(name):
-        raise ConfigError(f"bad remote name {name!r}: use letters, digits, '_', '-' and '.'")
-
-
 def normalise_url(repo: Repo, url: str, base: str | os.PathLike[str] = "") -> str:
     """A folder path relative to ``base`` (default: the current folder) is stored relative to
     the repository root (where it is resolved), so that it works from any folder."""
@@ -41,7 +36,8 @@ def add(
     level: str = "repo",
     base: str | os.PathLike[str] = "",
 ) -> None:
-    _check_name(name)
+    if not _NAME.match(name):
+        raise ConfigError(f"bad remote name {name!r}: use letters, digits, '_', '-' and '.'")
     if name in configured(repo) and not force:
         raise RemoteError(
             f"remote {name!r} already exists; use --force to replace it, or `remote modify`"
