@@ -4,9 +4,7 @@ which become one ``RemoteError`` naming the remote, what went wrong and what to 
 
 from __future__ import annotations
 
-import contextlib
 import errno
-from collections.abc import Iterator
 from typing import Protocol
 
 from dvlite.errors import RemoteError
@@ -16,23 +14,6 @@ DROPPED = frozenset({"ConnectionClosedError", "ServerDisconnectedError"})
 # other transient errors, by name: botocore's and aiohttp's broken answers
 BROKEN = DROPPED | {"HTTPClientError", "ResponseParserError", "ClientPayloadError", "ClientOSError"}
 THROTTLED = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"})
-
-
-class RemoteSideError(Exception):
-    """A remote's FileNotFoundError while writing (no bucket, no folder): not a missing object."""
-
-    def __init__(self, exc: BaseException) -> None:
-        super().__init__(str(exc))
-        self.exc = exc
-
-
-@contextlib.contextmanager
-def writing() -> Iterator[None]:
-    """Around a write (also one that awaits): its FileNotFoundError is the remote's."""
-    try:
-        yield
-    except FileNotFoundError as exc:
-        raise RemoteSideError(exc) from None
 
 
 class Described(Protocol):
@@ -96,8 +77,6 @@ def translate(remote: Described, exc: BaseException, *, attempts: int = 1) -> Re
 
 
 def _translate(remote: Described, exc: BaseException) -> RemoteError:
-    if isinstance(exc, RemoteSideError):
-        exc = exc.exc
     name, label, detail = type(exc).__name__, remote.label, _first_line(exc)
     where = remote.options.get("endpoint_url") or "its endpoint"
     if name in ("EndpointConnectionError", "ConnectTimeoutError") or isinstance(

@@ -15,7 +15,6 @@ from dvlite.objects import fsutil
 from dvlite.objects.hashing import CHUNK, hash_file, hasher, oid_from_hasher
 from dvlite.objects.store import check
 from dvlite.progress import Advance, FileBytes
-from dvlite.remote import errors
 from dvlite.remote.base import Obj
 from dvlite.remote.fsspec_remote import (
     OBJECT_STORES,
@@ -117,7 +116,7 @@ class AsyncFsspecRemote(FsspecBase):
     async def _store(self, dest: str, send: Callable[[str], Awaitable[None]]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only
         when complete), else under a temporary name, then renamed."""
-        with errors.writing():
+        try:
             if self.protocol in OBJECT_STORES:
                 await send(dest)
                 return
@@ -125,3 +124,5 @@ class AsyncFsspecRemote(FsspecBase):
             tmp = fsutil.tmp_name(dest)
             await send(tmp)
             await self.fs._mv(tmp, dest)
+        except FileNotFoundError as exc:  # the remote's (no bucket, no folder), not an object's
+            raise self.translate(exc) from None

@@ -19,7 +19,6 @@ from dvlite.errors import RemoteError
 from dvlite.objects import fsutil, hashing
 from dvlite.objects.store import check
 from dvlite.progress import Advance, FileBytes, OnBytes
-from dvlite.remote import errors
 from dvlite.remote.base import Maybe, Obj, Remote
 from dvlite.remote.config import COMMON_OPTIONS
 
@@ -215,7 +214,7 @@ class FsspecRemote(FsspecBase):
     def _store(self, dest: str, send: Callable[[str], None]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only
         when complete), else under a temporary name, then renamed."""
-        with errors.writing():
+        try:
             if self.protocol in OBJECT_STORES:
                 send(dest)
                 return
@@ -223,6 +222,8 @@ class FsspecRemote(FsspecBase):
             tmp = fsutil.tmp_name(dest)
             send(tmp)
             self.fs.mv(tmp, dest)
+        except FileNotFoundError as exc:  # the remote's (no bucket, no folder), not an object's
+            raise self.translate(exc) from None
 
 
 @contextlib.contextmanager
