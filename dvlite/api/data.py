@@ -121,9 +121,8 @@ def gc(
     force: bool = False,
     repo: StrPath | None = None,
 ) -> GcResult:
-    """``dvlite gc``: remove cache objects (with ``cloud``, remote objects) that no kept
-    revision uses. Say what to keep, as the CLI asks: ``workspace=True`` (the workspace only)
-    or ``revisions``; the workspace is always kept."""
+    """``dvlite gc``: remove cache (with ``cloud``, remote) objects that no kept revision uses.
+    Say what to keep: ``workspace=True`` (only it) or ``revisions`` (and the workspace)."""
     from dvlite.ops.gc import gc as do_gc
 
     if remote and not cloud:

@@ -70,10 +70,9 @@ def repro(
     on_event: Events | None = None,
     repo: StrPath | None = None,
 ) -> ReproResult:
-    """``dvlite repro``: run the stages that are out of date (all, or ``stages`` and what
-    they need) in order; ``result.plan`` says what ran and why. Events are
-    ``(kind, stage, text)`` with kind one of ``dvlite.ops.repro``'s START, OUTPUT (a line the
-    command printed), RESTORED, DONE, SKIPPED, NOTE."""
+    """``dvlite repro``: run the stages that are out of date (all, or ``stages`` and what they
+    need) in order; ``result.plan`` says what ran and why. Events are ``(kind, stage, text)``,
+    kind one of ``dvlite.ops.repro``'s START, OUTPUT (a line), RESTORED, DONE, SKIPPED, NOTE."""
     from dvlite.ops.repro import repro as do_repro
 
     names = [stages] if isinstance(stages, str) else list(stages)

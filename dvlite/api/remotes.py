@@ -58,9 +58,8 @@ def push(
     progress: Progress | None = None,
     repo: StrPath | None = None,
 ) -> TransferResult:
-    """``dvlite push``: upload what the remote lacks of the tracked data (or ``targets``), and
-    of the data of ``revs`` and of every branch tip, tag or commit. Raises TransferError (its
-    ``result`` says what moved) when some objects could not be sent."""
+    """``dvlite push``: upload what the remote lacks of the tracked data (or ``targets``) and of
+    ``revisions``. TransferError (its ``result`` says what moved) when some could not be sent."""
     from dvlite.transfer import push as do_push
 
     return do_push(

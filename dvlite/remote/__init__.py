@@ -1,10 +1,7 @@
-"""Remotes: object stores that hold the same ``objects/<2 hex>/<30 hex>`` layout as the cache.
-
-A folder path is a ``folder`` remote (no extra package); ``s3://bucket/prefix`` goes through
-s3fs (``s3``), any other URL through its fsspec filesystem (``fsspec_remote``, or
-``fsspec_async`` for async ones). ``base`` is the interface, each operation a batch that
-``retry`` runs; ``errors`` says what went wrong once; ``config`` reads which remotes there are.
-"""
+"""Remotes: stores with the cache's ``objects/<2 hex>/<30 hex>`` layout: a folder (``folder``),
+S3 (``s3``) or any other fsspec filesystem (``fsspec_remote``, ``fsspec_async``), behind one
+interface (``base``) run through ``retry``; ``errors`` says what went wrong, ``config`` which
+remotes a repository has."""
 
 from __future__ import annotations
 
@@ -21,8 +18,8 @@ if TYPE_CHECKING:
 def from_config(
     cfg: RemoteConfig, base: str | os.PathLike[str], *, jobs: int | None = None
 ) -> Remote:
-    """The backend for the remote's URL (folder paths relative to ``base``). Only the backend
-    in use is imported: fsspec is not cheap."""
+    """The backend for the remote's URL (a folder path relative to ``base``); only that one is
+    imported (fsspec is not cheap)."""
     protocol = protocol_of(cfg.url)
     kind: type[Remote]
     if not protocol:

@@ -55,8 +55,8 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def translate(remote: Described, exc: BaseException, *, attempts: int = 1) -> RemoteError:
-    """One line that names the remote, says what went wrong and what to check (and, for a
-    transient error that outlasted the retries, how often it was tried)."""
+    """One line: the remote, what went wrong, what to check (and how often a transient error
+    was tried)."""
     if isinstance(exc, RemoteError):
         return exc
     if is_timeout(exc) and not remote.is_folder:  # a folder's ETIMEDOUT is an OSError below

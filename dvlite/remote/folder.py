@@ -1,9 +1,6 @@
-"""The folder remote, the embedded default: a local or mounted path with the cache's layout.
-
-Its objects are an ``ObjectStore`` rooted at the folder, so each is copied natively (a
-reflink where the filesystem can), hashed on the way and renamed into place once complete.
-Beside them: the run-cache entries (``runs/``) and the gc marks (``gc/``).
-"""
+"""The folder remote, the embedded default: a local or mounted path with the cache's layout,
+its objects an ``ObjectStore`` (copied natively, reflinked where the filesystem can, hashed on
+the way and renamed into place once complete), beside them ``runs/`` and ``gc/``."""
 
 from __future__ import annotations
 
