@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -82,7 +82,7 @@ def console(stderr: bool = False) -> Console:
     ``stderr``). With NO_COLOR set it prints no colour and no style at all (https://no-color.org)."""
     from rich.console import Console
 
-    colour = None if os.environ.get("NO_COLOR") else "auto"
+    colour: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"
     out = Console(highlight=False, soft_wrap=True, stderr=stderr, color_system=colour)
     if not out.is_terminal:  # a pipe or a file: never cut a value to fit 80 columns
         out.width = 1 << 20
