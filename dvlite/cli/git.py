@@ -38,8 +38,7 @@ def install(force: bool, as_json: bool) -> None:
     """
     from dvlite.ops.hooks import install as do_install
 
-    actions = do_install(open_repo(), force=force)
-    _show_actions(actions, as_json)
+    _show_actions(do_install(open_repo(), force=force), as_json)
 
 
 @cli.command()
@@ -164,15 +163,7 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
     help="Also remove objects that no remote holds (their only copy).",
 )
 @json_option
-def gc(
-    workspace: bool,
-    cloud: bool,
-    remote: str | None,
-    dry: bool,
-    force: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def gc(workspace: bool, as_json: bool, **options: Any) -> None:
     """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.
     The workspace is always kept.
 
@@ -183,18 +174,17 @@ def gc(
     from dvlite.ops.gc import gc as do_gc
 
     revisions = pop_revisions(options)
-    if remote and not cloud:
+    if options["remote"] and not options["cloud"]:
         raise click.UsageError("-r/--remote goes with --cloud")
     if not (workspace or revisions):
         raise click.UsageError("say what to keep: -w (the workspace only), -a, -T, -A or --rev REV")
-    result = do_gc(
-        open_repo(), revisions=revisions, cloud=cloud, remote=remote, dry=dry, force=force
-    )
+    result = do_gc(open_repo(), revisions=revisions, **options)
     if as_json:
         print_json(result.to_dict())
         return
     out = console()
     there = f"from the remote {result.remote}"
+    dry = options["dry"]
     if dry:
         for oid in result.removed:
             out.print(f"would remove {oid}")

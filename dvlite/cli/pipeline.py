@@ -25,15 +25,11 @@ _LISTS = (  # the stage's lists: option, metavar, help
 
 
 def _stage_options(f):
-    options = [
-        click.option("-n", "--name", required=True, help="The stage's name."),
-        *(click.option(o, name, multiple=True, metavar=m, help=h) for o, name, m, h in _LISTS),
-        click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name."),
-        click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    f = click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)(f)
+    f = click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name.")(f)
+    for short, name, metavar, text in reversed(_LISTS):
+        f = click.option(short, name, multiple=True, metavar=metavar, help=text)(f)
+    return click.option("-n", "--name", required=True, help="The stage's name.")(f)
 
 
 @cli.group()
@@ -93,9 +89,8 @@ def repro(stages: tuple[str, ...], no_run_cache: bool, as_json: bool, **options:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
     from dvlite.ops.repro import repro as do_repro
 
-    on_event = _printer(as_json)
     result = do_repro(
-        open_repo(), stages, use_run_cache=not no_run_cache, on_event=on_event, **options
+        open_repo(), stages, use_run_cache=not no_run_cache, on_event=_printer(as_json), **options
     )
     if as_json:
         print_json(result.to_dict())
@@ -114,16 +109,12 @@ def _printer(to_stderr: bool):
     lock = threading.Lock()
 
     def show(kind: str, name: str, text: str) -> None:
-        if kind == OUTPUT:
-            line = f"[{name}] {text}"
-        elif kind == START:
-            line = f"[{name}] $ {text}"
-        elif text:
-            line = f"[{name}] {text}" if name else text
-        else:
-            return
+        if kind == START:
+            text = f"$ {text}"
+        elif not text and kind != OUTPUT:
+            return  # nothing to say (a stage done)
         with lock:
-            click.echo(line, err=to_stderr)
+            click.echo(f"[{name}] {text}" if name else text, err=to_stderr)
 
     return show
 
@@ -246,20 +237,34 @@ def _change(row: Row) -> str:
     return "-" if row.change is None else f"{row.change:+.6g}"
 
 
-def _show_rows(rows: list[Row], what: str, a: str | None, b: str | None, as_json: bool,
-               as_md: bool) -> None:  # fmt: skip
-    if as_json:
-        print_json([r.to_dict() for r in rows])
-    elif not rows:
-        click.echo(f"No {what} changed.")
-    else:
-        print_table(
-            ["path", "key", "old", "new", "change"],
-            ([r.path, r.key, _value(r.old), _value(r.new), _change(r)] for r in rows),
-            right=("old", "new", "change"),
-            title=f"{what}s: {a or 'HEAD'} -> {b or 'workspace'}",
-            as_md=as_md,
-        )
+def _diff_command(group: click.Group, what: str) -> None:
+    """``metrics diff`` and ``params diff``: one key per row, old and new."""
+
+    @group.command("diff")
+    @click.argument("a", required=False)
+    @click.argument("b", required=False)
+    @click.option("--all", "everything", is_flag=True, help=f"Show unchanged {what}s too.")
+    @json_option
+    @md_option
+    def diff(a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool) -> None:
+        from dvlite.ops import metrics as ops
+
+        do_diff = ops.diff if what == "metric" else ops.params_diff
+        rows = do_diff(open_repo(), a, b, everything=everything)
+        if as_json:
+            print_json([r.to_dict() for r in rows])
+        elif not rows:
+            click.echo(f"No {what} changed.")
+        else:
+            print_table(
+                ["path", "key", "old", "new", "change"],
+                ([r.path, r.key, _value(r.old), _value(r.new), _change(r)] for r in rows),
+                right=("old", "new", "change"),
+                title=f"{what}s: {a or 'HEAD'} -> {b or 'workspace'}",
+                as_md=as_md,
+            )
+
+    diff.help = f"Compare {what}s between revisions A (default HEAD) and B (default the workspace)."
 
 
 @cli.group()
@@ -292,34 +297,10 @@ def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool, as_md:
     print_table(["revision", "path", "key", "value"], rows, right=("value",), as_md=as_md)
 
 
-@metrics.command("diff")
-@click.argument("a", required=False)
-@click.argument("b", required=False)
-@click.option("--all", "everything", is_flag=True, help="Show unchanged metrics too.")
-@json_option
-@md_option
-def metrics_diff(
-    a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool
-) -> None:
-    """Compare metrics between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.ops.metrics import diff
-
-    _show_rows(diff(open_repo(), a, b, everything=everything), "metric", a, b, as_json, as_md)
-
-
 @cli.group()
 def params() -> None:
     """Params that stages read (keys of params.yaml or FILE:KEY)."""
 
 
-@params.command("diff")
-@click.argument("a", required=False)
-@click.argument("b", required=False)
-@click.option("--all", "everything", is_flag=True, help="Show unchanged params too.")
-@json_option
-@md_option
-def params_diff(a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool) -> None:
-    """Compare params between revisions A (default HEAD) and B (default the workspace)."""
-    from dvlite.ops.metrics import params_diff as do_diff
-
-    _show_rows(do_diff(open_repo(), a, b, everything=everything), "param", a, b, as_json, as_md)
+_diff_command(metrics, "metric")
+_diff_command(params, "param")

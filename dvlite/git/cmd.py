@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable
 from pathlib import Path
 
 from dvlite.errors import ScmError
@@ -63,17 +62,8 @@ def lines(root: Path, *args: str) -> list[str]:
 
 def rev_parse(root: Path, rev: str) -> str | None:
     """The commit id ``rev`` names, or None when there is no such commit."""
-    proc = run(
-        root,
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        "--end-of-options",
-        f"{rev}^{{commit}}",
-        check=False,
-    )
-    sha = proc.decode().strip()
-    return sha or None
+    args = ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    return run(root, *args, check=False).decode().strip() or None
 
 
 def is_dirty(root: Path, rel: str) -> bool:
@@ -86,10 +76,10 @@ def has_path(root: Path, commit: str, rel: str) -> bool:
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{rel}", check=False))
 
 
-def ls_tree(root: Path, commit: str, paths: Iterable[str] = ()) -> list[tuple[str, str, str]]:
-    """(type, blob sha, path) of every file at ``commit`` (optionally under ``paths``)."""
+def ls_tree(root: Path, commit: str) -> list[tuple[str, str, str]]:
+    """(type, blob sha, path) of every file at ``commit``."""
     found = []
-    for line in lines(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths):
+    for line in lines(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--"):
         meta, _, path = line.partition("\t")
         _mode, kind, sha = meta.split(" ")
         found.append((kind, sha, path))

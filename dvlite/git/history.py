@@ -1,8 +1,5 @@
-"""Tracked data at git revisions: pointer files read from git history.
-
-Reads go through plain ``git`` processes (``dvlite.git.cmd``): one ``ls-tree`` and one
-``cat-file --batch`` per revision, so reading every pointer at a commit stays cheap.
-"""
+"""Tracked data at git revisions: every pointer file (and dvlite.lock) at a commit, read with
+one ``ls-tree`` per commit and one ``cat-file --batch`` for all of them."""
 
 from __future__ import annotations
 
@@ -63,21 +60,13 @@ class Revisions:
             if wanted
         ]
         if refs:
-            out = gitcmd.run(
-                repo.root,
-                "for-each-ref",
-                "--format=%(objectname) %(objecttype) %(*objecttype)",
-                *refs,
-            )
-            shas = []
-            for line in out.decode().splitlines():
-                sha, kind, peeled = [*line.split(" "), ""][:3]
-                if kind == "commit" or peeled == "commit":
-                    shas.append(sha)
-            if shas:  # peel annotated tags to their commits
-                out = gitcmd.run(repo.root, "rev-parse", *(f"{s}^{{commit}}" for s in shas))
-                for sha in out.decode().split():
+            fmt = "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname)"
+            for line in gitcmd.run(repo.root, "for-each-ref", fmt, *refs).decode().splitlines():
+                kind, sha, peeled_kind, peeled = [*line.split(" "), "", ""][:4]
+                if kind == "commit":
                     found[sha] = None
+                elif peeled_kind == "commit":  # an annotated tag of a commit
+                    found[peeled] = None
         if self.all_commits:
             for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
                 found[sha] = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from dvlite.errors import DvliteError, ScmError
 from dvlite.git import cmd as gitcmd
+from dvlite.objects.fsutil import atomic_write
 from dvlite.ops.checkout import CheckoutResult, apply, make_folders, plan
 from dvlite.records import pointer as pointers
 from dvlite.records.lockfile import LOCK_FILE
@@ -118,9 +119,7 @@ def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) 
         elif force:
             todo.append((name, path, "backed up"))
         else:
-            why = (
-                "is not a regular file" if not path.is_file() else f"exists and so does {kept.name}"
-            )
+            why = f"exists and so does {kept.name}" if path.is_file() else "is not a regular file"
             raise ScmError(
                 f"{path} {why}; dvlite will not overwrite it. Move it away, or run "
                 f"`dvlite install --force` to move it to {name}{BACKUP_SUFFIX}"
@@ -137,16 +136,10 @@ def install(repo: Repo, *, force: bool = False, names: tuple[str, ...] = HOOKS) 
                 raise ScmError(f"{backup} already exists; move it away first")
             os.replace(path, backup)
             detail = f"the previous {name} was moved to {backup.name}"
-        _write_script(path, script(name))
+        atomic_write(path, script(name).encode(), fsync=False, mode=0o755)
+        os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         actions.append(HookAction(name, action, detail))
     return actions
-
-
-def _write_script(path: Path, text: str) -> None:
-    from dvlite.objects.fsutil import atomic_write
-
-    atomic_write(path, text.encode(), fsync=False, mode=0o755)
-    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def uninstall(repo: Repo, names: tuple[str, ...] = HOOKS) -> list[HookAction]:

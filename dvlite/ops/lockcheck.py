@@ -1,11 +1,9 @@
-"""Whether a staged ``dvlite.lock`` agrees with what the same commit records beside it.
+"""Whether a staged ``dvlite.lock`` agrees with the staged files beside it (for pre-commit).
 
-The pre-commit hook asks this when a commit changes dvlite.lock: each param value the lock
-records must be the value in the staged params file, and each dep that git tracks as a file
-must be the staged content. Otherwise the commit would say "these params and this code made
-these outputs" when they did not: `repro` stages dvlite.lock, but the code it read may be
-left unstaged. Deps that dvlite tracks (pointers, stage outputs) are checked by the hook's
-pointer checks instead; folders in git are not compared.
+Each param value it records must be the staged params file's, and each dep git tracks as a
+file must be the staged content: otherwise the commit claims that code and params made outputs
+they did not (`repro` stages the lock, but maybe not the code it read). Deps dvlite tracks are
+the hook's pointer checks' job; folders in git are not compared.
 """
 
 from __future__ import annotations

@@ -83,8 +83,7 @@ def _diff(
 def diff(
     repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False
 ) -> list[Row]:
-    """Metrics that differ between revision ``a`` (default HEAD) and ``b`` (default: the
-    workspace)."""
+    """Metrics that differ between revision ``a`` (default HEAD) and ``b`` (the workspace)."""
     return _diff(repo, a, b, read_metrics, everything)
 
 
@@ -107,6 +106,5 @@ def read_params(snap: Snapshot) -> Values:
 def params_diff(
     repo: Repo, a: str | None = None, b: str | None = None, *, everything: bool = False
 ) -> list[Row]:
-    """Params that differ between revision ``a`` (default HEAD) and ``b`` (default: the
-    workspace)."""
+    """Params that differ between revision ``a`` (default HEAD) and ``b`` (the workspace)."""
     return _diff(repo, a, b, read_params, everything)

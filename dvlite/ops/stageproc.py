@@ -1,14 +1,9 @@
-"""Stage commands as processes that end when dvlite ends.
+"""Stage commands as processes that end when dvlite ends, with all they fork.
 
-Each command runs through the shell in a session (and process group) of its own. Three
-things end it with dvlite, whatever the command forks:
-
-- on an interruption or an error, dvlite kills each running stage's whole group;
-- on Linux the stage's shell gets SIGTERM when dvlite dies (``PR_SET_PDEATHSIG``);
-- a small watcher process, told the group of each running stage on a pipe, kills what is
-  left of those groups when the pipe closes without them being done: dvlite was killed
-  (SIGKILL, OOM) and could not do it itself. Children and grandchildren go too, not only the
-  shell (``python train.py | tee log`` is three processes).
+Each command runs through the shell as the leader of its own session and process group. On an
+error or Ctrl-C dvlite kills each running group; on Linux the shell gets SIGTERM when dvlite
+dies (``PR_SET_PDEATHSIG``); and a watcher process, told each group on a pipe, kills what is
+left of them when the pipe closes early: dvlite was killed (SIGKILL, OOM) and could not.
 """
 
 from __future__ import annotations
@@ -112,15 +107,11 @@ class StageProcesses:
         with self._lock:
             groups = [p.pid for p in self._running]
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pgid in groups:
-                _killpg(pgid, sig)
+            groups = [g for g in groups if _killpg(g, sig)]
             deadline = time.monotonic() + GRACE
             while groups and time.monotonic() < deadline:
+                time.sleep(0.05)
                 groups = [g for g in groups if _killpg(g, 0)]
-                if groups:
-                    time.sleep(0.05)
-            if not groups:
-                return
 
     def close(self) -> None:
         """No stage runs any more: let the watcher go."""
@@ -151,13 +142,12 @@ class StageProcesses:
             self._watcher = None  # the other two ways still end the stages
 
     def _tell(self, line: str) -> None:
-        if self._watcher is None or self._watcher.stdin is None:
-            return
-        try:
-            self._watcher.stdin.write(line.encode() + b"\n")
-            self._watcher.stdin.flush()
-        except OSError:
-            self._watcher = None
+        if self._watcher is not None and self._watcher.stdin is not None:
+            try:
+                self._watcher.stdin.write(line.encode() + b"\n")
+                self._watcher.stdin.flush()
+            except OSError:
+                self._watcher = None
 
 
 def _killpg(pgid: int, sig: int) -> bool:

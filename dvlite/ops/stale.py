@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dvlite.errors import PipelineError
-from dvlite.objects.tree import DIR, FILE
 from dvlite.records import lockfile
 from dvlite.records import params as params_mod
 from dvlite.records import pipeline as pipelines
-from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
+from dvlite.records.lockfile import LockedPath, LockEntry, Params
 from dvlite.records.pipeline import Pipeline, Stage
 from dvlite.records.repo import Repo
 from dvlite.records.workspace import DirNode, build, scan
@@ -84,15 +83,12 @@ class Hasher:
         if not store and rel in self._memo:
             return self._memo[rel]
         path = os.path.join(self.repo.root, rel)
-        if not os.path.lexists(path):
-            found = None
-        else:
+        found = None
+        if os.path.lexists(path):
             node = scan(path, rel, self._link_roots)
             build(node, self.repo.state, self.repo.cache if store else None)
-            if isinstance(node, DirNode):
-                found = LockedPath(rel, DIR, node.oid, node.size, node.files)
-            else:
-                found = LockedPath(rel, FILE, node.oid, node.size)
+            files = node.files if isinstance(node, DirNode) else 1
+            found = LockedPath(rel, node.type, node.oid, node.size, files)
             if store and self.repo.link_types[0] in ("hardlink", "symlink"):
                 from dvlite.ops.checkout import link_into_workspace
 
@@ -184,12 +180,11 @@ def schedule(
     force: bool = False,
     downstream: bool = False,
     pipeline: Pipeline | None = None,
-    lock: Lock | None = None,
     hasher: Hasher | None = None,
 ) -> list[Planned]:
     """Every stage repro considers, in dependency order, each with why it runs (or None)."""
     pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
-    lock = lock if lock is not None else lockfile.load(repo.root)
+    lock = lockfile.load(repo.root)
     hasher = hasher or Hasher(repo)
     pipeline.check(repo)
     targets = list(targets)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dvlite.errors import CacheError
@@ -29,10 +29,7 @@ class TargetStatus:
     changes: tuple[Change, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "changes": [{"path": c.path, "state": c.state} for c in self.changes],
-        }
+        return asdict(self)
 
 
 def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[TargetStatus]:

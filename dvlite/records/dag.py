@@ -39,16 +39,12 @@ def render(pipeline: Pipeline, fmt: str = "ascii") -> str:
         lines += [f"    {json.dumps(up)} -> {json.dumps(n)};" for n in order for up in edges[n]]
         lines.append("}")
         return "\n".join(lines)
-    return _ascii(order, edges)
+    return _ascii(pipeline)
 
 
-def _ascii(order: list[str], edges: dict[str, list[str]]) -> str:
+def _ascii(pipeline: Pipeline) -> str:
     """Each stage drawn as a tree under the stages with no upstream; a stage reached again is
     marked ``(above)`` instead of being drawn twice."""
-    children: dict[str, list[str]] = {n: [] for n in order}
-    for n in order:
-        for up in edges[n]:
-            children[up].append(n)
     lines: list[str] = []
     drawn: set[str] = set()
 
@@ -60,11 +56,11 @@ def _ascii(order: list[str], edges: dict[str, list[str]]) -> str:
         drawn.add(name)
         lines.append(f"{prefix}{branch}{name}")
         inner = prefix if top else prefix + ("    " if last else "│   ")
-        kids = children[name]
+        kids = pipeline.children[name]
         for i, kid in enumerate(kids):
             draw(kid, inner, i == len(kids) - 1, False)
 
-    for name in order:
-        if not edges[name]:
+    for name in pipeline.order():
+        if not pipeline.edges[name]:
             draw(name, "", True, True)
     return "\n".join(lines)

@@ -1,9 +1,7 @@
-"""``dvlite.lock``: what each stage's last run used and made.
-
-For every stage that ran: its cmd, the oid of each dep, the value of each param, and the
-oid/size/files of each out and metric. It is the pointer file of stage outputs (checkout,
-status, push and gc read their oids from it) and the record lineage reads. Written
-atomically, stages sorted by name, keys in a fixed order: identical runs give identical bytes.
+"""``dvlite.lock``: what each stage's last run used and made: its cmd, the oid of each dep, the
+value of each param, and the object of each out and metric. It is the pointer file of stage
+outputs and the record lineage reads. Stages sorted by name and keys in a fixed order:
+identical runs give identical bytes.
 """
 
 from __future__ import annotations
@@ -66,16 +64,10 @@ class LockEntry:
     metrics: tuple[LockedPath, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        d: dict[str, object] = {"cmd": self.cmd}
-        if self.deps:
-            d["deps"] = _sorted(self.deps)
-        if self.params:
-            d["params"] = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
-        if self.outs:
-            d["outs"] = _sorted(self.outs)
-        if self.metrics:
-            d["metrics"] = _sorted(self.metrics)
-        return d
+        params = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
+        d: dict[str, object] = {"deps": _sorted(self.deps), "params": params}
+        d |= {"outs": _sorted(self.outs), "metrics": _sorted(self.metrics)}
+        return {"cmd": self.cmd, **{key: value for key, value in d.items() if value}}
 
     @classmethod
     def from_dict(cls, name: str, d: object, where: str = LOCK_FILE) -> LockEntry:

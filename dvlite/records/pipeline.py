@@ -161,13 +161,18 @@ class Pipeline:
         """stage -> the stages it depends on."""
         return {name: self.upstream(stage) for name, stage in self.stages.items()}
 
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        """stage -> the stages that depend on it, in dependency order."""
+        found: dict[str, list[str]] = {n: [] for n in self.stages}
+        for name in self.order():
+            for up in self.edges[name]:
+                found[up].append(name)
+        return found
+
     def downstream_of(self, names: Iterable[str]) -> set[str]:
         """The named stages and every stage that depends on them, transitively."""
-        children: dict[str, list[str]] = {n: [] for n in self.stages}
-        for name, ups in self.edges.items():
-            for up in ups:
-                children[up].append(name)
-        return _reach(names, children)
+        return _reach(names, self.children)
 
     def upstream_of(self, names: Iterable[str]) -> set[str]:
         """The named stages and every stage they depend on, transitively."""

@@ -1,9 +1,7 @@
-"""The run cache: for each run that succeeded, what its outputs were, keyed by its inputs.
-
-The key is the hash of a stage's cmd, the oid of each dep, its param values and the paths it
-declares as outputs. An entry is a small JSON file at ``<cache>/runs/<2 hex>/<30 hex>`` beside
-``objects/``, with the same fan-out, so a remote can carry it the same way. When a stage is due
-to run with inputs that ran before, its outputs come back from the cache instead.
+"""The run cache: the outputs of each run that succeeded, keyed by a hash of its inputs (cmd,
+dep oids, param values, declared outputs), so a stage due to run on inputs that ran before gets
+its outputs back instead. An entry is a small JSON file at ``<cache>/runs/<2 hex>/<30 hex>``,
+fanned out as ``objects/`` is, so a remote carries it the same way.
 """
 
 from __future__ import annotations
