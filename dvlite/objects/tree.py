@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from dvlite.errors import CacheError, InvalidTreeError, PathError
@@ -30,9 +30,7 @@ class TreeEntry:
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = dict(name=self.name, type=self.type, oid=self.oid, size=self.size)
-        if self.exec:
-            d["exec"] = True
-        return d
+        return {**d, "exec": True} if self.exec else d
 
     @classmethod
     def from_dict(cls, d: object) -> TreeEntry:
@@ -118,7 +116,7 @@ def skip_missing(*_: object) -> None:
 
 
 def _read(
-    load: Load, entry: TreeEntry, path: str, source: str, on_missing: OnMissing | None
+    load: Load, source: str, on_missing: OnMissing | None, entry: TreeEntry, path: str
 ) -> dict[str, TreeEntry] | None:
     """How every walk reads a tree: at most MAX_DEPTH deep, a crafted one refused."""
     where = f"{source}: " if source else ""
@@ -135,10 +133,6 @@ def _read(
         return None
 
 
-def _opener(load: Load, source: str, on_missing: OnMissing | None) -> Open:
-    return lambda entry, path: _read(load, entry, path, source, on_missing)
-
-
 def traverse(
     open_dir: Open, entry: Any, rel: str, seen: set[str] | None = None, prune: Prune | None = None
 ) -> Iterator[tuple[str, Any]]:
@@ -153,9 +147,8 @@ def traverse(
             seen.add(e.oid)
         yield path, e
         if e.type == DIR and not (prune and prune(path, e)):
-            children = open_dir(e, path)
-            if children:
-                stack += [(f"{path}/{name}", c) for name, c in reversed(children.items())]
+            children = open_dir(e, path) or {}
+            stack += [(f"{path}/{name}", c) for name, c in reversed(children.items())]
 
 
 def walk(
@@ -173,7 +166,7 @@ def walk(
     skipped (each one entered is added); a folder ``prune(path, entry)`` is true for is not
     entered, nor one whose tree ``load`` cannot give (CacheError, or ``on_missing``). A
     crafted tree, or one nested deeper than MAX_DEPTH, raises PathError naming ``source``."""
-    return traverse(_opener(load, source, on_missing), entry, rel, seen, prune)
+    return traverse(partial(_read, load, source, on_missing), entry, rel, seen, prune)
 
 
 def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[str, TreeEntry]]:
@@ -198,7 +191,7 @@ def lookup(
         if found is None or found.type != DIR:
             return None, above
         above.append(found.oid)
-        found = (_read(load, found, rel, source, None) or {}).get(name)
+        found = (_read(load, source, None, found, rel) or {}).get(name)
         rel = f"{rel}/{name}"
     return found, above
 
@@ -230,9 +223,8 @@ def walk_levels(
         for path, e, source in fresh:
             yield path, e, source
             if e.type == DIR and not (prune and prune(path, e)):
-                children = _read(load, e, path, source, on_missing)
-                if children:
-                    level += [(f"{path}/{name}", c, source) for name, c in children.items()]
+                children = _read(load, source, on_missing, e, path) or {}
+                level += [(f"{path}/{name}", c, source) for name, c in children.items()]
 
 
 def waves(trees: Collection[str], children: Callable[[str], Iterable[str]]) -> list[list[str]]:
@@ -268,7 +260,7 @@ def diff(
     """Every file that differs between ``old`` and ``new`` (git's diff-tree) as (path, old
     file, new file), subtrees with equal oids skipped unread. ``new`` is an entry, or a
     workspace node whose folders ``children`` opens (as for ``traverse``)."""
-    open_old = _opener(load, source, on_missing)
+    open_old = partial(_read, load, source, on_missing)
     return _diff(old, new, rel, open_old, children or open_old)
 
 

@@ -67,13 +67,11 @@ def plan(
     unsaved: str = UNSAVED,
 ) -> list[Delta]:
     """What to change so that the workspace matches ``items``. A path whose object (or tree)
-    the cache lacks raises CacheError; with ``skipped`` given it is listed there instead and
-    left as the workspace has it, and the rest is planned (a partial checkout).
-
-    ``since`` holds the versions the workspace was at (a git switch): a folder that was a
-    folder there too has only the files that differ between the two versions compared.
-    ``dropped`` items are no longer tracked: their files are deleted where the cache has
-    them. Unsaved changes raise CheckoutError with ``unsaved`` (``{paths}`` names them)."""
+    the cache lacks raises CacheError, or with ``skipped`` is listed there and left as it is.
+    ``since`` holds the versions the workspace was at (a git switch): a folder there too has
+    only the files that differ between the two versions compared. The files of ``dropped``
+    items (no longer tracked) are deleted where the cache has them. Unsaved changes raise
+    CheckoutError with ``unsaved`` (``{paths}`` names them)."""
     deltas = [d for item in dropped for d in _dropped(repo, item)]
     for item in items:
         pointer = item.pointer

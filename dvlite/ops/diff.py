@@ -77,41 +77,33 @@ def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
         source = (new or old_items[rel]).source
         if b is None:
             work = workspace_node(repo, new) if new is not None else None
-            for d in compare(repo.cache, old_entry, work, rel, missing, source):
-                changes.append((d.rel, d.stored, d.work.to_entry() if d.work else None))
+            found = compare(repo.cache, old_entry, work, rel, missing, source)
+            changes += [(d.rel, d.stored, d.work.to_entry() if d.work else None) for d in found]
         else:
-            new_entry = new.entry if new else None
             changes += tree.diff(
                 repo.cache.load_tree,
                 old_entry,
-                new_entry,
+                new.entry if new else None,
                 rel,
                 source=source,
-                on_missing=lambda path, _e, _exc: missing.append(path),
+                on_missing=lambda path, *_: missing.append(path),
             )
     result = DiffResult(a, b or history.WORKSPACE, missing=sorted(set(missing)))
-    _sort_into(result, changes)
-    return result
-
-
-def _sort_into(result: DiffResult, changes: list[Change]) -> None:
     added = {path: new for path, old, new in changes if old is None and new is not None}
     deleted = {path: old for path, old, new in changes if new is None and old is not None}
     # a rename: the same content deleted at one path and added at another
     by_oid: dict[str, list[str]] = {}
     for path, entry in added.items():
         by_oid.setdefault(entry.oid, []).append(path)
-    for path, old in sorted(deleted.items()):
-        targets = by_oid.get(old.oid)
+    for path, entry in sorted(deleted.items()):
+        targets = by_oid.get(entry.oid)
         if targets:
             new_path = targets.pop(0)
-            result.renamed.append(FileChange(new_path, old, added.pop(new_path), old_path=path))
-            continue
-        result.deleted.append(FileChange(path, old, None))
-    result.added.extend(FileChange(path, None, entry) for path, entry in sorted(added.items()))
-    result.modified.extend(
-        FileChange(path, old, new)
-        for path, old, new in sorted(changes, key=lambda c: c[0])
-        if old and new
-    )
+            result.renamed.append(FileChange(new_path, entry, added.pop(new_path), old_path=path))
+        else:
+            result.deleted.append(FileChange(path, entry, None))
+    result.added += [FileChange(path, None, entry) for path, entry in sorted(added.items())]
+    by_path = sorted(changes, key=lambda c: c[0])
+    result.modified += [FileChange(path, old, new) for path, old, new in by_path if old and new]
     result.renamed.sort(key=lambda c: c.path)
+    return result

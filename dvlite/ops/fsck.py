@@ -39,9 +39,8 @@ def fsck(
 ) -> FsckResult:
     """Re-hash every cache object; report corrupt ones, tracked data whose objects are missing,
     and temporary files of killed runs. With ``repair``, when anything is wrong: fetch good
-    copies from ``remote`` (the default one), remove the temporary files, and check again
-    (``repaired``, ``repaired_from`` and ``removed`` say what the repair did). Raises
-    TransferError when some objects could not be fetched."""
+    copies from ``remote``, remove the temporary files, and check again (``repaired``,
+    ``repaired_from`` and ``removed`` say what the repair did; TransferError if it fell short)."""
     result = _check(repo, progress)
     if not repair or result.ok:
         return result

@@ -1,9 +1,7 @@
-"""``dvlite gc``: remove the cache objects that no kept revision uses.
-
-Safety first: the workspace is always kept; a revision that cannot be read completely (a
-malformed pointer, a tree not in the cache) stops gc before anything is removed; and without
-``force`` an object that no remote holds is never removed, since it is the only copy.
-"""
+"""``dvlite gc``: remove the cache objects that no kept revision uses. The workspace is always
+kept; a revision that cannot be read completely (a malformed pointer, a tree not in the cache)
+stops gc before anything is removed; and without ``force`` an object no remote holds, the only
+copy, is never removed."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from dvlite.errors import CacheError, DvliteError
+from dvlite.git import history
 from dvlite.git.history import Revisions
 from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
@@ -46,8 +45,6 @@ class GcResult:
 def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
     """Every object (files and trees) the workspace and ``commits`` use; raises when any of
     them cannot be read completely: gc never removes on partial information."""
-    from dvlite.git import history
-
     used: set[str] = set()
     seen: set[str] = set()  # the trees walked: each once over all the revisions
     load = repo.cache.load_tree

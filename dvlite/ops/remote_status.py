@@ -57,14 +57,10 @@ class RemoteStatus:
         return not (self.not_on_remote or self.not_in_cache or self.missing)
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "remote": self.remote,
-            "url": self.url,
-            "not_on_remote": list(self.not_on_remote),
-            "not_in_cache": list(self.not_in_cache),
-            "missing": list(self.missing),
-            "pointers": [p.to_dict() for p in self.pointers],
-        }
+        lists = ("not_on_remote", "not_in_cache", "missing")
+        paths = {name: list(getattr(self, name)) for name in lists}
+        pointers = [p.to_dict() for p in self.pointers]
+        return {"remote": self.remote, "url": self.url, **paths, "pointers": pointers}
 
 
 def remote_status(
@@ -166,8 +162,8 @@ def fsck_remote(
         progress.start(len(listed), 0)  # a listing gives no sizes: the bar counts objects
     hashes = rem.hash_objects(listed, progress.advance if progress else None)
     result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
-    corrupt = {oid for oid, actual in hashes.items() if actual is not None and actual != oid}
-    result.corrupt = [rem.url_of(oid) for oid in sorted(corrupt)]
+    corrupt = sorted(oid for oid, actual in hashes.items() if actual not in (None, oid))
+    result.corrupt = [rem.url_of(oid) for oid in corrupt]
     present = {oid for oid, actual in hashes.items() if actual == oid}
     load = tree_reader(repo, rem)
     walked = tree.walk_levels(

@@ -59,9 +59,6 @@ class DirNode:
     files: int = 0
     type = DIR
 
-    def to_entry(self) -> TreeEntry:
-        return TreeEntry(self.name, DIR, self.oid, self.size)
-
     def walk_files(self) -> list[FileNode]:
         """Every file below, in no particular order."""
         found: list[FileNode] = []
@@ -94,9 +91,8 @@ def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
     if S_ISDIR(st.st_mode):
         if os.path.islink(path):
             raise PathError(f"{rel} is a symlink to a folder; add the folder it points to instead")
-        root = os.path.realpath(path)
         node = DirNode(name, path, rel)
-        _scan_dir(node, (root, *allowed_link_roots))
+        _scan_dir(node, (os.path.realpath(path), *allowed_link_roots))
         return node
     if not S_ISREG(st.st_mode):
         raise PathError(f"{rel} is not a regular file or folder")
@@ -305,16 +301,11 @@ def missing_objects(
             equal[path] = node
         return path in equal
 
-    walked = list(
-        tree.walk(
-            cache.load_tree,
-            entry,
-            rel,
-            source=source,
-            on_missing=lambda path, _e, _exc: lost.add(path),
-            prune=stand_in if work is not None else None,
-        )
-    )
+    def lose(path: str, *_: object) -> None:
+        lost.add(path)
+
+    prune = stand_in if work is not None else None
+    walked = [*tree.walk(cache.load_tree, entry, rel, source=source, on_missing=lose, prune=prune)]
     oids = {e.oid for _, e in walked}  # trees too: a cheap check, and a lost one is listed
     for node in equal.values():
         _add_oids(node, oids)

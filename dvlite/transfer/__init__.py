@@ -1,8 +1,6 @@
-"""``push`` and ``fetch``: move objects between the cache and a remote. Only missing objects
-move: ``roots`` says where a transfer starts; ``push`` asks the remote about every object below
-its roots in one batch and uploads trees after their contents; ``fetch`` decides from the cache
-alone and re-hashes every object it receives; ``synced`` records what each remote was last seen
-to hold."""
+"""``push`` and ``fetch``: move the objects one side lacks between the cache and a remote.
+``roots`` says where a transfer starts, ``synced`` what each remote was last seen to hold,
+``runs`` moves the run cache."""
 
 from dvlite.transfer.fetch import fetch, fetch_oids
 from dvlite.transfer.push import push, push_oids

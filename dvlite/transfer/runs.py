@@ -1,11 +1,8 @@
-"""The run cache on a remote: entries at ``runs/<2 hex>/<30 hex>``, beside ``objects/``.
-
-Entries are keyed by a hash of a run's inputs, not by their content, so nothing about one
-can be checked from its name: push sends an entry only when the remote holds every output
-it names (a run that points at nothing is no shortcut), and fetch parses each one it
-receives, skips a malformed one with a warning, fetches (and verifies) the objects it names
-and installs it only when they all arrived.
-"""
+"""The run cache on a remote: entries at ``runs/<2 hex>/<30 hex>``, beside ``objects/``. They
+are keyed by a hash of a run's inputs, not by their content, so nothing about one can be checked
+from its name: push sends an entry only when the remote holds every output it names, and fetch
+parses each one (a malformed one is skipped with a warning) and installs it only once every
+object it names has arrived, verified."""
 
 from __future__ import annotations
 
