@@ -11,6 +11,7 @@ import click
 from dvlite.cli.base import (
     cli,
     console,
+    flag,
     human_size,
     json_option,
     open_repo,
@@ -24,12 +25,7 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.option(
-    "-f",
-    "--force",
-    is_flag=True,
-    help="Move an unexpected existing hook aside instead of refusing.",
-)
+@flag("-f", "--force", help="Move an unexpected existing hook aside instead of refusing.")
 @json_option
 def install(force: bool, as_json: bool) -> None:
     """Install git hooks: pre-commit, post-checkout, post-merge, pre-push.
@@ -142,26 +138,19 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "-w", "--workspace", is_flag=True, help="Keep only what the workspace's pointers use."
-)
-@click.option("-a", "--all-branches", is_flag=True, help="Keep what the tip of every branch uses.")
-@click.option("-T", "--all-tags", is_flag=True, help="Keep what every tag uses.")
-@click.option("-A", "--all-commits", is_flag=True, help="Keep what every commit uses.")
+@flag("-w", "--workspace", help="Keep only what the workspace's pointers use.")
+@flag("-a", "--all-branches", help="Keep what the tip of every branch uses.")
+@flag("-T", "--all-tags", help="Keep what every tag uses.")
+@flag("-A", "--all-commits", help="Keep what every commit uses.")
 @click.option(
     "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
 )
-@click.option("--cloud", is_flag=True, help="Also remove them from the remote.")
+@flag("--cloud", help="Also remove them from the remote.")
 @click.option(
     "-r", "--remote", metavar="NAME", help="The remote for --cloud (default: core.remote)."
 )
-@click.option("--dry", is_flag=True, help="Only list what would be removed, and how many bytes.")
-@click.option(
-    "-f",
-    "--force",
-    is_flag=True,
-    help="Also remove objects that no remote holds (their only copy).",
-)
+@flag("--dry", help="Only list what would be removed, and how many bytes.")
+@flag("-f", "--force", help="Also remove objects that no remote holds (their only copy).")
 @json_option
 def gc(workspace: bool, as_json: bool, **options: Any) -> None:
     """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.

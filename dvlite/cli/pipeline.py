@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dvlite.cli.base import cli, json_option, md_option, open_repo, print_json, print_table
+from dvlite.cli.base import cli, flag, json_option, md_option, open_repo, print_json, print_table
 
 if TYPE_CHECKING:
     from dvlite.ops.metrics import Row
     from dvlite.ops.repro import ReproResult
 
 _COMMAND = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+_FORMATS = ("ascii", "mermaid", "dot", "json")  # records.dag's, without importing it
 
 
 _LISTS = (  # the stage's lists: option, metavar, help
@@ -26,7 +27,7 @@ _LISTS = (  # the stage's lists: option, metavar, help
 
 def _stage_options(f):
     f = click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)(f)
-    f = click.option("-f", "--force", is_flag=True, help="Replace a stage of the same name.")(f)
+    f = flag("-f", "--force", help="Replace a stage of the same name.")(f)
     for short, name, metavar, text in reversed(_LISTS):
         f = click.option(short, name, multiple=True, metavar=metavar, help=text)(f)
     return click.option("-n", "--name", required=True, help="The stage's name.")(f)
@@ -67,20 +68,12 @@ def run(
 
 @cli.command()
 @click.argument("stages", nargs=-1)
-@click.option("--dry", is_flag=True, help="Only show what would run, and why.")
-@click.option(
-    "-f", "--force", is_flag=True, help="Run every selected stage even if it is up to date."
-)
+@flag("--dry", help="Only show what would run, and why.")
+@flag("-f", "--force", help="Run every selected stage even if it is up to date.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Independent stages run at once.")
-@click.option("--downstream", is_flag=True, help="Select the STAGES and every stage after them.")
-@click.option(
-    "--no-run-cache", is_flag=True, help="Run commands even when the run cache has their results."
-)
-@click.option(
-    "--pull",
-    is_flag=True,
-    help="First fetch and check out what dvlite.lock records from the remote.",
-)
+@flag("--downstream", help="Select the STAGES and every stage after them.")
+@flag("--no-run-cache", help="Run commands even when the run cache has their results.")
+@flag("--pull", help="First fetch and check out what dvlite.lock records from the remote.")
 @click.option(
     "-r", "--remote", metavar="NAME", help="The remote for --pull (default: core.remote)."
 )
@@ -132,13 +125,7 @@ def _report(result: ReproResult) -> None:
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["ascii", "mermaid", "dot", "json"]),
-    default="ascii",
-    show_default=True,
-)
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="ascii", show_default=True)
 def dag(fmt: str) -> None:
     """Show the stage graph."""
     from dvlite.records.dag import render
@@ -157,7 +144,7 @@ def dag(fmt: str) -> None:
 @click.option(
     "--rev", help="Read dvlite.yaml and dvlite.lock at this git revision (tag, branch, commit)."
 )
-@click.option("--downstream", is_flag=True, help="Show every stage that depends on PATH instead.")
+@flag("--downstream", help="Show every stage that depends on PATH instead.")
 @json_option
 def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None:
     """Show what produced PATH: stages, commands, params, inputs with their oids, and commits."""
@@ -243,7 +230,7 @@ def _diff_command(group: click.Group, what: str) -> None:
     @group.command("diff")
     @click.argument("a", required=False)
     @click.argument("b", required=False)
-    @click.option("--all", "everything", is_flag=True, help=f"Show unchanged {what}s too.")
+    @flag("--all", "everything", help=f"Show unchanged {what}s too.")
     @json_option
     @md_option
     def diff(a: str | None, b: str | None, everything: bool, as_json: bool, as_md: bool) -> None:
@@ -274,7 +261,7 @@ def metrics() -> None:
 
 @metrics.command("show")
 @click.argument("revs", nargs=-1)
-@click.option("-A", "--all-commits", is_flag=True, help="Every commit, newest first.")
+@flag("-A", "--all-commits", help="Every commit, newest first.")
 @json_option
 @md_option
 def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool, as_md: bool) -> None:

@@ -76,16 +76,6 @@ def has_path(root: Path, commit: str, rel: str) -> bool:
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{rel}", check=False))
 
 
-def ls_tree(root: Path, commit: str) -> list[tuple[str, str, str]]:
-    """(type, blob sha, path) of every file at ``commit``."""
-    found = []
-    for line in lines(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--"):
-        meta, _, path = line.partition("\t")
-        _mode, kind, sha = meta.split(" ")
-        found.append((kind, sha, path))
-    return found
-
-
 def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
     """The contents of many blobs (``<sha>`` or ``<rev>:<path>``) through one
     ``git cat-file --batch``; None for those that do not exist or are not files."""

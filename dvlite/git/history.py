@@ -54,11 +54,8 @@ class Revisions:
         found: dict[str, None] = {}
         for rev in self.revs:
             found[resolve(repo, rev)] = None
-        refs = [
-            prefix
-            for prefix, wanted in (("refs/heads", self.all_branches), ("refs/tags", self.all_tags))
-            if wanted
-        ]
+        sets = (("refs/heads", self.all_branches), ("refs/tags", self.all_tags))
+        refs = [prefix for prefix, wanted in sets if wanted]
         if refs:
             fmt = "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname)"
             for line in gitcmd.run(repo.root, "for-each-ref", fmt, *refs).decode().splitlines():
@@ -86,12 +83,14 @@ def tracked_at_commits(
     """``tracked_at`` for each of ``commits`` (commit ids, read without resolving them), all
     their pointer files read through one git process; PointerError for a malformed one."""
     _check(repo)
-    found = []
+    found: list[list[tuple[str, str]]] = []  # per commit: (blob sha, path)
     for commit in commits:
-        files = [
-            (sha, path) for kind, sha, path in gitcmd.ls_tree(repo.root, commit) if kind == "blob"
-        ]
-        found.append([(s, p) for s, p in files if pointers.is_pointer(p) or p == LOCK_FILE])
+        found.append([])
+        for line in gitcmd.lines(repo.root, "ls-tree", "-r", "-z", "--full-tree", commit, "--"):
+            meta, _, path = line.partition("\t")
+            _mode, kind, sha = meta.split(" ")
+            if kind == "blob" and (pointers.is_pointer(path) or path == LOCK_FILE):
+                found[-1].append((sha, path))
     blobs = gitcmd.read_blobs(repo.root, sorted({sha for files in found for sha, _ in files}))
     labels = labels or [commit[:12] for commit in commits]
     return [_parse(files, blobs, label) for files, label in zip(found, labels, strict=True)]

@@ -10,7 +10,6 @@ import os
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dvlite.errors import DvliteError, ScmError
 from dvlite.git import cmd as gitcmd
@@ -21,9 +20,6 @@ from dvlite.records.lockfile import LOCK_FILE
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
 from dvlite.records.workspace import missing_objects
-
-if TYPE_CHECKING:
-    from dvlite.transfer import TransferResult
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARK = "# dvlite hook v1"
@@ -325,21 +321,15 @@ def _pre_commit_push() -> bool:
     )
 
 
-def push_for_git(repo: Repo, remote_name: str, stdin: str) -> TransferResult | None:
-    """Push to the default data remote every object the pushed commits use (None when they
-    use none). Raises when anything could not be sent."""
+def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> None:
+    """Push to the default data remote every object the pushed commits use."""
     from dvlite.git import history
     from dvlite.transfer import push_oids
 
-    at = history.tracked_at_commits(repo, pushed_commits(repo, remote_name, stdin))
-    roots = list(dict.fromkeys(item.pointer.oid for items in at for item in items))
-    return push_oids(repo, None, roots) if roots else None
-
-
-def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> None:
-    remote_name = args[0] if args else ""
     try:
-        result = push_for_git(repo, remote_name, stdin)
+        at = history.tracked_at_commits(repo, pushed_commits(repo, args[0] if args else "", stdin))
+        roots = list(dict.fromkeys(item.pointer.oid for items in at for item in items))
+        result = push_oids(repo, None, roots) if roots else None
     except DvliteError as exc:
         raise DvliteError(
             f"{exc}\nthe git push was stopped so that the commits do not arrive without their "
@@ -375,16 +365,10 @@ def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResu
         for rel, t in sorted(after.items())
         if rel not in before or before[rel].pointer != t.pointer
     ]
-    dropped = [t for rel, t in sorted(before.items()) if rel not in after]
+    gone = [t for rel, t in sorted(before.items()) if rel not in after]
     with repo.lock():
         deltas = plan(
-            repo,
-            changed,
-            force=force,
-            relink=False,
-            since=before,
-            dropped=dropped,
-            unsaved=_UNSAVED,
+            repo, changed, force=force, relink=False, since=before, dropped=gone, unsaved=_UNSAVED
         )
         result = apply(repo, deltas)
         make_folders(repo, changed)

@@ -112,7 +112,9 @@ class _Runner:
                     raise
         finally:
             self.procs.close()
-            self._stage_in_git()
+            if self.to_stage and self.repo.autostage:
+                paths = [*sorted(self.to_stage), pipelines.PIPELINE_FILE]
+                scm.stage(self.repo.root, scm.not_ignored(self.repo.root, paths))
         if failure is not None:
             raise failure
 
@@ -199,9 +201,7 @@ class _Runner:
                 + ("" if code > 0 else f" (killed by signal {-code})")
             )
         stage = self.pipeline.stages[name]
-        missing = [
-            rel for rel in stage.produces if not os.path.lexists(os.path.join(self.repo.root, rel))
-        ]
+        missing = [rel for rel in stage.produces if not os.path.lexists(self.repo.abspath(rel))]
         if missing:
             raise PipelineError(
                 f"stage {name!r} ran but did not produce its declared output {', '.join(missing)}; "
@@ -211,9 +211,8 @@ class _Runner:
         outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
         metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.metrics)
         entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
-        runcache.save(
-            self.repo.cache_dir, runcache.key(stage, deps, params), entry.outs, entry.metrics
-        )
+        run_key = runcache.key(stage, deps, params)
+        runcache.save(self.repo.cache_dir, run_key, entry.outs, entry.metrics)
         self._record(stage, entry)
         self.result.ran.append(name)
         self.emit(DONE, name, "")
@@ -223,9 +222,8 @@ class _Runner:
         if found is None:
             return False
         outs, metrics = found
-        if {o.path for o in outs} != set(stage.outs) or {m.path for m in metrics} != set(
-            stage.metrics
-        ):
+        recorded = ({o.path for o in outs}, {m.path for m in metrics})
+        if recorded != (set(stage.outs), set(stage.metrics)):
             return False
         from dvlite.errors import CacheError
         from dvlite.ops.checkout import apply, make_folders, plan
@@ -261,11 +259,6 @@ class _Runner:
         # the lock records these values: a commit of it must hold the params files too
         self.to_stage.update(pipelines.params_file(p) for p in stage.params)
 
-    def _stage_in_git(self) -> None:
-        if self.to_stage and self.repo.autostage:
-            paths = [*sorted(self.to_stage), pipelines.PIPELINE_FILE]
-            scm.stage(self.repo.root, scm.not_ignored(self.repo.root, paths))
-
 
 def _tracked(p: LockedPath, stage: str) -> Tracked:
     pointer = Pointer.like(os.path.basename(p.path), p)
@@ -297,7 +290,7 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
                 f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; "
                 "use --force to replace it"
             )
-        updated = pipeline.with_stage(stage)
+        updated = Pipeline({**pipeline.stages, stage.name: stage})
         updated.check(repo, deps_exist=False)
         if repo.uses_git:
             for out in stage.outs:
@@ -334,12 +327,7 @@ def new_stage(
 
 
 def run(
-    repo: Repo,
-    stage: Stage,
-    *,
-    force: bool = False,
-    jobs: int = 1,
-    on_event: Events | None = None,
+    repo: Repo, stage: Stage, *, force: bool = False, jobs: int = 1, on_event: Events | None = None
 ) -> ReproResult:
     """``dvlite run``: declare ``stage`` (replacing one of the same name only with ``force``),
     then run it now, with whatever it needs upstream."""

@@ -9,7 +9,7 @@ import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -296,9 +296,6 @@ class Pipeline:
 
     def dumps(self) -> str:
         return yamlio.dump(self.to_dict())
-
-    def with_stage(self, stage: Stage) -> Pipeline:
-        return replace(self, stages={**self.stages, stage.name: stage})
 
     def __iter__(self) -> Iterator[Stage]:
         return iter(self.stages.values())
