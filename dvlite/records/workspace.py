@@ -146,15 +146,13 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             if why is not None:
                 raise PathError(f"{rel}: the name {why}; rename it")
         try:
+            st = entry.stat()  # a symlink's target
             if entry.is_symlink():
-                st = os.stat(entry.path)
                 if S_ISDIR(st.st_mode):
                     raise PathError(
                         f"{rel} is a symlink to a folder; dvlite does not follow folder links"
                     )
                 _check_link(entry.path, rel, roots)
-            else:
-                st = entry.stat()
         except OSError as exc:
             raise _stat_error(rel, exc) from None
         mode = st.st_mode
@@ -163,9 +161,8 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
                 name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR)
             )
         elif S_ISDIR(mode):
-            child = DirNode(name, entry.path, rel)
+            children[name] = child = DirNode(name, entry.path, rel)
             _scan_dir(child, roots)
-            children[name] = child
         else:
             raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
 
@@ -296,7 +293,9 @@ def missing_objects(
     lost: set[str] = set()
 
     def stand_in(path: str, e: TreeEntry) -> bool:
-        node = _node_at(work, rel, path)
+        node = work  # the workspace node at path, if any
+        for name in path[len(rel) + 1 :].split("/") if path != rel else ():
+            node = node.children.get(name) if isinstance(node, DirNode) else None
         if isinstance(node, DirNode) and node.oid == e.oid:
             equal[path] = node
         return path in equal
@@ -324,14 +323,6 @@ def missing_objects(
                 yield from (p for p, node in below if lacks(p, node))
         elif path in lost or (e.type == FILE and e.oid not in present):
             yield path
-
-
-def _node_at(work: Node | None, rel: str, path: str) -> Node | None:
-    """The workspace node at ``path``, inside ``work`` (the node at ``rel``)."""
-    node = work
-    for name in path[len(rel) + 1 :].split("/") if path != rel else ():
-        node = node.children.get(name) if isinstance(node, DirNode) else None
-    return node
 
 
 _oid_of = attrgetter("oid")

@@ -57,13 +57,13 @@ def fetch_oids(repo: Repo, remote: str | None, oids: Iterable[str]) -> TransferR
 
 
 class Fetcher:
+    """Downloads into the cache, each object verified, noting what arrived and what did not."""
+
     def __init__(self, repo: Repo, remote: Remote) -> None:
-        self.repo = repo
-        self.remote = remote
+        self.repo, self.remote = repo, remote
         self.failed: list[Failure] = []
-        self.bad: set[str] = set()
-        self.moved = 0
-        self.size = 0
+        self.bad: set[str] = set()  # oids that could not be fetched
+        self.moved = self.size = 0
 
     def get(self, objs: list[Obj], progress: Progress | None = None) -> None:
         errors = self.remote.download(self.repo.cache, objs, progress.advance if progress else None)
@@ -141,6 +141,5 @@ def fetch_roots(
     if runs:
         from dvlite.transfer.runs import fetch_runs
 
-        got = fetch_runs(repo, rem, lambda start: Fetcher(repo, rem).run(start, None))
-        result = got.added_to(result)
+        result = fetch_runs(repo, rem, lambda start: Fetcher(repo, rem).run(start, None), result)
     return result, start

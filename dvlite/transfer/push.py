@@ -152,7 +152,7 @@ def _push_roots(
         from dvlite.transfer.runs import push_runs
 
         sent = {o.oid for o in plan.objects} - blocked - {f.oid for f in failed}
-        result = push_runs(repo, rem, plan.present | sent).added_to(result)
+        result = push_runs(repo, rem, plan.present | sent, result)
     if failed:
         raise TransferError("push", result)
     save_verified(repo, rem, marks, {r.entry.oid: r.entry.type for r in start})

@@ -7,8 +7,8 @@ object it names has arrived, verified."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from dvlite.objects.tree import FILE, TreeEntry
@@ -21,31 +21,15 @@ from dvlite.transfer.result import TransferResult
 from dvlite.transfer.roots import Root
 
 
-@dataclass(frozen=True)
-class RunsMoved:
-    entries: int = 0  # run-cache entries moved
-    objects: int = 0  # objects fetched for them
-    size: int = 0
-    warnings: tuple[str, ...] = ()
-
-    def added_to(self, result: TransferResult) -> TransferResult:
-        """``result`` with these entries, and the objects moved for them, counted in."""
-        return replace(
-            result,
-            transferred=result.transferred + self.objects,
-            size=result.size + self.size,
-            runs=self.entries,
-            warnings=result.warnings + self.warnings,
-        )
-
-
-def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
-    """Upload the run-cache entries the remote lacks whose outputs it holds (``on_remote``:
-    objects known to be there; the remote is asked about the rest). Metrics stay in git, not
-    in pushed data, so a metric file an entry names goes up with the entry."""
+def push_runs(
+    repo: Repo, rem: Remote, on_remote: set[str], result: TransferResult
+) -> TransferResult:
+    """``result`` and the run-cache entries the remote lacks whose outputs it holds, uploaded
+    (``on_remote``: objects known to be there; the remote is asked about the rest). Metrics stay
+    in git, not in pushed data, so a metric file an entry names goes up with the entry."""
     local = runcache.iter_keys(repo.cache_dir)
     if not local:
-        return RunsMoved()
+        return result
     entries: dict[str, tuple[bytes, tuple[LockedPath, ...], tuple[LockedPath, ...]]] = {}
     for key in sorted(set(local) - rem.list_runs()):
         try:
@@ -72,20 +56,19 @@ def push_runs(repo: Repo, rem: Remote, on_remote: set[str]) -> RunsMoved:
         if all(p.oid in there for p in outs + found)
     }
     rem.write_runs(send)
-    return RunsMoved(
-        len(send),
-        len(metrics) - len(failed),
-        sum(o.size for o in metrics.values() if o.oid not in failed),
-    )
+    sent = [o for o in metrics.values() if o.oid not in failed]
+    return _counted(result, len(send), len(sent), sum(o.size for o in sent))
 
 
-def fetch_runs(repo: Repo, rem: Remote, fetch: Callable[[list[Root]], TransferResult]) -> RunsMoved:
-    """Download the run-cache entries the cache lacks, with the objects they name (``fetch``
-    downloads what the cache lacks below some roots)."""
+def fetch_runs(
+    repo: Repo, rem: Remote, fetch: Callable[[list[Root]], TransferResult], result: TransferResult
+) -> TransferResult:
+    """``result`` and the run-cache entries the cache lacks, downloaded with the objects they
+    name (``fetch`` downloads what the cache lacks below some roots)."""
     local = set(runcache.iter_keys(repo.cache_dir))
     wanted = sorted(k for k in rem.list_runs() if runcache.is_key(k) and k not in local)
     if not wanted:
-        return RunsMoved()
+        return result
     warnings: list[str] = []
     valid: dict[str, runcache.Entry] = {}
     for key, data in rem.read_runs(wanted).items():
@@ -108,7 +91,20 @@ def fetch_runs(repo: Repo, rem: Remote, fetch: Callable[[list[Root]], TransferRe
             continue
         runcache.save(repo.cache_dir, key, outs, metrics)
         moved += 1
-    return RunsMoved(moved, got.transferred, got.size, tuple(warnings))
+    return _counted(result, moved, got.transferred, got.size, warnings)
+
+
+def _counted(
+    result: TransferResult, entries: int, objects: int, size: int, warnings: Iterable[str] = ()
+) -> TransferResult:
+    """``result`` with the run-cache ``entries`` moved, and the ``objects`` moved for them."""
+    return replace(
+        result,
+        transferred=result.transferred + objects,
+        size=result.size + size,
+        runs=entries,
+        warnings=(*result.warnings, *warnings),
+    )
 
 
 def _entry(p: LockedPath) -> TreeEntry:
