@@ -4,7 +4,6 @@ totals once known, then what is done, in files and bytes. The CLI's bar implemen
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import Protocol
 
 
@@ -24,8 +23,8 @@ _STEP = 1 << 20  # bytes inside a file are reported a MiB or more at a time
 
 class FileBytes:
     """One file's progress: its bytes as they move (``on_bytes``), then the file with the bytes
-    not reported yet (``finish``): every byte counts once. A failed attempt (leaving
-    ``with`` by an exception) takes its bytes back, so that a retry does not count them again."""
+    not reported yet (``finish``). A failed attempt (leaving ``with`` by an exception) takes its
+    bytes back, so that a retry does not count them again."""
 
     __slots__ = ("_advance", "_pending", "done")
 
@@ -54,9 +53,7 @@ class FileBytes:
     def __enter__(self) -> FileBytes:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
         if exc is not None and self._advance and self.done:
             self._advance(0, -self.done)
             self.done = 0

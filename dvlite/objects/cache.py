@@ -37,9 +37,8 @@ class Cache(ObjectStore):
     def _check(self, oid: str, actual: str) -> None:
         """An object found damaged in the cache is moved aside, then reported."""
         if actual != oid:
-            where = self.path(oid)
             self.quarantine(oid)
-            raise CorruptObjectError(oid, where, actual)
+            raise CorruptObjectError(oid, self.path(oid), actual)
 
     def add_file(self, src: str, size: int, on_bytes: OnBytes | None = None) -> str:
         """Store a workspace file, hashing it in the same read; returns its oid."""
@@ -51,12 +50,11 @@ class Cache(ObjectStore):
         tree = self._trees.get(oid)
         if tree is None:
             try:
-                data = self.read_bytes(oid)
+                with open(self.path(oid), "rb") as f:
+                    data = f.read()
             except FileNotFoundError:
                 raise _missing(oid) from None
-            except CorruptObjectError:
-                self.quarantine(oid)
-                raise
+            self._check(oid, oid_of_bytes(data))
             tree = self._trees[oid] = Tree.from_bytes(data, oid)
         return tree
 
@@ -115,17 +113,13 @@ class Cache(ObjectStore):
             fsutil.discard(tmp)
             raise
 
-    def _copies(self) -> bool:
-        """Whether install makes copies (the first usable link type is copy)."""
-        usable = [t for t in self.link_types if t != "reflink" or not self._no_reflink]
-        return usable[:1] == ["copy"]
-
     def _install_small(
         self, oid: str, src: str, dest: str, size: int | None, executable: bool
     ) -> bool:
         """Install a small object that would be copied in one read; False for any other, or
         one not ``size`` bytes long (a record that lies): that one is streamed like a big one."""
-        if size is None or size > SMALL_FILE or not self._copies():
+        usable = [t for t in self.link_types if t != "reflink" or not self._no_reflink]
+        if size is None or size > SMALL_FILE or usable[:1] != ["copy"]:
             return False
         try:
             fd = os.open(src, os.O_RDONLY)  # not open(): a file object costs ~10 µs a file

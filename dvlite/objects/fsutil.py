@@ -75,13 +75,11 @@ def write_new(path: str, data: bytes, mode: int = 0o666, *, fsync: bool = False)
         os.close(fd)
 
 
-def atomic_write(
-    path: str | Path, data: bytes, *, fsync: bool = True, mode: int | None = None
-) -> None:
+def atomic_write(path: str | Path, data: bytes, *, fsync: bool = True, mode: int = 0o666) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
     tmp = tmp_name(path)
     try:
-        write_new(tmp, data, 0o666 if mode is None else mode, fsync=fsync)
+        write_new(tmp, data, mode, fsync=fsync)
         os.replace(tmp, path)
     except BaseException:
         discard(tmp)
@@ -90,12 +88,9 @@ def atomic_write(
 
 def write_if_changed(path: str | Path, data: bytes) -> bool:
     """``atomic_write`` unless the file already holds exactly ``data``; True when written."""
-    try:
-        with open(path, "rb") as f:
-            if f.read() == data:
-                return False
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        if f.read() == data:
+            return False
     atomic_write(path, data)
     return True
 

@@ -16,6 +16,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, "
     "mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID"
 )
+_SELECT = (  # a path and those below it: '0' sorts right after '/'
+    "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)"
+)
 
 
 class State:
@@ -59,15 +62,7 @@ class State:
     def load(self, prefix: str) -> dict[str, Row]:
         """Every row for ``prefix`` itself and for paths below it (``prefix/...``)."""
         try:
-            found = (
-                self._conn()
-                .execute(
-                    "SELECT path, inode, mtime_ns, size, oid FROM state WHERE "
-                    "path = ? OR (path >= ? AND path < ?)",
-                    (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
-                )
-                .fetchall()
-            )
+            found = self._conn().execute(_SELECT, (prefix, prefix + "/", prefix + "0")).fetchall()
         except sqlite3.OperationalError:
             return {}
         except sqlite3.DatabaseError:  # damaged: forget everything, re-hash once

@@ -1,6 +1,5 @@
-"""The object store: ``objects/<2 hex>/<30 hex>`` below a root, each a read-only file.
-
-The cache is one, a folder remote another. Every object is written to a temporary name, checked
+"""The object store: ``objects/<2 hex>/<30 hex>`` below a root, each a read-only file (the
+cache is one, a folder remote another). Every object is written to a temporary name, checked
 against its id and renamed into place: none ever sits under its final name incomplete or wrong.
 """
 

@@ -150,14 +150,9 @@ class Config:
     def check_storable(self, section: str, option: str, value: str, level: str) -> None:
         """Refuse to write a credential (or a URL with a password) into the committed
         ``.dvlite/config``: once committed and pushed, a secret cannot be taken back."""
-        if level != "repo":
+        if level != "repo" or not (secrets.is_secret(option) or secrets.url_password(value)):
             return
-        if secrets.is_secret(option):
-            what = "is a credential"
-        elif secrets.url_password(value):
-            what = "holds a password"
-        else:
-            return
+        what = "is a credential" if secrets.is_secret(option) else "holds a password"
         raise ConfigError(
             f"`{key_of(section, option)}` {what}: it would be committed in .dvlite/config; "
             "use --local (written to .dvlite/config.local, git-ignored)"
@@ -201,5 +196,5 @@ class Config:
         buf = io.StringIO()
         self._parsers[level].write(buf)
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = None if level == "repo" else PRIVATE_MODE
+        mode = 0o666 if level == "repo" else PRIVATE_MODE
         fsutil.atomic_write(path, buf.getvalue().encode("utf-8"), mode=mode)

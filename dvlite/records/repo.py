@@ -29,7 +29,6 @@ class Repo:
         self.dvlite_dir = root / DVLITE_DIR
         self.tmp_dir = self.dvlite_dir / "tmp"
 
-    # -- finding and creating ---------------------------------------------------------
     @classmethod
     def find(cls, start: str | Path | None = None) -> Repo:
         here = Path(os.path.realpath(start or os.getcwd()))
@@ -67,7 +66,6 @@ class Repo:
             repo.config.set("core.no_scm", "true" if no_scm else "false")
         return repo
 
-    # -- parts ------------------------------------------------------------------------------
     @cached_property
     def config(self) -> Config:
         return Config(self.dvlite_dir)
@@ -83,8 +81,7 @@ class Repo:
     def link_types(self) -> tuple[str, ...]:
         raw = self.config.get("cache.type") or "reflink,copy"
         types = tuple(t.strip() for t in raw.split(",") if t.strip())
-        bad = [t for t in types if t not in LINK_TYPES]
-        if bad or not types:
+        if not types or not set(types) <= set(LINK_TYPES):
             raise ConfigError(
                 f"cache.type {raw!r}: each link type must be one of {', '.join(LINK_TYPES)}"
             )
@@ -125,7 +122,6 @@ class Repo:
         """The absolute path of a repository-relative folder, checked like any write target."""
         return self.confined.target(rel) if rel else os.fspath(self.root)
 
-    # -- paths ------------------------------------------------------------------------------
     def resolve(self, path: str | Path) -> Path:
         """An absolute path for a user-given one (the last part's own symlink kept)."""
         absolute = os.path.abspath(path)

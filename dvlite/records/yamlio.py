@@ -16,10 +16,9 @@ _TYPED = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
 def load(
     text: str, where: str, error: type[DvliteError], *, text_keys: Iterable[str] = ()
 ) -> object:
-    """Parse ``text``; invalid YAML raises ``error`` naming ``where`` and the line.
-
-    The scalar value of a key in ``text_keys`` stays the text written, where YAML would read
-    it as a bool or a number: ``cmd: false`` is the shell command ``false``, not False."""
+    """Parse ``text``; invalid YAML raises ``error`` naming ``where`` and the line. The value of
+    a key in ``text_keys`` stays the text written, where YAML would read a bool or a number:
+    ``cmd: false`` is the shell command ``false``, not False."""
     import yaml
 
     loader = _loader(frozenset(text_keys))
@@ -42,12 +41,8 @@ def _loader(text_keys: frozenset[str]) -> type:
     class TextKeysLoader(base):  # type: ignore[misc, valid-type]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             for key, value in node.value:
-                if (
-                    isinstance(key, yaml.ScalarNode)
-                    and key.value in text_keys
-                    and isinstance(value, yaml.ScalarNode)
-                    and value.tag in _TYPED
-                ):
+                scalars = isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
+                if scalars and key.value in text_keys and value.tag in _TYPED:
                     value.tag = _STR  # its value is the text as written: "yes", "1e3", "0x10"
             return super().construct_mapping(node, deep)
 
