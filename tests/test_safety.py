@@ -12,7 +12,7 @@ import time
 import pytest
 from helpers import assert_cache_sound, snapshot
 
-from dvlite.objects.fsutil import TMP_MARK, clean_stale_tmp
+from dvlite.objects.fsutil import JOURNAL, TMP_MARK, clean_stale_tmp
 
 
 def _dataset(root) -> None:
@@ -182,6 +182,28 @@ def test_clean_stale_tmp_keeps_files_of_live_processes(tmp_path) -> None:
         ]
     )
     assert clean_stale_tmp(tmp_path / "missing") == 0
+
+
+def test_taking_the_lock_cleans_the_folders_a_killed_run_recorded(repo) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (repo.root / "d").mkdir()
+    (repo.root / ".git").mkdir(exist_ok=True)
+    left = [
+        repo.root / "d" / f"{TMP_MARK}{dead.pid}-abcd12340",
+        repo.root / f"{TMP_MARK}{dead.pid}-abcd12341",
+    ]
+    kept = [repo.root / f"{TMP_MARK}{os.getpid()}-abcd12342", repo.root / ".git" / left[0].name]
+    for path in left + kept:
+        path.write_text("a temporary file")
+    repo.tmp_dir.mkdir(parents=True, exist_ok=True)
+    (repo.tmp_dir / f"{JOURNAL}{dead.pid}-abcd12340").write_bytes(b"d\0\0.git")  # .git: refused
+    live = repo.tmp_dir / f"{JOURNAL}{os.getpid()}-abcd12343"
+    live.write_bytes(b"d")
+    with repo.lock():
+        pass
+    assert [p.exists() for p in left + kept] == [False, False, True, True]
+    assert sorted(n for n in os.listdir(repo.tmp_dir) if n.startswith(JOURNAL)) == [live.name]
 
 
 def test_original_file_stays_until_its_content_is_cached(repo, dvlite) -> None:

@@ -21,6 +21,7 @@ TMP_MARK = ".dvlite-tmp-"
 # Earlier versions put ``.<dest name>`` in front: those are still recognised, and cleaned.
 _TMP_NAME = re.compile(r"(?:\..+)?\.dvlite-tmp-([0-9]{1,10})-[0-9a-f]{8}[0-9]+")
 JOURNAL = "writing-"  # in .dvlite/tmp/: the folders a run writes temporary files into
+_JOURNAL_NAME = re.compile(r"writing-([0-9]+)(?:-.*)?", re.DOTALL)
 TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
 _TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
@@ -54,7 +55,7 @@ def tmp_in(folder: str) -> str:
 
 def is_tmp_name(name: str) -> bool:
     """Whether ``name`` is exactly a temporary name dvlite makes (or made in earlier versions)."""
-    return _tmp_owner(name) is not None
+    return TMP_MARK in name and _TMP_NAME.fullmatch(name) is not None
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
@@ -111,32 +112,19 @@ def reflink(src: str | Path, dst: str | Path) -> bool:
     return True
 
 
-def _tmp_owner(name: str) -> int | None:
-    """The pid in a temporary name made by ``tmp_name`` (None for any other name)."""
-    if TMP_MARK not in name:
-        return None
-    m = _TMP_NAME.fullmatch(name)
-    return int(m[1]) if m else None
-
-
-def _journal_owner(name: str) -> int | None:
-    pid = name[len(JOURNAL) :].split("-", 1)[0]
-    return int(pid) if name.startswith(JOURNAL) and pid.isdigit() else None
-
-
-def _orphans(folder: str | Path, owner: Callable[[str], int | None]) -> list[str]:
-    """The names in ``folder`` whose ``owner`` pid no longer runs."""
+def _orphans(folder: str | Path, pattern: re.Pattern[str]) -> list[str]:
+    """The names in ``folder`` that ``pattern`` matches whose pid (group 1) no longer runs."""
     try:
         names = os.listdir(folder)
     except OSError:
         return []
     found = []
     for name in names:
-        pid = owner(name)
-        if pid is None:
+        m = pattern.fullmatch(name)
+        if m is None:
             continue
         try:
-            os.kill(pid, 0)
+            os.kill(int(m[1]), 0)
         except ProcessLookupError:
             found.append(name)
         except PermissionError:  # another user's process
@@ -146,7 +134,7 @@ def _orphans(folder: str | Path, owner: Callable[[str], int | None]) -> list[str
 
 def stale_tmp(folder: str | Path) -> list[str]:
     """The temporary files in ``folder`` left by a dvlite run killed while writing."""
-    return _orphans(folder, _tmp_owner)
+    return _orphans(folder, _TMP_NAME)
 
 
 def clean_stale_tmp(folder: str | Path) -> int:
@@ -180,7 +168,7 @@ def clean_journals(tmp_dir: str | Path, resolve: Callable[[str], str]) -> int:
     """Remove the temporary files that killed runs left in the folders their journals name
     (``resolve`` makes a recorded folder a checked absolute path); returns how many."""
     removed = 0
-    for name in _orphans(tmp_dir, _journal_owner):
+    for name in _orphans(tmp_dir, _JOURNAL_NAME):
         path = os.path.join(tmp_dir, name)
         try:
             with open(path, "rb") as f:
