@@ -57,6 +57,10 @@ MALFORMED = {
         GOOD.replace(OID, "md5:abc"),
         "'oid' must look like xxh128:<32 hex digits>, not 'md5:abc'",
     ),
+    "oid with a line break": (
+        GOOD.replace(OID, f'"{OID}\\n"'),
+        "'oid' must look like xxh128:<32 hex digits>, not",
+    ),
     "upper oid": (
         GOOD.replace(OID, OID.upper().replace("XXH128", "xxh128")),
         "'oid' must look like",

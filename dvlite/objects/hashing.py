@@ -12,7 +12,7 @@ import xxhash
 PREFIX = "xxh128:"
 CHUNK = 1 << 20  # 1 MiB reads: large enough to amortise syscalls, small enough to stay flat
 SMALL_FILE = 1 << 20  # files up to this size are read in one call
-_OID_RE = re.compile(r"^xxh128:[0-9a-f]{32}$")
+_OID_RE = re.compile(r"xxh128:[0-9a-f]{32}")
 
 hasher = xxhash.xxh3_128
 
@@ -26,7 +26,7 @@ def oid_from_hasher(h: xxhash.xxh3_128) -> str:
 
 
 def is_oid(value: object) -> bool:
-    return isinstance(value, str) and _OID_RE.match(value) is not None
+    return isinstance(value, str) and _OID_RE.fullmatch(value) is not None
 
 
 def hex_of(oid: str) -> str:
