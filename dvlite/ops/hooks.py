@@ -227,8 +227,7 @@ def _pre_commit(repo: Repo, outcome: HookOutcome) -> None:
 
 
 def check_staged(repo: Repo) -> list[str]:
-    """What is wrong with the staged pointers (and dvlite.lock): data that does not match
-    them, or objects that are not in the cache. Empty when the commit is fine."""
+    """What is wrong with the staged pointers and dvlite.lock (nothing: the commit is fine)."""
     staged = gitcmd.lines(repo.root, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR")
     sources = [p for p in staged if pointers.is_pointer(p) or p == LOCK_FILE]
     if not sources:

@@ -55,10 +55,8 @@ def repro(
     remote: str | None = None,
     on_event: Events | None = None,
 ) -> ReproResult:
-    """Bring the named stages (or all) up to date; with ``dry``, only say what would run.
-
-    With ``pull``, first fetch from the remote and check out the tracked data and the stage
-    outputs dvlite.lock records, so only what the remote cannot supply runs."""
+    """Bring the named stages (or all) up to date; with ``dry``, only say what would run. With
+    ``pull``, first check out from the remote what it holds, so only what it cannot supply runs."""
     emit = on_event or (lambda kind, name, text: None)
     if jobs < 1:
         raise PipelineError("-j/--jobs must be at least 1")
@@ -329,7 +327,6 @@ def new_stage(
 def run(
     repo: Repo, stage: Stage, *, force: bool = False, jobs: int = 1, on_event: Events | None = None
 ) -> ReproResult:
-    """``dvlite run``: declare ``stage`` (replacing one of the same name only with ``force``),
-    then run it now, with whatever it needs upstream."""
+    """``dvlite run``: ``declare`` the stage, then run it with whatever it needs upstream."""
     declare(repo, stage, force=force)
     return repro(repo, [stage.name], jobs=jobs, on_event=on_event)

@@ -165,8 +165,7 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
 
 
 def _tracked(repo: Repo, rel: str) -> bool:
-    """Whether a pointer or dvlite.lock records ``rel`` (or a folder above it): when it is
-    absent, `dvlite pull` brings it."""
+    """Whether a pointer or dvlite.lock records ``rel`` or a folder above it (pull brings it)."""
     if repo.tracking_pointer(rel):
         return True
     outs = (o.path for e in lockfile.load(repo.root).stages.values() for o in e.outs)
@@ -187,12 +186,10 @@ def schedule(
     lock = lockfile.load(repo.root)
     hasher = hasher or Hasher(repo)
     pipeline.check(repo)
-    targets = list(targets)
-    if targets:
-        names = pipeline.resolve_targets(targets, repo)
+    names = pipeline.resolve_targets(targets, repo)
+    wanted = set(pipeline.stages)
+    if names:
         wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
-    else:
-        wanted = set(pipeline.stages)
     result: list[Planned] = []
     runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled
     for name in pipeline.order(wanted):
