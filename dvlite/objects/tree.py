@@ -1,8 +1,6 @@
 """Tree objects (one per folder, canonical JSON: a Merkle tree like git's) and the one walker
-over them, as git's ``traverse_trees``: ``walk``, ``files``, ``reachable``, ``lookup``,
-``walk_levels`` and the two-sided ``diff``. Every walk reads trees through a loader (a tree
-by its oid), at most ``safepath.MAX_DEPTH`` deep, and refuses a crafted one naming its pointer.
-"""
+over them (git's ``traverse_trees``): ``walk``, ``files``, ``reachable``, ``lookup``,
+``walk_levels`` and the two-sided ``diff``, each reading trees through ``_read``."""
 
 from __future__ import annotations
 
@@ -175,8 +173,7 @@ def files(load: Load, entry: TreeEntry, rel: str, **how: Any) -> Iterator[tuple[
 
 
 def reachable(load: Load, entry: TreeEntry, rel: str = "", **how: Any) -> dict[str, str]:
-    """Every object at and below ``entry``: oid -> its type (``how``: as for ``walk``; one
-    ``seen`` shared by several calls enters no tree twice among them)."""
+    """Every object at and below ``entry``: oid -> its type (``how``: as for ``walk``)."""
     return {e.oid: e.type for _, e in walk(load, entry, rel or entry.name, **how)}
 
 

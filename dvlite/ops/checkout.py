@@ -132,9 +132,7 @@ def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
 def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
     """The workspace files of data no longer tracked: deleted only where the cache has them."""
     work = workspace_node(repo, item)
-    if work is None:
-        return []
-    files = work.walk_files()
+    files = work.walk_files() if work else []
     if any(not repo.cache.exists(f.oid) for f in files):
         return []  # holds unsaved changes: leave it all in place
     return [Delta(f.rel, None, f) for f in files]
@@ -155,9 +153,8 @@ def checkout(
     relink: bool = False,
     progress: Progress | None = None,
 ) -> CheckoutResult:
-    """Make the workspace match the pointers (or ``targets``). A file whose object the cache
-    lacks, or holds damaged, is left as it is and the rest is checked out (as DVC does); then
-    CacheError names them."""
+    """Make the workspace match the pointers (or ``targets``); a file whose object the cache
+    lacks, or holds damaged, is left as it is, and CacheError names them after the rest."""
     with repo.lock():
         items = collect(repo, targets)
         skipped: list[str] = []
@@ -189,10 +186,9 @@ def raise_incomplete(result: CheckoutResult) -> None:
 def apply(
     repo: Repo, deltas: list[Delta], progress: Progress | None = None, *, partial: bool = False
 ) -> CheckoutResult:
-    """Make each path of ``deltas`` hold what its record says. Every path written or deleted
-    is checked first (``Repo.confined``): all of them, before the first change. A corrupt
-    object raises CacheError after the rest is installed, or with ``partial`` is only listed
-    in the result's ``corrupt``."""
+    """Make each path of ``deltas`` hold what its record says, every path checked first
+    (``Repo.confined``). A corrupt object raises CacheError after the rest is installed, or
+    with ``partial`` is only listed in the result's ``corrupt``."""
     result = CheckoutResult()
     targets = {d.rel: repo.confined.target(d.rel) for d in deltas}
     for d in deltas:
@@ -277,9 +273,8 @@ def _prune_empty(repo: Repo, folder: str) -> None:
 
 
 def link_into_workspace(repo: Repo, node: Node) -> None:
-    """Replace just-added workspace files with links to their cache objects (hardlink or
-    symlink link types). The cache is flushed to disk first: after this the cache holds the
-    only copy of the bytes."""
+    """Replace just-added workspace files with links to their cache objects (hardlink or symlink
+    link types), the cache flushed to disk first: it then holds the only copy of the bytes."""
     os.sync()
     files = node.walk_files()
     for f in files:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dvlite.git import history
 from dvlite.objects import tree
 from dvlite.objects.tree import Change, TreeEntry
 from dvlite.records.repo import Repo
@@ -64,8 +65,6 @@ def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
     """Data changes from revision ``a`` (default HEAD) to revision ``b`` (default: the
     workspace). A tree not in the cache cannot be looked inside: its path goes to ``missing``,
     and the rest of the diff is still complete."""
-    from dvlite.git import history
-
     a = a or "HEAD"
     old_items = {t.rel: t for t in history.tracked_at(repo, a)}
     new_items = {t.rel: t for t in history.tracked_at(repo, b or history.WORKSPACE)}

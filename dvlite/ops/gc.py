@@ -19,6 +19,7 @@ from dvlite.objects.tree import DIR, Tree
 from dvlite.ops.fsck import size_of
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
+from dvlite.remote import configured, open_remote
 from dvlite.transfer.roots import cached_tree
 from dvlite.transfer.synced import cached_below
 
@@ -87,8 +88,6 @@ def gc(
         cloud_drop: set[str] = set()
         trees: dict[str, Tree] = {}  # the trees among the remote's unused objects
         if cloud:
-            from dvlite.remote import open_remote
-
             target = open_remote(repo, remote)
             result.remote = target.name
             listed = target.list_oids()
@@ -174,11 +173,7 @@ def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, 
     found: dict[str, set[str]] = {}
     if not oids or not repo.config.sections('remote "'):
         return found
-    from dvlite.remote import configured, open_remote
-
-    for name in sorted(configured(repo)):
-        if name == skip:
-            continue
+    for name in sorted(configured(repo).keys() - {skip}):
         for oid in open_remote(repo, name).exists(oids):
             found.setdefault(oid, set()).add(name)
     return found

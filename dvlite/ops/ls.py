@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from dvlite.errors import PathError
+from dvlite.git import history
 from dvlite.objects import tree
 from dvlite.objects.tree import TreeEntry
 from dvlite.records.repo import Repo
@@ -29,8 +30,6 @@ def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEn
     """Every tracked file at ``rev`` (default: the pointers in the workspace), under ``path``.
     A folder whose tree the cache lacks is one entry (kind ``dir``, ``in_cache`` false): what
     is inside it is not known until it is fetched."""
-    from dvlite.git import history
-
     prefix = repo.rel(path) if path else ""
     items = history.tracked_at(repo, rev or history.WORKSPACE)
     found: list[LsEntry] = []

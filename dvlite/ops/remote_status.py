@@ -12,6 +12,7 @@ from dvlite.objects.tree import DIR
 from dvlite.ops.fsck import FsckResult
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
+from dvlite.records.tracked import collect
 from dvlite.remote import open_remote
 from dvlite.transfer.push import plan_push
 from dvlite.transfer.roots import Root, roots, tree_reader
@@ -81,41 +82,31 @@ def remote_status(
     verified = load_verified(repo, rem, rem.gc_marks()) if lacking else {}
     if verified and not lacking.isdisjoint(cached_below(repo, verified)):
         void_verified(repo, rem)  # the remote lost what push verified: next push looks again
-    missing = {f.oid: f.path for f in plan.failed}
-    cached = repo.cache.existing(plan.reached)
-    not_in_cache = {
-        o: rel for o, rel in plan.reached.items() if o not in cached and o not in missing
-    }
+    missing = {f.oid: f.path for f in plan.failed}  # in neither
+    known = repo.cache.existing(plan.reached) | missing.keys()
+    not_in_cache = {oid: rel for oid, rel in plan.reached.items() if oid not in known}
     files = {o.rel for o in plan.files}
     trees = {o.rel for wave in plan.trees for o in wave}
     # a tree alone (its files already there) still has to go up: name it as the folder
     lone = {t + "/" for t in trees if not any(f.startswith(t + "/") for f in files)}
     folders = {rel for oid, rel in not_in_cache.items() if oid in plan.children}
     folders |= trees | {r.rel for r in start if r.entry.type == DIR}
-    states = {
-        NOT_ON_REMOTE: files | lone,
-        NOT_IN_CACHE: set(not_in_cache.values()),
-        MISSING: set(missing.values()),
-    }
-    return RemoteStatus(
-        rem.name,
-        rem.url,
-        tuple(sorted(states[NOT_ON_REMOTE])),
-        tuple(sorted(states[NOT_IN_CACHE])),
-        tuple(sorted(states[MISSING])),
-        _per_pointer(repo, start, states, folders),
+    listed = (
+        tuple(sorted(files | lone)),
+        tuple(sorted(set(not_in_cache.values()))),
+        tuple(sorted(set(missing.values()))),
     )
+    states = dict(zip((NOT_ON_REMOTE, NOT_IN_CACHE, MISSING), listed, strict=True))
+    return RemoteStatus(rem.name, rem.url, *listed, _per_pointer(repo, start, states, folders))
 
 
 def _per_pointer(
-    repo: Repo, start: list[Root], states: dict[str, set[str]], folders: set[str]
+    repo: Repo, start: list[Root], states: dict[str, tuple[str, ...]], folders: set[str]
 ) -> tuple[PointerStatus, ...]:
     """Count the listed paths per pointer, so that a fresh clone's status is a line per
     pointer rather than per file."""
     if not any(states.values()):
         return ()
-    from dvlite.records.tracked import collect
-
     totals = {(t.source, t.rel): t.pointer.files for t in collect(repo)}
     by_rel = {r.rel: r for r in start}
     counts: dict[tuple[Root, str], list[int]] = {}  # files, folders

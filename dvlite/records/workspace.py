@@ -77,10 +77,9 @@ Node = FileNode | DirNode
 
 # -- scanning ---------------------------------------------------------------------------------
 def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
-    """Stat ``path`` (a file or a folder, recursively) without reading any file. A symlink is
-    followed when it points inside the data itself or into one of ``allowed_link_roots`` (the
-    cache, for symlinked checkouts); any other, a symlinked folder, a loop or a special file
-    is a PathError."""
+    """Stat ``path`` (a file or a folder, recursively) without reading any file. A symlink into
+    the data itself or into ``allowed_link_roots`` (the cache, for symlinked checkouts) is
+    followed; any other, a symlinked folder, a loop or a special file is a PathError."""
     name = os.path.basename(path)
     try:
         st = os.stat(path)
@@ -286,9 +285,8 @@ def missing_objects(
     cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None, source: str = ""
 ) -> Iterator[str]:
     """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one), in
-    tree order. ``work``, the built workspace node, stands in for the stored folders it equals
-    (not read back from the cache); objects are looked up in bulk, and paths spelled out only
-    when some object is missing."""
+    tree order, looked up in bulk. ``work``, the built workspace node, stands in for the stored
+    folders it equals: those are not read back from the cache."""
     equal: dict[str, DirNode] = {}  # path -> the workspace folder equal to its stored tree
     lost: set[str] = set()
 

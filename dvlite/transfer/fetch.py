@@ -27,10 +27,9 @@ def fetch(
     progress: Progress | None = None,
     run_cache: bool = True,
 ) -> TransferResult:
-    """Download, verifying every object, what the cache lacks of the tracked data (or
-    ``targets``) and, without targets (and with ``run_cache``), the run-cache entries it lacks
-    with the objects they name; raises TransferError after fetching the rest when some could
-    not be fetched."""
+    """Download (verified) what the cache lacks of the tracked data (or ``targets``) and, without
+    targets and with ``run_cache``, the run-cache entries it lacks with the objects they name;
+    TransferError, after the rest, for what could not be fetched."""
     rem = open_remote(repo, remote, jobs=jobs)
     targets = list(targets or ())
     runs = run_cache and not targets

@@ -73,10 +73,8 @@ def plan_push(
             continue
         entries[entry.oid] = entry
         plan.reached[entry.oid] = rel
-    children = plan.children
-    for oid, entry in entries.items():
-        if entry.type == DIR and oid not in unreadable:
-            children[oid] = [c.oid for c in load(oid)]
+    readable = [oid for oid, e in entries.items() if e.type == DIR and oid not in unreadable]
+    children = plan.children = {oid: [c.oid for c in load(oid)] for oid in readable}
     plan.present |= remote.exists(entries)
     lacking = [oid for oid in entries if oid not in plan.present]
     in_cache = cache.existing(lacking)

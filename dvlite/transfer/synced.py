@@ -1,11 +1,8 @@
-"""What this clone has verified on each remote (``.dvlite/tmp/remotes/``); and ``cached_below``.
-
-After a push that left nothing missing, every object below its roots is on the remote. Only a
-gc of the remote removes objects, and every gc first writes a new mark there (``gc/``): while
-the remote's marks are those the record was made under, push asks nothing about its objects
-(a no-op push of 20k files is one listing of ``gc/``); any other marks void it. ``status
---remote`` looks for every object and voids the record when one is missing, so that the next
-push repairs it."""
+"""What this clone has verified on each remote (``.dvlite/tmp/remotes/``), and ``cached_below``.
+After a push that left nothing missing, every object below its roots is on the remote; only a
+gc of the remote removes objects, and each gc first writes a new mark (``gc/``). So while the
+remote's marks are those a record was made under, push asks nothing about its objects (a no-op
+push of 20k files is one listing of ``gc/``); ``status --remote`` voids it on finding a gap."""
 
 from __future__ import annotations
 
