@@ -193,3 +193,17 @@ def test_pointers_read_and_written_without_yaml_are_what_yaml_makes(name, kind, 
     fast = pointers._canonical(text)
     assert fast is None or fast == yaml.safe_load(text)
     assert pointers.loads(text, "x.dvl", name) == p
+
+
+def test_pointers_are_found_outside_tracked_data_tool_folders_and_symlinks(repo) -> None:
+    root = repo.root
+    for rel in ["a.dvl", "sub/b.dvl", "sub/deep/c.dvl", "data/in.dvl", "node_modules/d.dvl"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    (root / "data.dvl").write_text("x")  # data/ is tracked: its insides are data
+    (root / "link").symlink_to(root / "sub", target_is_directory=True)
+    (root / "broken.dvl").symlink_to(root / "nowhere")
+    found = ["a.dvl", "data.dvl", "sub/b.dvl", "sub/deep/c.dvl"]
+    assert sorted(repo.iter_pointers()) == found
+    assert sorted(repo.iter_pointers("sub")) == found[2:]
+    assert list(repo.iter_pointers("a.dvl")) == list(repo.iter_pointers("missing")) == []

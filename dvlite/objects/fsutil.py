@@ -149,14 +149,12 @@ def clean_stale_tmp(folder: str | Path) -> int:
 
 @contextlib.contextmanager
 def journal(tmp_dir: str | Path, folders: Iterable[str]) -> Iterator[None]:
-    """Record ``folders`` (repository-relative) in a small file under ``tmp_dir`` while a run
-    writes temporary files into them; a run killed meanwhile leaves the record, and the next
-    one cleans those folders (``clean_journals``). One small write per checkout: no folder is
-    listed unless a run was killed."""
-    path = os.path.join(tmp_dir, f"{JOURNAL}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
-    data = "\0".join(folders).encode("utf-8", "surrogateescape")
+    """Record ``folders`` (repository-relative) under ``tmp_dir`` while a run writes temporary
+    files into them: a killed run leaves the record, and the next cleans them (``clean_journals``).
+    One small write per checkout; no folder is listed unless a run was killed."""
     os.makedirs(tmp_dir, exist_ok=True)
-    write_new(path, data)
+    path = os.path.join(tmp_dir, f"{JOURNAL}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+    write_new(path, "\0".join(folders).encode("utf-8", "surrogateescape"))
     try:
         yield
     finally:

@@ -107,8 +107,7 @@ class Config:
     def check_setting(self, key: str, value: str) -> None:
         """Refuse a key dvlite does not read, or a value it could not use, before it is
         written (and before every later command fails on it)."""
-        section, _ = parse_key(key)
-        if section.startswith("remote "):
+        if parse_key(key)[0].startswith("remote "):
             return
         kind = KEYS.get(key)
         if kind is None:

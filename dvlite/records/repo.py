@@ -140,26 +140,23 @@ class Repo:
         return self.root / rel if rel else self.root
 
     def iter_pointers(self, under: str = "") -> Iterator[str]:
-        """Repository-relative paths of every pointer file, not looking inside tracked data."""
-        stack = [self.abspath(under)]
+        """Repository-relative paths of every pointer file (in no order), not looking inside
+        tracked data."""
+        suffix = pointer.SUFFIX
+        stack = [os.fspath(self.abspath(under))]
         while stack:
-            folder = stack.pop()
             try:
-                entries = list(os.scandir(folder))
+                entries = list(os.scandir(stack.pop()))
             except (FileNotFoundError, NotADirectoryError, PermissionError):
                 continue
-            tracked = {
-                e.name[: -len(pointer.SUFFIX)] for e in entries if e.name.endswith(pointer.SUFFIX)
-            }
-            for entry in sorted(entries, key=lambda e: e.name, reverse=True):
-                if entry.name.endswith(pointer.SUFFIX) and entry.is_file():
+            skip = SKIP_DIRS.union(
+                e.name[: -len(suffix)] for e in entries if e.name.endswith(suffix)
+            )
+            for entry in entries:
+                if entry.name.endswith(suffix) and entry.is_file():
                     yield os.path.relpath(entry.path, self.root).replace(os.sep, "/")
-                elif (
-                    entry.name not in tracked
-                    and entry.name not in SKIP_DIRS
-                    and entry.is_dir(follow_symlinks=False)
-                ):
-                    stack.append(Path(entry.path))
+                elif entry.name not in skip and entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
 
     def tracking_pointer(self, rel: str) -> str | None:
         """The pointer that tracks ``rel`` or a folder above it, if any."""
