@@ -148,6 +148,7 @@ def dag(fmt: str) -> None:
 @json_option
 def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None:
     """Show what produced PATH: stages, commands, params, inputs with their oids, and commits."""
+    from rich.markup import escape
     from rich.tree import Tree
 
     from dvlite.cli.base import console
@@ -163,8 +164,6 @@ def lineage(path: str, rev: str | None, downstream: bool, as_json: bool) -> None
         if not found:
             click.echo(f"No stage depends on {path}.")
             return
-        from rich.markup import escape
-
         out = console()
         for d in found:
             outs = escape(", ".join(d.outs) or "no outputs")

@@ -36,8 +36,3 @@ def unstage_removed(root: Path, paths: Iterable[str]) -> None:
 def tracked_files(root: Path, rel: str) -> list[str]:
     """The files git's index holds at or below ``rel``."""
     return gitcmd.lines(root, "ls-files", "-z", "--", rel)
-
-
-def is_tracked(root: Path, rel: str) -> bool:
-    """Whether git's index holds ``rel`` or anything below it."""
-    return bool(gitcmd.run(root, "ls-files", "--", rel).strip())

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from dvlite.errors import DvliteError, ScmError
 from dvlite.git import cmd as gitcmd
+from dvlite.git import history
 from dvlite.objects.fsutil import atomic_write
+from dvlite.ops import lockcheck
 from dvlite.ops.checkout import CheckoutResult, apply, make_folders, plan
 from dvlite.records import pointer as pointers
 from dvlite.records.lockfile import LOCK_FILE
@@ -247,9 +249,7 @@ def check_staged(repo: Repo) -> list[str]:
                     f"{LOCK_FILE} differs from its staged version; run `git add {LOCK_FILE}`"
                 )
                 continue
-            from dvlite.ops import lockcheck  # the staged params and code that the lock records
-
-            problems += lockcheck.problems(repo, staged_bytes)
+            problems += lockcheck.problems(repo, staged_bytes)  # the params and code it records
             items += [t for t in collect(repo) if _from_lock(t)]
             continue
         text = staged_bytes.decode("utf-8", errors="replace")
@@ -322,7 +322,6 @@ def _pre_commit_push() -> bool:
 
 def _pre_push(repo: Repo, args: list[str], stdin: str, outcome: HookOutcome) -> None:
     """Push to the default data remote every object the pushed commits use."""
-    from dvlite.git import history
     from dvlite.transfer import push_oids
 
     try:
@@ -350,8 +349,6 @@ _UNSAVED = (
 def sync(repo: Repo, old: str, new: str, *, force: bool = False) -> CheckoutResult:
     """Make the workspace follow git from commit ``old`` to commit ``new``, touching only the
     data whose pointers differ between them (and, inside folders, only the files that do)."""
-    from dvlite.git import history
-
     if not new or old == new:
         return CheckoutResult()
     # git names the commits by id: read both without resolving them, in one cat-file

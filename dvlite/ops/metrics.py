@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import TypeGuard
 
 from dvlite.errors import PipelineError
+from dvlite.git.history import Revisions
 from dvlite.git.revision import Snapshot
 from dvlite.records import params as params_mod
 from dvlite.records.repo import Repo
@@ -57,8 +58,6 @@ def show(
     """Metrics per revision label: the workspace by default, the given revisions, or every
     commit (newest first) with ``all_commits``."""
     if all_commits:
-        from dvlite.git.history import Revisions
-
         revs = list(Revisions(all_commits=True).commits(repo))
     snaps = [Snapshot(repo, rev) for rev in (revs or [None])]
     return {

@@ -6,14 +6,17 @@ written only for a stage that succeeded."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 
-from dvlite.errors import DvliteError, PipelineError
+from dvlite.errors import CacheError, DvliteError, PipelineError
 from dvlite.git import index as scm
+from dvlite.objects import fsutil
+from dvlite.ops.checkout import apply, make_folders, plan
 from dvlite.ops.stageproc import StageProcesses
 from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
 from dvlite.records import gitignore, lockfile, runcache
@@ -23,6 +26,7 @@ from dvlite.records.pipeline import Pipeline, Stage
 from dvlite.records.pointer import Pointer
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked
+from dvlite.records.workspace import missing_objects
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"
@@ -223,10 +227,6 @@ class _Runner:
         recorded = ({o.path for o in outs}, {m.path for m in metrics})
         if recorded != (set(stage.outs), set(stage.metrics)):
             return False
-        from dvlite.errors import CacheError
-        from dvlite.ops.checkout import apply, make_folders, plan
-        from dvlite.records.workspace import missing_objects
-
         items = [_tracked(p, stage.name) for p in outs + metrics]
         if any(next(missing_objects(self.repo.cache, t.entry, t.rel), None) for t in items):
             return False
@@ -273,9 +273,7 @@ def _remove(path: str) -> None:
 
         shutil.rmtree(path, onerror=writable)
     else:
-        from dvlite.objects.fsutil import remove
-
-        remove(path)
+        fsutil.remove(path)
 
 
 # -- declaring ---------------------------------------------------------------------------------
@@ -292,7 +290,7 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
         updated.check(repo, deps_exist=False)
         if repo.uses_git:
             for out in stage.outs:
-                if scm.is_tracked(repo.root, out):
+                if scm.tracked_files(repo.root, out):
                     raise PipelineError(
                         f"{out} is tracked by git; run `git rm -r --cached {out}` first, so that "
                         "dvlite.lock records it instead"
@@ -315,8 +313,6 @@ def new_stage(
 ) -> Stage:
     """The stage ``stage add`` and ``run`` declare: paths made repository-relative, and a
     command given as words (``["python", "train.py"]``) quoted into one shell line."""
-    import shlex
-
     words = [command] if isinstance(command, str) else list(command)
     cmd = words[0] if len(words) == 1 else shlex.join(words)
     raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}

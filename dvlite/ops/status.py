@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dvlite.errors import CacheError
+from dvlite.errors import CacheError, ScmError
+from dvlite.git import cmd as gitcmd
 from dvlite.objects.fsutil import gc_paused
+from dvlite.records.lockfile import LOCK_FILE
+from dvlite.records.pipeline import PIPELINE_FILE
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import collect, workspace_node
 from dvlite.records.workspace import compare, missing_objects
@@ -68,9 +71,6 @@ def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[Targe
 def pipeline_status(repo: Repo) -> list[TargetStatus]:
     """Stages whose record in dvlite.lock no longer matches (they would run in `repro`), and
     dvlite.lock itself when it differs from what the last commit recorded."""
-    from dvlite.records.lockfile import LOCK_FILE
-    from dvlite.records.pipeline import PIPELINE_FILE
-
     has_pipeline = repo.abspath(PIPELINE_FILE).is_file()
     if not has_pipeline and not repo.abspath(LOCK_FILE).is_file():
         return []
@@ -88,9 +88,6 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
 
 
 def _differs_from_head(repo: Repo, rel: str) -> bool:
-    from dvlite.errors import ScmError
-    from dvlite.git import cmd as gitcmd
-
     try:
         return gitcmd.is_dirty(repo.root, rel)
     except ScmError:

@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import xxhash
+
 from dvlite.objects import fsutil
 from dvlite.objects.store import fanout_keys
 from dvlite.records.lockfile import LockedPath, Params
@@ -24,8 +26,6 @@ Entry = tuple[tuple[LockedPath, ...], tuple[LockedPath, ...]]
 
 def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
     """32 hex digits naming this stage's inputs."""
-    import xxhash
-
     doc = {
         "cmd": stage.cmd,
         "deps": sorted([d.path, d.oid] for d in deps),
