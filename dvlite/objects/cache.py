@@ -73,9 +73,8 @@ class Cache(ObjectStore):
         untouched. A known ``size`` lets a small object that is copied anyway be read,
         verified and written in one go."""
         src = self.path(oid)
-        if self._install_small(oid, src, dest, size, executable):
-            return
-        if not os.path.exists(src):
+        data = self._read_small(oid, src, size)
+        if data is None and not os.path.exists(src):
             raise _missing(oid)
         links = self.link_types
         if executable:  # a link would share the object's read-only, non-executable mode
@@ -86,7 +85,10 @@ class Cache(ObjectStore):
             for link in links:
                 if link == "copy":
                     mode = 0o777 if executable else 0o666
-                    self._check(oid, copy_hashing(src, tmp, mode=mode, on_bytes=on_bytes))
+                    if data is None:
+                        self._check(oid, copy_hashing(src, tmp, mode=mode, on_bytes=on_bytes))
+                    else:
+                        fsutil.write_new(tmp, data, mode)
                     break
                 if link == "reflink":
                     clone = self.clone(src, tmp, 0o755 if executable else 0o644, on_bytes)
@@ -108,19 +110,20 @@ class Cache(ObjectStore):
                     f"none of the link types {','.join(links)} works for {dest}; "
                     "add copy to them (`dvlite config cache.type reflink,copy`)"
                 )
-            _replace(tmp, dest)
+            try:
+                os.replace(tmp, dest)  # replaces a file or a link, never a folder
+            except IsADirectoryError:
+                raise CacheError(f"{dest} is a directory") from None
         except BaseException:
             fsutil.discard(tmp)
             raise
 
-    def _install_small(
-        self, oid: str, src: str, dest: str, size: int | None, executable: bool
-    ) -> bool:
-        """Install a small object that would be copied in one read; False for any other, or
-        one not ``size`` bytes long (a record that lies): that one is streamed like a big one."""
+    def _read_small(self, oid: str, src: str, size: int | None) -> bytes | None:
+        """A small object that install would copy, read and verified in one go; None for any
+        other, or for one not ``size`` bytes long (a record that lies: it is streamed)."""
         usable = [t for t in self.link_types if t != "reflink" or not self._no_reflink]
         if size is None or size > SMALL_FILE or usable[:1] != ["copy"]:
-            return False
+            return None
         try:
             fd = os.open(src, os.O_RDONLY)  # not open(): a file object costs ~10 µs a file
         except FileNotFoundError:
@@ -130,24 +133,10 @@ class Cache(ObjectStore):
         finally:
             os.close(fd)
         if len(data) != size:
-            return False
+            return None
         self._check(oid, oid_of_bytes(data))
-        tmp = fsutil.tmp_name(dest)
-        try:
-            fsutil.write_new(tmp, data, 0o777 if executable else 0o666)
-            _replace(tmp, dest)
-        except BaseException:
-            fsutil.discard(tmp)
-            raise
-        return True
+        return data
 
 
 def _missing(oid: str) -> CacheError:
     return CacheError(f"object {oid} is not in the cache")
-
-
-def _replace(tmp: str, dest: str) -> None:
-    try:
-        os.replace(tmp, dest)  # replaces a file or a link, never a folder
-    except IsADirectoryError:
-        raise CacheError(f"{dest} is a directory") from None
