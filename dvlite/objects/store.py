@@ -26,10 +26,9 @@ def fanout_keys(base: str | os.PathLike[str], prefixes: Iterable[str] | None = N
     """The keys ``<2 hex><30 hex>`` of the files two levels below ``base`` (only under
     ``prefixes`` when given), sorted; temporary files and other names are left out."""
     if prefixes is None:
-        try:
+        prefixes = []
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             prefixes = [p for p in os.listdir(base) if _HEAD.fullmatch(p)]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
     keys: list[str] = []
     for prefix in prefixes:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):

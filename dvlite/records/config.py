@@ -13,7 +13,7 @@ from dvlite import secrets
 from dvlite.errors import ConfigError
 from dvlite.objects import fsutil
 
-KNOWN_SECTIONS = ("core", "cache", "remote", "state", "hooks")
+KNOWN_SECTIONS = ("core", "cache", "state", "hooks")  # and remote.NAME
 PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
 BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
@@ -38,7 +38,7 @@ def parse_key(key: str) -> tuple[str, str]:
     """``remote.store.url`` -> (``remote "store"``, ``url``);
     ``core.remote`` -> (``core``, ``remote``)."""
     parts = key.split(".")
-    if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and parts[0] != "remote" and all(parts):
+    if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and all(parts):
         return parts[0], parts[1]
     if len(parts) == 3 and parts[0] == "remote" and all(parts):
         return f'remote "{parts[1]}"', parts[2]
@@ -182,10 +182,7 @@ class Config:
         parser = self._parsers[self.level_for_write(level)]
         for option, value in values.items():
             self.check_storable(section, option, value, level)
-        if not parser.has_section(section):
-            parser.add_section(section)
-        for option, value in values.items():
-            parser.set(section, option, value)
+        parser.read_dict({section: values})  # adds the section if it is new
         self.save(level)
 
     def save(self, level: str) -> None:
