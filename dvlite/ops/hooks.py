@@ -62,13 +62,8 @@ def script(name: str) -> str:
     post = name.startswith("post-")
     chain = _CHAIN_POST if post else _CHAIN_PUSH if name == "pre-push" else _CHAIN_PRE
     run = _RUN_POST if post else _RUN_PUSH if name == "pre-push" else _RUN_PRE
-    return _SCRIPT.format(
-        mark=MARK,
-        name=name,
-        chain=chain.format(kept=KEPT_SUFFIX),
-        status="$status" if post else "0",
-        run=run.format(name=name),
-    )
+    text = _SCRIPT.replace("{chain}", chain).replace("{run}", run)  # one format for all parts
+    return text.format(mark=MARK, name=name, kept=KEPT_SUFFIX, status="$status" if post else "0")
 
 
 # -- installing ---------------------------------------------------------------------------------

@@ -1,9 +1,7 @@
-"""``dvlite lineage``: what produced a file, back to the data added with ``dvlite add``, or
-everything that depends on it.
-
-Upstream, each output leads to the stage that made it (its cmd, params and the oid of every
-input as dvlite.lock recorded them), each input to its own producer, down to data tracked by
-a pointer file or plain files in git. Every record carries the commit where it last changed.
+"""``dvlite lineage``: what produced a path, back to data tracked by pointers or plain files
+in git (each output leads to the stage that made it, with the cmd, params and input oids that
+dvlite.lock recorded, each input to its own producer), or every stage that depends on it.
+Every record carries the commit where it last changed.
 """
 
 from __future__ import annotations
