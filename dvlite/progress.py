@@ -8,8 +8,7 @@ from typing import Protocol
 
 
 class Progress(Protocol):
-    """Totals as they become known (``start`` adds to them), then increments (``advance``).
-    Threads may call both."""
+    """Totals as they become known (``start`` adds to them), then ``advance``; from any thread."""
 
     def start(self, files: int, size: int) -> None: ...
 

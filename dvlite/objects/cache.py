@@ -68,10 +68,9 @@ class Cache(ObjectStore):
         size: int | None = None,
         on_bytes: OnBytes | None = None,
     ) -> None:
-        """Write the object to ``dest`` with the first link type that works, verifying its
-        bytes on the way: a corrupt object raises CorruptObjectError and leaves ``dest``
-        untouched. A known ``size`` lets a small object that is copied anyway be read,
-        verified and written in one go."""
+        """Write the object to ``dest`` with the first link type that works, verifying it on the
+        way: a corrupt object raises CorruptObjectError and leaves ``dest`` untouched. A known
+        ``size`` lets a small object that is copied anyway be read and written in one go."""
         src = self.path(oid)
         data = self._read_small(oid, src, size)
         if data is None and not os.path.exists(src):

@@ -20,8 +20,8 @@ _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, er
 
 
 def read_small(path: str, size: int) -> bytes:
-    """A small file's bytes in one read (``size`` is what stat said; a file that has changed
-    since is read to its end)."""
+    """A small file's bytes in one read (``size`` is from stat: a file changed since is read to
+    its end)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.read(fd, size + 1)

@@ -123,8 +123,8 @@ class ObjectStore:
         self.add_bytes(data, oid)
 
     def add_verified(self, tmp: str, oid: str, where: str) -> None:
-        """Install ``tmp`` (from ``new_tmp``) as ``oid`` if its bytes hash to it; else remove
-        it and raise CorruptObjectError."""
+        """Install ``tmp`` (from ``new_tmp``) as ``oid``: CorruptObjectError (and no ``tmp``) if
+        its bytes hash to another."""
         try:
             check(oid, hash_file(tmp)[0], where)
             os.chmod(tmp, OBJECT_MODE)
@@ -137,8 +137,7 @@ class ObjectStore:
         self, src: str, oid: str | None = None, *, where: str = "", on_bytes: OnBytes | None = None
     ) -> tuple[str, int]:
         """Copy (or reflink) ``src`` in, hashing it in the same read; returns its oid and size.
-        Bytes that do not hash to ``oid``, when given, store nothing and raise
-        CorruptObjectError naming ``where``."""
+        Given ``oid``, other bytes store nothing and raise CorruptObjectError naming ``where``."""
         tmp = self.new_tmp(self.path(oid) if oid else "")
         try:
             actual = self.clone(src, tmp, OBJECT_MODE, on_bytes)
@@ -153,9 +152,8 @@ class ObjectStore:
         return actual, size
 
     def clone(self, src: str, tmp: str, mode: int, on_bytes: OnBytes | None) -> str | None:
-        """Reflink ``src`` to the new file ``tmp`` and return the oid of what it holds (what we
-        keep is what we hash); None where the filesystem cannot. A failed reflink costs a file
-        made and removed, so a store tries it once."""
+        """Reflink ``src`` to the new file ``tmp`` and return the oid of the clone; None where the
+        filesystem cannot (a store tries once: a failure costs a file made and removed)."""
         if self._no_reflink or not fsutil.reflink(src, tmp):
             self._no_reflink = True
             return None
@@ -165,8 +163,7 @@ class ObjectStore:
 
     # -- reading ------------------------------------------------------------------------
     def read_bytes(self, oid: str, where: str | None = None) -> bytes:
-        """The object's bytes, checked against its id (CorruptObjectError names ``where``, by
-        default its path)."""
+        """The object's bytes, checked against its id (a mismatch names ``where``, or the path)."""
         path = self.path(oid)
         with open(path, "rb") as f:
             data = f.read()

@@ -35,8 +35,7 @@ def user_config_path() -> Path:
 
 
 def parse_key(key: str) -> tuple[str, str]:
-    """``remote.store.url`` -> (``remote "store"``, ``url``);
-    ``core.remote`` -> (``core``, ``remote``)."""
+    """``remote.store.url`` -> (``remote "store"``, ``url``), ``core.remote`` -> (core, remote)."""
     parts = key.split(".")
     if len(parts) == 2 and parts[0] in KNOWN_SECTIONS and all(parts):
         return parts[0], parts[1]

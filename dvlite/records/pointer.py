@@ -19,8 +19,7 @@ VERSION = 1
 _KEYS = ("version", "path", "kind", "oid", "size", "files", "exec")
 
 # Pointers as dvlite writes them, for names YAML leaves plain, are read and written without
-# the YAML library (importing it costs more than a git hook's whole work); any other text goes
-# through YAML, which reads these the same way.
+# PyYAML (importing it costs more than a git hook's whole work); YAML reads them the same way.
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _YAML_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})  # bools and null
 _CANONICAL = re.compile(

@@ -41,8 +41,7 @@ class Repo:
     def init(
         cls, path: str | Path | None = None, *, no_scm: bool = False, force: bool = False
     ) -> Repo:
-        """Make ``.dvlite/`` at the git root above ``path`` (with ``no_scm``: at ``path``); staging
-        its config in git is ``ops.init``'s part."""
+        """Make ``.dvlite/`` at the git root above ``path`` (with ``no_scm``: at ``path``)."""
         here = Path(os.path.realpath(path or os.getcwd()))
         root = next((f for f in (here, *here.parents) if no_scm or (f / ".git").exists()), None)
         if root is None:
@@ -140,8 +139,7 @@ class Repo:
         return self.root / rel if rel else self.root
 
     def iter_pointers(self, under: str = "") -> Iterator[str]:
-        """Repository-relative paths of every pointer file (in no order), not looking inside
-        tracked data."""
+        """Every pointer file's repository-relative path (in no order), not inside tracked data."""
         suffix = pointer.SUFFIX
         stack = [os.fspath(self.abspath(under))]
         while stack:
