@@ -35,8 +35,7 @@ class TreeEntry:
         if not isinstance(d, dict):
             raise ValueError("tree entry is not an object")
         name, kind, oid, size = d.get("name"), d.get("type"), d.get("oid"), d.get("size")
-        why = name_problem(name)
-        if why is not None:
+        if (why := name_problem(name)) is not None:
             raise ValueError(f"entry {name!r} {why}")
         if kind not in (FILE, DIR):
             raise ValueError(f"bad entry type {kind!r}")

@@ -205,7 +205,7 @@ def apply(
     def install(d: Delta) -> tuple[Delta, Row | None]:
         want, have, dest = d.stored, d.work, targets[d.rel]
         assert want is not None
-        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
+        counted = FileBytes(advance) if advance else None  # a big file's bytes as read, then it
         mode_only = have is not None and have.oid == want.oid and have.exec != want.exec
         try:
             if mode_only and not _shares_object(dest):
@@ -215,14 +215,15 @@ def apply(
                 if parent not in made:  # a file standing there was deleted by the plan
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
-                on_bytes = counted.on_bytes if want.size >= PARALLEL_MIN_SIZE else None
+                on_bytes = counted.on_bytes if counted and want.size >= PARALLEL_MIN_SIZE else None
                 repo.cache.install(
                     want.oid, dest, executable=want.exec, size=want.size, on_bytes=on_bytes
                 )
         except CorruptObjectError:
             return d, None
         finally:
-            counted.finish(max(want.size, 0))
+            if counted:
+                counted.finish(max(want.size, 0))
         return d, _state_row(d.rel, dest, want.oid)
 
     # the folders temporary files go into, so that the next run cleans them if this one is killed

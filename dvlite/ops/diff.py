@@ -95,8 +95,7 @@ def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
     for path, entry in added.items():
         by_oid.setdefault(entry.oid, []).append(path)
     for path, entry in sorted(deleted.items()):
-        targets = by_oid.get(entry.oid)
-        if targets:
+        if targets := by_oid.get(entry.oid):
             new_path = targets.pop(0)
             result.renamed.append(FileChange(new_path, entry, added.pop(new_path), old_path=path))
         else:

@@ -141,8 +141,7 @@ def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
             check_utf8_name(rel)
             if reserved(name):
                 continue  # a nested repository's .git (or .dvlite): never tracked, as in git
-            why = name_problem(name)
-            if why is not None:
+            if (why := name_problem(name)) is not None:
                 raise PathError(f"{rel}: the name {why}; rename it")
         try:
             st = entry.stat()  # a symlink's target
@@ -196,10 +195,11 @@ def build(
     store = cache.add_file if cache is not None else None
 
     def digest(f: FileNode) -> FileNode:
-        counted = FileBytes(advance)  # a big file's bytes as they are read, then the file
-        on_bytes = counted.on_bytes if f.size >= PARALLEL_MIN_SIZE else None
+        counted = FileBytes(advance) if advance else None  # a big file's bytes as read, then it
+        on_bytes = counted.on_bytes if counted and f.size >= PARALLEL_MIN_SIZE else None
         f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
-        counted.finish(f.size)
+        if counted:
+            counted.finish(f.size)
         return f
 
     fresh: list[Row] = []

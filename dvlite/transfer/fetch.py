@@ -67,8 +67,7 @@ class Fetcher:
     def get(self, objs: list[Obj], progress: Progress | None = None) -> None:
         errors = self.remote.download(self.repo.cache, objs, progress.advance if progress else None)
         for obj in objs:
-            exc = errors.get(obj.oid)
-            if exc is None:
+            if (exc := errors.get(obj.oid)) is None:
                 self.moved += 1
                 self.size += max(obj.size, 0)
                 continue

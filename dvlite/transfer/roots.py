@@ -49,12 +49,10 @@ def roots(
             items = collect(repo, [target])
         except PathError:
             rel = repo.rel(target)
-            owner = repo.tracking_pointer(rel)
-            if owner is None:
+            if (owner := repo.tracking_pointer(rel)) is None:
                 raise
             item = load(repo, owner)
-            sub = _subtree(item, rel, load_tree)
-            if sub is None:
+            if (sub := _subtree(item, rel, load_tree)) is None:
                 raise PathError(f"{rel} is not in {item.rel} (tracked by {item.source})") from None
             keep(sub)
             continue

@@ -36,8 +36,7 @@ def push_runs(
             data = Path(runcache.entry_path(repo.cache_dir, key)).read_bytes()
         except OSError:
             continue
-        parsed = runcache.parse(data)
-        if parsed is not None:  # a damaged entry stays home
+        if (parsed := runcache.parse(data)) is not None:  # a damaged entry stays home
             entries[key] = (data, *parsed)
     named = {p.oid for _, outs, metrics in entries.values() for p in outs + metrics}
     there = on_remote | rem.exists(named - on_remote)
@@ -74,8 +73,7 @@ def fetch_runs(
     for key, data in rem.read_runs(wanted).items():
         if isinstance(data, BaseException):
             continue  # removed since the listing
-        parsed = runcache.parse(data)
-        if parsed is None:
+        if (parsed := runcache.parse(data)) is None:
             warnings.append(f"skipped a malformed run-cache entry: {rem.run_url(key)}")
             continue
         valid[key] = parsed
