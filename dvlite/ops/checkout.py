@@ -230,17 +230,14 @@ def apply(
     folders = {d.rel.rpartition("/")[0] for d in installs}
     with fsutil.journal(repo.tmp_dir, sorted(folders)) if installs else nullcontext():
         done = list(map_by_size(install, installs, lambda d: d.stored.size if d.stored else 0))
-    rows: list[Row] = []
     for d, row in done:
         if row is None:
             result.corrupt.append(d.rel)
-            continue
-        rows.append(row)
-        if d.work is None:
+        elif d.work is None:
             result.added.append(d.rel)
         elif d.work.oid != row[4] or d.work.exec != d.stored.exec:  # type: ignore[union-attr]
             result.modified.append(d.rel)
-    repo.state.save(rows)
+    repo.state.save([row for _, row in done if row is not None])
     if not partial:
         raise_incomplete(result)
     return result

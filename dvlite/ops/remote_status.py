@@ -34,14 +34,8 @@ class PointerStatus:
     folders: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "pointer": self.source,
-            "path": self.path,
-            "state": self.state,
-            "files": self.files,
-            "folders": self.folders,
-            "of_files": self.total,
-        }
+        counts = {"files": self.files, "folders": self.folders, "of_files": self.total}
+        return {"pointer": self.source, "path": self.path, "state": self.state, **counts}
 
 
 @dataclass(frozen=True)

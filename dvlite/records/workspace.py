@@ -117,7 +117,6 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 
 
 _name = attrgetter("name")
-_size = attrgetter("size")
 
 
 def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
@@ -204,7 +203,7 @@ def build(
 
     fresh: list[Row] = []
     try:
-        for f in map_by_size(digest, todo, _size):
+        for f in map_by_size(digest, todo, attrgetter("size")):
             fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
     except FileNotFoundError as exc:
         raise PathError(f"{exc.filename} disappeared while it was being read") from None
