@@ -121,15 +121,11 @@ class Repo:
         """The absolute path of a repository-relative folder, checked like any write target."""
         return self.confined.target(rel) if rel else os.fspath(self.root)
 
-    def resolve(self, path: str | Path) -> Path:
-        """An absolute path for a user-given one (the last part's own symlink kept)."""
-        absolute = os.path.abspath(path)
-        parent, name = os.path.split(absolute)
-        return Path(os.path.realpath(parent)) / name if name else Path(os.path.realpath(absolute))
-
     def rel(self, path: str | Path) -> str:
-        """The repository-relative POSIX path of ``path``; PathError when it is outside."""
-        absolute = self.resolve(path)
+        """The repository-relative POSIX path of a user-given ``path`` (the last part's own
+        symlink kept); PathError when it is outside."""
+        parent, name = os.path.split(os.path.abspath(path))
+        absolute = os.path.join(os.path.realpath(parent), name)
         if not fsutil.is_within(absolute, self.root):
             raise PathError(f"{path} is outside the repository {self.root}")
         rel = os.path.relpath(absolute, self.root)
