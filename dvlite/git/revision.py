@@ -8,6 +8,7 @@ from functools import cached_property
 from dvlite.git import cmd as gitcmd
 from dvlite.git.history import WORKSPACE, resolve
 from dvlite.records.lockfile import LOCK_FILE, Lock
+from dvlite.records.params import workspace_reader
 from dvlite.records.pipeline import PIPELINE_FILE, Pipeline
 from dvlite.records.repo import Repo
 
@@ -24,10 +25,7 @@ class Snapshot:
     def read(self, rel: str) -> bytes | None:
         """A file's bytes at this revision; None when it is absent (or a folder)."""
         if self.commit is None:
-            try:
-                return self.repo.abspath(rel).read_bytes()
-            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                return None
+            return workspace_reader(self.repo.root)(rel)
         spec = f"{self.commit}:{rel}"
         return gitcmd.read_blobs(self.repo.root, [spec])[spec]
 
