@@ -1,10 +1,8 @@
 """Which settings are credentials, and how they are shown: one rule for every listing, report
 and error message, so a secret typed once never reaches a terminal, a CI log or a bug report.
-
 A credential is an option named in ``SECRET_OPTIONS`` or ending in ``_secret``, ``password``,
-``token`` or ``key``; ``access_key_id`` is an identifier, like a user name, so it is shown (AWS
-prints it too). A URL's password (``sftp://user:pw@host/path``) is a credential as well.
-"""
+``token`` or ``key``, or a URL's password; ``access_key_id`` is an identifier, like a user
+name, so it is shown (AWS prints it too)."""
 
 from __future__ import annotations
 
