@@ -133,8 +133,7 @@ def _read(
 def traverse(
     open_dir: Open, entry: Any, rel: str, seen: set[str] | None = None, prune: Prune | None = None
 ) -> Iterator[tuple[str, Any]]:
-    """``walk`` over anything with ``type`` and ``oid`` whose folders ``open_dir(node, path)``
-    lists by name (a stored tree, or the workspace's nodes)."""
+    """``walk`` over any nodes with ``type`` and ``oid``, a folder listed by ``open_dir``."""
     stack = [(rel, entry)]
     while stack:
         path, e = stack.pop()
@@ -179,8 +178,7 @@ def reachable(load: Load, entry: TreeEntry, rel: str = "", **how: Any) -> dict[s
 def lookup(
     load: Load, entry: TreeEntry, rel: str, path: str, *, source: str = ""
 ) -> tuple[TreeEntry | None, list[str]]:
-    """The entry at ``path`` inside ``entry`` (at ``rel``), None when nothing is there, and
-    the trees passed on the way down."""
+    """The entry at ``path`` inside ``entry`` (at ``rel``) or None, and the trees above it."""
     above: list[str] = []
     found: TreeEntry | None = entry
     for name in path[len(rel) + 1 :].split("/"):

@@ -160,8 +160,7 @@ def deletion_waves(drop: Collection[str], trees: Mapping[str, Tree]) -> list[lis
 
 
 def _names_any(repo: Repo, entry: runcache.Entry | None, oids: set[str]) -> bool:
-    """Whether a run-cache entry names any of ``oids``, itself or below one of its trees (as
-    far as the cache can tell)."""
+    """Whether a run-cache entry names any of ``oids``, itself or below one of its trees."""
     if entry is None:
         return False
     return not oids.isdisjoint(cached_below(repo, {p.oid: p.kind for p in entry[0] + entry[1]}))

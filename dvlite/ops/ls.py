@@ -27,9 +27,8 @@ class LsEntry:
 
 
 def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEntry]:
-    """Every tracked file at ``rev`` (default: the pointers in the workspace), under ``path``.
-    A folder whose tree the cache lacks is one entry (kind ``dir``, ``in_cache`` false): what
-    is inside it is not known until it is fetched."""
+    """Every tracked file at ``rev`` (default: the workspace's pointers) under ``path``; a folder
+    whose tree the cache lacks is one entry (kind ``dir``, ``in_cache`` false)."""
     prefix = repo.rel(path) if path else ""
     items = history.tracked_at(repo, rev or history.WORKSPACE)
     found: list[LsEntry] = []
@@ -51,8 +50,7 @@ def _under(path: str, folder: str) -> bool:
 
 
 def _walk(repo: Repo, item: Tracked) -> list[tuple[str, TreeEntry, bool]]:
-    """The files of ``item`` and whether the cache has them; a folder whose tree is not
-    cached comes out whole."""
+    """The files of ``item``, each with whether the cache has it; a folder it lacks, whole."""
     gone: list[tuple[str, TreeEntry, bool]] = []
     walked = tree.files(
         repo.cache.load_tree,

@@ -131,8 +131,7 @@ def fetch_roots(
     *,
     runs: bool = False,
 ) -> tuple[TransferResult, list[Root]]:
-    """Fetch below the ``roots`` of ``targets`` (and, with ``runs``, the run cache): what was
-    fetched, and the roots."""
+    """Fetch below the ``roots`` of ``targets`` (with ``runs``, the run cache too), and them."""
     fetcher = Fetcher(repo, rem)
     start = roots(repo, targets, revisions=revisions, load_tree=fetcher.load_tree)
     result = fetcher.run(start, progress)

@@ -64,8 +64,7 @@ def _write(repo: Repo, remote: Remote, marks: frozenset[str], roots: Verified) -
 
 
 def cached_below(repo: Repo, roots: Verified) -> Verified:
-    """Every object at and below ``roots`` (oid -> kind), with its kind, as far as the cache
-    can tell (a tree it lacks is left out)."""
+    """Every object at and below ``roots`` (oid -> kind), as far as the cache can tell."""
     found = dict(roots)
     seen: set[str] = set()
     for oid, kind in roots.items():
