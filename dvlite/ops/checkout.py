@@ -107,8 +107,7 @@ def plan(
                 f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
             )
         skipped += missing
-        gone = set(missing)
-        deltas = [d for d in deltas if d.rel not in gone]
+        deltas = [d for d in deltas if d.stored is None or d.stored.oid in present]
     if not force:  # (every stored object left is in the cache: a work file equal to it is too)
         changes = [d.rel for d in deltas if d.work is not None and d.work.oid not in present]
         if changes:

@@ -126,15 +126,13 @@ def gc(
                 for key, data in cloud_runs.items()
                 if isinstance(data, bytes) and _names_any(repo, runcache.parse(data), cloud_drop)
             ]
-        stale: list[str] = []
         if target is not None:  # a push still running writes its temporary files only now
             now = time.time()
             stale = [p for p, mtime in target.list_tmp() if now - mtime > fsutil.TMP_GRACE]
             result.cloud_tmp_removed = [target.display(p) for p in stale]
-        if not dry:
-            if target is not None and stale:
+            if stale and not dry:
                 target.delete_tmp(stale)
-            if target is not None and cloud_drop:
+            if cloud_drop and not dry:
                 # a new mark first: every clone's record of what it verified there is void
                 older = target.gc_marks()
                 target.add_gc_mark()
@@ -142,6 +140,7 @@ def gc(
                 for wave in deletion_waves(cloud_drop, trees):
                     target.delete(wave)  # a wave is complete before the next one starts
                 target.delete_gc_marks(older)
+        if not dry:
             for key in result.runs_removed:
                 _remove(runcache.entry_path(repo.cache_dir, key))
             for oid in result.removed:

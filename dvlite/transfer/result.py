@@ -52,9 +52,8 @@ class TransferError(RemoteError):
     def __init__(self, verb: str, result: TransferResult) -> None:
         self.result = result
         lines = [f"  {f}" for f in result.failed[:_SHOWN]]
-        more = len(result.failed) - _SHOWN
-        if more > 0:
-            lines.append(f"  and {more} more")
+        if len(result.failed) > _SHOWN:
+            lines.append(f"  and {len(result.failed) - _SHOWN} more")
         if verb == "push":
             what, done = "pushed to", "pushed"
             hint = "run `dvlite fsck`; `dvlite add` the data again, or pull it from where it is"
