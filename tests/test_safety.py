@@ -171,6 +171,7 @@ def test_clean_stale_tmp_keeps_files_of_live_processes(tmp_path) -> None:
     (tmp_path / f"{TMP_MARK}{os.getpid()}-abcd12340").write_text("mine")
     (tmp_path / f"{TMP_MARK}1-abcd12340").write_text("init never dies")
     (tmp_path / f"a{TMP_MARK}{dead.pid}-x").write_text("a user's file")
+    (tmp_path / f"{TMP_MARK}9999999999-abcd12340").write_text("no process has this pid")
     (tmp_path / "unrelated").write_text("kept")
     assert clean_stale_tmp(tmp_path) == 2
     assert sorted(os.listdir(tmp_path)) == sorted(
@@ -178,6 +179,7 @@ def test_clean_stale_tmp_keeps_files_of_live_processes(tmp_path) -> None:
             f"{TMP_MARK}{os.getpid()}-abcd12340",
             f"{TMP_MARK}1-abcd12340",
             f"a{TMP_MARK}{dead.pid}-x",
+            f"{TMP_MARK}9999999999-abcd12340",
             "unrelated",
         ]
     )

@@ -127,7 +127,7 @@ def _orphans(folder: str | Path, pattern: re.Pattern[str]) -> list[str]:
             os.kill(int(m[1]), 0)
         except ProcessLookupError:
             found.append(name)
-        except PermissionError:  # another user's process
+        except (PermissionError, OverflowError):  # another user's process, or no pid of ours
             pass
     return found
 
