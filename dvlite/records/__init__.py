@@ -1,8 +1,9 @@
-"""Records: what a repository says it holds, and the workspace it says it of.
+"""Records: what a repository says it holds, and the workspace compared against it.
 
-``repo`` opens a repository (its config, cache and state); ``pointer`` (``*.dvl``),
-``lockfile`` (``dvlite.lock``), ``pipeline`` (``dvlite.yaml``), ``params``, ``runcache`` and
-``gitignore`` read and write the committed files; ``dag`` orders stages; ``tracked`` is every
-recorded path; ``workspace`` scans and compares the working tree against them.
+``repo`` opens a repository (its config, cache and state); ``recorded`` is the one value for a
+recorded object, which ``pointer`` (``*.dvl``) and ``lockfile`` (``dvlite.lock``) hold;
+``pipeline`` (``dvlite.yaml``), ``params``, ``runcache`` and ``gitignore`` read and write the
+other committed files; ``dag`` draws the stage graph; ``tracked`` is every recorded path;
+``workspace`` scans the working tree and compares it with them.
 Imports only from ``objects`` and the floor modules (errors, progress, safepath, secrets).
 """
