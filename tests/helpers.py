@@ -185,3 +185,18 @@ def assert_cache_sound(cache_dir: Path) -> None:
     """No object whose bytes do not hash to its name."""
     for name, data in cache_objects(cache_dir).items():
         assert oid(data) == name, f"partial or corrupt object {name}"
+
+
+# dvlite on a slow disk (each write sleeps), so a kill lands while objects are being written:
+# `[sys.executable, "-c", SLOW_DISK, *args]`; os.write is a built-in, not one of our layers.
+SLOW_DISK = """
+import os, sys, time
+real_write = os.write
+def slow_write(fd, data):
+    n = real_write(fd, data[: 1 << 16])
+    time.sleep(0.01)
+    return n
+os.write = slow_write
+from dvlite.cli import main
+main(sys.argv[1:])
+"""

@@ -5,29 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
-from helpers import git, snapshot
+from helpers import SLOW_DISK, git, snapshot
 
 from dvlite.objects.fsutil import TMP_MARK
 from dvlite.objects.hashing import hash_file
-
-# A child whose disk is slow (each write sleeps), so the kill lands while objects are being
-# written; os.write is a built-in, not one of our layers.
-_SLOW_PUSH = textwrap.dedent(
-    """
-    import os, sys, time
-    real_write = os.write
-    def slow_write(fd, data):
-        n = real_write(fd, data[: 1 << 16])
-        time.sleep(0.01)
-        return n
-    os.write = slow_write
-    from dvlite.cli import main
-    main(["push"])
-    """
-)
 
 
 def _objects(store) -> list[str]:
@@ -59,7 +42,7 @@ def test_killed_push_leaves_no_partial_object_and_push_again_completes(
     git(repo.root, "commit", "-qm", "data")
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_PUSH], cwd=repo.root, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SLOW_DISK, "push"], cwd=repo.root, stdout=subprocess.PIPE, text=True
     )
     try:
         for _ in range(3000):

@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from helpers import git, object_path
+from helpers import SLOW_DISK, git, object_path
 from remote_helpers import make_bucket
 
 from dvlite.objects.fsutil import TMP_MARK
@@ -230,23 +229,8 @@ def test_pre_commit_push_with_an_all_zeros_from_ref_sends_every_new_commit(
 
 
 # -- 9: killed runs leave no temporary files behind ---------------------------------------------
-_SLOW = textwrap.dedent(
-    """
-    import os, sys, time
-    real_write = os.write
-    def slow_write(fd, data):
-        n = real_write(fd, data[: 1 << 16])
-        time.sleep(0.01)
-        return n
-    os.write = slow_write
-    from dvlite.cli import main
-    main(sys.argv[1:])
-    """
-)
-
-
 def _kill_when(args: list[str], cwd: Path, ready) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW, *args], cwd=cwd)
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_DISK, *args], cwd=cwd)
     try:
         for _ in range(4000):
             if ready():
