@@ -272,7 +272,7 @@ def _check_item(repo: Repo, item: Tracked) -> list[str]:
     if work.oid != item.pointer.oid:
         source = LOCK_FILE if _from_lock(item) else item.source
         return [f"{item.rel} does not match the staged {source}; {fix} and stage {source} again"]
-    missing = list(missing_objects(repo.cache, item.entry, item.rel))
+    missing = list(missing_objects(repo.cache, item.entry, item.rel, source=item.source))
     if not missing:
         return []
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")

@@ -228,7 +228,10 @@ class _Runner:
         if recorded != (set(stage.outs), set(stage.metrics)):
             return False
         items = [_tracked(p, stage.name) for p in outs + metrics]
-        if any(next(missing_objects(self.repo.cache, t.entry, t.rel), None) for t in items):
+        if any(
+            next(missing_objects(self.repo.cache, t.entry, t.rel, source=t.source), None)
+            for t in items
+        ):
             return False
         for rel in stage.produces:  # what is there now goes to the cache first
             if os.path.lexists(os.path.join(self.repo.root, rel)):
