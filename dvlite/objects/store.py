@@ -43,6 +43,12 @@ def check(oid: str, actual: str, where: str) -> None:
         raise CorruptObjectError(oid, where, actual)
 
 
+def verified(data: bytes, oid: str, where: str) -> bytes:
+    """``data``, once checked to hash to ``oid`` (else CorruptObjectError naming ``where``)."""
+    check(oid, oid_of_bytes(data), where)
+    return data
+
+
 class ObjectStore:
     """The objects below ``root``. Temporary files go to ``tmp_dir``, or beside their object
     when it is None (a remote folder, where nothing else of ours lives)."""
@@ -119,8 +125,7 @@ class ObjectStore:
 
     def add_verified_bytes(self, data: bytes, oid: str, where: str) -> None:
         """Store bytes read at ``where`` as ``oid`` only if they hash to it."""
-        check(oid, oid_of_bytes(data), where)
-        self.add_bytes(data, oid)
+        self.add_bytes(verified(data, oid, where), oid)
 
     def add_verified(self, tmp: str, oid: str, where: str) -> None:
         """Install ``tmp`` (from ``new_tmp``) as ``oid``: CorruptObjectError (and no ``tmp``) if

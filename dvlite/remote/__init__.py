@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from dvlite.remote.base import Obj, Remote
+from dvlite.remote.base import Remote
 from dvlite.remote.config import RemoteConfig, configured, default_name, get_config, protocol_of
+from dvlite.remote.packed import Obj
 
 if TYPE_CHECKING:
     from dvlite.records.repo import Repo
@@ -37,7 +38,10 @@ def from_config(
 
 
 def open_remote(repo: Repo, name: str | None = None, *, jobs: int | None = None) -> Remote:
-    return from_config(get_config(repo, name), repo.root, jobs=jobs)
+    """The remote ``name`` (else the default), keeping the index files it reads in the cache."""
+    remote = from_config(get_config(repo, name), repo.root, jobs=jobs)
+    remote.keep_index = os.path.join(repo.cache_dir, "index")
+    return remote
 
 
 __all__ = [

@@ -3,44 +3,40 @@ backends say how to move one object."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import math
 import os
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from dvlite.errors import ConfigError, RemoteError
 from dvlite.objects.hashing import hex_of
+from dvlite.objects.store import verified
 from dvlite.progress import Advance
-from dvlite.remote import errors
+from dvlite.remote import errors, packed
 from dvlite.remote.config import RemoteConfig, protocol_of
+from dvlite.remote.packed import Obj
 from dvlite.remote.retry import TIMEOUT, Retry
 from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
+    from dvlite.objects.packindex import Location
 
 DEFAULT_JOBS_FOLDER = 8
 DEFAULT_JOBS_NETWORK = 64
 
 GC_DIR = "gc"
 GC_MARK = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")  # what add_gc_mark writes
+FORMATS = ("1", "2")  # remote.NAME.format: 1, loose objects (the default); 2, packs and index
 
 T = TypeVar("T")
 Maybe: TypeAlias = "T | Awaitable[T]"  # what one object's operation returns: async remotes await it
-
-
-@dataclass(frozen=True, slots=True)
-class Obj:
-    """An object to move: its id, its size when known (-1 for trees), and a path to name it by."""
-
-    oid: str
-    size: int = -1
-    rel: str = ""
 
 
 class Remote(ABC):
@@ -69,6 +65,8 @@ class Remote(ABC):
             jobs = int(_positive(self.name, "jobs", self.options["jobs"], int, "a whole number"))
         self.jobs = jobs or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
+        self.format = int(parse_format(self.name, self.options.get("format")))
+        self.keep_index: str | None = None  # where index files read are kept (the cache's)
         self._receiving_into: str | None = None  # the cache a download writes into
 
     def __repr__(self) -> str:
@@ -80,7 +78,14 @@ class Remote(ABC):
 
     def url_of(self, oid: str) -> str:
         """Where an object lives, as a user would type it (for messages)."""
+        loc = self.catalog.objects.get(oid) if self.format == 2 else None
+        if loc is not None and loc.pack:
+            return f"{self.display_key(packed.pack_key(loc.pack))} (bytes {loc.offset}-{loc.end})"
         return self.display(self.path(oid))
+
+    def display_key(self, key: str) -> str:
+        """A key (a path relative to the root) as a user would type it."""
+        return self.url.rstrip("/") + "/" + key
 
     def display(self, path: str) -> str:
         """A path of the remote's as a user would type it (for messages)."""
@@ -102,9 +107,12 @@ class Remote(ABC):
         message = scrub(str(error), self._secret_url)
         return error if message == str(error) else RemoteError(message)
 
-    def _map(self, op: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        """``op`` on every item, in threads (``retry.Retry``); the results in order."""
-        return Retry(self.translate, self.jobs).threads(op, items) if items else []
+    def _map(
+        self, op: Callable[[Any], Any], items: Sequence[Any], jobs: int | None = None
+    ) -> list[Any]:
+        """``op`` on every item, ``jobs`` (else ``self.jobs``) at a time in threads
+        (``retry.Retry``); the results in order."""
+        return Retry(self.translate, jobs or self.jobs).threads(op, items) if items else []
 
     def _one(self, op: Callable[[Any], Any], item: Any) -> Any:
         """``op`` on one item, retried; any error raised as a RemoteError."""
@@ -119,12 +127,12 @@ class Remote(ABC):
         """Raise a RemoteError if the remote's root (folder, bucket) does not exist."""
 
     @abstractmethod
-    def exists(self, oids: Collection[str]) -> set[str]:
-        """Which of ``oids`` the remote holds."""
+    def _loose_exists(self, oids: Collection[str]) -> set[str]:
+        """Which of ``oids`` the remote holds whole, under ``objects/``."""
 
     @abstractmethod
-    def list_oids(self) -> set[str]:
-        """Every object id on the remote (one listing of the whole store)."""
+    def _loose_oids(self) -> set[str]:
+        """Every object id under ``objects/`` (one listing of it)."""
 
     @abstractmethod
     def list_runs(self) -> set[str]:
@@ -148,13 +156,62 @@ class Remote(ABC):
     def _read(self, path: str) -> Maybe[bytes]: ...
     @abstractmethod
     def _write(self, path: str, data: bytes) -> Maybe[None]: ...
+    @abstractmethod
+    def _write_new(self, path: str, data: bytes) -> Maybe[None]:
+        """Write a file whose name is its content's hash, unless it is there already."""
 
-    # -- objects --------------------------------------------------------------------------
+    @abstractmethod
+    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> Maybe[T]:
+        """``then`` of bytes ``start``-``end`` of ``path`` (fewer at its end), called off the
+        event loop on async remotes."""
+
+    # -- objects ----------------------------------------------------------------------------
+    @functools.cached_property
+    def catalog(self) -> packed.Catalog:
+        """What the remote's index files say it holds (listed and read once)."""
+        return packed.load_catalog(self, self.keep_index)
+
+    def exists(self, oids: Collection[str]) -> set[str]:
+        """Which of ``oids`` the remote holds: on format 2, those its index files name; on
+        format 1, those stored whole (and, for the rest, those index files name)."""
+        if self.format == 2:
+            return {o for o in oids if o in self.catalog.objects}
+        found = self._loose_exists(oids)
+        rest = [o for o in oids if o not in found]
+        return found | ({o for o in rest if o in self.catalog.objects} if rest else set())
+
+    def list_oids(self) -> set[str]:
+        """Every object id on the remote (one listing of its index files or its objects)."""
+        return set(self.catalog.objects) if self.format == 2 else self._loose_oids()
+
     def upload(
         self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
     ) -> dict[str, BaseException]:
         """Copy objects from the cache to the remote, verifying each as it is read.
         Returns the objects that failed (missing or corrupt in the cache), by oid."""
+        with self.uploading(cache, progress) as send:
+            return send(objs)
+
+    @contextlib.contextmanager
+    def uploading(
+        self, cache: Cache, progress: Advance | None = None
+    ) -> Iterator[Callable[[Sequence[Obj]], dict[str, BaseException]]]:
+        """A function that uploads waves of objects (each after those it needs), returning the
+        ones that failed; on format 2 they count as on the remote only once the ``with`` ends
+        without an error (their index file is written then)."""
+        if self.format == 1:
+            yield lambda objs: self.upload_whole(cache, objs, progress)
+            return
+        batch = packed.PackUpload(self, cache, progress)
+        yield batch.add
+        index_id = batch.finish()
+        if index_id is not None and "catalog" in self.__dict__:
+            del self.catalog  # it changed: read again when next asked
+
+    def upload_whole(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
+    ) -> dict[str, BaseException]:
+        """Copy objects whole to ``objects/``; the ones that failed, by oid."""
         return _failures(objs, self._map(lambda obj: self._put(cache, obj, progress), objs))
 
     def download(
@@ -164,13 +221,82 @@ class Remote(ABC):
         installed. Returns the ones that failed (missing on the remote, or corrupt)."""
         self._receiving_into = os.fspath(cache.root)
         try:
-            return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
+            return self._download(cache, objs, progress)
         finally:
             self._receiving_into = None
 
+    def _download(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None
+    ) -> dict[str, BaseException]:
+        """Packed objects by range reads, whole ones one by one; an object missing where the
+        remote's format puts it is looked for where the other format would."""
+        first, second = self.download_whole, self._download_packed
+        if self.format == 2:
+            first, second = second, first
+        failed = first(cache, objs, progress)
+        again = [o for o in objs if isinstance(failed.get(o.oid), FileNotFoundError)]
+        if again and (self.format == 2 or self.catalog.objects):
+            for obj in again:
+                del failed[obj.oid]
+            failed |= second(cache, again, progress)
+        return failed
+
+    def download_whole(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None
+    ) -> dict[str, BaseException]:
+        """Copy objects stored whole into the cache; the ones that failed, by oid."""
+        return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
+
+    def _located(self, objs: Iterable[Obj]) -> tuple[list[tuple[Obj, Location]], list[Obj]]:
+        """``objs`` the index files place in a pack (with where), and the others."""
+        found, rest = [], []
+        for obj in objs:
+            loc = self.catalog.objects.get(obj.oid)
+            if loc is not None and loc.pack:
+                found.append((obj, loc))
+            else:
+                rest.append(obj)
+        return found, rest
+
+    def _download_packed(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None
+    ) -> dict[str, BaseException]:
+        located, rest = self._located(objs)
+        whole = [o for o in rest if o.oid in self.catalog.objects]  # indexed, stored whole
+        failed = self.download_whole(cache, whole, progress) if whole else {}
+        failed |= {
+            o.oid: FileNotFoundError(o.oid) for o in rest if o.oid not in self.catalog.objects
+        }
+
+        def read(rng: packed.Range) -> Maybe[dict[str, BaseException]]:
+            where = self.display_key(packed.pack_key(rng.pack))
+            return self._range(
+                f"{self.root}/{packed.pack_key(rng.pack)}",
+                rng.start,
+                rng.end,
+                lambda data: packed.install_range(cache, rng, data, where, progress),
+            )
+
+        plan = packed.ranges(located)
+        for rng, result in zip(plan, self._map(read, plan, packed.RANGE_JOBS), strict=True):
+            if isinstance(result, BaseException):  # the pack is missing
+                failed |= {obj.oid: result for obj, _ in rng.members}
+            else:
+                failed |= result
+        return failed
+
     def read(self, oid: str) -> bytes:
         """One object's bytes, verified (for trees the cache lacks)."""
-        [data] = self._map(self._cat_verified, [oid])
+        loc = self.catalog.objects.get(oid) if self.format == 2 else None
+        if loc is None or not loc.pack:
+            [data] = self._map(self._cat_verified, [oid])
+        else:
+            where = self.url_of(oid)
+            key = f"{self.root}/{packed.pack_key(loc.pack)}"
+            [data] = self._map(
+                lambda _: self._range(key, loc.offset, loc.end, lambda b: verified(b, oid, where)),
+                [oid],
+            )
         if isinstance(data, BaseException):
             raise data  # FileNotFoundError or CorruptObjectError, for the caller to name
         return data
@@ -186,6 +312,25 @@ class Remote(ABC):
         """Remove objects from the remote. Callers delete trees before their contents, so
         that a tree on the remote always means its contents are there."""
         self._map(lambda oid: self._rm(self.path(oid)), list(oids))
+
+    # -- files by key (a path relative to the root): index files, packs, locks -------------
+    def find_keys(self, folder: str) -> list[str]:
+        """The keys of the files below ``folder`` (one listing; none when it does not exist)."""
+        listed = self._one(self._find, f"{self.root}/{folder}")
+        start = len(self.root) + 1
+        return [p[start:].replace(os.sep, "/") for p in listed]
+
+    def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]:
+        """Each file's bytes, or the FileNotFoundError reading it gave."""
+        return self._map(lambda key: self._read(f"{self.root}/{key}"), keys)
+
+    def write_keys(self, files: dict[str, bytes], jobs: int | None = None) -> None:
+        """Write files named by their content's hash, create-only, ``jobs`` at a time."""
+        self._map(
+            lambda item: self._write_new(f"{self.root}/{item[0]}", item[1]),
+            list(files.items()),
+            jobs,
+        )
 
     # -- run-cache entries: small files at runs/<2 hex>/<30 hex>, beside objects/ ----------
     def run_path(self, key: str) -> str:
@@ -231,6 +376,13 @@ class Remote(ABC):
 
     def delete_tmp(self, paths: Iterable[str]) -> None:
         self._map(self._rm, list(paths))
+
+
+def parse_format(name: str, raw: str | None) -> str:
+    """``remote.NAME.format``: 1 (loose objects, the default for remotes older than it) or 2."""
+    if raw is None or raw in FORMATS:
+        return raw or "1"
+    raise ConfigError(f"remote.{name}.format must be 1 or 2, not {raw!r}")
 
 
 def parse_timeout(name: str, raw: str | None) -> float:

@@ -21,7 +21,7 @@ S3_OPTIONS = (
     "secret_access_key",
     "session_token",
 )
-COMMON_OPTIONS = ("url", "jobs", "timeout")
+COMMON_OPTIONS = ("url", "jobs", "timeout", "format")
 
 
 @dataclass(frozen=True)

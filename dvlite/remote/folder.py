@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dvlite.errors import RemoteError
 from dvlite.objects import fsutil
+from dvlite.objects.copying import OBJECT_MODE
 from dvlite.objects.hashing import hash_file
 from dvlite.objects.store import ObjectStore, fanout_keys
 from dvlite.progress import Advance, FileBytes
-from dvlite.remote.base import Obj, Remote
+from dvlite.remote.base import Remote
+from dvlite.remote.packed import Obj
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
+
+T = TypeVar("T")
 
 
 class FolderRemote(Remote):
@@ -31,10 +35,10 @@ class FolderRemote(Remote):
                 f"{self.label}: folder {self.root} does not exist; create it or fix the url"
             )
 
-    def exists(self, oids: Collection[str]) -> set[str]:
+    def _loose_exists(self, oids: Collection[str]) -> set[str]:
         return self.store.existing(oids)
 
-    def list_oids(self) -> set[str]:
+    def _loose_oids(self) -> set[str]:
         return set(self.store.iter_oids())
 
     def list_runs(self) -> set[str]:
@@ -85,3 +89,24 @@ class FolderRemote(Remote):
     def _write(self, path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fsutil.atomic_write(path, data, fsync=False)
+
+    def _write_new(self, path: str, data: bytes) -> None:
+        if os.path.exists(path):
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = fsutil.tmp_name(path)
+        try:
+            fsutil.write_new(tmp, data, OBJECT_MODE, fsync=True)
+            try:
+                os.link(tmp, path)  # never replaces: another writer's file stays as it is
+            except FileExistsError:
+                pass
+            except OSError:  # a filesystem without hard links: the name is the content's hash
+                os.replace(tmp, path)
+        finally:
+            fsutil.discard(tmp)
+
+    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+        with open(path, "rb") as f:
+            f.seek(start)
+            return then(f.read(end - start))

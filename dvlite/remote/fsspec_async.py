@@ -7,35 +7,37 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec.asyn
 
 from dvlite.objects import fsutil
 from dvlite.objects.hashing import CHUNK, hash_file, hasher, oid_from_hasher
-from dvlite.objects.store import check
+from dvlite.objects.store import check, verified
 from dvlite.progress import Advance, FileBytes
-from dvlite.remote.base import Obj
 from dvlite.remote.fsspec_remote import (
     OBJECT_STORES,
     FsspecBase,
     new_tmp,
     progress_callback,
-    verified,
 )
+from dvlite.remote.packed import Obj
 from dvlite.remote.retry import Retry
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
 
+T = TypeVar("T")
 IN_MEMORY_MAX = 16 << 20  # objects up to this size are sent and received as bytes
 
 
 class AsyncFsspecRemote(FsspecBase):
-    def _map(self, op: Callable[[Any], Awaitable[Any]], items: Sequence[Any]) -> list[Any]:
+    def _map(
+        self, op: Callable[[Any], Awaitable[Any]], items: Sequence[Any], jobs: int | None = None
+    ) -> list[Any]:
         if not items:
             return []
-        batch = Retry(self.translate, self.jobs)
+        batch = Retry(self.translate, jobs or self.jobs)
         return list(fsspec.asyn.sync(self.fs.loop, batch.gather, op, items))
 
     async def _exists_one(self, oid: str) -> bool:
@@ -112,6 +114,14 @@ class AsyncFsspecRemote(FsspecBase):
 
     async def _write(self, path: str, data: bytes) -> None:
         await self._store(path, lambda to: self.fs._pipe_file(to, data))
+
+    async def _write_new(self, path: str, data: bytes) -> None:
+        if not await self.fs._exists(path):
+            await self._write(path, data)
+
+    async def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+        data = await self._cat(path, start, end)
+        return await asyncio.to_thread(then, data)
 
     async def _store(self, dest: str, send: Callable[[str], Awaitable[None]]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only

@@ -10,20 +10,23 @@ import os
 import re
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from dvlite.errors import RemoteError
 from dvlite.objects import fsutil, hashing
-from dvlite.objects.store import check
+from dvlite.objects.store import check, verified
 from dvlite.progress import Advance, FileBytes, OnBytes
-from dvlite.remote.base import Maybe, Obj, Remote
+from dvlite.remote.base import Maybe, Remote
 from dvlite.remote.config import COMMON_OPTIONS
+from dvlite.remote.packed import Obj
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
+
+T = TypeVar("T")
 
 # the pip extra and the package that give each protocol its fsspec filesystem
 EXTRAS = {
@@ -115,7 +118,7 @@ class FsspecBase(Remote):
     @abstractmethod
     def _exists_one(self, oid: str) -> Maybe[bool]: ...
 
-    def exists(self, oids: Collection[str]) -> set[str]:
+    def _loose_exists(self, oids: Collection[str]) -> set[str]:
         """Which of ``oids`` the remote holds: object by object when they are few, by listing
         the store (estimated from one prefix) when that costs fewer requests."""
         oids = list(dict.fromkeys(oids))
@@ -128,7 +131,7 @@ class FsspecBase(Remote):
         first = self._oids_in(folders[:1])
         estimate = max(len(first), 1) * 256  # objects in the whole store
         if estimate // 1000 + 1 < len(oids) and estimate // 1000 + 1 < len(folders):
-            listed = self.list_oids()
+            listed = self._loose_oids()
         elif len(folders) < len(oids):
             listed = first | self._oids_in(folders[1:])
         else:
@@ -139,7 +142,7 @@ class FsspecBase(Remote):
         found = self._map(self._exists_one, oids)
         return {o for o, r in zip(oids, found, strict=True) if r is True}
 
-    def list_oids(self) -> set[str]:
+    def _loose_oids(self) -> set[str]:
         return self._oids_in([f"{self.root}/objects"])
 
     def list_runs(self) -> set[str]:
@@ -211,6 +214,13 @@ class FsspecRemote(FsspecBase):
     def _write(self, path: str, data: bytes) -> None:
         self._store(path, lambda to: self.fs.pipe_file(to, data))
 
+    def _write_new(self, path: str, data: bytes) -> None:
+        if not self.fs.exists(path):
+            self._write(path, data)
+
+    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+        return then(self.fs.cat_file(path, start=start, end=end))
+
     def _store(self, dest: str, send: Callable[[str], None]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only
         when complete), else under a temporary name, then renamed."""
@@ -253,9 +263,3 @@ class _Forward(Callback):
 def progress_callback(on_bytes: OnBytes | None) -> Callback:
     """fsspec's callback for one file's transfer, telling ``on_bytes`` of each increment."""
     return DEFAULT_CALLBACK if on_bytes is None else _Forward(on_bytes)
-
-
-def verified(data: bytes, oid: str, where: str) -> bytes:
-    """``data``, once checked to hash to ``oid`` (else CorruptObjectError naming ``where``)."""
-    check(oid, hashing.oid_of_bytes(data), where)
-    return data

@@ -4,6 +4,7 @@ keys to list a prefix)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import s3fs
@@ -56,6 +57,11 @@ class S3Remote(AsyncFsspecRemote):
         except FileNotFoundError:
             return False
         return True
+
+    async def _write_new(self, path: str, data: bytes) -> None:
+        # one conditional PUT (If-None-Match: *): a file of that name is left as it is
+        with contextlib.suppress(FileExistsError):
+            await self.fs._pipe_file(path, data, mode="create")
 
     async def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         # one GET, without s3fs's HEAD for the size first

@@ -47,7 +47,8 @@ def add(
     if force:
         for lvl in ("repo", "local"):
             repo.config.remove_section(_section(name), lvl)
-    repo.config.set_section(_section(name), {"url": url}, level)
+    # a new remote is written in storage format 2 (packs); one without the key is format 1
+    repo.config.set_section(_section(name), {"url": url, "format": "2"}, level)
     if default:
         repo.config.set("core.remote", name, level)
 

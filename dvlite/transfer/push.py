@@ -87,7 +87,7 @@ def plan_push(
         elif entry.type == FILE:
             plan.files.append(Obj(oid, entry.size, rel))
         else:
-            planned[oid] = Obj(oid, len(load(oid).to_bytes()), rel)
+            planned[oid] = Obj(oid, len(load(oid).to_bytes()), rel, DIR)
     waves = tree.waves(planned, lambda oid: children.get(oid, ()))  # a tree after its subtrees
     plan.trees = [[planned[oid] for oid in wave] for wave in waves]
     return plan
@@ -124,27 +124,29 @@ def push_oids(repo: Repo, remote: str | None, oids: Iterable[str]) -> TransferRe
 def _push_roots(
     repo: Repo, rem: Remote, start: list[Root], progress: Progress | None, runs: bool = False
 ) -> TransferResult:
-    marks = rem.gc_marks()
-    plan = plan_push(repo, rem, start, verified=load_verified(repo, rem, marks))
+    # format 1 remembers what it verified there; format 2's index files say what is there
+    marks = rem.gc_marks() if rem.format == 1 else frozenset()
+    verified = load_verified(repo, rem, marks) if rem.format == 1 else None
+    plan = plan_push(repo, rem, start, verified=verified)
     if progress:
         progress.start(len(plan.objects), sum(max(o.size, 0) for o in plan.objects))
-    advance = progress.advance if progress else None
     failed = list(plan.failed)
     moved, size = 0, 0
     # a tree whose contents did not all arrive must not go up: it would claim they are there
     blocked: set[str] = set()
     _block_above(plan, {f.oid for f in failed}, blocked)
-    for wave in [plan.files, *plan.trees]:
-        wave = [o for o in wave if o.oid not in blocked]
-        errors = rem.upload(repo.cache, wave, advance)
-        for obj in wave:
-            if obj.oid in errors:
-                why = _why(errors[obj.oid])
-                failed.append(Failure(obj.rel, obj.oid, why, repo.cache.path(obj.oid)))
-            else:
-                moved += 1
-                size += max(obj.size, 0)
-        _block_above(plan, set(errors), blocked)
+    with rem.uploading(repo.cache, progress.advance if progress else None) as upload:
+        for wave in [plan.files, *plan.trees]:
+            wave = [o for o in wave if o.oid not in blocked]
+            errors = upload(wave)
+            for obj in wave:
+                if obj.oid in errors:
+                    why = _why(errors[obj.oid])
+                    failed.append(Failure(obj.rel, obj.oid, why, repo.cache.path(obj.oid)))
+                else:
+                    moved += 1
+                    size += max(obj.size, 0)
+            _block_above(plan, set(errors), blocked)
     result = TransferResult(rem.name, rem.url, moved, size, tuple(failed))
     if runs:
         from dvlite.transfer.runs import push_runs
@@ -153,7 +155,8 @@ def _push_roots(
         result = push_runs(repo, rem, plan.present | sent, result)
     if failed:
         raise TransferError("push", result)
-    save_verified(repo, rem, marks, {r.entry.oid: r.entry.type for r in start})
+    if rem.format == 1:
+        save_verified(repo, rem, marks, {r.entry.oid: r.entry.type for r in start})
     return result
 
 

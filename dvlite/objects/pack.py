@@ -1,0 +1,135 @@
+"""Packs (storage format 2, docs/formats.md): many objects in one write-once file, each behind a
+header that names it, then a footer table of every entry and a fixed-size trailer, so one
+suffix read lists a pack and a forward scan rebuilds its footer. A pack's id is the hash of its
+bytes. Nothing read from a pack is trusted: ``parse_footer`` and ``scan`` check every length
+and offset against the pack's size before anyone slices with them."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import xxhash
+
+from dvlite.errors import DvliteError
+from dvlite.objects.hashing import PREFIX, oid_of_bytes
+
+VERSION = 1
+ENTRY_MAGIC = b"DVLO"
+PACK_MAGIC = b"DVLP"
+FILE_KIND, TREE_KIND = 1, 2  # what an entry holds (chunks and chunk lists come later)
+KINDS = frozenset({FILE_KIND, TREE_KIND})
+
+_HEADER = struct.Struct("<4sB3xQ16s")  # magic, kind, length, oid digest: before each entry
+_ROW = struct.Struct("<16sBQQ")  # footer row: oid digest, kind, data offset, data length
+_TRAILER = struct.Struct("<Q16sI4s")  # footer length, footer hash, version, magic
+HEADER_SIZE, ROW_SIZE, TRAILER_SIZE = _HEADER.size, _ROW.size, _TRAILER.size
+
+
+class FormatError(DvliteError):
+    """A pack or an index file that is not what its format says (truncated or crafted)."""
+
+
+class NewerFormatError(FormatError):
+    """A pack or an index file of a format version this dvlite does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One object in a pack: its id, kind, and where its bytes are (after its header)."""
+
+    oid: str
+    kind: int
+    offset: int
+    length: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.length
+
+
+def digest_of(oid: str) -> bytes:
+    return bytes.fromhex(oid[len(PREFIX) :])
+
+
+def oid_of_digest(digest: bytes) -> str:
+    return PREFIX + digest.hex()
+
+
+class PackWriter:
+    """Builds one pack in memory: ``add`` objects (already verified), then ``finish``."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.entries: list[Entry] = []
+        self.size = 0
+
+    def add(self, oid: str, kind: int, data: bytes) -> None:
+        self._parts.append(_HEADER.pack(ENTRY_MAGIC, kind, len(data), digest_of(oid)))
+        self.entries.append(Entry(oid, kind, self.size + HEADER_SIZE, len(data)))
+        self._parts.append(data)
+        self.size += HEADER_SIZE + len(data)
+
+    def finish(self) -> tuple[str, bytes]:
+        """The pack's id (the hash of its bytes) and its bytes."""
+        footer = b"".join(
+            _ROW.pack(digest_of(e.oid), e.kind, e.offset, e.length) for e in self.entries
+        )
+        trailer = _TRAILER.pack(len(footer), xxhash.xxh3_128_digest(footer), VERSION, PACK_MAGIC)
+        data = b"".join([*self._parts, footer, trailer])
+        self._parts = []
+        return oid_of_bytes(data), data
+
+
+def parse_trailer(tail: bytes, pack_size: int) -> int:
+    """The footer's length, from a pack's last ``TRAILER_SIZE`` bytes."""
+    if len(tail) < TRAILER_SIZE:
+        raise FormatError(f"a pack of {pack_size} bytes is too short to have a trailer")
+    footer_len, _, version, magic = _TRAILER.unpack(tail[-TRAILER_SIZE:])
+    if magic != PACK_MAGIC:
+        raise FormatError("not a dvlite pack (no trailer magic)")
+    if version != VERSION:
+        raise NewerFormatError(f"pack format version {version} (this dvlite reads {VERSION})")
+    if footer_len % ROW_SIZE or footer_len > pack_size - TRAILER_SIZE:
+        raise FormatError(f"a pack's footer length {footer_len} does not fit it")
+    return int(footer_len)
+
+
+def parse_footer(suffix: bytes, pack_size: int) -> list[Entry]:
+    """Every entry of a pack from the end of it (at least the footer and the trailer): each
+    checked to lie in the pack, before the footer, apart from the others."""
+    footer_len = parse_trailer(suffix, pack_size)
+    if len(suffix) < footer_len + TRAILER_SIZE:
+        raise FormatError("a pack's footer is cut short")
+    footer = suffix[len(suffix) - TRAILER_SIZE - footer_len : len(suffix) - TRAILER_SIZE]
+    if xxhash.xxh3_128_digest(footer) != _TRAILER.unpack(suffix[-TRAILER_SIZE:])[1]:
+        raise FormatError("a pack's footer does not match its hash")
+    entries = [Entry(oid_of_digest(d), k, o, n) for d, k, o, n in _ROW.iter_unpack(footer)]
+    check_entries(entries, pack_size - footer_len - TRAILER_SIZE)
+    return entries
+
+
+def check_entries(entries: Iterable[Entry], data_end: int) -> None:
+    """FormatError unless every entry is of a known kind and lies after its header inside
+    ``[0, data_end)``, in order and without overlaps (what an index or a footer may claim)."""
+    after = 0
+    for e in sorted(entries, key=lambda e: e.offset):
+        if e.kind not in KINDS:
+            raise FormatError(f"unknown object kind {e.kind} for {e.oid}")
+        if e.offset < after + HEADER_SIZE or e.end > data_end:
+            raise FormatError(f"object {e.oid} at bytes {e.offset}-{e.end} does not fit its pack")
+        after = e.end
+
+
+def scan(data: bytes) -> Iterator[tuple[Entry, bytes]]:
+    """Every entry of a pack read front to back by its headers (to rebuild a lost index, or to
+    find what a damaged pack held): stops at the first header that is not one."""
+    at = 0
+    while at + HEADER_SIZE <= len(data):
+        magic, kind, length, digest = _HEADER.unpack_from(data, at)
+        start = at + HEADER_SIZE
+        if magic != ENTRY_MAGIC or kind not in KINDS or start + length > len(data):
+            return
+        yield Entry(oid_of_digest(digest), kind, start, length), data[start : start + length]
+        at = start + length

@@ -1,0 +1,275 @@
+"""Storage format 2 on a remote (docs/formats.md): ``packs/<2 hex>/<id>.pack`` and
+``index/<id>.idx`` beside the whole objects of ``objects/``. ``Catalog`` is what the index files
+say the remote holds, read once per command and kept by name in the cache; ``PackUpload`` writes
+the objects of one push into packs and names them in one index file, written last; ``ranges``
+groups the objects a download wants into few range reads."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from dvlite.errors import CorruptObjectError, RemoteError
+from dvlite.objects import fsutil, pack, packindex
+from dvlite.objects.hashing import hex_of, oid_of_bytes
+from dvlite.objects.pack import FormatError, PackWriter
+from dvlite.objects.packindex import Location
+from dvlite.objects.tree import DIR, FILE
+from dvlite.progress import Advance
+
+if TYPE_CHECKING:
+    from dvlite.objects.cache import Cache
+
+PACK_SIZE = 32 << 20  # a pack is sealed once this full (docs/benchmarks.md: 16, 32, 64 MiB)
+WHOLE_MIN = 4 << 20  # objects this large stay whole, under objects/ (chunks: a later format)
+RANGE_MAX = 16 << 20  # one range read fetches at most this many bytes (unless one object is more)
+RANGE_GAP = 256 << 10  # objects this close in a pack are read together, the gap thrown away
+RANGE_JOBS = 8  # range reads at once: a download holds at most this many ranges in memory
+PACK_JOBS = 4  # pack uploads at once (each pack is in memory until sent)
+
+INDEX_DIR, PACK_DIR = "index", "packs"
+_INDEX_NAME = re.compile(r"([0-9a-f]{32})\.idx")
+_PACK_NAME = re.compile(r"([0-9a-f]{2})/([0-9a-f]{32})\.pack")
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """An object to move: its id, its size when known (-1 for trees), a path to name it by, and
+    whether it is a file or a tree."""
+
+    oid: str
+    size: int = -1
+    rel: str = ""
+    kind: str = FILE
+
+
+class Keys(Protocol):
+    """What this module needs of a remote: files by key (a path relative to its root)."""
+
+    label: str
+
+    def find_keys(self, folder: str) -> list[str]: ...
+    def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]: ...
+    def write_keys(self, files: dict[str, bytes], jobs: int | None = None) -> None: ...
+    def display_key(self, key: str) -> str: ...
+    def upload_whole(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
+    ) -> dict[str, BaseException]: ...
+
+
+def pack_key(pack_id: str) -> str:
+    h = hex_of(pack_id)
+    return f"{PACK_DIR}/{h[:2]}/{h}.pack"
+
+
+def index_key(index_id: str) -> str:
+    return f"{INDEX_DIR}/{hex_of(index_id)}.idx"
+
+
+def kind_of(obj: Obj) -> int:
+    return pack.TREE_KIND if obj.kind == DIR else pack.FILE_KIND
+
+
+# -- what the remote holds -------------------------------------------------------------------
+@dataclass
+class Catalog:
+    """The objects the remote's index files name (an object is there when a live index file
+    names it: packs are written before the index that names them, and deleted only after
+    every index naming them is). Index files superseded by another one listed are left out."""
+
+    objects: dict[str, Location] = field(default_factory=dict)
+    indexes: dict[str, packindex.IndexFile] = field(default_factory=dict)  # live ones, by id
+    damaged: list[str] = field(default_factory=list)  # index files whose bytes are wrong
+
+    @property
+    def packs(self) -> dict[str, list[tuple[str, Location]]]:
+        """The objects of each pack, in pack order."""
+        found: dict[str, list[tuple[str, Location]]] = {}
+        for oid, loc in self.objects.items():
+            if loc.pack:
+                found.setdefault(loc.pack, []).append((oid, loc))
+        for entries in found.values():
+            entries.sort(key=lambda item: item[1].offset)
+        return found
+
+
+def load_catalog(remote: Keys, keep: str | None) -> Catalog:
+    """List ``index/`` once and read the index files not kept in ``keep`` (a folder of the
+    cache) before, each checked against its name; a damaged one is left out and reported in
+    ``damaged``, one written by a newer dvlite stops everything (RemoteError)."""
+    listed = remote.find_keys(INDEX_DIR)
+    ids = sorted({"xxh128:" + m[1] for k in listed if (m := _INDEX_NAME.fullmatch(k[6:]))})
+    files = {i: data for i in ids if (data := _kept(keep, i)) is not None}
+    wanted = [i for i in ids if i not in files]
+    for index_id, read in zip(
+        wanted, remote.read_keys([index_key(i) for i in wanted]), strict=True
+    ):
+        if isinstance(read, bytes):  # not a FileNotFoundError: removed since the listing
+            files[index_id] = read
+    catalog = Catalog()
+    for index_id, data in files.items():
+        try:
+            if oid_of_bytes(data) != index_id:
+                raise FormatError("its bytes do not hash to its name")
+            catalog.indexes[index_id] = packindex.decode(data)
+        except pack.NewerFormatError as exc:
+            raise RemoteError(
+                f"{remote.label}: {remote.display_key(index_key(index_id))}: {exc}; "
+                "upgrade dvlite to read this remote"
+            ) from None
+        except FormatError:
+            catalog.damaged.append(index_id)
+            continue
+        if keep is not None and index_id in wanted:
+            os.makedirs(keep, exist_ok=True)
+            fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
+    gone = {old for f in catalog.indexes.values() for old in f.supersedes}
+    for index_id in sorted(catalog.indexes):
+        if index_id in gone:
+            del catalog.indexes[index_id]
+        else:
+            catalog.objects.update(catalog.indexes[index_id].objects)
+    return catalog
+
+
+def _kept(keep: str | None, index_id: str) -> bytes | None:
+    if keep is None:
+        return None
+    try:
+        with open(os.path.join(keep, hex_of(index_id)), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data if oid_of_bytes(data) == index_id else None
+
+
+def pack_ids(keys: Iterable[str]) -> set[str]:
+    """The ids of the packs among ``keys`` (paths relative to the remote's root)."""
+    return {"xxh128:" + m[2] for k in keys if (m := _PACK_NAME.fullmatch(k[len(PACK_DIR) + 1 :]))}
+
+
+# -- reading: few range reads ----------------------------------------------------------------
+@dataclass
+class Range:
+    """Bytes ``start``-``end`` of one pack, holding ``members`` (each with its location)."""
+
+    pack: str
+    start: int
+    end: int
+    members: list[tuple[Obj, Location]]
+
+
+def ranges(wanted: Iterable[tuple[Obj, Location]]) -> list[Range]:
+    """The range reads that fetch ``wanted``: sorted by (pack, offset), neighbours closer than
+    ``RANGE_GAP`` merged, none longer than ``RANGE_MAX`` unless one object is."""
+    found: list[Range] = []
+    for obj, loc in sorted(wanted, key=lambda w: (w[1].pack, w[1].offset)):
+        last = found[-1] if found else None
+        if (
+            last is not None
+            and last.pack == loc.pack
+            and loc.offset - last.end <= RANGE_GAP
+            and loc.end - last.start <= RANGE_MAX
+        ):
+            last.end = max(last.end, loc.end)
+            last.members.append((obj, loc))
+        else:
+            found.append(Range(loc.pack, loc.offset, loc.end, [(obj, loc)]))
+    return found
+
+
+def install_range(
+    cache: Cache, rng: Range, data: bytes, where: str, progress: Advance | None
+) -> dict[str, BaseException]:
+    """Install the objects of one range read (``data``) in the cache, each verified; returns
+    those whose bytes are wrong (a short read is a truncated pack)."""
+    failed: dict[str, BaseException] = {}
+    for obj, loc in rng.members:
+        piece = data[loc.offset - rng.start : loc.end - rng.start]
+        try:
+            if len(piece) != loc.length:
+                raise CorruptObjectError(obj.oid, f"{where} (cut short)")
+            cache.add_verified_bytes(piece, obj.oid, f"{where} (bytes {loc.offset}-{loc.end})")
+        except CorruptObjectError as exc:
+            failed[obj.oid] = exc
+            continue
+        if progress:
+            progress(1, loc.length)
+    return failed
+
+
+# -- writing: packs, then one index ----------------------------------------------------------
+class PackUpload:
+    """The objects of one push: small ones (verified as they are read from the cache) into
+    packs sent as they fill, big ones whole; ``finish`` sends the last pack, then the index
+    file naming everything sent. Until then none of it counts as on the remote."""
+
+    def __init__(self, remote: Keys, cache: Cache, progress: Advance | None) -> None:
+        self.remote, self.cache, self.progress = remote, cache, progress
+        self.writer = PackWriter()
+        self.sealed: list[tuple[str, bytes, list[pack.Entry]]] = []
+        self.sent: dict[str, list[pack.Entry]] = {}  # pack id -> its entries
+        self.whole: dict[str, tuple[int, int]] = {}  # objects sent whole: oid -> kind, length
+
+    def add(self, objs: Sequence[Obj]) -> dict[str, BaseException]:
+        """Take ``objs`` (a wave: nothing in it needs another of it sent first); returns the
+        ones that could not be read from the cache (missing or corrupt)."""
+        failed: dict[str, BaseException] = {}
+        big: list[Obj] = []
+        for obj in objs:
+            path = self.cache.path(obj.oid)
+            try:
+                size = os.path.getsize(path)
+                if size >= WHOLE_MIN:
+                    big.append(obj)
+                    continue
+                data = self.cache.read_bytes(obj.oid, path)
+            except (OSError, CorruptObjectError) as exc:
+                failed[obj.oid] = exc
+                continue
+            self.writer.add(obj.oid, kind_of(obj), data)
+            if self.writer.size >= PACK_SIZE:
+                self._seal()
+        if big:
+            errors = self.remote.upload_whole(self.cache, big, self.progress)
+            failed.update(errors)
+            for obj in big:
+                if obj.oid not in errors:
+                    self.whole[obj.oid] = (kind_of(obj), os.path.getsize(self.cache.path(obj.oid)))
+        if len(self.sealed) >= PACK_JOBS:
+            self._send()
+        return failed
+
+    def _seal(self) -> None:
+        if self.writer.entries:
+            entries = self.writer.entries
+            pack_id, data = self.writer.finish()
+            self.sealed.append((pack_id, data, entries))
+            self.writer = PackWriter()
+
+    def _send(self) -> None:
+        batch, self.sealed = self.sealed, []
+        self.remote.write_keys({pack_key(pid): data for pid, data, _ in batch}, jobs=PACK_JOBS)
+        for pack_id, _, entries in batch:
+            self.sent[pack_id] = entries
+            if self.progress:
+                self.progress(len(entries), sum(e.length for e in entries))
+
+    def finish(self) -> str | None:
+        """Send what is left and the index file naming it all; its id (None: nothing sent)."""
+        self._seal()
+        self._send()
+        if not self.sent and not self.whole:
+            return None
+        index_id, data = packindex.encode(self.sent, self.whole)
+        self.remote.write_keys({index_key(index_id): data})
+        return index_id
+
+
+def check_pack_size(remote: Keys, key: str, size: int) -> None:
+    """A RemoteError unless a pack's listed size can hold a trailer."""
+    if size < pack.TRAILER_SIZE:
+        raise RemoteError(f"{remote.label}: {remote.display_key(key)} is truncated ({size} bytes)")
