@@ -16,7 +16,7 @@ from helpers import RunResult, TmpDir, git, invoke, ok
 
 from dvlite.records.repo import Repo
 from dvlite.remote import retry
-from dvlite.remote.base import parse_timeout
+from dvlite.remote.config import parse_timeout
 
 URL = "s3://bucket/store"
 LABEL = f"remote 'store' ({URL})"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import math
 import os
 import re
 import time
@@ -14,14 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from dvlite.errors import ConfigError, RemoteError
+from dvlite.errors import RemoteError
 from dvlite.objects.hashing import hex_of
 from dvlite.objects.store import verified
 from dvlite.progress import Advance
 from dvlite.remote import errors, packed
-from dvlite.remote.config import RemoteConfig, protocol_of
+from dvlite.remote.config import RemoteConfig, parse_format, parse_timeout, positive, protocol_of
 from dvlite.remote.packed import Obj
-from dvlite.remote.retry import TIMEOUT, Retry
+from dvlite.remote.retry import Retry
 from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ DEFAULT_JOBS_NETWORK = 64
 
 GC_DIR = "gc"
 GC_MARK = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")  # what add_gc_mark writes
-FORMATS = ("1", "2")  # remote.NAME.format: 1, loose objects (the default); 2, packs and index
 
 T = TypeVar("T")
 Maybe: TypeAlias = "T | Awaitable[T]"  # what one object's operation returns: async remotes await it
@@ -62,7 +60,7 @@ class Remote(ABC):
                 os.path.join(os.fspath(base), os.path.expanduser(path)).rstrip(os.sep) or os.sep
             )
         if not jobs and "jobs" in self.options:
-            jobs = int(_positive(self.name, "jobs", self.options["jobs"], int, "a whole number"))
+            jobs = int(positive(self.name, "jobs", self.options["jobs"], int, "a whole number"))
         self.jobs = jobs or (DEFAULT_JOBS_NETWORK if self.protocol else DEFAULT_JOBS_FOLDER)
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
         self.format = int(parse_format(self.name, self.options.get("format")))
@@ -376,29 +374,6 @@ class Remote(ABC):
 
     def delete_tmp(self, paths: Iterable[str]) -> None:
         self._map(self._rm, list(paths))
-
-
-def parse_format(name: str, raw: str | None) -> str:
-    """``remote.NAME.format``: 1 (loose objects, the default for remotes older than it) or 2."""
-    if raw is None or raw in FORMATS:
-        return raw or "1"
-    raise ConfigError(f"remote.{name}.format must be 1 or 2, not {raw!r}")
-
-
-def parse_timeout(name: str, raw: str | None) -> float:
-    """``remote.NAME.timeout``: seconds, a number above 0 (``TIMEOUT`` when unset)."""
-    return TIMEOUT if raw is None else _positive(name, "timeout", raw, float, "a number of seconds")
-
-
-def _positive(name: str, key: str, raw: str, kind: Callable[[str], float], what: str) -> float:
-    """``remote.NAME.KEY`` read by ``kind``; a ConfigError unless it is above 0 (and finite)."""
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = 0
-    if not 0 < value < math.inf:
-        raise ConfigError(f"remote.{name}.{key} must be {what} above 0, not {raw!r}")
-    return value
 
 
 def _failures(objs: Sequence[Obj], results: list[Any]) -> dict[str, BaseException]:

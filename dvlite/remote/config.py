@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dvlite.errors import ConfigError, RemoteError
+from dvlite.remote.retry import TIMEOUT
 from dvlite.secrets import mask_url, shown
 
 if TYPE_CHECKING:
@@ -80,3 +83,29 @@ def protocol_of(url: str) -> str:
     """The URL's scheme, lower case; empty for a folder (a path, file:// or local://)."""
     proto = url.split("://", 1)[0].lower() if "://" in url else ""
     return "" if proto in ("file", "local") else proto
+
+
+FORMATS = ("1", "2")  # remote.NAME.format: 1, loose objects (the default); 2, packs and index
+
+
+def parse_format(name: str, raw: str | None) -> str:
+    """``remote.NAME.format``: 1 (loose objects, the default for remotes older than it) or 2."""
+    if raw is None or raw in FORMATS:
+        return raw or "1"
+    raise ConfigError(f"remote.{name}.format must be 1 or 2, not {raw!r}")
+
+
+def parse_timeout(name: str, raw: str | None) -> float:
+    """``remote.NAME.timeout``: seconds, a number above 0 (``TIMEOUT`` when unset)."""
+    return TIMEOUT if raw is None else positive(name, "timeout", raw, float, "a number of seconds")
+
+
+def positive(name: str, key: str, raw: str, kind: Callable[[str], float], what: str) -> float:
+    """``remote.NAME.KEY`` read by ``kind``; a ConfigError unless it is above 0 (and finite)."""
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value < math.inf:
+        raise ConfigError(f"remote.{name}.{key} must be {what} above 0, not {raw!r}")
+    return value

@@ -7,8 +7,15 @@ import re
 
 from dvlite.errors import ConfigError, RemoteError
 from dvlite.records.repo import Repo
-from dvlite.remote.base import parse_timeout
-from dvlite.remote.config import COMMON_OPTIONS, S3_OPTIONS, configured, default_name, protocol_of
+from dvlite.remote.config import (
+    COMMON_OPTIONS,
+    S3_OPTIONS,
+    configured,
+    default_name,
+    parse_format,
+    parse_timeout,
+    protocol_of,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -81,6 +88,8 @@ def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "
         raise ConfigError(f"jobs must be a whole number above 0, not {value!r}")
     if key == "timeout" and value is not None:
         parse_timeout(name, value)
+    if key == "format" and value is not None:
+        parse_format(name, value)
     if key == "url" and value is not None:
         value = normalise_url(repo, value)
     if value is None:
