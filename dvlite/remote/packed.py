@@ -50,6 +50,7 @@ class Keys(Protocol):
     """What this module needs of a remote: files by key (a path relative to its root)."""
 
     label: str
+    keep_index: str | None
 
     def find_keys(self, folder: str) -> list[str]: ...
     def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]: ...
@@ -266,7 +267,15 @@ class PackUpload:
             return None
         index_id, data = packindex.encode(self.sent, self.whole)
         self.remote.write_keys({index_key(index_id): data})
+        keep_index_file(self.remote.keep_index, index_id, data)  # a warm push reads none
         return index_id
+
+
+def keep_index_file(keep: str | None, index_id: str, data: bytes) -> None:
+    """Keep an index file (verified) by name in ``keep``, the cache's folder of them."""
+    if keep is not None:
+        os.makedirs(keep, exist_ok=True)
+        fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
 
 
 def check_pack_size(remote: Keys, key: str, size: int) -> None:
