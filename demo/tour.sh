@@ -67,6 +67,8 @@ git commit -q -m "add a remote" .dvlite/config
 show dvlite push
 show dvlite push
 show dvlite status --remote
+# storage format 2: the small files travel in one pack, named by one index file
+show find "$WORK/store" -type f
 cd "$WORK"
 show git clone -q project clone
 cd clone
