@@ -171,12 +171,10 @@ class Remote(ABC):
 
     def exists(self, oids: Collection[str]) -> set[str]:
         """Which of ``oids`` the remote holds: on format 2, those its index files name; on
-        format 1, those stored whole (and, for the rest, those index files name)."""
+        format 1, those stored whole (push then sends again, whole, what only a pack holds)."""
         if self.format == 2:
             return {o for o in oids if o in self.catalog.objects}
-        found = self._loose_exists(oids)
-        rest = [o for o in oids if o not in found]
-        return found | ({o for o in rest if o in self.catalog.objects} if rest else set())
+        return self._loose_exists(oids)
 
     def list_oids(self) -> set[str]:
         """Every object id on the remote (one listing of its index files or its objects)."""
