@@ -11,7 +11,11 @@ from pathlib import Path
 
 from helpers import invoke, ok
 
+from dvlite.objects import packindex
 from dvlite.objects.hashing import hex_of
+from dvlite.objects.pack import Entry
+from dvlite.objects.packindex import Location
+from dvlite.remote.packed import index_key, pack_key
 
 CREDENTIALS = {  # what the moto server accepts
     "AWS_ACCESS_KEY_ID": "testing",
@@ -154,8 +158,96 @@ class S3Store(Store):
         self.client.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")
 
 
-def add_remote(store: Store, name: str = "store") -> None:
-    """Make ``store`` the repository's default remote ``name``, through the CLI."""
+def add_remote(store: Store, name: str = "store", format: int | None = None) -> None:
+    """Make ``store`` the repository's default remote ``name``, through the CLI; ``format``
+    pins its storage format (``remote add`` writes 2: packs and index files)."""
     ok(invoke("remote", "add", "-d", name, store.url))
     for key, value in store.options.items():
         ok(invoke("remote", "modify", name, key, value))
+    if format is not None:
+        ok(invoke("remote", "modify", name, "format", str(format)))
+
+
+# -- where an object lies on a remote of either format -----------------------------------------
+def index_keys(store: Store) -> list[str]:
+    """The keys of a remote's index files."""
+    return sorted(k for k in set(store.keys()) if k.startswith("index/") and k.endswith(".idx"))
+
+
+def locations(store: Store) -> dict[str, Location]:
+    """Where the live index files of a format-2 remote place each object (none on format 1)."""
+    files = {key: packindex.decode(store.read(key)) for key in index_keys(store)}
+    gone = {hex_of(old) for f in files.values() for old in f.supersedes}
+    return {
+        oid: loc
+        for key, f in sorted(files.items())
+        if key[len("index/") : -len(".idx")] not in gone
+        for oid, loc in f.objects.items()
+    }
+
+
+def packed_at(store: Store, oid: str) -> Location | None:
+    """Where an object lies inside a pack, or None when it is stored whole under objects/."""
+    loc = locations(store).get(oid)
+    return loc if loc is not None and loc.pack else None
+
+
+def object_key(store: Store, oid: str) -> str:
+    """The key holding an object's bytes: its pack, or objects/<2 hex>/<30 hex>."""
+    loc = packed_at(store, oid)
+    return pack_key(loc.pack) if loc else key_of(oid)
+
+
+def object_url(store: Store, oid: str) -> str:
+    """Where dvlite's messages say an object is: its pack and byte range, or its whole file."""
+    loc = packed_at(store, oid)
+    if loc is None:
+        return f"{store.url}/{key_of(oid)}"
+    return f"{store.url}/{pack_key(loc.pack)} (bytes {loc.offset}-{loc.end})"
+
+
+def corrupt_object(store: Store, oid: str) -> None:
+    """Flip one byte of an object's bytes where the remote keeps them (its pack or its file)."""
+    loc = packed_at(store, oid)
+    key, at = (pack_key(loc.pack), loc.offset) if loc else (key_of(oid), 0)
+    data = bytearray(store.read(key))
+    data[at] ^= 0xFF
+    store.write(key, bytes(data))
+
+
+def lose_object(store: Store, oid: str) -> None:
+    """Make the remote lose one object: delete its whole file, and on format 2 rewrite the
+    index file naming it without it (the pack keeps its bytes, named by no index)."""
+    if key_of(oid) in set(store.keys()):
+        store.delete(key_of(oid))
+    for key in index_keys(store):
+        old = packindex.decode(store.read(key))
+        if oid not in old.objects:
+            continue
+        packs: dict[str, list[Entry]] = {}
+        whole: dict[str, tuple[int, int]] = {}
+        for o, loc in old.objects.items():
+            if o == oid:
+                continue
+            if loc.pack:
+                packs.setdefault(loc.pack, []).append(Entry(o, loc.kind, loc.offset, loc.length))
+            else:
+                whole[o] = (loc.kind, loc.length)
+        index_id, data = packindex.encode(packs, whole, old.supersedes)
+        store.delete(key)
+        store.write(index_key(index_id), data)
+
+
+def delete_pack_of(store: Store, oid: str) -> set[str]:
+    """Delete the pack holding an object (its index file still names it); the objects that
+    were in it."""
+    loc = packed_at(store, oid)
+    assert loc is not None, f"{oid} is in no pack"
+    gone = {o for o, at in locations(store).items() if at.pack == loc.pack}
+    store.delete(pack_key(loc.pack))
+    return gone
+
+
+def object_keys(keys: set[str]) -> set[str]:
+    """The keys of a remote that hold objects: whole files, packs and index files."""
+    return {k for k in keys if k.split("/", 1)[0] in ("objects", "packs", "index")}

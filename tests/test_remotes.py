@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 from helpers import TmpDir, clone, git, invoke, ok, one_line_error
-from remote_helpers import Store, add_remote, key_of, make_bucket
+from remote_helpers import (
+    Store,
+    add_remote,
+    corrupt_object,
+    key_of,
+    locations,
+    lose_object,
+    make_bucket,
+    object_url,
+)
 
 from dvlite.records.repo import Repo
 
@@ -23,12 +32,21 @@ DATA = {
 }
 
 
+BOTH_FORMATS = pytest.mark.parametrize("fmt", [1, 2], indirect=True, ids=["f1", "f2"])
+
+
 @pytest.fixture
-def project(repo: Repo, tmp_dir: TmpDir, store: Store) -> Repo:
+def fmt(request: pytest.FixtureRequest) -> int | None:
+    """The storage format a test pins its remote to (None: the one ``remote add`` writes)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def project(repo: Repo, tmp_dir: TmpDir, store: Store, fmt: int | None) -> Repo:
     """A committed repository with tracked data and the store as its default remote."""
     tmp_dir.gen(DATA)
     ok(invoke("add", "data", "model.bin"))
-    add_remote(store)
+    add_remote(store, format=fmt)
     git(tmp_dir, "add", "-A")
     git(tmp_dir, "commit", "-q", "-m", "v1")
     return repo
@@ -81,28 +99,36 @@ class TestRemote:
         # the trees on the path (data, train) and the subtree with its two files
         assert len(cached(there)) == 5
 
-    def test_only_missing_objects_move(self, project: Repo, store: Store) -> None:
+    @BOTH_FORMATS
+    def test_only_missing_objects_move(self, project: Repo, store: Store, fmt: int) -> None:
         assert push_json()["transferred"] == 9
-        before = store.keys()
+        before, had = store.keys(), set(locations(store))
         assert push_json()["transferred"] == 0
+        assert store.keys() == before
         (project.root / "data" / "train" / "dogs" / "1.txt").write_text("dog changed")
         ok(invoke("add", "data"))
         # the changed file and the three trees on its path
         assert push_json()["transferred"] == 4
-        assert len(store.keys() - before) == 4
+        new = store.keys() - before
         assert before <= store.keys()
+        if fmt == 1:
+            assert len(new) == 4
+        else:  # one pack of the four, and one index file naming them
+            assert sorted(k.split("/")[0] for k in new) == ["index", "packs"]
+            assert len(set(locations(store)) - had) == 4
 
+    @BOTH_FORMATS
     def test_corrupt_object_on_the_remote(
         self, project: Repo, store: Store, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         ok(invoke("push"))
         bad = project.cache.load_tree(project.cache.load_tree(_root(project)).by_name["train"].oid)
         cat = project.cache.load_tree(bad.by_name["cats"].oid).by_name["1.txt"]
-        store.write(key_of(cat.oid), b"not a cat")
+        corrupt_object(store, cat.oid)
+        url = object_url(store, cat.oid)
         there = clone(project.root, monkeypatch)
         result = invoke("pull")
         assert result.exit_code == 1
-        url = f"{store.url}/{key_of(cat.oid)}"
         assert f"corrupt on remote: data/train/cats/1.txt ({url})" in result.stderr
         assert result.stderr.startswith(
             "Error: 1 object(s) could not be fetched from remote 'store'"
@@ -179,17 +205,19 @@ class TestRemote:
         assert "data/train/cats/1.txt" in report["not_in_cache"]
         assert report["not_on_remote"] == []
 
+    @BOTH_FORMATS
     def test_fsck_remote(self, project: Repo, store: Store) -> None:
         ok(invoke("push"))
         result = ok(invoke("fsck", "--remote"))
         assert result.stdout == "checked 9 objects on remote 'store': all good\n"
         oid = _pointer_oid(project, "model.bin.dvl")
-        store.write(key_of(oid), b"garbage")
+        corrupt_object(store, oid)
+        url = object_url(store, oid)
         labels = project.cache.load_tree(_root(project)).by_name["labels.csv"].oid
-        store.delete(key_of(labels))
+        lose_object(store, labels)
         result = invoke("fsck", "--remote", "store")
         assert result.exit_code == 1
-        assert f"corrupt: {store.url}/{key_of(oid)}" in result.stdout
+        assert f"corrupt: {url}" in result.stdout
         assert "missing: data/labels.csv" in result.stdout
         assert result.stdout.endswith("checked 8 objects on remote 'store': 1 corrupt, 1 missing\n")
 
@@ -318,6 +346,7 @@ def test_remote_config_commands(repo: Repo, tmp_dir: TmpDir) -> None:
     assert listed[0] == {
         "name": "a",
         "url": "s3://bucket/a",
+        "format": "2",
         "jobs": "16",
         "region": "eu-west-1",
         "secret_access_key": "****",
