@@ -12,7 +12,7 @@ from pathlib import Path
 from helpers import invoke, ok
 
 from dvlite.objects import packindex
-from dvlite.objects.hashing import hex_of
+from dvlite.objects.hashing import PREFIX, hex_of
 from dvlite.objects.pack import Entry
 from dvlite.objects.packindex import Location
 from dvlite.remote.packed import index_key, pack_key
@@ -129,10 +129,11 @@ class S3Store(Store):
 
     writes_tmp = False
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, create: bool = True) -> None:
         import boto3
 
-        make_bucket(endpoint, "bucket")
+        if create:
+            make_bucket(endpoint, "bucket")
         self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
         self.bucket, self.prefix = "bucket", "store"
         self.url = "s3://bucket/store"
@@ -171,7 +172,8 @@ def add_remote(store: Store, name: str = "store", format: int | None = None) -> 
 # -- where an object lies on a remote of either format -----------------------------------------
 def index_keys(store: Store) -> list[str]:
     """The keys of a remote's index files."""
-    return sorted(k for k in set(store.keys()) if k.startswith("index/") and k.endswith(".idx"))
+    keys = store.keys()
+    return sorted(k for k in keys if k.startswith("index/") and k.endswith(".idx"))
 
 
 def locations(store: Store) -> dict[str, Location]:
@@ -184,6 +186,13 @@ def locations(store: Store) -> dict[str, Location]:
         if key[len("index/") : -len(".idx")] not in gone
         for oid, loc in f.objects.items()
     }
+
+
+def stored_oids(store: Store) -> set[str]:
+    """The objects a remote of either format holds: whole under objects/, or indexed."""
+    keys = store.keys()
+    whole = {PREFIX + k[8:10] + k[11:] for k in keys if k.startswith("objects/")}
+    return whole | set(locations(store))
 
 
 def packed_at(store: Store, oid: str) -> Location | None:
@@ -218,7 +227,8 @@ def corrupt_object(store: Store, oid: str) -> None:
 def lose_object(store: Store, oid: str) -> None:
     """Make the remote lose one object: delete its whole file, and on format 2 rewrite the
     index file naming it without it (the pack keeps its bytes, named by no index)."""
-    if key_of(oid) in set(store.keys()):
+    keys = store.keys()
+    if key_of(oid) in keys:
         store.delete(key_of(oid))
     for key in index_keys(store):
         old = packindex.decode(store.read(key))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import TmpDir, git, invoke, ok, one_line_error
-from remote_helpers import make_bucket
+from remote_helpers import S3Store, lose_object, make_bucket, stored_oids
 
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.records.repo import Repo
@@ -224,13 +224,26 @@ DATA = {
 
 
 @pytest.fixture
-def project(repo: Repo, tmp_dir: TmpDir, s3: str, proxy: FaultProxy, fast_backoff: None) -> Repo:
+def fmt(request: pytest.FixtureRequest) -> int | None:
+    """The storage format a test pins its remote to (None: the one ``remote add`` writes)."""
+    return getattr(request, "param", None)
+
+
+BOTH_FORMATS = pytest.mark.parametrize("fmt", [1, 2], indirect=True, ids=["f1", "f2"])
+
+
+@pytest.fixture
+def project(
+    repo: Repo, tmp_dir: TmpDir, s3: str, proxy: FaultProxy, fast_backoff: None, fmt: int | None
+) -> Repo:
     """A committed repository tracking a small folder, its S3 remote reached via the proxy."""
     make_bucket(s3, "bucket")  # directly on moto
     tmp_dir.gen(DATA)
     ok(invoke("add", "data"))
     ok(invoke("remote", "add", "-d", "store", URL))
     ok(invoke("remote", "modify", "store", "endpoint_url", proxy.url))
+    if fmt is not None:
+        ok(invoke("remote", "modify", "store", "format", str(fmt)))
     git(tmp_dir, "add", "-A")
     git(tmp_dir, "commit", "-q", "-m", "v1")
     proxy.reset_log()
@@ -258,20 +271,23 @@ def clone_and_pull(project: Repo, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 OBJECTS = 6  # 4 files and 2 trees
 
 
+@BOTH_FORMATS
 @pytest.mark.parametrize("fault", [SLOWDOWN, INTERNAL, RESET], ids=["503", "500", "reset"])
 def test_transient_faults_are_retried(
-    project: Repo, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, fault: tuple
+    project: Repo, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, fault: tuple, fmt: int
 ) -> None:
     proxy.fail("PUT", 3, fault)
     assert ok(invoke("push")).stdout.startswith(f"{OBJECTS} objects pushed")
     assert proxy.count("PUT", faulted=True) == 3
-    # every object arrived once, after the three failed attempts
-    assert proxy.count("PUT", faulted=False) == OBJECTS
+    # every file arrived once, after the three failed attempts: each object whole (format
+    # 1), or one pack of them all and its index file (format 2)
+    files = OBJECTS if fmt == 1 else 2
+    assert proxy.count("PUT", faulted=False) == files
     proxy.reset_log()
     proxy.fail("GET", 3, fault)
     assert clone_and_pull(project, monkeypatch) == files_under(project.root)
     assert proxy.count("GET", faulted=True) == 3
-    assert proxy.count("GET", faulted=False) >= OBJECTS
+    assert proxy.count("GET", faulted=False) >= files
 
 
 GAVE_UP = f"; gave up after {1 + retry.RETRIES} attempts, try again later"
@@ -323,7 +339,7 @@ def test_a_permanent_error_is_not_retried(project: Repo, proxy: FaultProxy) -> N
         f"Error: access denied by {LABEL}: Access Denied; check the credentials "
         "(AWS_* variables, profile, or remote.store.access_key_id) and the permissions"
     )
-    # push first lists the remote's gc marks, and stops at that first refusal
+    # push first lists the remote's index files, and stops at that first refusal
     assert proxy.count() == 1
 
 
@@ -367,7 +383,8 @@ def key(oid: str) -> str:
 def big(
     repo: Repo, tmp_dir: TmpDir, s3: str, proxy: FaultProxy, fast_backoff: None
 ) -> Callable[..., dict]:
-    """A committed folder ``wide`` of files straight below it (asked about all at once)."""
+    """A committed folder ``wide`` of files straight below it (asked about all at once), its
+    remote of format 1 (objects stored whole, looked for by listing or one by one)."""
 
     def make(files: dict[str, bytes]) -> dict[str, bytes]:
         make_bucket(s3, "bucket")
@@ -375,6 +392,7 @@ def big(
         ok(invoke("add", "wide"))
         ok(invoke("remote", "add", "-d", "store", URL))
         ok(invoke("remote", "modify", "store", "endpoint_url", proxy.url))
+        ok(invoke("remote", "modify", "store", "format", "1"))
         git(tmp_dir, "add", "-A")
         git(tmp_dir, "commit", "-q", "-m", "wide")
         return files
@@ -458,6 +476,7 @@ def _drop_by_hand(s3: str, oid: str) -> None:
     client.delete_object(Bucket="bucket", Key=f"store/{key(oid)}")
 
 
+@pytest.mark.parametrize("fmt", [1], indirect=True)  # format 2 lists its index files instead
 def test_a_push_after_a_verified_push_asks_only_for_the_gc_marks(
     project: Repo, proxy: FaultProxy
 ) -> None:
@@ -490,15 +509,18 @@ def test_a_gc_of_the_remote_voids_what_push_verified(
     assert key(old) not in store_keys(s3)
 
 
+@BOTH_FORMATS
 def test_status_remote_finds_what_the_remote_lost_and_push_then_repairs_it(
     project: Repo, proxy: FaultProxy, s3: str
 ) -> None:
-    """Objects removed behind dvlite's back (no gc mark) are found by status --remote, which
-    looks for every object; it voids the record, so the next push sends them again."""
+    """Objects removed behind dvlite's back (no gc mark; on format 2, no index file naming
+    them) are found by status --remote, which looks for every object; it voids the record
+    (format 1), so the next push sends them again."""
     ok(invoke("push"))
     lost = oid_of_bytes(b"bravo")
-    _drop_by_hand(s3, lost)
+    store = S3Store(s3, create=False)
+    lose_object(store, lost)
     assert invoke("status", "--remote", "-q").exit_code == 1
     ok(invoke("push"))
-    assert key(lost) in store_keys(s3)
     assert invoke("status", "--remote", "-q").exit_code == 0
+    assert lost in stored_oids(store)
