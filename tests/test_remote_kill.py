@@ -1,5 +1,7 @@
 """An interrupted push leaves nothing incomplete under a final name on the remote, and
-running it again completes it: a real kill of a real `dvlite push`, not a staged aftermath."""
+running it again completes it: a real kill of a real `dvlite push`, not a staged aftermath.
+On a remote of format 1, whose objects are copied whole one by one (format 2 writes packs,
+then their index file: tests/test_packs_concurrent.py)."""
 
 import os
 import signal
@@ -38,6 +40,7 @@ def test_killed_push_leaves_no_partial_object_and_push_again_completes(
     (data / "big.bin").write_bytes(os.urandom(3 << 20))
     assert dvlite("add", "data").exit_code == 0
     assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
+    assert dvlite("remote", "modify", "store", "format", "1").exit_code == 0
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-qm", "data")
 
