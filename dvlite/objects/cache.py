@@ -1,21 +1,28 @@
-"""The repository's object store (``.dvlite/cache``), and ``install``: an object written to the
-workspace with the configured link types, verified on the way."""
+"""The repository's object store (``.dvlite/cache``): objects whole under ``objects/``, and
+packs of many small ones (``packstore``) that ``add`` and fetch write when they store many at
+once (``packing``); ``install`` writes an object to the workspace with the configured link
+types, verified on the way (a packed object is copied)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.objects import fsutil
 from dvlite.objects.copying import copy_hashing, read_small
 from dvlite.objects.hashing import SMALL_FILE, hash_file, hex_of, oid_of_bytes
+from dvlite.objects.pack import FILE_KIND
+from dvlite.objects.packstore import PACK_SIZE, PackStore
 from dvlite.objects.store import ObjectStore
 from dvlite.objects.tree import Tree
 from dvlite.progress import OnBytes
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+PACK_MIN = 256  # a batch of fewer small objects is stored loose: a pack pays for many files
 
 
 class Cache(ObjectStore):
@@ -24,14 +31,119 @@ class Cache(ObjectStore):
         self.link_types = link_types
         self._no_reflink = "reflink" not in link_types
         self._trees: dict[str, Tree] = {}
+        self.packs = PackStore(root, os.path.join(root, "tmp"))
+        self._batch: dict[str, tuple[int, bytes]] | None = None  # gathered by ``packing``
+        self._batch_bytes = 0
+        self._packed = False  # a pack was written in this ``packing``
+        self._lock = threading.Lock()
+
+    # -- packs ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def packing(self) -> Iterator[None]:
+        """Small objects added inside go into packs: one written each time PACK_SIZE bytes are
+        gathered, the rest at the end (loose when no pack was written and they are fewer than
+        PACK_MIN). Only where links copy: hard and symbolic links need whole files."""
+        if self._batch is not None or self.link_types[0] in ("hardlink", "symlink"):
+            yield
+            return
+        self._batch, self._batch_bytes, self._packed = {}, 0, False
+        try:
+            yield
+        finally:
+            with self._lock:
+                batch, packed, self._batch = self._batch, self._packed, None
+            if packed or len(batch) >= PACK_MIN:
+                self.packs.write((oid, kind, data) for oid, (kind, data) in batch.items())
+            else:
+                for oid, (_, data) in batch.items():
+                    super().add_bytes(data, oid)
+
+    def add_bytes(self, data: bytes, oid: str | None = None, kind: int = FILE_KIND) -> str:
+        oid = oid or oid_of_bytes(data)
+        if self._batch is None or len(data) > SMALL_FILE:
+            return super().add_bytes(data, oid)
+        if self.exists(oid):
+            return oid
+        with self._lock:
+            if oid in self._batch:
+                return oid
+            self._batch[oid] = (kind, data)
+            self._batch_bytes += len(data)
+            if self._batch_bytes < PACK_SIZE:
+                return oid
+            full, self._batch, self._batch_bytes, self._packed = self._batch, {}, 0, True
+        self.packs.write((o, k, d) for o, (k, d) in full.items())
+        return oid
+
+    def _gathered(self, oid: str) -> bytes | None:
+        batch = self._batch
+        found = batch.get(oid) if batch else None
+        return None if found is None else found[1]
+
+    def packed_bytes(self, oid: str) -> bytes | None:
+        """An object that is not whole under objects/, verified (None when no pack has it)."""
+        data = self._gathered(oid)
+        if data is None:
+            data = self.packs.read(oid)
+        if data is not None:
+            self._check(oid, oid_of_bytes(data))
+        return data
+
+    def exists(self, oid: str) -> bool:
+        return super().exists(oid) or self._gathered(oid) is not None or oid in self.packs
+
+    def existing(self, oids: Iterable[str]) -> set[str]:
+        oids = list(oids)
+        found = super().existing(oids)
+        return found | {o for o in oids if o not in found and self.exists(o)}
+
+    def iter_oids(self) -> list[str]:
+        return sorted({*super().iter_oids(), *self.packs.where})
+
+    def size(self, oid: str) -> int:
+        """An object's size; 0 when the cache lacks it."""
+        try:
+            return os.path.getsize(self.path(oid))
+        except OSError:
+            return self.packs.length(oid) or 0
+
+    def remove(self, oids: Iterable[str]) -> None:
+        """Remove objects, whole ones and packed ones (their packs rewritten without them)."""
+        packed = []
+        for oid in oids:
+            try:
+                os.unlink(self.path(oid))
+            except FileNotFoundError:
+                packed.append(oid)
+                continue
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(self.path(oid)))  # objects/xx, when it is now empty
+        self.packs.drop(packed)
+
+    def read_bytes(self, oid: str, where: str | None = None) -> bytes:
+        try:
+            return super().read_bytes(oid, where)
+        except FileNotFoundError:
+            data = self.packed_bytes(oid)
+            if data is None:
+                raise
+            return data
+
+    def verify(self, oid: str, on_bytes: OnBytes | None = None) -> str | None:
+        actual = super().verify(oid, on_bytes)
+        if actual is None and (data := self._gathered(oid) or self.packs.read(oid)) is not None:
+            return oid_of_bytes(data)
+        return actual
 
     def quarantine(self, oid: str) -> None:
         """Move a corrupt object aside to ``corrupt/`` (kept for a look): it no longer counts
         as cached, so the next fetch or pull gets a good copy."""
         aside = os.path.join(self.root, "corrupt")
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.makedirs(aside, exist_ok=True)
             os.replace(self.path(oid), os.path.join(aside, hex_of(oid)))
+        except FileNotFoundError:
+            self.packs.drop([oid], keep_aside=aside)
         self._trees.pop(oid, None)
 
     def _check(self, oid: str, actual: str) -> None:
@@ -53,7 +165,10 @@ class Cache(ObjectStore):
                 with open(self.path(oid), "rb") as f:
                     data = f.read()
             except FileNotFoundError:
-                raise _missing(oid) from None
+                packed = self.packed_bytes(oid)
+                if packed is None:
+                    raise _missing(oid) from None
+                data = packed
             self._check(oid, oid_of_bytes(data))
             tree = self._trees[oid] = Tree.from_bytes(data, oid)
         return tree
@@ -73,9 +188,12 @@ class Cache(ObjectStore):
         ``size`` lets a small object that is copied anyway be read and written in one go."""
         src = self.path(oid)
         data = self._read_small(oid, src, size)
-        if data is None and not os.path.exists(src):
-            raise _missing(oid)
         links = self.link_types
+        if data is None and not os.path.exists(src):
+            data = self.packed_bytes(oid)  # verified
+            if data is None:
+                raise _missing(oid)
+            links = ("copy",)  # a packed object is not a file to link to
         if executable:  # a link would share the object's read-only, non-executable mode
             links = tuple(t for t in links if t not in ("hardlink", "symlink")) or ("copy",)
         tmp = fsutil.tmp_name(dest)
@@ -126,7 +244,7 @@ class Cache(ObjectStore):
         try:
             fd = os.open(src, os.O_RDONLY)  # not open(): a file object costs ~10 µs a file
         except FileNotFoundError:
-            raise _missing(oid) from None
+            return None  # packed, or missing
         try:
             data = os.read(fd, size + 1)
         finally:

@@ -54,7 +54,7 @@ def _check(repo: Repo, progress: Progress | None) -> FsckResult:
     cache = repo.cache
     oids = list(cache.iter_oids())
     result = FsckResult(checked=len(oids))
-    sizes = [size_of(cache.path(oid)) for oid in oids] if progress else [0] * len(oids)
+    sizes = [cache.size(oid) for oid in oids] if progress else [0] * len(oids)
     if progress:
         progress.start(len(oids), sum(sizes))
     for oid, size in zip(oids, sizes, strict=True):
@@ -67,14 +67,6 @@ def _check(repo: Repo, progress: Progress | None) -> FsckResult:
         result.missing.extend(missing_objects(cache, item.entry, item.rel, source=item.source))
     result.temporary = stale_tmp_files(repo, items)
     return result
-
-
-def size_of(path: str) -> int:
-    """A file's size; 0 when it is gone."""
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def stale_tmp_files(repo: Repo, items: list[Tracked]) -> list[str]:

@@ -16,7 +16,6 @@ from dvlite.git import history
 from dvlite.git.history import Revisions
 from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
-from dvlite.ops.fsck import size_of
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
 from dvlite.remote import configured, open_remote
@@ -111,8 +110,8 @@ def gc(
             if target is not None and oid in cloud_drop:
                 keepers = keepers - {target.name}
             (result.removed if force or keepers else result.only_copy).append(oid)
-        result.removed_bytes = sum(size_of(repo.cache.path(o)) for o in result.removed)
-        result.only_copy_bytes = sum(size_of(repo.cache.path(o)) for o in result.only_copy)
+        result.removed_bytes = sum(map(repo.cache.size, result.removed))
+        result.only_copy_bytes = sum(map(repo.cache.size, result.only_copy))
         removed = set(result.removed)
         result.runs_removed = [
             key
@@ -143,8 +142,7 @@ def gc(
         if not dry:
             for key in result.runs_removed:
                 _remove(runcache.entry_path(repo.cache_dir, key))
-            for oid in result.removed:
-                _remove(repo.cache.path(oid))
+            repo.cache.remove(result.removed)
         return result
 
 

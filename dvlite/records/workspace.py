@@ -3,6 +3,7 @@ compare a workspace folder with a stored tree."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from dvlite.objects import tree
 from dvlite.objects.cache import Cache
 from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.objects.hashing import hash_file, oid_of_bytes
+from dvlite.objects.pack import TREE_KIND
 from dvlite.objects.state import Row, State
 from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 from dvlite.progress import FileBytes, Progress
@@ -202,16 +204,17 @@ def build(
         return f
 
     fresh: list[Row] = []
-    try:
-        for f in map_by_size(digest, todo, attrgetter("size")):
-            fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
-    except FileNotFoundError as exc:
-        raise PathError(f"{exc.filename} disappeared while it was being read") from None
-    finally:
-        if fresh:
-            state.save(fresh)
-    if isinstance(node, DirNode):
-        _build_trees(node, cache)
+    with cache.packing() if cache is not None else contextlib.nullcontext():
+        try:
+            for f in map_by_size(digest, todo, attrgetter("size")):
+                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+        except FileNotFoundError as exc:
+            raise PathError(f"{exc.filename} disappeared while it was being read") from None
+        finally:
+            if fresh:
+                state.save(fresh)
+        if isinstance(node, DirNode):
+            _build_trees(node, cache)
 
 
 def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]) -> Iterator[R]:
@@ -244,7 +247,7 @@ def _build_trees(node: DirNode, cache: Cache | None) -> None:
             entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
         size += child.size
     data = tree_bytes(entries)
-    node.oid = cache.add_bytes(data) if cache is not None else oid_of_bytes(data)
+    node.oid = cache.add_bytes(data, kind=TREE_KIND) if cache is not None else oid_of_bytes(data)
     node.size, node.files = size, files
 
 

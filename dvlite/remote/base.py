@@ -217,7 +217,8 @@ class Remote(ABC):
         installed. Returns the ones that failed (missing on the remote, or corrupt)."""
         self._receiving_into = os.fspath(cache.root)
         try:
-            return self._download(cache, objs, progress)
+            with cache.packing():  # many small objects arrive as a pack, not thousands of files
+                return self._download(cache, objs, progress)
         finally:
             self._receiving_into = None
 

@@ -61,7 +61,10 @@ class FolderRemote(Remote):
             return
         src = cache.path(obj.oid)
         with FileBytes(progress) as moved:  # a big object's bytes as they are copied
-            self.store.import_file(src, obj.oid, where=src, on_bytes=moved.on_bytes)
+            if os.path.exists(src):
+                self.store.import_file(src, obj.oid, where=src, on_bytes=moved.on_bytes)
+            else:  # packed in the cache (small), or missing there
+                self.store.add_bytes(cache.read_bytes(obj.oid), obj.oid)
             moved.finish(max(obj.size, 0))
 
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:

@@ -58,7 +58,7 @@ class AsyncFsspecRemote(FsspecBase):
 
     async def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src, dest = cache.path(obj.oid), self.path(obj.oid)
-        size = os.path.getsize(src)
+        size = cache.size(obj.oid)  # a packed object is small: read as bytes below
         with FileBytes(progress) as sent:  # a big object's bytes as they are sent
             if size <= IN_MEMORY_MAX:  # a file of a chunk is quicker to read here than in a thread
                 read = cache.read_bytes

@@ -177,6 +177,11 @@ class FsspecRemote(FsspecBase):
 
     def _put(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src = cache.path(obj.oid)
+        if not os.path.exists(src):  # packed in the cache (small), or missing there
+            self._write(self.path(obj.oid), cache.read_bytes(obj.oid))
+            if progress:
+                progress(1, max(obj.size, 0))
+            return
         check(obj.oid, hashing.hash_file(src)[0], src)
         with FileBytes(progress) as sent:  # its bytes as they are sent
             callback = progress_callback(sent.on_bytes)

@@ -221,13 +221,11 @@ class PackUpload:
         failed: dict[str, BaseException] = {}
         big: list[Obj] = []
         for obj in objs:
-            path = self.cache.path(obj.oid)
             try:
-                size = os.path.getsize(path)
-                if size >= WHOLE_MIN:
+                if self.cache.size(obj.oid) >= WHOLE_MIN:
                     big.append(obj)
                     continue
-                data = self.cache.read_bytes(obj.oid, path)
+                data = self.cache.read_bytes(obj.oid)
             except (OSError, CorruptObjectError) as exc:
                 failed[obj.oid] = exc
                 continue
@@ -239,7 +237,7 @@ class PackUpload:
             failed.update(errors)
             for obj in big:
                 if obj.oid not in errors:
-                    self.whole[obj.oid] = (kind_of(obj), os.path.getsize(self.cache.path(obj.oid)))
+                    self.whole[obj.oid] = (kind_of(obj), self.cache.size(obj.oid))
         if len(self.sealed) >= PACK_JOBS:
             self._send()
         return failed

@@ -99,6 +99,11 @@ def cached_tree(repo: Repo, oid: str) -> Tree | None:
     try:
         with open(repo.cache.path(oid), "rb") as f:
             head = f.read(len(_TREE_START[-1]))
+    except FileNotFoundError:  # a packed object is small: read it whole
+        head = repo.cache.packed_bytes(oid) or b""
+    except OSError:
+        return None
+    try:
         return repo.cache.load_tree(oid) if head.startswith(_TREE_START) else None
     except (OSError, CacheError):
         return None
