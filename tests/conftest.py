@@ -120,3 +120,10 @@ def s3_store(s3: str) -> S3Store:
 def store(request: pytest.FixtureRequest) -> Store:
     """Each kind of remote in turn: a test that takes ``store`` runs once on each."""
     return request.getfixturevalue(f"{request.param}_store")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def fmt(request: pytest.FixtureRequest) -> int | None:
+    """The storage format a test pins its remote to (``BOTH_FORMATS`` in remote_helpers.py
+    runs it on each); None: the one ``remote add`` writes."""
+    return getattr(request, "param", None)

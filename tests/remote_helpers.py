@@ -9,6 +9,7 @@ import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+import pytest
 from helpers import invoke, ok
 
 from dvlite.objects import packindex
@@ -23,6 +24,10 @@ CREDENTIALS = {  # what the moto server accepts
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+# a test taking the ``fmt`` fixture (conftest.py) runs on a remote of each storage format
+BOTH_FORMATS = pytest.mark.parametrize("fmt", [1, 2], indirect=True, ids=["f1", "f2"])
 
 
 def make_bucket(endpoint: str, name: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import TmpDir, git, invoke, ok, one_line_error
-from remote_helpers import S3Store, lose_object, make_bucket, stored_oids
+from remote_helpers import BOTH_FORMATS, S3Store, lose_object, make_bucket, stored_oids
 
 from dvlite.objects.hashing import hex_of, oid_of_bytes
 from dvlite.records.repo import Repo
@@ -221,15 +221,6 @@ DATA = {
         "sub": {"c.bin": os.urandom(2048), "d.txt": "delta"},
     },
 }
-
-
-@pytest.fixture
-def fmt(request: pytest.FixtureRequest) -> int | None:
-    """The storage format a test pins its remote to (None: the one ``remote add`` writes)."""
-    return getattr(request, "param", None)
-
-
-BOTH_FORMATS = pytest.mark.parametrize("fmt", [1, 2], indirect=True, ids=["f1", "f2"])
 
 
 @pytest.fixture

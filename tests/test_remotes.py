@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import TmpDir, clone, git, invoke, ok, one_line_error
 from remote_helpers import (
+    BOTH_FORMATS,
     Store,
     add_remote,
     corrupt_object,
@@ -30,15 +31,6 @@ DATA = {
     },
     "model.bin": b"\x00model\xff" * 100,
 }
-
-
-BOTH_FORMATS = pytest.mark.parametrize("fmt", [1, 2], indirect=True, ids=["f1", "f2"])
-
-
-@pytest.fixture
-def fmt(request: pytest.FixtureRequest) -> int | None:
-    """The storage format a test pins its remote to (None: the one ``remote add`` writes)."""
-    return getattr(request, "param", None)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pytest
 from helpers import clone, git, invoke, ok
 from pipeline_helpers import PARAMS, runs
-from remote_helpers import Store, add_remote, key_of
+from remote_helpers import BOTH_FORMATS, Store, add_remote, lose_object
 
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
@@ -17,9 +17,9 @@ STAGES = ["evaluate", "prepare", "stats", "train"]
 
 
 @pytest.fixture
-def ran(pipeline: Repo, store: Store) -> Repo:
+def ran(pipeline: Repo, store: Store, fmt: int | None) -> Repo:
     """A pipeline committed without its dvlite.lock, run once; the store is its remote."""
-    add_remote(store)
+    add_remote(store, format=fmt)
     git(pipeline.root, "add", "-A")
     git(pipeline.root, "commit", "-q", "-m", "remote")
     ok(invoke("repro"))
@@ -92,6 +92,7 @@ def test_push_sends_only_entries_whose_outputs_the_remote_holds(
     assert len(remote_runs(store)) == 5
 
 
+@BOTH_FORMATS
 def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
     ran: Repo,
     store: Store,
@@ -104,7 +105,7 @@ def test_malformed_or_incomplete_entries_are_skipped_with_a_warning(
     broken = "ab" + "0" * 30
     store.write(f"runs/ab/{broken[2:]}", b'{"version": 1, "outs": [{"path": "x"}]}')
     model_oid = entries[train][0][0].oid  # type: ignore[index]
-    store.delete(key_of(model_oid))
+    lose_object(store, model_oid)
     there = clone(ran.root, monkeypatch)
     result = invoke("fetch")
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dvlite.errors import RemoteError
 from dvlite.objects import fsutil
 from dvlite.objects.copying import OBJECT_MODE
-from dvlite.objects.hashing import hash_file
+from dvlite.objects.hashing import SMALL_FILE, hash_file
 from dvlite.objects.store import ObjectStore, fanout_keys
 from dvlite.progress import Advance, FileBytes
 from dvlite.remote.base import Remote
@@ -69,6 +69,13 @@ class FolderRemote(Remote):
 
     def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
         src, where = self.store.path(obj.oid), self.url_of(obj.oid)
+        if 0 <= obj.size <= SMALL_FILE or (obj.size < 0 and os.path.getsize(src) <= SMALL_FILE):
+            with open(src, "rb") as f:  # as bytes: a fetch of many packs them in the cache
+                data = f.read(SMALL_FILE + 1)
+            cache.add_verified_bytes(data, obj.oid, where)
+            if progress:
+                progress(1, len(data))
+            return
         with FileBytes(progress) as moved:
             moved.finish(cache.import_file(src, obj.oid, where=where, on_bytes=moved.on_bytes)[1])
 
