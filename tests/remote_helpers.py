@@ -71,7 +71,7 @@ class FolderStore(Store):
     writes_tmp = True
 
     def __init__(self, root: Path) -> None:
-        root.mkdir()
+        root.mkdir(exist_ok=True)
         self.root = root
         self.url = str(root)
         self.options = {}
@@ -218,6 +218,14 @@ def object_url(store: Store, oid: str) -> str:
     if loc is None:
         return f"{store.url}/{key_of(oid)}"
     return f"{store.url}/{pack_key(loc.pack)} (bytes {loc.offset}-{loc.end})"
+
+
+def object_bytes(store: Store, oid: str) -> bytes:
+    """An object's bytes as the remote keeps them (sliced from its pack, or its whole file)."""
+    loc = packed_at(store, oid)
+    if loc is None:
+        return store.read(key_of(oid))
+    return store.read(pack_key(loc.pack))[loc.offset : loc.end]
 
 
 def corrupt_object(store: Store, oid: str) -> None:

@@ -13,17 +13,21 @@ from pathlib import Path
 
 import pytest
 from helpers import SLOW_DISK, git, object_path
-from remote_helpers import make_bucket
+from remote_helpers import BOTH_FORMATS, FolderStore, corrupt_object, make_bucket, object_bytes
 
 from dvlite.objects.fsutil import TMP_MARK
-from dvlite.objects.hashing import hash_file
+from dvlite.objects.hashing import hash_file, oid_of_bytes
 from dvlite.records import pointer as ptr
 from dvlite.records.repo import Repo
 
 
-def commit_with_remote(repo: Repo, dvlite, store: Path, *paths: str) -> None:
+def commit_with_remote(
+    repo: Repo, dvlite, store: Path, *paths: str, fmt: int | None = None
+) -> None:
     assert dvlite("add", *paths).exit_code == 0
     assert dvlite("remote", "add", "-d", "store", str(store)).exit_code == 0
+    if fmt is not None:
+        assert dvlite("remote", "modify", "store", "format", str(fmt)).exit_code == 0
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-qm", "data")
 
@@ -52,17 +56,18 @@ def damage(path: Path, data: bytes = b"damaged") -> None:
 
 
 # -- 6: one corrupt object does not block its folder ------------------------------------------
+@BOTH_FORMATS
 def test_pull_checks_out_every_file_whose_object_arrived(
-    repo, dvlite, tmp_path_factory, monkeypatch
+    repo, dvlite, tmp_path_factory, monkeypatch, fmt
 ) -> None:
     store = tmp_path_factory.mktemp("store")
     repo.root.joinpath("data").mkdir()
     for name in ("a.txt", "b.txt", "c.txt"):
         repo.root.joinpath("data", name).write_text(f"content of {name}")
-    commit_with_remote(repo, dvlite, store, "data")
+    commit_with_remote(repo, dvlite, store, "data", fmt=fmt)
     assert dvlite("push").exit_code == 0
     bad = pointer_oid(repo.root / "data.dvl", "b.txt", repo.root)
-    damage(object_path(store, bad))
+    corrupt_object(FolderStore(store), bad)  # in its pack, on format 2
 
     there = clone_of(repo, tmp_path_factory, monkeypatch)
     result = dvlite("pull")
@@ -208,7 +213,7 @@ def test_pre_commit_first_push_of_a_new_repo_sends_its_data(
     assert "dvlite: pushed 2 objects to the data remote store" in result.stderr
     for name in ("a.txt", "b.txt"):
         oid = ptr.load(repo.root / f"{name}.dvl").oid
-        assert hash_file(object_path(store, oid))[0] == oid
+        assert oid_of_bytes(object_bytes(FolderStore(store), oid)) == oid
 
 
 def test_pre_commit_push_with_an_all_zeros_from_ref_sends_every_new_commit(
@@ -225,7 +230,7 @@ def test_pre_commit_push_with_an_all_zeros_from_ref_sends_every_new_commit(
     result = dvlite("hook", "pre-push")
     assert result.exit_code == 0, result.output
     oid = ptr.load(repo.root / "a.txt.dvl").oid
-    assert object_path(store, oid).is_file()
+    assert oid_of_bytes(object_bytes(FolderStore(store), oid)) == oid
 
 
 # -- 9: killed runs leave no temporary files behind ---------------------------------------------
