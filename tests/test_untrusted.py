@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import xxhash
-from helpers import invoke, oid, tree_bytes
-from remote_helpers import make_bucket
+from helpers import invoke, object_path, oid, tree_bytes
+from remote_helpers import FolderStore, make_bucket, object_bytes, stored_oids
 
 # -- the real CLI, real git ---------------------------------------------------------------------
 
@@ -249,10 +249,13 @@ class World:
         return self.victim
 
     def seed_victim_cache(self) -> None:
-        """Every object of the remote in the victim's cache (for checkout without pull)."""
-        shutil.copytree(
-            self.remote / "objects", self.victim / ".dvlite/cache/objects", dirs_exist_ok=True
-        )
+        """Every object of the remote (whole or in a pack) in the victim's cache, for
+        checkout without pull."""
+        store = FolderStore(self.remote)
+        for oid_ in stored_oids(store):
+            path = object_path(self.victim / ".dvlite/cache", oid_)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(object_bytes(store, oid_))
 
     def print(self) -> Print:
         return fingerprint(self.root, skip=[f"victim/{s}" for s in SKIP])
