@@ -280,6 +280,9 @@ def _show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str
         print_json(result.to_dict())
     else:
         out = console()
+        damaged = getattr(result, "damaged", [])  # a remote's packs and index files
+        for line in damaged:
+            out.print(f"[red]damaged:[/] {escape(line)}")
         for oid in result.corrupt:
             out.print(f"[red]corrupt:[/] {escape(oid)}")
         for rel in result.missing:
@@ -287,10 +290,14 @@ def _show_fsck(ctx: click.Context, result: FsckResult, as_json: bool, where: str
         left = "of a killed (or running) push" if where else "left by a killed run"
         for path in result.temporary:
             out.print(f"[yellow]temporary file {left}:[/] {escape(path)}")
+        if orphans := getattr(result, "orphans", 0):
+            no_index = plural(orphans, "pack") + " that no index file names"
+            out.print(f"{no_index} (of a killed or running push; gc --cloud removes them)")
         verdict = (
             "all good"
             if result.ok
             else f"{len(result.corrupt)} corrupt, {len(result.missing)} missing"
+            + (f", {plural(len(damaged), 'damaged file')}" if damaged else "")
             + (f", {plural(len(result.temporary), 'temporary file')}" if result.temporary else "")
         )
         out.print(f"checked {plural(result.checked, 'object')}{where}: {verdict}")

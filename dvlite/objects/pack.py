@@ -25,6 +25,7 @@ _HEADER = struct.Struct("<4sB3xQ16s")  # magic, kind, length, oid digest: before
 _ROW = struct.Struct("<16sBQQ")  # footer row: oid digest, kind, data offset, data length
 _TRAILER = struct.Struct("<Q16sI4s")  # footer length, footer hash, version, magic
 HEADER_SIZE, ROW_SIZE, TRAILER_SIZE = _HEADER.size, _ROW.size, _TRAILER.size
+MAX_LENGTH = 1 << 48  # no object or pack is larger than this (256 TiB)
 
 
 class FormatError(DvliteError):
@@ -85,7 +86,7 @@ class PackWriter:
 def parse_trailer(tail: bytes, pack_size: int) -> int:
     """The footer's length, from a pack's last ``TRAILER_SIZE`` bytes."""
     if len(tail) < TRAILER_SIZE:
-        raise FormatError(f"a pack of {pack_size} bytes is too short to have a trailer")
+        raise FormatError(f"a pack too short to have a trailer ({len(tail)} bytes)")
     footer_len, _, version, magic = _TRAILER.unpack(tail[-TRAILER_SIZE:])
     if magic != PACK_MAGIC:
         raise FormatError("not a dvlite pack (no trailer magic)")
@@ -100,14 +101,34 @@ def parse_footer(suffix: bytes, pack_size: int) -> list[Entry]:
     """Every entry of a pack from the end of it (at least the footer and the trailer): each
     checked to lie in the pack, before the footer, apart from the others."""
     footer_len = parse_trailer(suffix, pack_size)
-    if len(suffix) < footer_len + TRAILER_SIZE:
-        raise FormatError("a pack's footer is cut short")
-    footer = suffix[len(suffix) - TRAILER_SIZE - footer_len : len(suffix) - TRAILER_SIZE]
+    footer = _footer(suffix, footer_len)
     if xxhash.xxh3_128_digest(footer) != _TRAILER.unpack(suffix[-TRAILER_SIZE:])[1]:
         raise FormatError("a pack's footer does not match its hash")
     entries = [Entry(oid_of_digest(d), k, o, n) for d, k, o, n in _ROW.iter_unpack(footer)]
     check_entries(entries, pack_size - footer_len - TRAILER_SIZE)
     return entries
+
+
+def parse_tail(suffix: bytes) -> tuple[list[Entry], int]:
+    """A pack's entries and its size from its last bytes alone (at least the footer and the
+    trailer), when its size is not known: its entries follow one another from offset 0, as
+    written, so where the last one ends is where the footer starts."""
+    footer_len = parse_trailer(suffix, MAX_LENGTH)
+    end = 0
+    for _, _, offset, length in _ROW.iter_unpack(_footer(suffix, footer_len)):
+        if offset != end + HEADER_SIZE:
+            raise FormatError(f"a pack's entries do not follow one another (at byte {offset})")
+        end = offset + length
+    size = end + footer_len + TRAILER_SIZE
+    if len(suffix) > size:
+        raise FormatError(f"a pack of {len(suffix)} bytes or more has a footer for {size}")
+    return parse_footer(suffix, size), size
+
+
+def _footer(suffix: bytes, footer_len: int) -> bytes:
+    if len(suffix) < footer_len + TRAILER_SIZE:
+        raise FormatError("a pack's footer is cut short")
+    return suffix[len(suffix) - TRAILER_SIZE - footer_len : len(suffix) - TRAILER_SIZE]
 
 
 def check_entries(entries: Iterable[Entry], data_end: int) -> None:

@@ -12,9 +12,11 @@ import xxhash
 
 from dvlite.objects.pack import (
     KINDS,
+    MAX_LENGTH,
     Entry,
     FormatError,
     NewerFormatError,
+    check_entries,
     digest_of,
     oid_of_digest,
 )
@@ -26,7 +28,6 @@ LOOSE = 0xFFFFFFFF  # the pack number of an object stored whole, at objects/<2 h
 _HEAD = struct.Struct("<4sIIIQ")  # magic, version, superseded, packs, entries
 _ROW = struct.Struct("<16sBIQQ")  # oid digest, kind, pack number (or LOOSE), offset, length
 _ID = 16  # bytes of an index or pack id (its XXH3-128 digest)
-MAX_LENGTH = 1 << 48  # no object or pack is larger than this (256 TiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,8 @@ def encode(
 
 def decode(data: bytes) -> IndexFile:
     """An index file's contents, every count checked against its size and every entry against
-    the format (FormatError otherwise)."""
+    the format: the entries of one pack apart from each other, each after its header; a whole
+    object at offset 0 (FormatError otherwise)."""
     if len(data) < _HEAD.size + _ID:
         raise FormatError(f"an index file of {len(data)} bytes is too short")
     magic, version, n_old, n_packs, n_rows = _HEAD.unpack_from(data)
@@ -96,15 +98,20 @@ def decode(data: bytes) -> IndexFile:
     ids = [oid_of_digest(data[at + i * _ID : at + (i + 1) * _ID]) for i in range(n_old + n_packs)]
     old, pack_ids = ids[:n_old], ids[n_old:]
     objects: dict[str, Location] = {}
+    in_pack: list[list[Entry]] = [[] for _ in pack_ids]
     rows = memoryview(body)[at + (n_old + n_packs) * _ID :]
     for digest, kind, n, offset, length in _ROW.iter_unpack(rows):
-        if kind not in KINDS or length > MAX_LENGTH or offset > MAX_LENGTH:
+        oid = oid_of_digest(digest)
+        if kind not in KINDS or length > MAX_LENGTH or offset > (0 if n == LOOSE else MAX_LENGTH):
             raise FormatError(f"an index file has an entry of kind {kind} at {offset}+{length}")
         if n == LOOSE:
             pack = ""
         elif n < n_packs:
             pack = pack_ids[n]
+            in_pack[n].append(Entry(oid, kind, offset, length))
         else:
             raise FormatError(f"an index file names pack number {n} of {n_packs}")
-        objects[oid_of_digest(digest)] = Location(pack, kind, offset, length)
+        objects[oid] = Location(pack, kind, offset, length)
+    for entries in in_pack:
+        check_entries(entries, MAX_LENGTH)
     return IndexFile(tuple(old), objects)

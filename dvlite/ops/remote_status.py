@@ -4,7 +4,7 @@ what the remote holds is intact."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.objects import tree
@@ -14,6 +14,7 @@ from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import collect
 from dvlite.remote import open_remote
+from dvlite.remote.packcheck import Checked, check_packed
 from dvlite.transfer.push import plan_push
 from dvlite.transfer.roots import Root, roots, tree_reader
 from dvlite.transfer.synced import cached_below, load_verified, void_verified
@@ -122,13 +123,28 @@ def _per_pointer(
 
 @dataclass
 class RemoteFsckResult(FsckResult):
-    """FsckResult of a remote: ``corrupt`` holds the URLs of objects whose bytes hash wrong."""
+    """FsckResult of a remote: ``corrupt`` names the objects whose bytes hash wrong (by their
+    URLs; on format 2 by the path of their data, then where they are in which pack)."""
 
     remote: str = ""
     url: str = ""
+    packs: int = 0  # packs read (format 2)
+    damaged_packs: list[str] = field(default_factory=list)  # "URL: what is wrong with it"
+    damaged_index: list[str] = field(default_factory=list)  # index files, the same
+    orphans: int = 0  # packs no index file names: of a killed push (or one still running)
+
+    @property
+    def damaged(self) -> list[str]:
+        return self.damaged_index + self.damaged_packs
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and not self.damaged
 
     def to_dict(self) -> dict[str, object]:
-        return {"remote": self.remote, "url": self.url, **super().to_dict()}
+        packs = {"packs": self.packs, "orphan_packs": self.orphans}
+        damaged = {"damaged_packs": self.damaged_packs, "damaged_index": self.damaged_index}
+        return {"remote": self.remote, "url": self.url, **super().to_dict(), **packs, **damaged}
 
 
 def fsck_remote(
@@ -138,18 +154,38 @@ def fsck_remote(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> RemoteFsckResult:
-    """Hash every object on the remote; report corrupt ones, and tracked data it lacks."""
+    """Hash every object on the remote (on format 2 reading every pack whole, checked against
+    its name, its footer and the index files); report corrupt objects, damaged packs and index
+    files, and tracked data the remote lacks."""
     rem = open_remote(repo, remote, jobs=jobs)
-    listed = sorted(rem.list_oids())
-    if not listed:
-        rem.check_reachable()  # a missing bucket lists as empty: say so instead
-    if progress:
-        progress.start(len(listed), 0)  # a listing gives no sizes: the bar counts objects
-    hashes = rem.hash_objects(listed, progress.advance if progress else None)
-    result = RemoteFsckResult(checked=len(listed), remote=rem.name, url=rem.url)
-    corrupt = sorted(oid for oid, actual in hashes.items() if actual not in (None, oid))
-    result.corrupt = [rem.url_of(oid) for oid in corrupt]
-    present = {oid for oid, actual in hashes.items() if actual == oid}
+    advance = progress.advance if progress else None
+    if rem.format == 2:
+        if not rem.catalog.objects:
+            rem.check_reachable()  # a missing bucket lists as empty: say so instead
+        if progress:
+            progress.start(len(rem.catalog.objects), 0)
+        found = check_packed(rem, advance)
+    else:
+        listed = sorted(rem.list_oids())
+        if not listed:
+            rem.check_reachable()
+        if progress:
+            progress.start(len(listed), 0)  # a listing gives no sizes: the bar counts objects
+        hashes = rem.hash_objects(listed, advance)
+        where = {
+            oid: rem.url_of(oid) for oid, actual in hashes.items() if actual not in (None, oid)
+        }
+        found = Checked(hashes, where, len(listed))
+    result = RemoteFsckResult(
+        checked=found.named,
+        remote=rem.name,
+        url=rem.url,
+        packs=found.packs,
+        damaged_packs=found.damaged_packs,
+        damaged_index=found.damaged_index,
+        orphans=found.orphans,
+    )
+    present = {oid for oid, actual in found.hashes.items() if actual == oid}
     load = tree_reader(repo, rem)
     walked = tree.walk_levels(
         load,
@@ -158,11 +194,18 @@ def fsck_remote(
         on_missing=tree.skip_missing,
     )
     absent: dict[str, str] = {}  # oid -> the first path it is missing at
+    paths: dict[str, str] = {}  # a corrupt oid -> the first path it is at
     for rel, entry, _ in walked:
-        if entry.oid not in hashes:
+        if entry.oid not in found.hashes:
             absent.setdefault(entry.oid, rel)
+        elif entry.oid in found.where:
+            paths.setdefault(entry.oid, rel)
     result.missing = sorted(set(absent.values()))
-    if result.missing or result.corrupt:
+    result.corrupt = sorted(
+        f"{paths[oid]} ({where})" if rem.format == 2 and oid in paths else where
+        for oid, where in found.where.items()
+    )
+    if result.missing or result.corrupt or result.damaged:
         void_verified(repo, rem)  # so that the next push looks for every object again
     result.temporary = [rem.display(path) for path, _ in rem.list_tmp()]
     return result

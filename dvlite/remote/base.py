@@ -65,6 +65,7 @@ class Remote(ABC):
         self.timeout = parse_timeout(self.name, self.options.get("timeout"))
         self.format = int(parse_format(self.name, self.options.get("format")))
         self.keep_index: str | None = None  # where index files read are kept (the cache's)
+        self.warnings: list[str] = []  # what reading the remote found and mended
         self._receiving_into: str | None = None  # the cache a download writes into
 
     def __repr__(self) -> str:
@@ -159,15 +160,20 @@ class Remote(ABC):
         """Write a file whose name is its content's hash, unless it is there already."""
 
     @abstractmethod
-    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> Maybe[T]:
-        """``then`` of bytes ``start``-``end`` of ``path`` (fewer at its end), called off the
-        event loop on async remotes."""
+    def _range(
+        self, path: str, start: int, end: int | None, then: Callable[[bytes], T]
+    ) -> Maybe[T]:
+        """``then`` of bytes ``start``-``end`` of ``path`` (fewer at its end; with ``start``
+        negative and ``end`` None, its last ``-start`` bytes), called off the event loop on
+        async remotes."""
 
     # -- objects ----------------------------------------------------------------------------
     @functools.cached_property
     def catalog(self) -> packed.Catalog:
         """What the remote's index files say it holds (listed and read once)."""
-        return packed.load_catalog(self, self.keep_index)
+        catalog = packed.load_catalog(self, self.keep_index)
+        self.warnings += [w for w in catalog.warnings if w not in self.warnings]
+        return catalog
 
     def exists(self, oids: Collection[str]) -> set[str]:
         """Which of ``oids`` the remote holds: on format 2, those its index files name; on
@@ -320,6 +326,17 @@ class Remote(ABC):
     def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]:
         """Each file's bytes, or the FileNotFoundError reading it gave."""
         return self._map(lambda key: self._read(f"{self.root}/{key}"), keys)
+
+    def read_ranges(
+        self, ranges: Sequence[tuple[str, int, int | None]]
+    ) -> list[bytes | BaseException]:
+        """Bytes ``start``-``end`` of each file ``(key, start, end)`` (fewer at its end; with
+        ``start`` negative and ``end`` None, its last ``-start`` bytes), or the
+        FileNotFoundError reading it gave."""
+        return self._map(lambda r: self._range(f"{self.root}/{r[0]}", r[1], r[2], bytes), ranges)
+
+    def delete_keys(self, keys: Iterable[str]) -> None:
+        self._map(lambda key: self._rm(f"{self.root}/{key}"), list(keys))
 
     def write_keys(self, files: dict[str, bytes], jobs: int | None = None) -> None:
         """Write files named by their content's hash, create-only, ``jobs`` at a time."""

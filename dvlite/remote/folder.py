@@ -117,7 +117,7 @@ class FolderRemote(Remote):
         finally:
             fsutil.discard(tmp)
 
-    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+    def _range(self, path: str, start: int, end: int | None, then: Callable[[bytes], T]) -> T:
         with open(path, "rb") as f:
-            f.seek(start)
-            return then(f.read(end - start))
+            f.seek(max(start + os.fstat(f.fileno()).st_size, 0) if start < 0 else start)
+            return then(f.read() if end is None else f.read(end - start))

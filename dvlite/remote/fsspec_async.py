@@ -119,7 +119,7 @@ class AsyncFsspecRemote(FsspecBase):
         if not await self.fs._exists(path):
             await self._write(path, data)
 
-    async def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+    async def _range(self, path: str, start: int, end: int | None, then: Callable[[bytes], T]) -> T:
         data = await self._cat(path, start, end)
         return await asyncio.to_thread(then, data)
 

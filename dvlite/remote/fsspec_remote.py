@@ -223,7 +223,7 @@ class FsspecRemote(FsspecBase):
         if not self.fs.exists(path):
             self._write(path, data)
 
-    def _range(self, path: str, start: int, end: int, then: Callable[[bytes], T]) -> T:
+    def _range(self, path: str, start: int, end: int | None, then: Callable[[bytes], T]) -> T:
         return then(self.fs.cat_file(path, start=start, end=end))
 
     def _store(self, dest: str, send: Callable[[str], None]) -> None:

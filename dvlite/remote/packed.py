@@ -54,6 +54,10 @@ class Keys(Protocol):
 
     def find_keys(self, folder: str) -> list[str]: ...
     def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]: ...
+    def read_ranges(
+        self, ranges: Sequence[tuple[str, int, int | None]]
+    ) -> list[bytes | BaseException]: ...
+    def delete_keys(self, keys: Iterable[str]) -> None: ...
     def write_keys(self, files: dict[str, bytes], jobs: int | None = None) -> None: ...
     def display_key(self, key: str) -> str: ...
     def upload_whole(
@@ -84,6 +88,8 @@ class Catalog:
     objects: dict[str, Location] = field(default_factory=dict)
     indexes: dict[str, packindex.IndexFile] = field(default_factory=dict)  # live ones, by id
     damaged: list[str] = field(default_factory=list)  # index files whose bytes are wrong
+    rebuilt: str | None = None  # the index file that replaced them (rebuild_index)
+    warnings: list[str] = field(default_factory=list)  # what reading the remote mended
 
     @property
     def packs(self) -> dict[str, list[tuple[str, Location]]]:
@@ -100,7 +106,8 @@ class Catalog:
 def load_catalog(remote: Keys, keep: str | None) -> Catalog:
     """List ``index/`` once and read the index files not kept in ``keep`` (a folder of the
     cache) before, each checked against its name; a damaged one is left out and reported in
-    ``damaged``, one written by a newer dvlite stops everything (RemoteError)."""
+    ``damaged`` and replaced (``rebuild_index``), one written by a newer dvlite stops
+    everything (RemoteError)."""
     listed = remote.find_keys(INDEX_DIR)
     ids = sorted({"xxh128:" + m[1] for k in listed if (m := _INDEX_NAME.fullmatch(k[6:]))})
     files = {i: data for i in ids if (data := _kept(keep, i)) is not None}
@@ -128,12 +135,89 @@ def load_catalog(remote: Keys, keep: str | None) -> Catalog:
             os.makedirs(keep, exist_ok=True)
             fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
     gone = {old for f in catalog.indexes.values() for old in f.supersedes}
+    catalog.damaged = [i for i in catalog.damaged if i not in gone]  # replaced already
     for index_id in sorted(catalog.indexes):
         if index_id in gone:
             del catalog.indexes[index_id]
         else:
             catalog.objects.update(catalog.indexes[index_id].objects)
+    if catalog.damaged:
+        rebuild_index(remote, catalog, keep)
     return catalog
+
+
+def rebuild_index(remote: Keys, catalog: Catalog, keep: str | None) -> None:
+    """Replace the damaged index files of ``catalog`` by one that supersedes them, naming the
+    objects of the packs no good index file names (from the packs' footers; objects named
+    elsewhere left out), then delete them. A warning in ``catalog`` says so; when the remote
+    refuses the writes, the new index serves this command all the same."""
+    named = {loc.pack for f in catalog.indexes.values() for loc in f.objects.values()}
+    footers = read_footers(remote, sorted(pack_ids(remote.find_keys(PACK_DIR)) - named))
+    found: dict[str, list[pack.Entry]] = {}
+    for pack_id, footer in footers.items():
+        if isinstance(footer, Footer):
+            found[pack_id] = [e for e in footer.entries if e.oid not in catalog.objects]
+    index_id, data = packindex.encode({p: e for p, e in found.items() if e}, {}, catalog.damaged)
+    catalog.indexes[index_id] = packindex.decode(data)
+    catalog.objects.update(catalog.indexes[index_id].objects)
+    catalog.rebuilt = index_id
+    damaged = ", ".join(remote.display_key(index_key(i)) for i in catalog.damaged)
+    note = (
+        f"{remote.label}: damaged index file {damaged} rebuilt from the footers of "
+        f"{sum(map(bool, found.values()))} pack(s) as {remote.display_key(index_key(index_id))}"
+    )
+    if unread := len(footers) - len(found):
+        note += f" ({unread} pack(s) with no readable footer: see `dvlite fsck --remote`)"
+    try:
+        remote.write_keys({index_key(index_id): data})
+        remote.delete_keys(index_key(i) for i in catalog.damaged)
+    except RemoteError as exc:
+        note += f", not written: {exc}"
+    else:
+        keep_index_file(keep, index_id, data)
+    catalog.warnings.append(note)
+
+
+FOOTER_MAX = 64 << 20  # a longer footer is not read (a 32 MiB pack's is at most 33 MiB)
+
+
+@dataclass(frozen=True)
+class Footer:
+    """What one suffix read of a pack gave: its entries, its size, its footer and trailer."""
+
+    entries: list[pack.Entry]
+    size: int
+    tail: bytes
+
+
+def read_footers(remote: Keys, ids: Sequence[str]) -> dict[str, Footer | Exception]:
+    """Each pack's footer, by two suffix reads (its trailer, then its footer) of each pack, its
+    size not known; or the FormatError (or FileNotFoundError) that reading it gave."""
+    found: dict[str, Footer | Exception] = {}
+    lengths: dict[str, int] = {}
+    trailers = remote.read_ranges([(pack_key(p), -pack.TRAILER_SIZE, None) for p in ids])
+    for pack_id, tail in zip(ids, trailers, strict=True):
+        try:
+            lengths[pack_id] = n = pack.parse_trailer(_read(tail), pack.MAX_LENGTH)
+            if n > FOOTER_MAX:
+                raise FormatError(f"a pack's footer of {n} bytes is too long to read")
+        except (FormatError, FileNotFoundError) as exc:
+            found[pack_id] = exc
+    wanted = [p for p in ids if p not in found]
+    suffixes = [(pack_key(p), -lengths[p] - pack.TRAILER_SIZE, None) for p in wanted]
+    for pack_id, read in zip(wanted, remote.read_ranges(suffixes), strict=True):
+        try:
+            entries, size = pack.parse_tail(data := _read(read))
+            found[pack_id] = Footer(entries, size, data)
+        except (FormatError, FileNotFoundError) as exc:
+            found[pack_id] = exc
+    return found
+
+
+def _read(result: bytes | BaseException) -> bytes:
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _kept(keep: str | None, index_id: str) -> bytes | None:

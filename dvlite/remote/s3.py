@@ -65,7 +65,13 @@ class S3Remote(AsyncFsspecRemote):
 
     async def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         # one GET, without s3fs's HEAD for the size first
-        return await self.fs._cat_file(path, start=start, end=end, max_concurrency=1)
+        try:
+            return await self.fs._cat_file(path, start=start, end=end, max_concurrency=1)
+        except OSError as exc:  # a range past the end (416): no bytes, as on other stores
+            cause = getattr(exc.__cause__, "response", {})
+            if start is None or cause.get("Error", {}).get("Code") != "InvalidRange":
+                raise
+            return b""
 
     async def _find(self, path: str) -> list[str]:
         # one LIST per 1,000 keys (s3fs's find asks twice more when nothing is there)

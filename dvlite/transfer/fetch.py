@@ -118,7 +118,12 @@ class Fetcher:
         if any(f.reason == "missing on remote" for f in self.failed):
             self.remote.check_reachable()  # a missing bucket is one error, not N missing objects
         return TransferResult(
-            self.remote.name, self.remote.url, self.moved, self.size, tuple(self.failed)
+            self.remote.name,
+            self.remote.url,
+            self.moved,
+            self.size,
+            tuple(self.failed),
+            warnings=(*self.remote.warnings,),
         )
 
 

@@ -147,7 +147,9 @@ def _push_roots(
                     moved += 1
                     size += max(obj.size, 0)
             _block_above(plan, set(errors), blocked)
-    result = TransferResult(rem.name, rem.url, moved, size, tuple(failed))
+    result = TransferResult(
+        rem.name, rem.url, moved, size, tuple(failed), warnings=(*rem.warnings,)
+    )
     if runs:
         from dvlite.transfer.runs import push_runs
 
