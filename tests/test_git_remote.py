@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from helpers import git
+from remote_helpers import FolderStore, stored_oids
 
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records.repo import Repo
@@ -18,9 +19,8 @@ def oid(text: str) -> str:
 
 
 def stored(store: Path) -> set[str]:
-    return {
-        f"xxh128:{p.parent.name}{p.name}" for p in (store / "objects").glob("*/*") if p.is_file()
-    }
+    """The objects a folder remote holds (whole, or named by an index file)."""
+    return stored_oids(FolderStore(store))
 
 
 def setup_remotes(repo: Repo, dvlite) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
