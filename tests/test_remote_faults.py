@@ -306,8 +306,8 @@ def test_a_fault_that_outlasts_the_retries_stops_with_one_line(
     proxy.fail("PUT", None, fault)
     line = one_line_error(invoke("push", "-j", "1"))
     assert line == "Error: " + says.format(proxy=proxy.url) + GAVE_UP
-    # one object at a time: the first is tried 1 + RETRIES times, then the push stops (no
-    # retries of s3fs or botocore multiply them)
+    # one file at a time: the first (format 2: the first pack) is tried 1 + RETRIES times, then
+    # the push stops (no retries of s3fs or botocore multiply them)
     low, high = attempts_of(fault)
     assert low <= proxy.count("PUT") <= high
     assert proxy.count("PUT", faulted=False) == 0
