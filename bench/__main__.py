@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from bench import (  # noqa: F401  (importing a module registers its workloads)
     core,
     git,
     pipelines,
+    remote_targets,
     remotes,
 )
 from bench.harness import FULL, QUICK, SCENARIOS, Harness, Options, drop_caches
@@ -40,6 +42,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="run only these workloads (repeatable)",
     )
     p.add_argument(
+        "--big-s3",
+        type=int,
+        metavar="MIB",
+        help="size of the big file of the S3 workload (bigs3), in MiB (default 256)",
+    )
+    p.add_argument(
         "--cold", action="store_true", help="drop the page cache before every timed command (root)"
     )
     p.add_argument(
@@ -63,9 +71,12 @@ def main(argv: list[str]) -> int:
         write_doc(None, {}, argv)
         console.print("wrote docs/benchmarks.md from bench/latest/")
         return 0
+    sizes = QUICK if args.quick else FULL
+    if args.big_s3:
+        sizes = dataclasses.replace(sizes, big_s3=args.big_s3 << 20)
     options = Options(
         runs=1 if args.quick and args.runs == 5 else args.runs,
-        sizes=QUICK if args.quick else FULL,
+        sizes=sizes,
         tools=tuple(t for t in args.only.split(",") if t),
         extra_tools=tuple(t for t in args.extra.split(",") if t),
         cold=args.cold,

@@ -62,3 +62,9 @@ def copy_in(src: Path, dest: Path) -> None:
         subprocess.run(["cp", "-r", str(src), str(dest)], check=True)
     else:
         shutil.copyfile(src, dest)
+
+
+def link_in(src: Path, dest: Path) -> None:
+    """Hard links to a data set's files, for a tool that only reads them; a file the run
+    changes must be replaced (unlinked, then written), never written in place."""
+    subprocess.run(["cp", "-al", str(src), str(dest)], check=True)

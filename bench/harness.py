@@ -47,12 +47,17 @@ class Sizes:
     folders: int = 100
     file_size: int = 4096
     big: int = 2 << 30  # the one big file
+    # the big file of the S3 workload: moto holds a multipart upload in memory and joins its
+    # parts in one request, which for 2 GiB outlasts the tools' 15 s read timeout
+    big_s3: int = 256 << 20
     growth_files: int = 200_000  # the growth dataset (same shape, 10x the files)
     growth_folders: int = 1_000
 
 
 FULL = Sizes()
-QUICK = Sizes(files=400, folders=4, big=8 << 20, growth_files=4_000, growth_folders=40)
+QUICK = Sizes(
+    files=400, folders=4, big=8 << 20, big_s3=8 << 20, growth_files=4_000, growth_folders=40
+)
 
 
 # -- tools ------------------------------------------------------------------------------------
@@ -60,12 +65,38 @@ QUICK = Sizes(files=400, folders=4, big=8 << 20, growth_files=4_000, growth_fold
 class Tool:
     name: str
     exe: str  # absolute path of the executable ("" for the baseline)
+    family: str = ""  # the tool a variant is a setting of ("dvlite" for "dvlite-16M")
+    pre: tuple[str, ...] = ()  # arguments before the command's own (a wrapper script's)
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
 
     def argv(self, *args: str) -> list[str]:
-        return [self.exe, *args]
+        return [self.exe, *self.pre, *args]
+
+    @property
+    def is_variant(self) -> bool:
+        return self.family != self.name
+
+
+# Variants: a tool run with one setting changed, measured beside it in the same run. Each
+# maps its name to (the tool it varies, the wrapper's arguments before the command's own;
+# none: the same executable, the workload applies the setting).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def variant(name: str, family: str, *pre: str) -> str:
+    VARIANTS[name] = (family, pre)
+    return name
 
 
 def find_tool(name: str) -> Tool:
+    if name in VARIANTS:
+        family, pre = VARIANTS[name]
+        base = find_tool(family)
+        # a wrapper script runs under the interpreter of the tool's own environment
+        return Tool(name, sys.executable, family, pre) if pre else Tool(name, base.exe, family)
     exe = BIN / name
     if not exe.exists():
         found = shutil.which(name)
@@ -93,6 +124,12 @@ class Scenario:
     max_runs: int | None = None  # cap for slow scenarios
     optional_tools: tuple[str, ...] = ()  # run only when asked for (--with)
     many_files: bool = True  # deletion of its runs is deferred to the end (see TRASH)
+    capped: tuple[str, ...] = ()  # the tools max_runs caps (all of them when empty)
+
+    def runs_of(self, tool: str, runs: int) -> int:
+        if self.max_runs is None or (self.capped and tool not in self.capped):
+            return runs
+        return min(runs, self.max_runs)
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -107,10 +144,11 @@ def scenario(
     max_runs: int | None = None,
     optional_tools: tuple[str, ...] = (),
     many_files: bool = True,
+    capped: tuple[str, ...] = (),
 ) -> Callable[[ScenarioFn], ScenarioFn]:
     def register(fn: ScenarioFn) -> ScenarioFn:
         SCENARIOS[name] = Scenario(
-            name, title, label, steps, fn, tools, max_runs, optional_tools, many_files
+            name, title, label, steps, fn, tools, max_runs, optional_tools, many_files, capped
         )
         return fn
 
@@ -151,8 +189,16 @@ def human(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GiB"
+
+
 def describe(fmt: str, sizes: Sizes) -> str:
-    return fmt.format(**asdict(sizes), big_size=human(sizes.big))
+    return fmt.format(**asdict(sizes), big_size=human(sizes.big), big_s3_size=human(sizes.big_s3))
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -169,13 +215,16 @@ class Sample:
 
 @dataclass(frozen=True)
 class Count:
-    """Requests a step sent to a server, by kind (HEAD, GET, PUT, LIST, ...)."""
+    """Requests a step sent to a server, by kind (HEAD, GET, PUT, LIST, ...), and the bytes
+    of their bodies: ``sent`` by the tool (uploads), ``received`` by it (downloads)."""
 
     scenario: str
     step: str
     tool: str
     run: int
     requests: dict[str, int]
+    sent: int = 0
+    received: int = 0
 
     @property
     def total(self) -> int:
@@ -237,6 +286,11 @@ class Run:
     def is_baseline(self) -> bool:
         return self.tool.name == BASELINE.name
 
+    @property
+    def is_dvlite(self) -> bool:
+        """dvlite or one of its variants."""
+        return self.tool.family == "dvlite"
+
     def sh(self, argv: list[str], cwd: Path | None = None) -> None:
         """Run an untimed set-up command; fail loudly."""
         proc = subprocess.run(
@@ -256,7 +310,7 @@ class Run:
             rmtree(self.dir)
         self.dir.mkdir(parents=True)
         self.sh(["git", "init", "-q"])
-        if self.tool.name == "dvlite":
+        if self.is_dvlite:
             self.sh(self.tool.argv("init"))
         elif self.tool.name == "dvc":
             self.sh(self.tool.argv("init", "-q"))
@@ -301,10 +355,12 @@ class Run:
         self.harness.record(sample)
         return seconds
 
-    def count(self, step: str, requests: dict[str, int]) -> None:
-        """Record the requests the last timed ``step`` sent to a server."""
+    def count(self, step: str, requests: dict[str, int], sent: int = 0, received: int = 0) -> None:
+        """Record the requests the last timed ``step`` sent to a server, and their bytes."""
         self.harness.record_count(
-            Count(self.scenario.name, step, self.tool.name, self.index, dict(requests))
+            Count(
+                self.scenario.name, step, self.tool.name, self.index, dict(requests), sent, received
+            )
         )
 
 
@@ -351,6 +407,16 @@ class Results:
         r = self.requests(sc, step, tool)
         return None if r is None else sum(r.values())
 
+    def transferred(self, sc: str, step: str, tool: str) -> tuple[int, int] | None:
+        """Median bytes (sent, received) of a step's runs."""
+        runs = [c for c in self.counts if (c.scenario, c.step, c.tool) == (sc, step, tool)]
+        if not runs:
+            return None
+        return (
+            int(statistics.median(c.sent for c in runs)),
+            int(statistics.median(c.received for c in runs)),
+        )
+
     def ratio(self, sc: str, step: str, slow: str = "dvc", fast: str = "dvlite") -> float | None:
         a, b = self.median(sc, step, slow), self.median(sc, step, fast)
         return a / b if a is not None and b else None
@@ -395,18 +461,22 @@ class Harness:
     def record(self, sample: Sample) -> None:
         self.results.samples.append(sample)
         self.progress(
-            f"  {sample.scenario:<8} {sample.step:<22} {sample.tool:<7} run {sample.run + 1}: "
+            f"  {sample.scenario:<8} {sample.step:<22} {sample.tool:<10} run {sample.run + 1}: "
             f"{sample.seconds:8.3f} s  {sample.max_rss_kib / 1024:7.1f} MiB"
         )
 
     def record_count(self, count: Count) -> None:
         self.results.counts.append(count)
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(count.requests.items()))
-        self.progress(f"  {'':<8} {'':<22} {count.tool:<7} {count.total:,} requests ({kinds})")
+        self.progress(
+            f"  {'':<8} {'':<22} {count.tool:<10} {count.total:,} requests ({kinds}); "
+            f"{human_bytes(count.sent)} sent, {human_bytes(count.received)} received"
+        )
 
     def tools_for(self, sc: Scenario) -> list[Tool]:
         wanted = set(self.options.tools) | set(self.options.extra_tools)
-        names = [t for t in sc.tools if t in wanted]
+        # a variant of a tool that is run (dvlite-f1 of dvlite) runs with it
+        names = [t for t in sc.tools if t in wanted or VARIANTS.get(t, ("",))[0] in wanted]
         names += [t for t in sc.optional_tools if t in self.options.extra_tools]
         return [BASELINE if n == BASELINE.name else find_tool(n) for n in names]
 
@@ -419,13 +489,15 @@ class Harness:
                 continue
             if not tools:
                 continue
-            runs = self.options.runs if sc.max_runs is None else min(self.options.runs, sc.max_runs)
-            if runs < self.options.runs:
+            runs = self.options.runs
+            capped = [t.name for t in tools if sc.runs_of(t.name, runs) < runs]
+            if capped:
                 self.results.notes.append(
-                    f"{sc.name}: {runs} runs (capped, it is slow), not {self.options.runs}"
+                    f"{sc.name}: {sc.runs_of(capped[0], runs)} run(s) of {', '.join(capped)} "
+                    f"(capped, it is slow), not {runs}"
                 )
-            names = ", ".join(t.name for t in tools)
-            self.progress(f"{describe(sc.title, self.options.sizes)}: {runs} runs of {names}")
+            names = ", ".join(f"{t.name} ×{sc.runs_of(t.name, runs)}" for t in tools)
+            self.progress(f"{describe(sc.title, self.options.sizes)}: runs of {names}")
             try:
                 self._run_scenario(sc, tools, runs)
             except BenchError as exc:
@@ -439,6 +511,8 @@ class Harness:
     def _run_scenario(self, sc: Scenario, tools: list[Tool], runs: int) -> None:
         for i in range(runs):
             for tool in tools:  # alternate: dvlite, dvc, dvlite, dvc, ...
+                if i >= sc.runs_of(tool.name, runs):
+                    continue
                 r = Run(self, sc, tool, i)
                 try:
                     sc.fn(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -18,6 +19,7 @@ from bench.harness import (
     ROOT,
     SCENARIOS,
     TARGETS,
+    VARIANTS,
     WORK,
     Results,
     Sizes,
@@ -25,6 +27,7 @@ from bench.harness import (
     bench_env,
     describe,
     find_tool,
+    human_bytes,
 )
 
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -53,14 +56,21 @@ def _name(tool: str) -> str:
     return "floor" if tool == FLOOR else tool
 
 
+def _tools(results: Results) -> list[str]:
+    """The tools of the main tables (variants of dvlite have their own)."""
+    return [t for t in results.tools() if t not in VARIANTS]
+
+
 def table_rows(results: Results) -> tuple[list[str], list[list[str]]]:
-    tools = results.tools()
+    tools = _tools(results)
     floor = FLOOR in tools
     header = ["workload", "step", *[f"{_name(t)} (median)" for t in tools]]
     header += ["dvc / dvlite", *(["dvlite / floor"] if floor else [])]
     header += [*[f"{t} peak MiB" for t in tools if t != FLOOR], "runs"]
     rows = []
     for sc, step in results.rows():
+        if all(results.median(sc, step, t) is None for t in tools):
+            continue  # measured for variants only
         row = [label(sc, results.sizes), step]
         row += [_secs(results.median(sc, step, t)) for t in tools]
         row.append(_x(results.ratio(sc, step)))
@@ -80,19 +90,54 @@ def _requests(counts: dict[str, int] | None) -> str:
     return f"{sum(counts.values()):,}" + (f" ({kinds})" if kinds else "")
 
 
+def _bytes(moved: tuple[int, int] | None) -> str:
+    return "—" if moved is None else f"{human_bytes(moved[0])} / {human_bytes(moved[1])}"
+
+
 def request_rows(results: Results) -> tuple[list[str], list[list[str]]]:
-    """Requests each tool sent per step (the run with the median count)."""
-    tools = list(dict.fromkeys(c.tool for c in results.counts))
-    header = ["workload", "step", *[f"{_name(t)} requests" for t in tools], "dvc / dvlite"]
+    """Requests each tool sent per step (the run with the median count), and the bytes of
+    their bodies it sent and received (medians)."""
+    tools = [t for t in dict.fromkeys(c.tool for c in results.counts) if t not in VARIANTS]
+    header = ["workload", "step"]
+    for t in tools:
+        header += [f"{_name(t)} requests", f"{_name(t)} sent / received"]
+    header.append("dvc / dvlite")
     rows = []
     steps = dict.fromkeys((c.scenario, c.step) for c in results.counts)
     for sc, step in steps:
         row = [label(sc, results.sizes), step]
-        row += [_requests(results.requests(sc, step, t)) for t in tools]
+        for t in tools:
+            row += [
+                _requests(results.requests(sc, step, t)),
+                _bytes(results.transferred(sc, step, t)),
+            ]
         mine, theirs = (results.requests_total(sc, step, t) for t in ("dvlite", "dvc"))
         row.append(_x(theirs / mine) if mine and theirs is not None else "—")
         rows.append(row)
     return header, rows
+
+
+def variant_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    """dvlite beside its variants (one setting changed), where a variant ran: median time,
+    its ratio to dvlite's, and requests (the median run's)."""
+    variants = [t for t in results.tools() if t in VARIANTS]
+    header = ["workload", "step", "dvlite (median)"]
+    header += [f"{t} (median, × dvlite)" for t in variants]
+    rows = []
+    for sc, step in results.rows():
+        if all(results.median(sc, step, t) is None for t in variants):
+            continue
+        row = [label(sc, results.sizes), step, _cell(results, sc, step, "dvlite")]
+        for t in variants:
+            r = results.ratio(sc, step, slow=t, fast="dvlite")
+            row.append(_cell(results, sc, step, t) + ("" if r is None else f", {r:.2f}×"))
+        rows.append(row)
+    return header, rows
+
+
+def _cell(results: Results, sc: str, step: str, tool: str) -> str:
+    n = results.requests_total(sc, step, tool)
+    return _secs(results.median(sc, step, tool)) + ("" if n is None else f" ({n:,} req)")
 
 
 def verdicts(results: Results) -> list[tuple[str, Verdict]]:
@@ -112,13 +157,9 @@ def show(results: Results, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     if results.counts:
-        header, rows = request_rows(results)
-        requests = Table(title="Requests sent to the S3 server (median run)")
-        for i, h in enumerate(header):
-            requests.add_column(h, justify="left" if i < 2 else "right")
-        for row in rows:
-            requests.add_row(*row)
-        console.print(requests)
+        _print(console, "Requests sent to the S3 server (median run)", *request_rows(results))
+    if any(t in VARIANTS for t in results.tools()):
+        _print(console, "dvlite beside its variants (same run)", *variant_rows(results))
     targets = Table(title="Targets")
     targets.add_column("target")
     targets.add_column("result")
@@ -129,6 +170,15 @@ def show(results: Results, console: Console) -> None:
     console.print(targets)
     for note in results.notes:
         console.print(f"note: {note}")
+
+
+def _print(console: Console, title: str, header: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for i, h in enumerate(header):
+        table.add_column(h, justify="left" if i < 2 else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 # -- machine facts ----------------------------------------------------------------------------
@@ -215,7 +265,7 @@ def markdown(results: Results, runs: list[dict[str, Any]]) -> str:
         lines.append("")
     if load := _load_line(results):
         lines += [load, ""]
-    if FLOOR in results.tools():
+    if FLOOR in _tools(results):
         lines += [
             "_floor_: the same bytes moved without the tool — `cat a > b` for one big file, "
             "`cp -r` for the folder of small files, a plain s3fs bulk `put`/`get` of the same "
@@ -226,10 +276,19 @@ def markdown(results: Results, runs: list[dict[str, Any]]) -> str:
     if results.counts:
         lines += [
             "",
-            "Requests sent to the S3 server per step (the run with the median count):",
+            "Requests sent to the S3 server per step, by kind (the run with the median count), "
+            "and the bytes of their bodies the tool sent / received (medians):",
             "",
         ]
         lines += _table(*request_rows(results))
+    if any(t in VARIANTS for t in results.tools()):
+        lines += [
+            "",
+            "dvlite beside its variants in the same run (one setting changed; `dvlite-16M`: "
+            "packs of 16 MiB instead of 32, `dvlite-f1`: a format-1 remote, loose objects):",
+            "",
+        ]
+        lines += _table(*variant_rows(results))
     lines += [
         "",
         "| target | result | |",
@@ -273,12 +332,16 @@ def load_latest() -> tuple[Results, list[dict[str, Any]]]:
     """The latest results of every workload this harness knows, merged, in workload order."""
     merged = Results()
     runs: list[dict[str, Any]] = []
+    big_s3: int | None = None
     for sc in SCENARIOS:
         path = LATEST / f"{sc}.json"
         if not path.exists():
             continue
         record = json.loads(path.read_text())
         part = Results.from_dict(record)
+        if sc == "bigs3":  # the one workload of this size: it may be set apart (--big-s3)
+            big_s3 = part.sizes.big_s3
+            part.sizes = dataclasses.replace(part.sizes, big_s3=Sizes().big_s3)
         if not runs:
             merged.sizes, merged.cold = part.sizes, part.cold
         elif part.sizes != merged.sizes:
@@ -287,6 +350,8 @@ def load_latest() -> tuple[Results, list[dict[str, Any]]]:
         merged.counts += part.counts
         merged.notes += part.notes
         runs.append(record)
+    if big_s3 is not None:
+        merged.sizes = dataclasses.replace(merged.sizes, big_s3=big_s3)
     return merged, runs
 
 
