@@ -200,3 +200,61 @@ os.write = slow_write
 from dvlite.cli import main
 main(sys.argv[1:])
 """
+
+
+# dvlite that SIGKILLs itself once it has written `argv[1]` bytes, to files (os.write) or to
+# sockets (send): the write that crosses the limit is cut short there, so a push dies in the
+# middle of a pack on a folder, of a request on S3. Packs are sealed at `argv[2]` bytes and
+# objects from `argv[3]` bytes stay whole (0: dvlite's own sizes), so a small push writes
+# several of each. `[sys.executable, "-c", KILL_AFTER, k, pack_size, whole_min, *args]`; at
+# exit (when not killed) it prints `written N` on stderr.
+KILL_AFTER = """
+import atexit, os, signal, socket, sys
+limit, pack_size, whole_min = map(int, sys.argv[1:4])
+written = 0
+def counted(real):
+    def write(where, data, *rest):
+        global written
+        data = memoryview(data).cast("B")
+        if written + len(data) >= limit:
+            real(where, data[: limit - written], *rest)
+            os.kill(os.getpid(), signal.SIGKILL)
+        n = real(where, data, *rest)
+        written += len(data) if n is None else n
+        return n
+    return write
+os.write = counted(os.write)
+socket.socket.send = counted(socket.socket.send)
+socket.socket.sendall = counted(socket.socket.sendall)
+atexit.register(lambda: sys.stderr.write(f"written {written}\\n"))
+from dvlite.remote import packed
+packed.PACK_SIZE = pack_size or packed.PACK_SIZE
+packed.WHOLE_MIN = whole_min or packed.WHOLE_MIN
+from dvlite.cli import main
+main(sys.argv[4:])
+"""
+
+# dvlite that, once it has read what the remote holds (its index files, the first time), says
+# so with a file in the folder `argv[1]` and waits until `argv[2]` files are there: processes
+# started with it all plan against the same remote before any of them writes there.
+# `[sys.executable, "-c", BARRIER, folder, n, *args]`
+BARRIER = """
+import os, sys, time
+from dvlite.remote import packed
+folder, n = sys.argv[1], int(sys.argv[2])
+load, waited = packed.load_catalog, []
+def load_then_wait(*args, **kwargs):
+    catalog = load(*args, **kwargs)
+    if not waited:
+        waited.append(True)
+        open(os.path.join(folder, str(os.getpid())), "x").close()
+        deadline = time.monotonic() + 60
+        while len(os.listdir(folder)) < n:
+            if time.monotonic() > deadline:
+                sys.exit("barrier: the others never came")
+            time.sleep(0.005)
+    return catalog
+packed.load_catalog = load_then_wait
+from dvlite.cli import main
+main(sys.argv[3:])
+"""
