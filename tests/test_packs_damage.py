@@ -307,3 +307,41 @@ def test_a_pack_no_index_names_is_reported_and_harmless(project: Repo, store: St
         "checked 15 objects on remote 'store': all good\n"
     )
     assert json.loads(invoke("fsck", "--remote", "--json").stdout)["orphan_packs"] == 1
+
+
+def test_a_footer_too_long_to_read_is_damage_not_a_memory_spike(
+    project: Repo, store: Store
+) -> None:
+    [key] = packs(store)
+    data = bytearray(store.read(key))
+    huge = (1 << 40) - (1 << 40) % pack.ROW_SIZE  # a TiB of footer rows, claimed
+    data[-pack.TRAILER_SIZE : -pack.TRAILER_SIZE + 8] = struct.pack("<Q", huge)
+    store.write(key, bytes(data))
+    result = invoke("fsck", "--remote")
+    assert result.exit_code == 1
+    assert f"damaged: {store.url}/{key}: its footer: a pack's footer of {huge} bytes" in (
+        result.stdout
+    )
+    assert "(its objects intact)" in result.stdout  # the index still says where they are
+
+
+def test_a_damaged_index_file_and_a_pack_with_no_footer(
+    project: Repo, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [index] = index_files(store)
+    flip_byte(store, index, 40)
+    [key] = packs(store)
+    store.write(key, store.read(key)[:-1])  # no trailer: nothing says what it holds
+    there = clone(project.root, monkeypatch)
+    result = invoke("pull")
+    warning, *error = result.stderr.splitlines()
+    assert warning.startswith("Warning: remote 'store'")
+    assert warning.endswith(
+        "rebuilt from the footers of 0 pack(s) as "
+        f"{store.url}/{next(iter(index_files(store)))} (1 pack(s) with no readable footer: "
+        "see `dvlite fsck --remote`)"
+    )
+    assert error[0].startswith("Error: ")
+    assert "missing on remote: data (" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (there / "data").exists()
