@@ -1,6 +1,7 @@
-"""An interrupted `gc --cloud` leaves no tree on the remote without its children, and `push` and
-`status --remote` look for every object themselves, so a remote a tree of which has lost its
-contents (an older gc, killed) is reported and repaired rather than taken at its word."""
+"""On a format 1 remote (loose objects), an interrupted `gc --cloud` leaves no tree without its
+children, and `push` and `status --remote` look for every object themselves, so a remote a tree
+of which has lost its contents (an older gc, killed) is reported and repaired rather than taken
+at its word. (Format 2, packs: tests/test_gc_packs.py and test_gc_packs_crash.py.)"""
 
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ def test_a_tree_whose_files_are_gone_is_reported_and_pushed_again(
         (root / "data" / name).write_text(text)
     ok(dvlite("add", "data"))
     add_remote(store)
+    ok(dvlite("remote", "modify", "store", "format", "1"))
     commit(root, "data")
     ok(dvlite("push"))
     assert dvlite("status", "--remote", "-q").exit_code == 0
@@ -147,6 +149,7 @@ def test_killed_gc_cloud_leaves_every_tree_whole(
 ) -> None:
     store = tmp_path_factory.mktemp("store")
     ok(dvlite("remote", "add", "-d", "store", str(store)))
+    ok(dvlite("remote", "modify", "store", "format", "1"))
     ok(dvlite("remote", "modify", "store", "jobs", "1"))  # one deletion at a time
     commit(repo.root, "remote")
     _revisions(repo, dvlite)
@@ -224,6 +227,7 @@ def test_gc_cloud_deletes_in_waves_parents_first(
 ) -> None:
     store = tmp_path_factory.mktemp("store")
     ok(dvlite("remote", "add", "-d", "store", str(store)))
+    ok(dvlite("remote", "modify", "store", "format", "1"))
     (repo.root / "data" / "a" / "b").mkdir(parents=True)
     (repo.root / "data" / "a" / "b" / "deep.txt").write_text("deep")
     (repo.root / "data" / "a" / "mid.txt").write_text("mid")
@@ -259,6 +263,8 @@ def test_gc_cloud_without_force_keeps_the_children_of_a_tree_it_keeps(
     a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
     ok(dvlite("remote", "add", "-d", "a", str(a)))
     ok(dvlite("remote", "add", "b", str(b)))
+    for name in ("a", "b"):
+        ok(dvlite("remote", "modify", name, "format", "1"))
     root = repo.root
     (root / "data").mkdir()
     (root / "data" / "1.txt").write_text("one")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from helpers import git
+from pack_helpers import held, keys_under
 from remote_helpers import FolderStore, stored_oids
 
 from dvlite.objects.hashing import oid_of_bytes
@@ -139,6 +140,7 @@ def test_gc_removes_what_a_remote_holds_and_keeps_the_only_copies(repo: Repo, dv
 
 def test_gc_cloud(repo: Repo, dvlite) -> None:
     _origin, store = setup_remotes(repo, dvlite)
+    assert dvlite("remote", "modify", "store", "gc_grace", "0").exit_code == 0
     root = repo.root
     for version in ("v1", "v2", "v3"):
         (root / "model.bin").write_text(version)
@@ -146,18 +148,22 @@ def test_gc_cloud(repo: Repo, dvlite) -> None:
         git(root, "commit", "-qm", version)
         assert dvlite("push").exit_code == 0
     git(root, "tag", "release", "HEAD~1")  # v2
+    assert len(keys_under(store, "index")) == 3  # one index file a push
 
     # one remote only: removing from it would leave v1 nowhere, so without --force it stays
     result = dvlite("gc", "-T", "--cloud", "--json")
     data = json.loads(result.stdout)
     assert (data["removed"], data["cloud_removed"]) == ([oid("v1")], [])
     assert data["cloud_kept_only_copy"] == [oid("v1")]
-    assert stored(store) == {oid("v1"), oid("v2"), oid("v3")}
+    assert held(store) == {oid("v1"), oid("v2"), oid("v3")}
+    # nothing dropped, but the three index files and packs merged into one each
+    assert len(keys_under(store, "index")) == len(keys_under(store, "packs")) == 1
 
     # a second remote with a copy makes it safe
     backup = root.parent / "backup"
     backup.mkdir()
     assert dvlite("remote", "add", "backup", str(backup)).exit_code == 0
+    assert dvlite("remote", "modify", "backup", "gc_grace", "0").exit_code == 0
     assert dvlite("pull", "--rev", "HEAD~2").exit_code == 0
     assert dvlite("push", "-r", "backup", "--rev", "HEAD~2").exit_code == 0
     result = dvlite("gc", "-T", "--cloud", "--dry")
@@ -167,15 +173,16 @@ def test_gc_cloud(repo: Repo, dvlite) -> None:
         "would remove 1 object (2 B) from the cache\n"
         "would remove 1 object from the remote store\n"
     )
-    assert stored(store) == {oid("v1"), oid("v2"), oid("v3")}
+    assert held(store) == {oid("v1"), oid("v2"), oid("v3")}
     result = dvlite("gc", "-T", "--cloud")
     assert result.exit_code == 0
-    assert stored(store) == {oid("v2"), oid("v3")}
-    assert stored(backup) == {oid("v1"), oid("v3")}  # push --rev sends the workspace's too
+    assert held(store) == {oid("v2"), oid("v3")}
+    assert held(backup) == {oid("v1"), oid("v3")}  # push --rev sends the workspace's too
 
     result = dvlite("gc", "-w", "--cloud", "-r", "backup", "-f")
     assert result.stdout == (
         "removed 1 object (2 B) from the cache\nremoved 1 object from the remote backup\n"
     )
-    assert stored(backup) == {oid("v3")}
+    assert held(backup) == {oid("v3")}
     assert set(repo.cache.iter_oids()) == {oid("v3")}
+    assert len(keys_under(backup, "packs")) == 1

@@ -1,4 +1,5 @@
-"""The API of remotes: remote add/remove/list, push, fetch, pull, status --remote, fsck --remote."""
+"""The API of remotes: remote add/remove/list/repack, push, fetch, pull, status --remote,
+fsck --remote."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dvlite.api.base import Paths, StrPath, open_repo, paths_in
 from dvlite.git.history import Revisions
 
 if TYPE_CHECKING:
+    from dvlite.ops.remote_repack import RemoteRepackResult
     from dvlite.ops.remote_status import RemoteFsckResult, RemoteStatus
     from dvlite.progress import Progress
     from dvlite.remote import RemoteConfig
@@ -132,3 +134,13 @@ def fsck_remote(
     from dvlite.ops.remote_status import fsck_remote as do_fsck_remote
 
     return do_fsck_remote(open_repo(repo), remote=remote, jobs=jobs, progress=progress)
+
+
+def remote_repack(
+    name: str | None = None, *, dry: bool = False, repo: StrPath | None = None
+) -> RemoteRepackResult:
+    """``dvlite remote repack``: pack a format 1 remote's objects (then its config says format 2),
+    or merge a format 2 remote's index files and rewrite its small or sparse packs."""
+    from dvlite.ops.remote_repack import remote_repack as do_remote_repack
+
+    return do_remote_repack(open_repo(repo), name, dry=dry)

@@ -1,4 +1,4 @@
-"""Commands for remotes: remote add/list/remove/modify/default, push, fetch, pull."""
+"""Commands for remotes: remote add/list/remove/modify/default/repack, push, fetch, pull."""
 
 from __future__ import annotations
 
@@ -104,6 +104,40 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool) -> None:
     if current is None:
         ctx.exit(1)
     click.echo(current)
+
+
+@remote.command("repack")
+@click.argument("name", required=False)
+@flag("--dry", help="Only say what would be done.")
+@json_option
+def remote_repack(name: str | None, dry: bool, as_json: bool) -> None:
+    """Pack a remote's objects into few packs named by one index file. A format 1 remote
+    (loose objects) becomes format 2: its small objects are packed, and remote.NAME.format is
+    set to 2. On a format 2 remote, index files are merged and small or mostly dead packs
+    rewritten. Nothing is dropped (`gc --cloud` does that); nothing younger than
+    remote.NAME.gc_grace seconds (default 3600) is rewritten or deleted."""
+    from dvlite.ops.remote_repack import remote_repack as do_repack
+
+    result = do_repack(open_repo(), name, dry=dry)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    r, out = result.repacked, console()
+    for problem in r.damaged:
+        click.echo(f"Warning: could not read {problem}; left as it was", err=True)
+    done = [
+        (r.loose_packed, "pack", "packed", "whole object"),
+        (r.packs_rewritten, "rewrite", "rewrote", "pack"),
+        (r.indexes_removed, "replace", "replaced", "index file"),
+        (r.packs_removed, "remove", "removed", "unused pack"),
+        (r.packs_written, "write", "wrote", "new pack"),
+    ]
+    said = [
+        f"{'would ' + now if dry else past} {plural(n, what)}" for n, now, past, what in done if n
+    ]
+    out.print(f"remote {result.remote}: " + (", ".join(said) if said else "nothing to repack"))
+    if result.format == 1 and not dry:
+        out.print(f"remote.{result.remote}.format is now 2: commit .dvlite/config")
 
 
 # -- transfers -------------------------------------------------------------------------------

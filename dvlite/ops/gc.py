@@ -18,7 +18,11 @@ from dvlite.objects import fsutil, tree
 from dvlite.objects.tree import DIR, Tree
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
-from dvlite.remote import configured, open_remote
+from dvlite.remote import configured, open_remote, repack
+from dvlite.remote.config import parse_grace
+from dvlite.remote.lock import RemoteLock
+from dvlite.remote.repack import Repacked
+from dvlite.remote.survey import survey
 from dvlite.transfer.roots import cached_tree
 from dvlite.transfer.synced import cached_below
 
@@ -37,9 +41,13 @@ class GcResult:
     runs_removed: list[str] = field(default_factory=list)  # entries naming removed objects
     cloud_runs_removed: list[str] = field(default_factory=list)
     cloud_tmp_removed: list[str] = field(default_factory=list)  # killed pushes' temporary files
+    cloud_repack: Repacked | None = None  # format 2: the packs and index files rewritten
 
     def to_dict(self) -> dict[str, object]:  # in JSON, only_copy is kept_only_copy
-        return {k.replace("only_copy", "kept_only_copy"): v for k, v in asdict(self).items()}
+        found = {k.replace("only_copy", "kept_only_copy"): v for k, v in asdict(self).items()}
+        if self.cloud_repack is None:  # not a format 2 remote
+            del found["cloud_repack"]
+        return found
 
 
 def used_objects(repo: Repo, commits: Iterable[str]) -> set[str]:
@@ -76,20 +84,28 @@ def gc(
     and, with ``cloud``, from the remote (``dry``: only say what would go). Without ``force``
     no object is left without a copy: one leaves the cache only when a remote keeps it, and
     the remote only when another remote holds it too. A run-cache entry goes with any object
-    it names, so none points at a missing object."""
-    with repo.lock():
+    it names, so none points at a missing object. On a format 2 remote the packs are
+    rewritten (remote/repack.py): nothing younger than ``remote.NAME.gc_grace`` is deleted."""
+    with repo.lock(), contextlib.ExitStack() as stack:
         if revisions and not repo.uses_git:
             raise DvliteError("this repository has no git: only the workspace can be kept (-w)")
         used = used_objects(repo, revisions.commits(repo) if revisions else [])
         unused = [oid for oid in repo.cache.iter_oids() if oid not in used]
         result = GcResult(used=len(used), dry=dry)
-        target = None
+        target = lock = surveyed = planned = None
         cloud_drop: set[str] = set()
         trees: dict[str, Tree] = {}  # the trees among the remote's unused objects
         if cloud:
             target = open_remote(repo, remote)
             result.remote = target.name
-            listed = target.list_oids()
+            if not dry:  # one gc (or repack) of a remote at a time
+                lock = stack.enter_context(RemoteLock(target, "gc"))
+            if target.format == 2:
+                grace = parse_grace(target.name, target.options.get("gc_grace"))
+                surveyed = survey(target, grace, time.time())
+                listed = surveyed.oids
+            else:
+                listed = target.list_oids()
             if not listed:
                 target.check_reachable()  # a missing bucket lists as empty: say so instead
             on_target = sorted(listed - used)
@@ -103,6 +119,9 @@ def gc(
                 # a tree that stays keeps what is below it, even where another remote has that
                 kept = dict.fromkeys(trees.keys() - cloud_drop, DIR)
                 cloud_drop -= cached_below(repo, kept).keys()
+            if surveyed is not None:  # what is younger than the grace period stays
+                planned = repack.plan(surveyed, cloud_drop, is_tree=lambda o: _is_tree(repo, o))
+                cloud_drop = planned.dropped
             result.cloud_removed = sorted(cloud_drop)
         holders = {} if force else _holders(repo, unused)
         for oid in unused:
@@ -131,11 +150,18 @@ def gc(
             result.cloud_tmp_removed = [target.display(p) for p in stale]
             if stale and not dry:
                 target.delete_tmp(stale)
-            if cloud_drop and not dry:
+            if surveyed is not None and planned is not None:  # format 2: repack
+                if lock is None:  # dry
+                    result.cloud_repack = Repacked.of_plan(planned)
+                else:
+                    target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
+                    result.cloud_repack = repack.apply(target, surveyed, planned, lock)
+            elif cloud_drop and lock is not None:
                 # a new mark first: every clone's record of what it verified there is void
                 older = target.gc_marks()
                 target.add_gc_mark()
                 target.delete_runs(result.cloud_runs_removed)  # entries first, then objects
+                lock.check()
                 for wave in deletion_waves(cloud_drop, trees):
                     target.delete(wave)  # a wave is complete before the next one starts
                 target.delete_gc_marks(older)
@@ -173,6 +199,10 @@ def _holders(repo: Repo, oids: list[str], skip: str | None = None) -> dict[str, 
         for oid in open_remote(repo, name).exists(oids):
             found.setdefault(oid, set()).add(name)
     return found
+
+
+def _is_tree(repo: Repo, oid: str) -> bool:
+    return cached_tree(repo, oid) is not None
 
 
 def _remove(path: str) -> None:

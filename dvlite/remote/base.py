@@ -9,7 +9,7 @@ import functools
 import os
 import re
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -19,6 +19,7 @@ from dvlite.objects.store import verified
 from dvlite.progress import Advance
 from dvlite.remote import errors, packed
 from dvlite.remote.config import RemoteConfig, parse_format, parse_timeout, positive, protocol_of
+from dvlite.remote.maintenance import Maintenance
 from dvlite.remote.packed import Obj
 from dvlite.remote.retry import Retry
 from dvlite.secrets import mask_url, scrub
@@ -37,7 +38,7 @@ T = TypeVar("T")
 Maybe: TypeAlias = "T | Awaitable[T]"  # what one object's operation returns: async remotes await it
 
 
-class Remote(ABC):
+class Remote(Maintenance):
     """One configured remote. Batch operations; errors come out as ``RemoteError``."""
 
     def __init__(

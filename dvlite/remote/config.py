@@ -24,7 +24,7 @@ S3_OPTIONS = (
     "secret_access_key",
     "session_token",
 )
-COMMON_OPTIONS = ("url", "jobs", "timeout", "format")
+COMMON_OPTIONS = ("url", "jobs", "timeout", "format", "gc_grace")
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,24 @@ def parse_format(name: str, raw: str | None) -> str:
 def parse_timeout(name: str, raw: str | None) -> float:
     """``remote.NAME.timeout``: seconds, a number above 0 (``TIMEOUT`` when unset)."""
     return TIMEOUT if raw is None else positive(name, "timeout", raw, float, "a number of seconds")
+
+
+GC_GRACE = 3600.0  # seconds: gc --cloud deletes no pack, index or object file younger than this
+
+
+def parse_grace(name: str, raw: str | None) -> float:
+    """``remote.NAME.gc_grace``: seconds, 0 or more (``GC_GRACE`` when unset)."""
+    if raw is None:
+        return GC_GRACE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < math.inf:
+        raise ConfigError(
+            f"remote.{name}.gc_grace must be a number of seconds, 0 or more, not {raw!r}"
+        )
+    return value
 
 
 def positive(name: str, key: str, raw: str, kind: Callable[[str], float], what: str) -> float:

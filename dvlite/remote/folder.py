@@ -5,6 +5,7 @@ the way and renamed into place once complete), beside them ``runs/`` and ``gc/``
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -121,3 +122,34 @@ class FolderRemote(Remote):
         with open(path, "rb") as f:
             f.seek(max(start + os.fstat(f.fileno()).st_size, 0) if start < 0 else start)
             return then(f.read() if end is None else f.read(end - start))
+
+    # -- maintenance (gc --cloud, remote repack) --------------------------------------------
+    def _find_times(self, path: str) -> dict[str, tuple[float | None, int]]:
+        found: dict[str, tuple[float | None, int]] = {}
+        for folder, _, names in os.walk(path):
+            for name in names:
+                full = os.path.join(folder, name)
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    st = os.lstat(full)
+                    found[full] = (st.st_mtime, st.st_size)
+        return found
+
+    def _create(self, path: str, data: bytes) -> bool:
+        if not os.path.isdir(self.root):  # a lock makes no remote where there is none
+            raise FileNotFoundError(errno.ENOENT, "no such folder", self.root)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = fsutil.tmp_name(path)
+        try:
+            fsutil.write_new(tmp, data, 0o644, fsync=True)
+            try:
+                os.link(tmp, path)  # complete when it appears, and never over another's
+            except FileExistsError:
+                return False
+            except OSError:  # a filesystem without hard links: O_EXCL, written in place
+                try:
+                    fsutil.write_new(path, data, 0o644, fsync=True)
+                except FileExistsError:
+                    return False
+            return True
+        finally:
+            fsutil.discard(tmp)

@@ -16,10 +16,12 @@ from dvlite.objects.hashing import CHUNK, hash_file, hasher, oid_from_hasher
 from dvlite.objects.store import check, verified
 from dvlite.progress import Advance, FileBytes
 from dvlite.remote.fsspec_remote import (
+    CREATE_SETTLE,
     OBJECT_STORES,
     FsspecBase,
     new_tmp,
     progress_callback,
+    times_of,
 )
 from dvlite.remote.packed import Obj
 from dvlite.remote.retry import Retry
@@ -122,6 +124,20 @@ class AsyncFsspecRemote(FsspecBase):
     async def _range(self, path: str, start: int, end: int | None, then: Callable[[bytes], T]) -> T:
         data = await self._cat(path, start, end)
         return await asyncio.to_thread(then, data)
+
+    async def _find_times(self, path: str) -> dict[str, tuple[float | None, int]]:
+        try:
+            return times_of(await self.fs._find(path, detail=True))
+        except FileNotFoundError:
+            return {}
+
+    async def _create(self, path: str, data: bytes) -> bool:
+        # as FsspecRemote._create: look, write, read back after a moment
+        if await self.fs._exists(path):
+            return False
+        await self._write(path, data)
+        await asyncio.sleep(CREATE_SETTLE)
+        return bytes(await self._cat(path)) == data
 
     async def _store(self, dest: str, send: Callable[[str], Awaitable[None]]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import os
 import re
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +39,7 @@ EXTRAS = {
 # stores where an object appears only when completely written (no temporary name needed)
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"})
 # Asking object by object costs one request each; listing costs one request per 1,000 keys.
+CREATE_SETTLE = 0.2  # seconds between writing a lock file and reading it back, without create-only
 EXISTS_MAX = 64  # up to this many objects, always ask object by object
 _KEY = re.compile(r".*/([0-9a-f]{2})/([0-9a-f]{30})")  # an object's or a run-cache entry's path
 
@@ -106,14 +108,13 @@ class FsspecBase(Remote):
     def list_tmp(self) -> list[tuple[str, float]]:
         if self.protocol in OBJECT_STORES:
             return []  # written in place: an object appears only once complete
-        found = []
         listed = self._once(lambda root: self.fs.find(root, detail=True), self.root)
-        for path, info in ({} if isinstance(listed, FileNotFoundError) else listed).items():
-            if fsutil.is_tmp_name(path.rsplit("/", 1)[-1]):
-                mtime = info.get("mtime") or info.get("LastModified") or 0
-                when = mtime.timestamp() if hasattr(mtime, "timestamp") else float(mtime)
-                found.append((path, when))
-        return sorted(found)
+        times = times_of({} if isinstance(listed, FileNotFoundError) else listed)
+        return sorted(
+            (path, mtime or 0.0)
+            for path, (mtime, _) in times.items()
+            if fsutil.is_tmp_name(path.rsplit("/", 1)[-1])
+        )
 
     @abstractmethod
     def _exists_one(self, oid: str) -> Maybe[bool]: ...
@@ -226,6 +227,21 @@ class FsspecRemote(FsspecBase):
     def _range(self, path: str, start: int, end: int | None, then: Callable[[bytes], T]) -> T:
         return then(self.fs.cat_file(path, start=start, end=end))
 
+    def _find_times(self, path: str) -> dict[str, tuple[float | None, int]]:
+        try:
+            return times_of(self.fs.find(path, detail=True))
+        except FileNotFoundError:
+            return {}
+
+    def _create(self, path: str, data: bytes) -> bool:
+        # no create-only write here: look, write, then read back after a moment to see that
+        # another writer's file did not land over this one
+        if self.fs.exists(path):
+            return False
+        self._write(path, data)
+        time.sleep(CREATE_SETTLE)
+        return bytes(self.fs.cat_file(path)) == data
+
     def _store(self, dest: str, send: Callable[[str], None]) -> None:
         """Write ``dest`` with ``send``: directly on object stores (where an object appears only
         when complete), else under a temporary name, then renamed."""
@@ -239,6 +255,17 @@ class FsspecRemote(FsspecBase):
             self.fs.mv(tmp, dest)
         except FileNotFoundError as exc:  # the remote's (no bucket, no folder), not an object's
             raise self.translate(exc) from None
+
+
+def times_of(listed: dict[str, dict[str, Any]]) -> dict[str, tuple[float | None, int]]:
+    """Each path of an fsspec ``find(detail=True)`` -> its modification time (seconds since
+    the epoch, None when the filesystem does not say) and size."""
+    found: dict[str, tuple[float | None, int]] = {}
+    for path, info in listed.items():
+        mtime: Any = info.get("mtime") or info.get("LastModified") or info.get("created")
+        when = mtime.timestamp() if hasattr(mtime, "timestamp") else mtime
+        found[path] = (None if when is None else float(when), int(info.get("size") or 0))
+    return found
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """S3 remotes through s3fs: the remote's options mapped onto s3fs's arguments, and three
 shortcuts S3 allows (one HEAD to ask for an object, one GET to read one, one LIST per 1,000
-keys to list a prefix)."""
+keys to list a prefix) and its create-only write (``If-None-Match: *``)."""
 
 from __future__ import annotations
 
@@ -74,15 +74,34 @@ class S3Remote(AsyncFsspecRemote):
             return b""
 
     async def _find(self, path: str) -> list[str]:
+        bucket = path.partition("/")[0]
+        return [f"{bucket}/{o['Key']}" for o in await self._list(path)]
+
+    async def _find_times(self, path: str) -> dict[str, tuple[float | None, int]]:
+        bucket = path.partition("/")[0]
+        return {
+            f"{bucket}/{o['Key']}": (o["LastModified"].timestamp(), int(o.get("Size", 0)))
+            for o in await self._list(path)
+        }
+
+    async def _create(self, path: str, data: bytes) -> bool:
+        # one conditional PUT (If-None-Match: *): False when the file is there already
+        try:
+            await self.fs._pipe_file(path, data, mode="create")
+        except FileExistsError:
+            return False
+        return True
+
+    async def _list(self, path: str) -> list[dict[str, Any]]:
         # one LIST per 1,000 keys (s3fs's find asks twice more when nothing is there)
         bucket, _, key = path.partition("/")
-        found: list[str] = []
+        found: list[dict[str, Any]] = []
         more: dict[str, str] = {}
         while True:
             page = await self.fs._call_s3(
                 "list_objects_v2", Bucket=bucket, Prefix=f"{key}/", **more
             )
-            found.extend(f"{bucket}/{o['Key']}" for o in page.get("Contents", ()))
+            found.extend(page.get("Contents", ()))
             if not page.get("IsTruncated"):
                 return found
             more = {"ContinuationToken": page["NextContinuationToken"]}

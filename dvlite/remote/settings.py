@@ -13,6 +13,7 @@ from dvlite.remote.config import (
     configured,
     default_name,
     parse_format,
+    parse_grace,
     parse_timeout,
     protocol_of,
 )
@@ -90,6 +91,8 @@ def modify(repo: Repo, name: str, key: str, value: str | None, *, level: str = "
         parse_timeout(name, value)
     if key == "format" and value is not None:
         parse_format(name, value)
+    if key == "gc_grace" and value is not None:
+        parse_grace(name, value)
     if key == "url" and value is not None:
         value = normalise_url(repo, value)
     if value is None:

@@ -1,0 +1,68 @@
+"""A format 2 remote as gc and repack tests see it, read straight from its stored bytes (a folder
+path or a ``remote_helpers.Store``, through ``remote_helpers.locations``): what its live index
+files name and whether each object's bytes are really there, never dvlite's remote layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remote_helpers import Store, key_of, locations
+
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.remote.packed import pack_key
+
+
+class Folder:
+    """A folder remote's bytes by key, for a folder the test did not make a Store for."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def keys(self) -> set[str]:
+        return {p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file()}
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+
+def _store(where: Path | Store) -> Store:
+    return Folder(where) if isinstance(where, Path) else where  # type: ignore[return-value]
+
+
+def keys_under(where: Path | Store, folder: str) -> set[str]:
+    return {k for k in _store(where).keys() if k.startswith(folder + "/")}
+
+
+def held(where: Path | Store) -> set[str]:
+    """The objects a format 2 remote holds: named by a live index file, and their pack or
+    whole file there."""
+    store = _store(where)
+    keys = store.keys()
+    return {
+        oid
+        for oid, loc in locations(store).items()
+        if (pack_key(loc.pack) if loc.pack else key_of(oid)) in keys
+    }
+
+
+def unreadable(where: Path | Store, oids: set[str]) -> set[str]:
+    """Those of ``oids`` that the live index files do not name, or whose bytes are not there
+    (or not whole)."""
+    store = _store(where)
+    keys = store.keys()
+    found = locations(store)
+    packs: dict[str, bytes] = {}
+    bad = set()
+    for oid in sorted(oids):
+        loc = found.get(oid)
+        key = None if loc is None else pack_key(loc.pack) if loc.pack else key_of(oid)
+        if loc is None or key not in keys:
+            bad.add(oid)
+            continue
+        if loc.pack:
+            data = packs.setdefault(key, store.read(key))[loc.offset : loc.end]
+        else:
+            data = store.read(key)
+        if oid_of_bytes(data) != oid:
+            bad.add(oid)
+    return bad
