@@ -29,8 +29,13 @@ def _store(where: Path | Store) -> Store:
     return Folder(where) if isinstance(where, Path) else where  # type: ignore[return-value]
 
 
+def all_keys(where: Path | Store) -> set[str]:
+    return set(_store(where).keys())
+
+
 def keys_under(where: Path | Store, folder: str) -> set[str]:
-    return {k for k in _store(where).keys() if k.startswith(folder + "/")}
+    keys = _store(where).keys()
+    return {k for k in keys if k.startswith(folder + "/")}
 
 
 def held(where: Path | Store) -> set[str]:

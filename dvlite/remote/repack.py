@@ -301,7 +301,8 @@ def _named_since(remote: Remote, s: Survey, ours: str | None) -> tuple[set[str],
     """The packs and the whole objects that index files written since the survey name (a
     push that ran meanwhile): what must not be deleted."""
     listed = {i for k in remote.find_keys(packed.INDEX_DIR) if (i := id_of(k, ".idx", index_key))}
-    new = sorted(listed - s.index_times.keys() - s.catalog.indexes.keys() - {ours})
+    seen = s.index_times.keys() | s.catalog.indexes.keys() | set(s.catalog.damaged)
+    new = sorted(listed - seen - {ours})
     spare_packs: set[str] = set()
     spare_whole: set[str] = set()
     for data in remote.read_keys([index_key(i) for i in new]):

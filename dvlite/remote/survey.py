@@ -95,8 +95,8 @@ class Survey:
 
 
 def survey(remote: Remote, grace: float, now: float) -> Survey:
-    """List ``index/`` (and read the index files it has not kept), ``packs/`` and
-    ``objects/``. A damaged index file stops it: what only it names could be deleted."""
+    """List ``index/``, read the index files not kept before (``remote.catalog``), then list
+    ``packs/`` and ``objects/``. Index files listed first and not live after are superseded."""
     index_times = {
         i: t
         for key, (t, _) in remote.list_times(packed.INDEX_DIR).items()
@@ -105,12 +105,17 @@ def survey(remote: Remote, grace: float, now: float) -> Survey:
     if "catalog" in remote.__dict__:
         del remote.catalog  # read afresh, under the lock
     catalog = remote.catalog
-    if catalog.damaged:
-        where = remote.display_key(index_key(catalog.damaged[0]))
-        raise RemoteError(
-            f"{remote.label}: the index file {where} is damaged, so gc and repack leave the "
-            "remote as it is (they could delete what only it names); run `dvlite fsck --remote`"
-        )
+    if catalog.damaged:  # replaced by an index rebuilt from the packs' footers: is it there?
+        listed = {id_of(k, ".idx", index_key) for k in remote.find_keys(packed.INDEX_DIR)}
+        if catalog.rebuilt not in listed:
+            where = remote.display_key(index_key(catalog.damaged[0]))
+            raise RemoteError(
+                f"{remote.label}: the index file {where} is damaged and could not be replaced, "
+                "so gc and repack leave the remote as it is (they could delete what only it "
+                "names); run `dvlite fsck --remote`"
+            )
+        for index_id in catalog.damaged:  # neither live nor superseded: not touched
+            index_times.pop(index_id, None)
     packs = {
         p: v
         for key, v in remote.list_times(packed.PACK_DIR).items()

@@ -1,0 +1,248 @@
+"""`gc --cloud` on a format 2 remote (folder and S3): dead objects leave, their packs are dropped
+or rewritten, one new index file replaces the old ones, and everything live stays readable; a
+fresh clone pulls identical bytes. Nothing younger than `remote.NAME.gc_grace` is touched.
+(Kills: test_gc_packs_crash.py; a push at the same time: test_gc_concurrent_push.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import RunResult, git, ok, one_line_error, snapshot
+from pack_helpers import all_keys, held, keys_under, unreadable
+from remote_helpers import FolderStore, Store, add_remote, index_keys, key_of, locations
+
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.objects.pack import FILE_KIND, PackWriter
+from dvlite.records.repo import Repo
+from dvlite.remote.packed import WHOLE_MIN, pack_key
+
+Invoke = Callable[..., RunResult]
+
+
+def write(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.chmod(0o644)
+        path.write_bytes(data)
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+def version(root: Path, dvlite: Invoke, files: dict[str, bytes], message: str) -> None:
+    """Write ``files``, add what is tracked, commit and push."""
+    write(root, files)
+    ok(dvlite("add", *sorted({rel.split("/")[0] for rel in files})))
+    commit(root, message)
+    ok(dvlite("push"))
+
+
+def texts(folder: str, n: int, tag: str) -> dict[str, bytes]:
+    return {f"{folder}/{i:03}.txt": f"{tag} {folder} {i}\n".encode() * 20 for i in range(n)}
+
+
+def fresh_pull(repo: Repo, dest: Path, dvlite: Invoke) -> dict[str, bytes]:
+    """What a fresh git clone of the repository holds after `dvlite pull`."""
+    git(repo.root.parent, "clone", "-q", str(repo.root), str(dest))
+    os.chdir(dest)
+    try:
+        ok(dvlite("pull"))
+    finally:
+        os.chdir(repo.root)
+    return {k: v for k, v in snapshot(dest).items() if not k.startswith(".dvlite")}
+
+
+def workspace(repo: Repo) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot(repo.root).items() if not k.startswith(".dvlite")}
+
+
+@pytest.fixture
+def remote(repo: Repo, dvlite: Invoke, store: Store) -> Store:
+    """``store`` as the default remote (format 2), with no grace period, committed."""
+    add_remote(store)
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    commit(repo.root, "remote")
+    return store
+
+
+def two_versions(repo: Repo, dvlite: Invoke) -> None:
+    """data/a, b, c of 40 small files each, and a big file (stored whole); then a and b and
+    the big file changed."""
+    big = random.Random(1).randbytes(WHOLE_MIN + 10)
+    v1 = {**texts("data/a", 40, "v1"), **texts("data/b", 40, "v1"), **texts("data/c", 40, "v1")}
+    version(repo.root, dvlite, {**v1, "big.bin": big}, "v1")
+    v2 = {**texts("data/a", 40, "v2"), **texts("data/b", 40, "v2"), "big.bin": big[::-1]}
+    version(repo.root, dvlite, v2, "v2")
+
+
+# -- what goes and what stays ----------------------------------------------------------------
+def test_gc_cloud_removes_the_dead_and_a_fresh_clone_pulls_the_rest(
+    repo: Repo, dvlite: Invoke, remote: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    two_versions(repo, dvlite)
+    before = held(remote)
+    assert len(index_keys(remote)) == 2
+
+    report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
+
+    live = set(repo.cache.iter_oids())  # after gc -w -f, the cache holds what the workspace uses
+    assert held(remote) == live
+    assert set(report["cloud_removed"]) == before - live
+    assert len(before - live) == 80 + 1 + 3  # a/ and b/ files, the big file, 3 trees
+    assert unreadable(remote, live) == set()
+    # nothing else is left: one index file, the packs it names, the big file it names whole
+    [index] = index_keys(remote)
+    named = locations(remote)
+    packs = {pack_key(loc.pack) for loc in named.values() if loc.pack}
+    whole = {key_of(oid) for oid, loc in named.items() if not loc.pack}
+    assert keys_under(remote, "index") | keys_under(remote, "packs") == {index, *packs}
+    assert keys_under(remote, "objects") == whole
+    assert len(whole) == 1 and len(packs) == 1  # the v1 pack (1/3 live) and v2's merged
+    assert not keys_under(remote, "locks")  # released
+    assert report["cloud_repack"]["packs_rewritten"] == 2
+
+    assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
+    # run again: nothing more to do, nothing changes
+    keys = all_keys(remote)
+    again = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
+    assert again["cloud_removed"] == [] and again["cloud_repack"]["index"] is None
+    assert all_keys(remote) == keys
+
+
+def test_dry_says_what_would_go_and_changes_nothing(
+    repo: Repo, dvlite: Invoke, remote: Store
+) -> None:
+    two_versions(repo, dvlite)
+    before = {k: remote.read(k) for k in all_keys(remote)}
+    report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--dry", "--json")).stdout)
+    assert len(report["cloud_removed"]) == 84
+    assert report["cloud_repack"]["packs_rewritten"] == 2
+    assert {k: remote.read(k) for k in all_keys(remote)} == before
+    assert ok(dvlite("gc", "-w", "--cloud", "-f", "--dry")).stdout.endswith(
+        "would remove 84 objects from the remote store\n"
+    )
+
+
+def test_nothing_younger_than_the_grace_period_is_removed(
+    repo: Repo, dvlite: Invoke, store: Store
+) -> None:
+    add_remote(store)  # gc_grace unset: an hour
+    commit(repo.root, "remote")
+    two_versions(repo, dvlite)
+    before = {k: remote_bytes for k in all_keys(store) if (remote_bytes := store.read(k))}
+    report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
+    assert report["cloud_removed"] == []
+    assert {k: store.read(k) for k in all_keys(store)} == before
+
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
+    assert len(report["cloud_removed"]) == 84
+
+
+@pytest.mark.parametrize("value", ["soon", "inf", "nan"])
+def test_gc_grace_must_be_seconds(repo: Repo, dvlite: Invoke, remote: Store, value: str) -> None:
+    line = one_line_error(dvlite("remote", "modify", "store", "gc_grace", value))
+    assert line == (
+        f"Error: remote.store.gc_grace must be a number of seconds, 0 or more, not {value!r}"
+    )
+
+
+@pytest.mark.parametrize(("changed", "rewritten"), [(1, False), (60, True)])
+def test_a_pack_mostly_dead_is_rewritten_and_one_mostly_live_is_kept(
+    repo: Repo, dvlite: Invoke, tmp_path_factory: pytest.TempPathFactory, changed: int,
+    rewritten: bool,
+) -> None:  # fmt: skip
+    store = FolderStore(tmp_path_factory.mktemp("remote") / "store")
+    add_remote(store)
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    rng = random.Random(changed)
+    files = {f"data/{i:03}.bin": rng.randbytes(100_000) for i in range(100)}  # a 10 MB pack
+    version(repo.root, dvlite, files, "v1")
+    [first] = keys_under(store, "packs")
+    new = {f"data/{i:03}.bin": rng.randbytes(100_000) for i in range(changed)}
+    version(repo.root, dvlite, new, "v2")
+    dead = {oid_of_bytes(files[rel]) for rel in new}
+
+    ok(dvlite("gc", "-w", "--cloud", "-f"))
+
+    assert (first not in all_keys(store)) is rewritten
+    assert held(store) & dead == set()
+    assert unreadable(store, set(repo.cache.iter_oids())) == set()
+    assert len(index_keys(store)) == 1
+
+
+# -- what no index names, and damage -------------------------------------------------------------
+def test_packs_no_index_names_and_superseded_index_files_go_once_old(
+    repo: Repo, dvlite: Invoke, store: Store
+) -> None:
+    add_remote(store)
+    commit(repo.root, "remote")
+    version(repo.root, dvlite, texts("data", 5, "v1"), "v1")
+    version(repo.root, dvlite, texts("data", 5, "v2"), "v2")
+    old = {k: store.read(k) for k in index_keys(store)}
+    writer = PackWriter()  # what a push killed before its index file leaves
+    writer.add(oid_of_bytes(b"orphan"), FILE_KIND, b"orphan")
+    orphan_id, orphan = writer.finish()
+    store.write(pack_key(orphan_id), orphan)
+
+    ok(dvlite("gc", "-w", "--cloud", "-f"))  # within the grace period: all stays
+    assert pack_key(orphan_id) in all_keys(store)
+    assert set(old) <= all_keys(store)
+
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    ok(dvlite("gc", "-w", "--cloud", "-f"))
+    assert pack_key(orphan_id) not in all_keys(store)
+    assert not set(old) & all_keys(store)
+    [new] = index_keys(store)
+    for key, data in old.items():  # as if that gc had been killed before deleting them
+        store.write(key, data)
+    live = held(store)
+    ok(dvlite("gc", "-w", "--cloud", "-f"))
+    assert index_keys(store) == [new]
+    assert held(store) == live
+
+
+def test_a_damaged_index_file_is_replaced_and_gc_goes_on(
+    repo: Repo, dvlite: Invoke, remote: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    two_versions(repo, dvlite)
+    bad = "index/" + "ab" * 16 + ".idx"
+    remote.write(bad, b"DVLI but not an index file")
+    report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
+    assert len(report["cloud_removed"]) == 84
+    assert bad not in all_keys(remote)
+    live = set(repo.cache.iter_oids())
+    assert held(remote) == live and unreadable(remote, live) == set()
+    assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
+
+
+def test_whole_objects_on_a_format_2_remote_are_packed_or_removed(
+    repo: Repo, dvlite: Invoke, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A remote written with loose objects (format 1) whose config now says format 2: gc
+    packs the small live ones and removes the dead ones."""
+    add_remote(store, format=1)
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    commit(repo.root, "remote")
+    two_versions(repo, dvlite)
+    assert not keys_under(store, "packs")
+    ok(dvlite("remote", "modify", "store", "format", "2"))
+    commit(repo.root, "format 2")
+
+    ok(dvlite("gc", "-w", "--cloud", "-f"))
+
+    live = set(repo.cache.iter_oids())
+    assert held(store) == live
+    [big] = keys_under(store, "objects")  # the one object too big for a pack
+    assert len(keys_under(store, "packs")) == 1
+    assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
+    assert big == key_of(oid_of_bytes((repo.root / "big.bin").read_bytes()))
