@@ -249,6 +249,7 @@ def apply(remote: Remote, s: Survey, p: Plan, lock: RemoteLock) -> Repacked:
     if "catalog" in remote.__dict__:
         del remote.catalog  # it changed: read again when next asked
     spare_packs, spare_whole = _named_since(remote, s, done.index)
+    spare_packs |= new_packs.keys()  # a new pack may have an old one's bytes, so its name
     indexes = p.stale_indexes + (p.supersede if p.new_index else [])
     rewritten = [x for x in p.rewrite if x not in spare_packs]
     packs = rewritten + [x for x in p.drop_packs + p.orphans if x not in spare_packs]

@@ -1,0 +1,139 @@
+"""`dvlite remote repack`: a remote pushed with format 1 (loose objects) is packed, its config
+then says format 2, and a fresh clone pulls identical bytes; on a format 2 remote, every index
+file is merged into one and small packs into few. Nothing is dropped. Folder and S3."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import RunResult, git, ok, snapshot
+from pack_helpers import all_keys, held, keys_under, unreadable
+from remote_helpers import Store, add_remote, index_keys, key_of, locations
+
+from dvlite.objects import pack
+from dvlite.objects.hashing import oid_of_bytes
+from dvlite.records.repo import Repo
+from dvlite.remote.packed import WHOLE_MIN
+from dvlite.transfer.roots import cached_tree
+
+Invoke = Callable[..., RunResult]
+
+
+def write(root: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.chmod(0o644)
+        path.write_bytes(data)
+
+
+def versions(repo: Repo, dvlite: Invoke, n: int) -> None:
+    """``n`` commits, each pushed: data/ of 30 small files (10 changed each time), a big file."""
+    rng = random.Random(n)
+    for v in range(n):
+        files = {f"data/{f}/{i:02}.txt": b"v%d %d\n" % (v, i) * 30 for f in "ab" for i in range(15)}
+        if v:
+            files = dict(list(files.items())[:10])
+        files["big.bin"] = rng.randbytes(WHOLE_MIN + v)
+        write(repo.root, files)
+        ok(dvlite("add", "data", "big.bin"))
+        git(repo.root, "add", "-A")
+        git(repo.root, "commit", "-qm", f"v{v}")
+        ok(dvlite("push"))
+
+
+def fresh_pull_all(repo: Repo, dest: Path, dvlite: Invoke) -> dict[str, bytes]:
+    """A fresh clone's workspace after `pull`, having fetched every commit's data (-A)."""
+    git(repo.root.parent, "clone", "-q", str(repo.root), str(dest))
+    os.chdir(dest)
+    try:
+        ok(dvlite("fetch", "-A"))
+        ok(dvlite("pull"))
+    finally:
+        os.chdir(repo.root)
+    return {k: v for k, v in snapshot(dest).items() if not k.startswith(".dvlite")}
+
+
+def workspace(repo: Repo) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot(repo.root).items() if not k.startswith(".dvlite")}
+
+
+def test_a_format_1_remote_is_packed_and_its_config_says_format_2(
+    repo: Repo, dvlite: Invoke, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    add_remote(store, format=1)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "remote")
+    versions(repo, dvlite, 3)
+    loose = {"xxh128:" + k[8:10] + k[11:]: len(store.read(k)) for k in keys_under(store, "objects")}
+    assert not keys_under(store, "packs") and not keys_under(store, "index")
+    big = {oid for oid, size in loose.items() if size >= WHOLE_MIN}
+    assert len(big) == 3
+
+    result = ok(dvlite("remote", "repack"))
+
+    assert result.stdout == (
+        f"remote store: packed {len(loose) - 3} whole objects, wrote 1 new pack\n"
+        "remote.store.format is now 2: commit .dvlite/config\n"
+    )
+    assert "format = 2" in (repo.root / ".dvlite" / "config").read_text()
+    assert held(store) == set(loose)  # nothing dropped: every revision's objects
+    assert unreadable(store, set(loose)) == set()
+    assert keys_under(store, "objects") == {key_of(oid) for oid in big}  # the small ones went
+    named = locations(store)
+    assert {oid for oid, loc in named.items() if not loc.pack} == big
+    trees = {oid for oid, loc in named.items() if loc.kind == pack.TREE_KIND}
+    assert trees == {oid for oid in loose if cached_tree(repo, oid) is not None}
+    assert len(trees) == 6  # data/ and data/a of each revision, data/b (the first data/a)
+    git(repo.root, "commit", "-qam", "format 2")
+    assert fresh_pull_all(repo, tmp_path_factory.mktemp("f") / "c", dvlite) == workspace(repo)
+    assert ok(dvlite("remote", "repack")).stdout == "remote store: nothing to repack\n"
+
+
+def test_index_files_and_small_packs_of_a_format_2_remote_are_merged(
+    repo: Repo, dvlite: Invoke, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    add_remote(store)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "remote")
+    versions(repo, dvlite, 4)
+    before = held(store)
+    assert len(index_keys(store)) == len(keys_under(store, "packs")) == 4
+
+    dry = json.loads(ok(dvlite("remote", "repack", "--dry", "--json")).stdout)
+    assert dry["repacked"]["packs_rewritten"] == 0  # all of it younger than the grace period
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    keys = all_keys(store)
+    dry = json.loads(ok(dvlite("remote", "repack", "--dry", "--json")).stdout)
+    assert dry["repacked"]["packs_rewritten"] == 4 and dry["repacked"]["indexes_removed"] == 4
+    assert all_keys(store) == keys
+
+    result = ok(dvlite("remote", "repack"))
+
+    assert result.stdout == (
+        "remote store: rewrote 4 packs, replaced 4 index files, wrote 1 new pack\n"
+    )
+    assert len(index_keys(store)) == len(keys_under(store, "packs")) == 1
+    assert held(store) == before and unreadable(store, before) == set()
+    assert len(keys_under(store, "objects")) == 4  # the big files, whole
+    assert fresh_pull_all(repo, tmp_path_factory.mktemp("f") / "c", dvlite) == workspace(repo)
+
+
+def test_a_corrupt_loose_object_is_left_where_it_is(
+    repo: Repo, dvlite: Invoke, store: Store
+) -> None:
+    add_remote(store, format=1)
+    versions(repo, dvlite, 1)
+    victim = oid_of_bytes(b"v0 3\n" * 30)
+    store.write(key_of(victim), b"not what it was")
+    result = dvlite("remote", "repack")
+    assert result.exit_code == 0, result.output
+    assert f"Warning: could not read {store.url}/{key_of(victim)}" in result.stderr
+    assert store.read(key_of(victim)) == b"not what it was"
+    assert victim not in locations(store)
