@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 from helpers import RunResult, git, ok, one_line_error, snapshot
 from pack_helpers import all_keys, held, keys_under, unreadable
-from remote_helpers import FolderStore, Store, add_remote, index_keys, key_of, locations
+from remote_helpers import (
+    FolderStore,
+    Store,
+    add_remote,
+    corrupt_object,
+    index_keys,
+    key_of,
+    locations,
+)
 
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.objects.pack import FILE_KIND, PackWriter
@@ -111,6 +119,8 @@ def test_gc_cloud_removes_the_dead_and_a_fresh_clone_pulls_the_rest(
     assert report["cloud_repack"]["packs_rewritten"] == 2
 
     assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
+    checked = ok(dvlite("fsck", "--remote"))
+    assert f"checked {len(live):,} objects on remote 'store': all good" in checked.stdout
     # run again: nothing more to do, nothing changes
     keys = all_keys(remote)
     again = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
@@ -246,3 +256,23 @@ def test_whole_objects_on_a_format_2_remote_are_packed_or_removed(
     assert len(keys_under(store, "packs")) == 1
     assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
     assert big == key_of(oid_of_bytes((repo.root / "big.bin").read_bytes()))
+
+
+def test_a_corrupt_object_in_a_pack_to_rewrite_leaves_that_pack_as_it_is(
+    repo: Repo, dvlite: Invoke, remote: Store
+) -> None:
+    two_versions(repo, dvlite)
+    victim = oid_of_bytes((repo.root / "data" / "c" / "000.txt").read_bytes())  # live, in v1's
+    [v1_pack] = {loc.pack for oid, loc in locations(remote).items() if oid == victim}
+    corrupt_object(remote, victim)
+
+    result = dvlite("gc", "-w", "--cloud", "-f")
+
+    assert result.exit_code == 0, result.output
+    where = f"{remote.url}/{pack_key(v1_pack)}"
+    assert result.stderr.startswith(f"Warning: corrupt object {victim} at {where} (bytes ")
+    assert result.stderr.endswith("; left as it was on the remote\n")
+    assert pack_key(v1_pack) in all_keys(remote)  # kept, with what is live in it
+    live = set(repo.cache.iter_oids())
+    assert held(remote) == live
+    assert unreadable(remote, live) == {victim}  # as it was before gc; nothing else

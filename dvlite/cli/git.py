@@ -195,6 +195,8 @@ def gc(workspace: bool, as_json: bool, **options: Any) -> None:
             out.print(f"{verb} {tmp} of killed pushes {there}")
         if result.cloud_runs_removed:
             out.print(f"{verb} {_entries(result.cloud_runs_removed)} {there}")
+        for problem in result.cloud_repack.damaged if result.cloud_repack else []:
+            click.echo(f"Warning: {problem}; left as it was on the remote", err=True)
     if result.cloud_only_copy:
         click.echo(
             f"kept {plural(len(result.cloud_only_copy), 'unused object')} on {result.remote} that "

@@ -124,7 +124,7 @@ def remote_repack(name: str | None, dry: bool, as_json: bool) -> None:
         return
     r, out = result.repacked, console()
     for problem in r.damaged:
-        click.echo(f"Warning: could not read {problem}; left as it was", err=True)
+        click.echo(f"Warning: {problem}; left as it was on the remote", err=True)
     done = [
         (r.loose_packed, "pack", "packed", "whole object"),
         (r.packs_rewritten, "rewrite", "rewrote", "pack"),

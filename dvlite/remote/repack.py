@@ -235,7 +235,7 @@ def apply(remote: Remote, s: Survey, p: Plan, lock: RemoteLock) -> Repacked:
     for group in _batches(p.to_pack.items()):
         for oid, read in zip(group, remote.read_whole(group), strict=True):
             if isinstance(read, BaseException):  # left where it is, named by no index
-                done.damaged.append(f"{remote.display_key(loose_key(oid))}: {read}")
+                done.damaged.append(_problem(remote.display_key(loose_key(oid)), read))
                 continue
             packer.add(oid, kind_of_bytes(oid, read), read)
             packed_loose.append(oid)
@@ -283,19 +283,25 @@ def _read_packs(
         where = remote.display_key(pack_key(rng.pack))
         if isinstance(data, BaseException):
             failed.add(rng.pack)
-            done.damaged.append(f"{where}: {data}")
+            done.damaged.append(_problem(where, data))
             continue
         for obj, loc in rng.members:
             piece = data[loc.offset - rng.start : loc.end - rng.start]
             try:
                 if len(piece) != loc.length:
                     raise CorruptObjectError(obj.oid, f"{where} (cut short)")
-                pieces[rng.pack][obj.oid] = verified(piece, obj.oid, f"{where} at {loc.offset}")
+                at = f"{where} (bytes {loc.offset}-{loc.end})"
+                pieces[rng.pack][obj.oid] = verified(piece, obj.oid, at)
             except CorruptObjectError as exc:
                 failed.add(rng.pack)
                 done.damaged.append(str(exc))
     for pid, entries in wanted.items():
         yield pid, None if pid in failed else [(e, pieces[pid][e.oid]) for e in entries]
+
+
+def _problem(where: str, exc: BaseException) -> str:
+    """What could not be read, for a warning."""
+    return f"{where} is missing" if isinstance(exc, FileNotFoundError) else str(exc)
 
 
 def _named_since(remote: Remote, s: Survey, ours: str | None) -> tuple[set[str], set[str]]:
