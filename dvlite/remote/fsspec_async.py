@@ -5,9 +5,10 @@ bytes, big ones as files."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import fsspec.asyn
 
@@ -34,6 +35,9 @@ IN_MEMORY_MAX = 16 << 20  # objects up to this size are sent and received as byt
 
 
 class AsyncFsspecRemote(FsspecBase):
+    # what makes an object's write create-only, where the filesystem can (S3: If-None-Match)
+    CREATE: ClassVar[dict[str, str]] = {}
+
     def _map(
         self, op: Callable[[Any], Awaitable[Any]], items: Sequence[Any], jobs: int | None = None
     ) -> list[Any]:
@@ -65,11 +69,12 @@ class AsyncFsspecRemote(FsspecBase):
             if size <= IN_MEMORY_MAX:  # a file of a chunk is quicker to read here than in a thread
                 read = cache.read_bytes
                 data = await asyncio.to_thread(read, obj.oid) if size > CHUNK else read(obj.oid)
-                await self._store(dest, lambda to: self.fs._pipe_file(to, data))
+                await self._store(dest, lambda to: self.fs._pipe_file(to, data, **self.CREATE))
             else:
                 check(obj.oid, (await asyncio.to_thread(hash_file, src))[0], src)
                 callback = progress_callback(sent.on_bytes)
-                await self._store(dest, lambda to: self.fs._put_file(src, to, callback=callback))
+                put = self.fs._put_file
+                await self._store(dest, lambda to: put(src, to, callback=callback, **self.CREATE))
             sent.finish(size)
 
     async def _get(self, cache: Cache, obj: Obj, progress: Advance | None) -> None:
@@ -144,7 +149,8 @@ class AsyncFsspecRemote(FsspecBase):
         when complete), else under a temporary name, then renamed."""
         try:
             if self.protocol in OBJECT_STORES:
-                await send(dest)
+                with contextlib.suppress(FileExistsError):  # a create-only write found it there
+                    await send(dest)
                 return
             await self.fs._makedirs(os.path.dirname(dest), exist_ok=True)
             tmp = fsutil.tmp_name(dest)

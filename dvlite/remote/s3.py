@@ -5,7 +5,7 @@ keys to list a prefix) and its create-only write (``If-None-Match: *``)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 import s3fs
 
@@ -15,6 +15,10 @@ from dvlite.remote.fsspec_async import AsyncFsspecRemote
 
 
 class S3Remote(AsyncFsspecRemote):
+    CREATE: ClassVar[dict[str, str]] = {
+        "mode": "create"
+    }  # If-None-Match: * (never over a file already there)
+
     def _open_fs(self) -> Any:
         options = self._fs_options()
         unknown = sorted(set(options) - set(S3_OPTIONS))
