@@ -478,6 +478,7 @@ def test_a_push_after_a_verified_push_asks_only_for_the_gc_marks(
     assert listings(proxy) == []
 
 
+@pytest.mark.parametrize("fmt", [1], indirect=True)  # gc marks are a format-1 record
 def test_a_gc_of_the_remote_voids_what_push_verified(
     project: Repo, proxy: FaultProxy, s3: str, tmp_dir: TmpDir
 ) -> None:

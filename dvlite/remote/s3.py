@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
+import aiobotocore.session
 import s3fs
 
 from dvlite.errors import ConfigError
@@ -46,6 +47,11 @@ class S3Remote(AsyncFsspecRemote):
         kwargs |= {renamed.get(k, k): v for k, v in options.items() if v and k != "region"}
         try:
             fs = s3fs.S3FileSystem(**kwargs)
+            # the session s3fs would make, without botocore's "Expect: 100-continue" on a PUT:
+            # aiohttp waits for the "100 Continue" with no timeout, so a store that accepts the
+            # connection and never answers held every write forever
+            fs.session = aiobotocore.session.AioSession(**fs.kwargs)
+            fs.session.register("before-call.s3", _no_expect_continue)
         except Exception as exc:
             raise self.translate(exc) from None
         # s3fs's own retries (5 attempts on SlowDown and dropped connections) off: a failing
@@ -109,3 +115,7 @@ class S3Remote(AsyncFsspecRemote):
             if not page.get("IsTruncated"):
                 return found
             more = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def _no_expect_continue(params: dict[str, Any], **_: Any) -> None:
+    params.get("headers", {}).pop("Expect", None)
