@@ -59,7 +59,7 @@ def _requests(
             return Verdict(None, "not measured")
         n = sum(v for k, v in mine.items() if not kinds or k in kinds)
         dvc = "" if theirs is None else f"; DVC {sum(theirs.values()):,}"
-        what = "data requests" if kinds else "requests"
+        what = ("data " if kinds else "") + ("request" if n == 1 else "requests")
         parts.append(f"{step} {n:,} {what} (target ≤ {limit}{dvc})")
         ok = ok and n <= limit
     return Verdict(ok, ", ".join(parts))

@@ -45,7 +45,7 @@ def _secs(t: float | None) -> str:
 
 
 def _x(r: float | None) -> str:
-    return "—" if r is None else f"{r:.1f}×"
+    return "—" if r is None else f"{r:.1f}×" if r < 100 else f"{r:,.0f}×"
 
 
 def _mib(m: float | None) -> str:
@@ -78,7 +78,12 @@ def table_rows(results: Results) -> tuple[list[str], list[list[str]]]:
             r = results.ratio(sc, step, slow="dvlite", fast=FLOOR)
             row.append("—" if r is None else f"{r:.2f}×")
         row += [_mib(results.peak_mib(sc, step, t)) for t in tools if t != FLOOR]
-        row.append(str(max(len(results.times(sc, step, t)) for t in tools)))
+        # runs per tool where they differ (a slow tool capped): "dvlite 3, dvc 1"
+        runs = {_name(t): n for t in tools if (n := len(results.times(sc, step, t)))}
+        many = len(set(runs.values())) > 1
+        row.append(
+            ", ".join(f"{t} {n}" for t, n in runs.items()) if many else str(max(runs.values()))
+        )
         rows.append(row)
     return header, rows
 
