@@ -131,9 +131,8 @@ def load_catalog(remote: Keys, keep: str | None) -> Catalog:
         except FormatError:
             catalog.damaged.append(index_id)
             continue
-        if keep is not None and index_id in wanted:
-            os.makedirs(keep, exist_ok=True)
-            fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
+        if index_id in wanted:
+            keep_index_file(keep, index_id, data)
     gone = {old for f in catalog.indexes.values() for old in f.supersedes}
     catalog.damaged = [i for i in catalog.damaged if i not in gone]  # replaced already
     for index_id in sorted(catalog.indexes):
@@ -358,9 +357,3 @@ def keep_index_file(keep: str | None, index_id: str, data: bytes) -> None:
     if keep is not None:
         os.makedirs(keep, exist_ok=True)
         fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
-
-
-def check_pack_size(remote: Keys, key: str, size: int) -> None:
-    """A RemoteError unless a pack's listed size can hold a trailer."""
-    if size < pack.TRAILER_SIZE:
-        raise RemoteError(f"{remote.label}: {remote.display_key(key)} is truncated ({size} bytes)")
