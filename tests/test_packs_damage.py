@@ -6,18 +6,27 @@ intact and never wrong bytes; fsck --remote names the damage; no traceback ever.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
 import pytest
 from helpers import TmpDir, clone, git, invoke, ok, one_line_error
-from remote_helpers import Store, add_remote, corrupt_object, index_keys, object_url
+from remote_helpers import (
+    Store,
+    add_remote,
+    corrupt_object,
+    index_keys,
+    key_of,
+    locations,
+    object_url,
+)
 
 from dvlite.objects import pack, packindex
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records import pointer
 from dvlite.records.repo import Repo
-from dvlite.remote.packed import index_key, pack_key
+from dvlite.remote.packed import WHOLE_MIN, index_key, pack_key
 
 FILES = {f"f{i}.txt": f"file number {i}\n" * (i + 1) for i in range(12)}
 FOLDERS = {"a": dict(list(FILES.items())[:6]), "b": dict(list(FILES.items())[6:])}
@@ -345,3 +354,24 @@ def test_a_damaged_index_file_and_a_pack_with_no_footer(
     assert "missing on remote: data (" in result.stderr
     assert "Traceback" not in result.output
     assert not (there / "data").exists()
+
+
+def test_whole_objects_of_a_format_2_remote(project: Repo, store: Store) -> None:
+    """Big files stay whole under objects/, named by the index with no pack: fsck --remote
+    hashes them where they lie, and says which one is missing."""
+    big = os.urandom(WHOLE_MIN)
+    (project.root / "big.bin").write_bytes(big)
+    (project.root / "big2.bin").write_bytes(big[::-1])
+    ok(invoke("add", "big.bin", "big2.bin"))
+    ok(invoke("push"))
+    one, two = oid_of_bytes(big), oid_of_bytes(big[::-1])
+    assert {locations(store)[o].pack for o in (one, two)} == {""}
+    store.write(key_of(one), b"not big")
+    store.delete(key_of(two))
+    result = invoke("fsck", "--remote")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"corrupt: big.bin ({store.url}/{key_of(one)})\n"
+        "missing: big2.bin\n"
+        "checked 17 objects on remote 'store': 1 corrupt, 1 missing\n"
+    )

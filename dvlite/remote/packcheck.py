@@ -60,18 +60,18 @@ def check_packed(remote: Remote, progress: Advance | None = None) -> Checked:
             continue  # its objects stay out of ``hashes``: missing, unless another pack has them
         if isinstance(footer, NewerFormatError):
             raise RemoteError(f"{remote.label}: {url}: {footer}; upgrade dvlite to read it")
-        problems = _check_pack(remote, pack_id, objects, footer, found)
+        problems, bad = _check_pack(remote, pack_id, objects, footer, found)
         found.packs += 1
         if progress:
             progress(len(objects), sum(loc.length for loc in objects.values()))
         if problems:
-            bad = sum(oid in found.where for oid in objects)
             counted = (
                 f"{bad} of its {len(objects)} objects corrupt" if bad else "its objects intact"
             )
             found.damaged_packs.append(f"{url}: {'; '.join(problems)} ({counted})")
     for oid, actual in remote.hash_objects(whole, progress).items():
-        _found(found, oid, actual, remote.url_of(oid))
+        if actual is not None:  # else missing, as the walk of the tracked data will say
+            _found(found, oid, actual, remote.url_of(oid))
     return found
 
 
@@ -81,9 +81,9 @@ def _check_pack(
     objects: dict[str, Location],
     footer: packed.Footer | Exception,
     found: Checked,
-) -> list[str]:
+) -> tuple[list[str], int]:
     """Read one pack whole, a range at a time, hashing it and each of ``objects`` in it; what
-    is wrong with it, if anything."""
+    is wrong with it, if anything, and how many of them are corrupt."""
     problems: list[str] = []
     if isinstance(footer, packed.Footer):
         end, whole = footer.size - len(footer.tail), hasher()
@@ -119,10 +119,12 @@ def _check_pack(
         whole.update(footer.tail)
         if oid_from_hasher(whole) != pack_id:
             problems.append("its bytes do not hash to its name")
+    bad = 0
     for oid, loc in order:
         actual = oid_from_hasher(hashers[oid]) if got[oid] == loc.length else ""
+        bad += actual != oid
         _found(found, oid, actual, f"{remote.display_key(key)} (bytes {loc.offset}-{loc.end})")
-    return problems
+    return problems, bad
 
 
 def _pieces(remote: Remote, key: str, end: int) -> Iterator[tuple[int, memoryview]]:
@@ -139,14 +141,12 @@ def _pieces(remote: Remote, key: str, end: int) -> Iterator[tuple[int, memoryvie
                 return
 
 
-def _found(found: Checked, oid: str, actual: str | None, where: str) -> None:
-    """Note what one copy of an object hashes to: one corrupt copy makes it corrupt, one good
-    copy present."""
-    if oid in found.where or (actual is None and oid in found.hashes):
-        return
-    found.hashes[oid] = actual
-    if actual not in (None, oid):
-        found.where[oid] = where
+def _found(found: Checked, oid: str, actual: str, where: str) -> None:
+    """Note what one copy of an object hashes to: one corrupt copy makes it corrupt."""
+    if oid not in found.where:
+        found.hashes[oid] = actual
+        if actual != oid:
+            found.where[oid] = where
 
 
 def _index_url(remote: Remote, index_id: str) -> str:
