@@ -25,6 +25,7 @@ from dvlite.api.remotes import (
     push,
     remote_add,
     remote_remove,
+    remote_repack,
     remote_status,
     remotes,
 )
