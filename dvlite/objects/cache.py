@@ -90,12 +90,15 @@ class Cache(ObjectStore):
         return data
 
     def exists(self, oid: str) -> bool:
-        return super().exists(oid) or self._gathered(oid) is not None or oid in self.packs
+        return super().exists(oid) or self._packed_or_gathered(oid)
+
+    def _packed_or_gathered(self, oid: str) -> bool:
+        return self._gathered(oid) is not None or oid in self.packs
 
     def existing(self, oids: Iterable[str]) -> set[str]:
         oids = list(oids)
-        found = super().existing(oids)
-        return found | {o for o in oids if o not in found and self.exists(o)}
+        found = super().existing(oids)  # whole ones; then the packed, without a stat each
+        return found | {o for o in oids if o not in found and self._packed_or_gathered(o)}
 
     def iter_oids(self) -> list[str]:
         return sorted({*super().iter_oids(), *self.packs.where})
