@@ -91,17 +91,6 @@ class Catalog:
     rebuilt: str | None = None  # the index file that replaced them (rebuild_index)
     warnings: list[str] = field(default_factory=list)  # what reading the remote mended
 
-    @property
-    def packs(self) -> dict[str, list[tuple[str, Location]]]:
-        """The objects of each pack, in pack order."""
-        found: dict[str, list[tuple[str, Location]]] = {}
-        for oid, loc in self.objects.items():
-            if loc.pack:
-                found.setdefault(loc.pack, []).append((oid, loc))
-        for entries in found.values():
-            entries.sort(key=lambda item: item[1].offset)
-        return found
-
 
 def load_catalog(remote: Keys, keep: str | None) -> Catalog:
     """List ``index/`` once and read the index files not kept in ``keep`` (a folder of the
