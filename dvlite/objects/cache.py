@@ -192,11 +192,12 @@ class Cache(ObjectStore):
         src = self.path(oid)
         data = self._read_small(oid, src, size)
         links = self.link_types
-        if data is None and not os.path.exists(src):
+        if data is None:
             data = self.packed_bytes(oid)  # verified
-            if data is None:
+            if data is not None:
+                links = ("copy",)  # a packed object is not a file to link to
+            elif not os.path.exists(src):
                 raise _missing(oid)
-            links = ("copy",)  # a packed object is not a file to link to
         if executable:  # a link would share the object's read-only, non-executable mode
             links = tuple(t for t in links if t not in ("hardlink", "symlink")) or ("copy",)
         tmp = fsutil.tmp_name(dest)

@@ -7,6 +7,7 @@ that hold objects to remove (the live ones into a new pack first, then the old f
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import threading
@@ -25,6 +26,7 @@ from dvlite.objects.pack import (
 )
 
 PACK_SIZE = 32 << 20  # a pack is sealed once this full
+OPEN_MAX = 32  # packs kept open for reading (a checkout reads thousands of objects from each)
 _NAME = re.compile(r"[0-9a-f]{32}\.pack")
 
 
@@ -47,6 +49,7 @@ class PackStore:
         self._where: dict[str, tuple[str, Entry]] | None = None
         self.damaged: list[str] = []  # pack files whose footer cannot be read
         self._lock = threading.Lock()
+        self._open: dict[str, io.FileIO] = {}  # path -> file, oldest first
 
     def paths(self) -> list[str]:
         found = []
@@ -87,13 +90,24 @@ class PackStore:
         if found is None:
             return None
         path, entry = found
-        try:
-            with open(path, "rb") as f:
-                f.seek(entry.offset)
-                data = f.read(entry.length)
-        except FileNotFoundError:  # dropped by another process since the footers were read
-            return None
+        with self._lock:  # one pread on a kept descriptor, not open, seek, read and close
+            try:
+                f = self._open.get(path)
+                if f is None:
+                    f = self._open[path] = io.FileIO(path)  # closed when dropped, too
+                    if len(self._open) > OPEN_MAX:
+                        self._open.pop(next(iter(self._open))).close()
+                data = os.pread(f.fileno(), entry.length, entry.offset)
+            except FileNotFoundError:  # dropped by another process since the footers were read
+                return None
         return data if len(data) == entry.length else b""
+
+    def close(self) -> None:
+        """Close the packs kept open for reading."""
+        with self._lock:
+            for f in self._open.values():
+                f.close()
+            self._open.clear()
 
     def write(self, objects: Iterable[tuple[str, int, bytes]]) -> None:
         """Store ``objects`` (oid, kind, verified bytes) in new packs of up to PACK_SIZE."""
@@ -131,6 +145,7 @@ class PackStore:
         dropped bytes are moved there (for a look at a corrupt object)."""
         gone = set(oids)
         hit = sorted({self.where[o][0] for o in gone if o in self.where})
+        self.close()
         for path in hit:
             entries = read_footer(path)
             with open(path, "rb") as f:
