@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dvlite.errors import CacheError, CorruptObjectError
-from dvlite.objects import fsutil
+from dvlite.objects import chunks, fsutil
 from dvlite.objects.copying import copy_hashing, read_small
-from dvlite.objects.hashing import SMALL_FILE, hash_file, hex_of, oid_of_bytes
+from dvlite.objects.hashing import PREFIX, SMALL_FILE, hash_file, hex_of, is_oid, oid_of_bytes
 from dvlite.objects.pack import FILE_KIND
 from dvlite.objects.packstore import PACK_SIZE, PackStore
 from dvlite.objects.store import ObjectStore
@@ -114,6 +114,8 @@ class Cache(ObjectStore):
         """Remove objects, whole ones and packed ones (their packs rewritten without them)."""
         packed = []
         for oid in oids:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._chunks_path(oid))
             try:
                 os.unlink(self.path(oid))
             except FileNotFoundError:
@@ -122,6 +124,35 @@ class Cache(ObjectStore):
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(self.path(oid)))  # objects/xx, when it is now empty
         self.packs.drop(packed)
+
+    # -- chunk lists of large files (objects/chunks.py), kept beside the files -------------
+    def _chunks_path(self, oid: str) -> str:
+        return os.path.join(self.root, "chunks", hex_of(oid))
+
+    def keep_chunks(self, oid: str, listed: bytes) -> None:
+        """Keep the chunk list of a large file the cache holds (from a push or a pull)."""
+        os.makedirs(os.path.dirname(self._chunks_path(oid)), exist_ok=True)
+        fsutil.atomic_write(self._chunks_path(oid), listed, fsync=False)
+
+    def chunk_sources(self) -> dict[str, tuple[str, int, int]]:
+        """Every chunk of the files the cache holds whole and keeps a chunk list of: chunk oid
+        -> (the file's path, offset, length). A damaged list is passed over (chunks read
+        through it are re-hashed anyway)."""
+        found: dict[str, tuple[str, int, int]] = {}
+        folder = os.path.join(self.root, "chunks")
+        with contextlib.suppress(FileNotFoundError):
+            for name in sorted(os.listdir(folder)):
+                path = self.path(PREFIX + name)
+                if not is_oid(PREFIX + name) or not os.path.exists(path):
+                    continue
+                try:
+                    with open(os.path.join(folder, name), "rb") as f:
+                        listed = chunks.decode(f.read())
+                except (OSError, chunks.FormatError):
+                    continue
+                for oid, offset, length in listed.pieces():
+                    found.setdefault(oid, (path, offset, length))
+        return found
 
     def read_bytes(self, oid: str, where: str | None = None) -> bytes:
         try:

@@ -18,8 +18,10 @@ from dvlite.objects.hashing import PREFIX, oid_of_bytes
 VERSION = 1
 ENTRY_MAGIC = b"DVLO"
 PACK_MAGIC = b"DVLP"
-FILE_KIND, TREE_KIND = 1, 2  # what an entry holds (chunks and chunk lists come later)
-KINDS = frozenset({FILE_KIND, TREE_KIND})
+# what an entry holds: a file's bytes, a tree, a chunk of a large file, or (under the file's
+# oid, its bytes not hashing to it) the chunk list of a large file (objects/chunks.py)
+FILE_KIND, TREE_KIND, CHUNK_KIND, LIST_KIND = 1, 2, 3, 4
+KINDS = frozenset({FILE_KIND, TREE_KIND, CHUNK_KIND, LIST_KIND})
 
 _HEADER = struct.Struct("<4sB3xQ16s")  # magic, kind, length, oid digest: before each entry
 _ROW = struct.Struct("<16sBQQ")  # footer row: oid digest, kind, data offset, data length

@@ -19,6 +19,7 @@ from dvlite.objects.tree import DIR, Tree
 from dvlite.records import runcache
 from dvlite.records.repo import Repo
 from dvlite.remote import configured, open_remote, repack
+from dvlite.remote.chunked import chunks_of
 from dvlite.remote.config import parse_grace
 from dvlite.remote.lock import RemoteLock
 from dvlite.remote.repack import Repacked
@@ -104,6 +105,7 @@ def gc(
                 grace = parse_grace(target.name, target.options.get("gc_grace"))
                 surveyed = survey(target, grace, time.time())
                 listed = surveyed.oids
+                used |= chunks_of(target, used)  # the chunks of the large files kept
             else:
                 listed = target.list_oids()
             if not listed:

@@ -19,14 +19,15 @@ from dvlite.objects.store import verified
 from dvlite.progress import Advance
 from dvlite.remote import errors, packed
 from dvlite.remote.config import RemoteConfig, parse_format, parse_timeout, positive, protocol_of
+from dvlite.remote.download import download
 from dvlite.remote.maintenance import Maintenance
 from dvlite.remote.packed import Obj
 from dvlite.remote.retry import Retry
+from dvlite.remote.upload import PackUpload
 from dvlite.secrets import mask_url, scrub
 
 if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
-    from dvlite.objects.packindex import Location
 
 DEFAULT_JOBS_FOLDER = 8
 DEFAULT_JOBS_NETWORK = 64
@@ -205,7 +206,7 @@ class Remote(Maintenance):
         if self.format == 1:
             yield lambda objs: self.upload_whole(cache, objs, progress)
             return
-        batch = packed.PackUpload(self, cache, progress)
+        batch = PackUpload(self, cache, progress, self.catalog.objects)
         yield batch.add
         index_id = batch.finish()
         if index_id is not None and "catalog" in self.__dict__:
@@ -234,7 +235,7 @@ class Remote(Maintenance):
     ) -> dict[str, BaseException]:
         """Packed objects by range reads, whole ones one by one; an object missing where the
         remote's format puts it is looked for where the other format would."""
-        first, second = self.download_whole, self._download_packed
+        first, second = self.download_whole, functools.partial(download, self)
         if self.format == 2:
             first, second = second, first
         failed = first(cache, objs, progress)
@@ -250,44 +251,6 @@ class Remote(Maintenance):
     ) -> dict[str, BaseException]:
         """Copy objects stored whole into the cache; the ones that failed, by oid."""
         return _failures(objs, self._map(lambda obj: self._get(cache, obj, progress), objs))
-
-    def _located(self, objs: Iterable[Obj]) -> tuple[list[tuple[Obj, Location]], list[Obj]]:
-        """``objs`` the index files place in a pack (with where), and the others."""
-        found, rest = [], []
-        for obj in objs:
-            loc = self.catalog.objects.get(obj.oid)
-            if loc is not None and loc.pack:
-                found.append((obj, loc))
-            else:
-                rest.append(obj)
-        return found, rest
-
-    def _download_packed(
-        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None
-    ) -> dict[str, BaseException]:
-        located, rest = self._located(objs)
-        whole = [o for o in rest if o.oid in self.catalog.objects]  # indexed, stored whole
-        failed = self.download_whole(cache, whole, progress) if whole else {}
-        failed |= {
-            o.oid: FileNotFoundError(o.oid) for o in rest if o.oid not in self.catalog.objects
-        }
-
-        def read(rng: packed.Range) -> Maybe[dict[str, BaseException]]:
-            where = self.display_key(packed.pack_key(rng.pack))
-            return self._range(
-                f"{self.root}/{packed.pack_key(rng.pack)}",
-                rng.start,
-                rng.end,
-                lambda data: packed.install_range(cache, rng, data, where, progress),
-            )
-
-        plan = packed.ranges(located)
-        for rng, result in zip(plan, self._map(read, plan, packed.RANGE_JOBS), strict=True):
-            if isinstance(result, BaseException):  # the pack is missing
-                failed |= {obj.oid: result for obj, _ in rng.members}
-            else:
-                failed |= result
-        return failed
 
     def read(self, oid: str) -> bytes:
         """One object's bytes, verified (for trees the cache lacks)."""
@@ -329,12 +292,22 @@ class Remote(Maintenance):
         return self._map(lambda key: self._read(f"{self.root}/{key}"), keys)
 
     def read_ranges(
-        self, ranges: Sequence[tuple[str, int, int | None]]
-    ) -> list[bytes | BaseException]:
+        self,
+        ranges: Sequence[tuple[str, int, int | None]],
+        then: Callable[[int, bytes], T] | None = None,
+        jobs: int | None = None,
+    ) -> list[Any]:
         """Bytes ``start``-``end`` of each file ``(key, start, end)`` (fewer at its end; with
         ``start`` negative and ``end`` None, its last ``-start`` bytes), or the
-        FileNotFoundError reading it gave."""
-        return self._map(lambda r: self._range(f"{self.root}/{r[0]}", r[1], r[2], bytes), ranges)
+        FileNotFoundError reading it gave; with ``then``, what ``then(i, bytes)`` of the i-th
+        returns, called as each arrives (so only ``jobs`` ranges are held at once)."""
+
+        def one(i: int) -> Any:
+            key, start, end = ranges[i]
+            got = bytes if then is None else functools.partial(then, i)
+            return self._range(f"{self.root}/{key}", start, end, got)
+
+        return self._map(one, range(len(ranges)), jobs)
 
     def delete_keys(self, keys: Iterable[str]) -> None:
         self._map(lambda key: self._rm(f"{self.root}/{key}"), list(keys))

@@ -1,6 +1,7 @@
 """``fsck --remote`` on storage format 2: every pack an index file names is read once, front
 to back in bounded ranges, and checked against its name (the hash of its bytes), its footer
-and the index files; every object in it is hashed. Whole objects are hashed where they lie."""
+and the index files; every object in it is hashed (a chunk list is decoded, and its chunks
+looked up). Whole objects are hashed where they lie."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dvlite.errors import RemoteError
+from dvlite.objects import chunks
 from dvlite.objects.hashing import hasher, oid_from_hasher
-from dvlite.objects.pack import Entry, NewerFormatError
+from dvlite.objects.pack import LIST_KIND, Entry, NewerFormatError
 from dvlite.objects.packindex import Location
 from dvlite.progress import Advance
 from dvlite.remote import packed
@@ -98,7 +100,8 @@ def _check_pack(
         end, whole = max(loc.end for loc in objects.values()), None
     key = packed.pack_key(pack_id)
     order = sorted(objects.items(), key=lambda item: item[1].offset)
-    hashers = {oid: hasher() for oid in objects}
+    hashers = {oid: hasher() for oid, loc in objects.items() if loc.kind != LIST_KIND}
+    lists = {oid: bytearray() for oid, loc in objects.items() if loc.kind == LIST_KIND}
     got = dict.fromkeys(objects, 0)
     first = stop = 0  # the first object not read to its end; the bytes read
     for start, data in _pieces(remote, key, end):
@@ -107,7 +110,8 @@ def _check_pack(
             if loc.offset >= stop:
                 break
             if (lo := max(loc.offset, start)) < (hi := min(loc.end, stop)):
-                hashers[oid].update(data[lo - start : hi - start])
+                piece = data[lo - start : hi - start]
+                hashers[oid].update(piece) if oid in hashers else lists[oid].extend(piece)
                 got[oid] += hi - lo
         while first < len(order) and order[first][1].end <= stop:
             first += 1
@@ -121,10 +125,29 @@ def _check_pack(
             problems.append("its bytes do not hash to its name")
     bad = 0
     for oid, loc in order:
-        actual = oid_from_hasher(hashers[oid]) if got[oid] == loc.length else ""
+        where = f"{remote.display_key(key)} (bytes {loc.offset}-{loc.end})"
+        if got[oid] != loc.length:
+            actual = ""
+        elif oid in lists:
+            actual, where = _check_list(remote, oid, bytes(lists[oid]), where)
+        else:
+            actual = oid_from_hasher(hashers[oid])
         bad += actual != oid
-        _found(found, oid, actual, f"{remote.display_key(key)} (bytes {loc.offset}-{loc.end})")
+        _found(found, oid, actual, where)
     return problems, bad
+
+
+def _check_list(remote: Remote, oid: str, data: bytes, where: str) -> tuple[str, str]:
+    """What a chunk list counts as: its file's oid when it is sound and every chunk it names
+    is named by an index file (each chunk is checked where it lies), else "" and why."""
+    try:
+        listed = chunks.decode(data)
+    except chunks.FormatError as exc:
+        return "", f"{where}: {exc}"
+    lacking = [c for c, _ in listed.chunks if c not in remote.catalog.objects]
+    if lacking:
+        return "", f"{where}: a chunk list naming {len(lacking)} chunk(s) no index file names"
+    return oid, where
 
 
 def _pieces(remote: Remote, key: str, end: int) -> Iterator[tuple[int, memoryview]]:

@@ -1,21 +1,20 @@
 """Storage format 2 on a remote (docs/formats.md): ``packs/<2 hex>/<id>.pack`` and
 ``index/<id>.idx`` beside the whole objects of ``objects/``. ``Catalog`` is what the index files
-say the remote holds, read once per command and kept by name in the cache; ``PackUpload`` writes
-the objects of one push into packs and names them in one index file, written last; ``ranges``
-groups the objects a download wants into few range reads."""
+say the remote holds, read once per command and kept by name in the cache; ``ranges`` groups the
+objects a download wants into few range reads, ``read_objects`` reads them (upload.py writes)."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dvlite.errors import CorruptObjectError, RemoteError
 from dvlite.objects import fsutil, pack, packindex
 from dvlite.objects.hashing import hex_of, oid_of_bytes
-from dvlite.objects.pack import FormatError, PackWriter
+from dvlite.objects.pack import FormatError
 from dvlite.objects.packindex import Location
 from dvlite.objects.tree import DIR, FILE
 from dvlite.progress import Advance
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from dvlite.objects.cache import Cache
 
 PACK_SIZE = 32 << 20  # a pack is sealed once this full (docs/benchmarks.md: 16, 32, 64 MiB)
-WHOLE_MIN = 4 << 20  # objects this large stay whole, under objects/ (chunks: a later format)
+WHOLE_MIN = 4 << 20  # trees this large stay whole, under objects/ (big files are chunked)
 RANGE_MAX = 16 << 20  # one range read fetches at most this many bytes (unless one object is more)
 RANGE_GAP = 256 << 10  # objects this close in a pack are read together, the gap thrown away
 RANGE_JOBS = 8  # range reads at once: a download holds at most this many ranges in memory
@@ -54,14 +53,22 @@ class Keys(Protocol):
 
     def find_keys(self, folder: str) -> list[str]: ...
     def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]: ...
+    @property
+    def catalog(self) -> Catalog: ...
     def read_ranges(
-        self, ranges: Sequence[tuple[str, int, int | None]]
-    ) -> list[bytes | BaseException]: ...
+        self,
+        ranges: Sequence[tuple[str, int, int | None]],
+        then: Callable[[int, bytes], Any] | None = None,
+        jobs: int | None = None,
+    ) -> list[Any]: ...
     def delete_keys(self, keys: Iterable[str]) -> None: ...
     def write_keys(self, files: dict[str, bytes], jobs: int | None = None) -> None: ...
     def display_key(self, key: str) -> str: ...
     def upload_whole(
         self, cache: Cache, objs: Sequence[Obj], progress: Advance | None = None
+    ) -> dict[str, BaseException]: ...
+    def download_whole(
+        self, cache: Cache, objs: Sequence[Obj], progress: Advance | None
     ) -> dict[str, BaseException]: ...
 
 
@@ -254,91 +261,39 @@ def ranges(wanted: Iterable[tuple[Obj, Location]]) -> list[Range]:
     return found
 
 
-def install_range(
-    cache: Cache, rng: Range, data: bytes, where: str, progress: Advance | None
+Take = Callable[[Obj, Location, bytes, str], None]  # an object's bytes and where they were read
+
+
+def read_objects(
+    remote: Keys, located: Sequence[tuple[Obj, Location]], take: Take
 ) -> dict[str, BaseException]:
-    """Install the objects of one range read (``data``) in the cache, each verified; returns
-    those whose bytes are wrong (a short read is a truncated pack)."""
-    failed: dict[str, BaseException] = {}
-    for obj, loc in rng.members:
-        piece = data[loc.offset - rng.start : loc.end - rng.start]
-        try:
-            if len(piece) != loc.length:
-                raise CorruptObjectError(obj.oid, f"{where} (cut short)")
-            cache.add_verified_bytes(piece, obj.oid, f"{where} (bytes {loc.offset}-{loc.end})")
-        except CorruptObjectError as exc:
-            failed[obj.oid] = exc
-            continue
-        if progress:
-            progress(1, loc.length)
-    return failed
+    """Read packed objects by merged range reads (``RANGE_JOBS`` at once: only those are held
+    in memory) and give each to ``take`` as its range arrives; returns the objects whose bytes
+    could not be read (a short read is a truncated pack) or that ``take`` refused with a
+    CorruptObjectError or a FormatError."""
+    plan = ranges(located)
 
-
-# -- writing: packs, then one index ----------------------------------------------------------
-class PackUpload:
-    """The objects of one push: small ones (verified as they are read from the cache) into
-    packs sent as they fill, big ones whole; ``finish`` sends the last pack, then the index
-    file naming everything sent. Until then none of it counts as on the remote."""
-
-    def __init__(self, remote: Keys, cache: Cache, progress: Advance | None) -> None:
-        self.remote, self.cache, self.progress = remote, cache, progress
-        self.writer = PackWriter()
-        self.sealed: list[tuple[str, bytes, list[pack.Entry]]] = []
-        self.sent: dict[str, list[pack.Entry]] = {}  # pack id -> its entries
-        self.whole: dict[str, tuple[int, int]] = {}  # objects sent whole: oid -> kind, length
-
-    def add(self, objs: Sequence[Obj]) -> dict[str, BaseException]:
-        """Take ``objs`` (a wave: nothing in it needs another of it sent first); returns the
-        ones that could not be read from the cache (missing or corrupt)."""
-        failed: dict[str, BaseException] = {}
-        big: list[Obj] = []
-        for obj in objs:
+    def each(i: int, data: bytes) -> dict[str, BaseException]:
+        rng, refused = plan[i], dict[str, BaseException]()
+        where = remote.display_key(pack_key(rng.pack))
+        for obj, loc in rng.members:
+            piece = data[loc.offset - rng.start : loc.end - rng.start]
             try:
-                if self.cache.size(obj.oid) >= WHOLE_MIN:
-                    big.append(obj)
-                    continue
-                data = self.cache.read_bytes(obj.oid)
-            except (OSError, CorruptObjectError) as exc:
-                failed[obj.oid] = exc
-                continue
-            self.writer.add(obj.oid, kind_of(obj), data)
-            if self.writer.size >= PACK_SIZE:
-                self._seal()
-        if big:
-            errors = self.remote.upload_whole(self.cache, big, self.progress)
-            failed.update(errors)
-            for obj in big:
-                if obj.oid not in errors:
-                    self.whole[obj.oid] = (kind_of(obj), self.cache.size(obj.oid))
-        if len(self.sealed) >= PACK_JOBS:
-            self._send()
-        return failed
+                if len(piece) != loc.length:
+                    raise CorruptObjectError(obj.oid, f"{where} (cut short)")
+                take(obj, loc, piece, f"{where} (bytes {loc.offset}-{loc.end})")
+            except (CorruptObjectError, FormatError) as exc:
+                refused[obj.oid] = exc
+        return refused
 
-    def _seal(self) -> None:
-        if self.writer.entries:
-            entries = self.writer.entries
-            pack_id, data = self.writer.finish()
-            self.sealed.append((pack_id, data, entries))
-            self.writer = PackWriter()
-
-    def _send(self) -> None:
-        batch, self.sealed = self.sealed, []
-        self.remote.write_keys({pack_key(pid): data for pid, data, _ in batch}, jobs=PACK_JOBS)
-        for pack_id, _, entries in batch:
-            self.sent[pack_id] = entries
-            if self.progress:
-                self.progress(len(entries), sum(e.length for e in entries))
-
-    def finish(self) -> str | None:
-        """Send what is left and the index file naming it all; its id (None: nothing sent)."""
-        self._seal()
-        self._send()
-        if not self.sent and not self.whole:
-            return None
-        index_id, data = packindex.encode(self.sent, self.whole)
-        self.remote.write_keys({index_key(index_id): data})
-        keep_index_file(self.remote.keep_index, index_id, data)  # a warm push reads none
-        return index_id
+    keys = [(pack_key(r.pack), r.start, r.end) for r in plan]
+    failed: dict[str, BaseException] = {}
+    for rng, result in zip(plan, remote.read_ranges(keys, each, RANGE_JOBS), strict=True):
+        if isinstance(result, BaseException):  # the pack is missing
+            failed |= {obj.oid: result for obj, _ in rng.members}
+        else:
+            failed |= result
+    return failed
 
 
 def keep_index_file(keep: str | None, index_id: str, data: bytes) -> None:
