@@ -150,4 +150,18 @@ def test_the_bar_fills_by_files_when_no_bytes_are_known() -> None:
     task = bar.rich.tasks[0]
     shown = " ".join(str(column.render(task)) for column in bar.rich.columns[2:4])
     assert shown.strip() == "1/3 files", shown
-    assert (task.completed, task.total) == (1, 3)
+    assert task.completed / task.total == 1 / 3  # a file is all there is to count
+
+
+def test_the_bar_and_its_eta_follow_files_and_bytes_both() -> None:
+    from dvlite.cli.base import FILE_COST, Bar
+
+    bar = Bar("Pushing")
+    bar.start(20_001, 20_000 * 4096 + (1 << 30))  # 20k small files and one of 1 GiB
+    bar.advance(20_000, 20_000 * 4096)  # the small ones done: far from a tenth of the bytes
+    task = bar.rich.tasks[0]
+    small = 20_000 * (4096 + FILE_COST)
+    assert task.completed == small
+    assert task.total == small + (1 << 30) + FILE_COST
+    bar.advance(0, 1 << 29)  # half of the big file's bytes, counted as they move
+    assert bar.rich.tasks[0].completed == small + (1 << 29)

@@ -330,10 +330,22 @@ def _remote_status(
         ):
             for path in paths:
                 out.print(f"    {state + ':':<15}{path}", style=_STYLE[state], markup=False)
+        _bytes_line(report)
         if report.clean:
             out.print(f"Cache and remote {report.remote!r} are in sync.")
     if quiet and not report.clean:
         ctx.exit(1)
+
+
+def _bytes_line(report: RemoteStatus) -> None:
+    """How much push and fetch would move (of a chunked file, only the chunks that are new)."""
+    moves = [
+        f"{verb} would move {human_size(n)}"
+        for verb, n in (("push", report.push_bytes), ("fetch", report.fetch_bytes))
+        if n
+    ]
+    if moves:
+        console().print("; ".join(moves), markup=False)
 
 
 def _remote_summary(report: RemoteStatus) -> None:
@@ -354,6 +366,7 @@ def _remote_summary(report: RemoteStatus) -> None:
         else:
             what = plural(p.folders, "folder")
         out.print(f"{p.source}: {what} {where}", style=_STYLE[p.state], markup=False)
+    _bytes_line(report)
     if report.pointers:
         out.print("(`dvlite status --remote -v` lists every file)", style="dim", markup=False)
     elif report.clean:

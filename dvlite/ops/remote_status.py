@@ -13,7 +13,8 @@ from dvlite.ops.fsck import FsckResult
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import collect
-from dvlite.remote import open_remote
+from dvlite.remote import Obj, open_remote
+from dvlite.remote.chunked import bytes_to_fetch, bytes_to_send
 from dvlite.remote.packcheck import Checked, check_packed
 from dvlite.transfer.push import plan_push
 from dvlite.transfer.roots import Root, roots, tree_reader
@@ -47,6 +48,8 @@ class RemoteStatus:
     not_in_cache: tuple[str, ...] = ()  # on the remote, not in the cache: fetch gets them
     missing: tuple[str, ...] = ()  # in neither
     pointers: tuple[PointerStatus, ...] = ()  # the same, counted per pointer
+    push_bytes: int = 0  # what push would send (of a chunked file, the chunks the remote lacks)
+    fetch_bytes: int = 0  # what fetch would read (of a chunked file, the chunks not cached)
 
     @property
     def clean(self) -> bool:
@@ -56,7 +59,8 @@ class RemoteStatus:
         lists = ("not_on_remote", "not_in_cache", "missing")
         paths = {name: list(getattr(self, name)) for name in lists}
         pointers = [p.to_dict() for p in self.pointers]
-        return {"remote": self.remote, "url": self.url, **paths, "pointers": pointers}
+        sizes = {"push_bytes": self.push_bytes, "fetch_bytes": self.fetch_bytes}
+        return {"remote": self.remote, "url": self.url, **paths, "pointers": pointers, **sizes}
 
 
 def remote_status(
@@ -92,7 +96,19 @@ def remote_status(
         tuple(sorted(set(missing.values()))),
     )
     states = dict(zip((NOT_ON_REMOTE, NOT_IN_CACHE, MISSING), listed, strict=True))
-    return RemoteStatus(rem.name, rem.url, *listed, _per_pointer(repo, start, states, folders))
+    fetched = [Obj(o, plan.sizes[o], rel) for o, rel in not_in_cache.items() if o in plan.sizes]
+    return RemoteStatus(
+        rem.name,
+        rem.url,
+        *listed,
+        _per_pointer(repo, start, states, folders),
+        push_bytes=bytes_to_send(rem, repo.cache, plan.objects, rem.format),
+        fetch_bytes=(
+            bytes_to_fetch(rem, repo.cache, fetched)
+            if rem.format == 2
+            else sum(max(o.size, 0) for o in fetched)
+        ),
+    )
 
 
 def _per_pointer(

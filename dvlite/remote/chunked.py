@@ -17,6 +17,7 @@ from dvlite.objects.hashing import oid_of_bytes
 from dvlite.objects.pack import LIST_KIND
 from dvlite.objects.packindex import Location
 from dvlite.objects.store import verified
+from dvlite.objects.tree import FILE
 from dvlite.progress import Advance
 from dvlite.remote.packed import Keys, Obj, read_objects
 
@@ -187,3 +188,44 @@ def chunks_of(remote: Keys, oids: Iterable[str]) -> set[str]:
             f"chunks {len(failed)} large file(s) need; run `dvlite fsck --remote`"
         )
     return found
+
+
+def bytes_to_send(remote: Keys, cache: Cache, objs: Iterable[Obj], fmt: int) -> int:
+    """The bytes a push of ``objs`` would send to a remote of format ``fmt``: each object
+    whole, but of a large file on format 2 only the chunks the remote and the push lack
+    (the file is cut to know them)."""
+    known, seen, total = remote.catalog.objects if fmt == 2 else {}, set(), 0
+    for obj in objs:
+        if fmt != 2 or obj.kind != FILE or obj.size < chunks.CHUNKED_MIN:
+            total += max(obj.size, 0)
+            continue
+        with contextlib.suppress(OSError):  # not in the cache: push would report it
+            for oid, data in chunks.cut(cache.path(obj.oid)):
+                if oid not in known and oid not in seen:
+                    seen.add(oid)
+                    total += len(data)
+    return total
+
+
+def bytes_to_fetch(remote: Keys, cache: Cache, objs: Iterable[Obj]) -> int:
+    """The bytes fetching ``objs`` would read: each object whole, but of a chunked file only
+    the chunks the cache holds in no other file (its chunk list read to know them)."""
+    objects, total, lists = remote.catalog.objects, 0, []
+    for obj in objs:
+        loc = objects.get(obj.oid)
+        if loc is not None and loc.kind == LIST_KIND:
+            lists.append((obj, loc))
+        else:
+            total += max(obj.size, 0) if loc is None else loc.length
+    if lists:
+        local, seen = cache.chunk_sources(), set()
+
+        def take(obj: Obj, loc: Location, data: bytes, where: str) -> None:
+            nonlocal total
+            for oid, length in chunks.decode(data).chunks:
+                if oid not in local and oid not in seen:
+                    seen.add(oid)
+                    total += length
+
+        read_objects(remote, lists, take)  # a list that cannot be read counts for nothing
+    return total

@@ -29,6 +29,7 @@ class PushPlan:
     failed: list[Failure] = field(default_factory=list)
     present: set[str] = field(default_factory=set)  # reachable objects already on the remote
     reached: dict[str, str] = field(default_factory=dict)  # every reachable oid -> a path to it
+    sizes: dict[str, int] = field(default_factory=dict)  # the reachable files' sizes
 
     @property
     def objects(self) -> list[Obj]:
@@ -73,6 +74,8 @@ def plan_push(
             continue
         entries[entry.oid] = entry
         plan.reached[entry.oid] = rel
+        if entry.type == FILE:
+            plan.sizes[entry.oid] = entry.size
     readable = [oid for oid, e in entries.items() if e.type == DIR and oid not in unreadable]
     children = plan.children = {oid: [c.oid for c in load(oid)] for oid in readable}
     plan.present |= remote.exists(entries)
