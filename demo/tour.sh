@@ -76,6 +76,31 @@ show dvlite pull data/train
 show dvlite pull
 show dvlite fsck --remote
 cd "$WORK/project"
+
+step "A big model: its new version sends only the chunks that changed"
+python3 -c 'import os; open("weights.bin", "wb").write(os.urandom(16 << 20))'
+show dvlite add weights.bin
+git add weights.bin.dvl .gitignore && git commit -q -m "weights v1"
+show dvlite push
+(cd "$WORK/clone" && git pull -q origin main && dvlite pull weights.bin >/dev/null)
+python3 - <<'PY'
+import os
+with open("weights.bin", "r+b") as f:  # fine-tune: 64 KiB in the middle change
+    f.seek(8 << 20)
+    f.write(os.urandom(64 << 10))
+PY
+show dvlite add weights.bin
+git commit -q -m "weights v2" weights.bin.dvl
+# of the 16 MiB file, only the few chunks around the edit are new
+show dvlite status --remote
+show dvlite push
+cd "$WORK/clone"
+git pull -q origin main
+# the clone holds v1 (pulled above): it reads only the new chunks, the rest is in its cache
+show dvlite status --remote
+show dvlite pull weights.bin
+cd "$WORK/project"
+
 step "Git hooks: the data follows the branch; diff and ls read history; gc keeps it safe"
 show dvlite install
 show git checkout -q -b experiment

@@ -190,7 +190,12 @@ def _show(verb: str, result: TransferResult, as_json: bool) -> None:
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if result.transferred:
-        out.print(f"{plural(result.transferred, 'object')} {verb} ({human_size(result.size)})")
+        size = human_size(result.size)
+        if result.reused:  # chunks of a large file that were not moved
+            there = "on the remote" if verb == "pushed" else "in the cache"
+            moved = human_size(max(result.size - result.reused, 0))
+            size += f"; {moved} moved, the rest was {there} already as chunks"
+        out.print(f"{plural(result.transferred, 'object')} {verb} ({size})")
     elif result.ok and not result.runs:
         out.print("Everything is up to date.")
     if result.runs:

@@ -68,6 +68,7 @@ class Remote(Maintenance):
         self.format = int(parse_format(self.name, self.options.get("format")))
         self.keep_index: str | None = None  # where index files read are kept (the cache's)
         self.warnings: list[str] = []  # what reading the remote found and mended
+        self.reused = 0  # bytes of chunks transfers did not move: the other side had them
         self._receiving_into: str | None = None  # the cache a download writes into
 
     def __repr__(self) -> str:

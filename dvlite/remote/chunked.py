@@ -73,7 +73,7 @@ def rebuild(
         for obj, _ in lists:
             if obj.oid in read:
                 files.append(_open(cache, obj, read[obj.oid]))
-        wanted = _copy_local(cache, files, progress)
+        wanted = _copy_local(remote, cache, files, progress)
         _fetch(remote, files, wanted, progress)
         for f in files:
             os.close(f.fd)
@@ -102,7 +102,9 @@ def _open(cache: Cache, obj: Obj, listed: bytes) -> _File:
     return _File(obj, listed, tmp, fd)
 
 
-def _copy_local(cache: Cache, files: list[_File], progress: Advance | None) -> dict[str, _Wanted]:
+def _copy_local(
+    remote: Keys, cache: Cache, files: list[_File], progress: Advance | None
+) -> dict[str, _Wanted]:
     """Write every chunk the cache holds (inside another file, found through the chunk lists
     it keeps; each re-hashed) where each file has it; returns the chunks still wanted."""
     sources = cache.chunk_sources()
@@ -116,6 +118,7 @@ def _copy_local(cache: Cache, files: list[_File], progress: Advance | None) -> d
                     wanted.setdefault(oid, _Wanted(length)).places.append((f, offset))
                     continue
                 fsutil.pwrite_all(f.fd, data, offset)
+                remote.reused += length
                 if progress:
                     progress(0, length)
     finally:

@@ -50,6 +50,7 @@ class Keys(Protocol):
 
     label: str
     keep_index: str | None
+    reused: int  # bytes of chunks not moved (the other side had them), counted up
 
     def find_keys(self, folder: str) -> list[str]: ...
     def read_keys(self, keys: Sequence[str]) -> list[bytes | BaseException]: ...

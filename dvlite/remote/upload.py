@@ -91,10 +91,11 @@ class PackUpload:
             for oid, data in chunks.cut(self.cache.path(obj.oid), counted.on_bytes):
                 whole.update(data)
                 found.append((oid, len(data)))
-                if oid not in self.chunks:
-                    self.chunks.add(oid)
-                    if oid not in self.known:
-                        self._add(oid, pack.CHUNK_KIND, bytes(data))
+                if oid not in self.chunks and oid not in self.known:
+                    self._add(oid, pack.CHUNK_KIND, bytes(data))
+                else:
+                    self.remote.reused += len(data)
+                self.chunks.add(oid)
             actual = oid_from_hasher(whole)
             if actual != obj.oid:
                 self.cache.quarantine(obj.oid)  # as any reader of a damaged object does

@@ -124,6 +124,7 @@ class Fetcher:
             self.size,
             tuple(self.failed),
             warnings=(*self.remote.warnings,),
+            reused=self.remote.reused,
         )
 
 

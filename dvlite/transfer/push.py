@@ -151,7 +151,7 @@ def _push_roots(
                     size += max(obj.size, 0)
             _block_above(plan, set(errors), blocked)
     result = TransferResult(
-        rem.name, rem.url, moved, size, tuple(failed), warnings=(*rem.warnings,)
+        rem.name, rem.url, moved, size, tuple(failed), warnings=(*rem.warnings,), reused=rem.reused
     )
     if runs:
         from dvlite.transfer.runs import push_runs

@@ -28,11 +28,12 @@ class TransferResult:
     remote: str
     url: str
     transferred: int = 0  # objects moved
-    size: int = 0  # bytes moved
+    size: int = 0  # bytes moved (the objects' sizes)
     failed: tuple[Failure, ...] = ()
     runs: int = 0  # run-cache entries moved
     warnings: tuple[str, ...] = ()  # what was skipped, not failed (a malformed run-cache entry)
     checkout: dict[str, list[str]] | None = None  # pull only: what checkout changed
+    reused: int = 0  # of them, bytes of chunks not moved: the remote (push) or the cache had them
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)  # each Failure as its to_dict
