@@ -57,9 +57,13 @@ def rebuild(
 
     def take_list(obj: Obj, loc: Location, data: bytes, where: str) -> None:
         try:
-            chunks.decode(data)
+            size = chunks.decode(data).size
         except chunks.FormatError as exc:
             raise CorruptObjectError(obj.oid, f"{where}: {exc}") from None
+        if obj.size >= 0 and size != obj.size:  # checked before a byte is written
+            raise CorruptObjectError(
+                obj.oid, f"{where}: a chunk list of {size} bytes, not {obj.size}"
+            )
         read[obj.oid] = bytes(data)
 
     failed: dict[str, BaseException] = {
