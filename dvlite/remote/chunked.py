@@ -44,6 +44,9 @@ class _Wanted:
     places: list[tuple[_File, int]] = field(default_factory=list)
 
 
+FILES_AT_ONCE = 64  # files rebuilt at once (each an open temporary file)
+
+
 def rebuild(
     remote: Keys,
     cache: Cache,
@@ -53,6 +56,18 @@ def rebuild(
     """Install the chunked files ``lists`` names (each with where its chunk list is) in the
     cache; returns those that could not be rebuilt: a damaged chunk list or chunk, one the
     remote lacks, or bytes that do not hash to the file's oid."""
+    failed: dict[str, BaseException] = {}
+    for at in range(0, len(lists), FILES_AT_ONCE):
+        failed |= _rebuild(remote, cache, lists[at : at + FILES_AT_ONCE], progress)
+    return failed
+
+
+def _rebuild(
+    remote: Keys,
+    cache: Cache,
+    lists: Sequence[tuple[Obj, Location]],
+    progress: Advance | None,
+) -> dict[str, BaseException]:
     read: dict[str, bytes] = {}
 
     def take_list(obj: Obj, loc: Location, data: bytes, where: str) -> None:
@@ -66,7 +81,7 @@ def rebuild(
             )
         read[obj.oid] = bytes(data)
 
-    failed: dict[str, BaseException] = {
+    failed: dict[str, BaseException] = {  # not read: a list that long is not one of ours
         obj.oid: CorruptObjectError(obj.oid, f"{remote.label}: a chunk list of {loc.length} bytes")
         for obj, loc in lists
         if loc.length > chunks.LIST_MAX
