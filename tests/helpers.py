@@ -204,13 +204,14 @@ main(sys.argv[1:])
 
 # dvlite that SIGKILLs itself once it has written `argv[1]` bytes, to files (os.write) or to
 # sockets (send): the write that crosses the limit is cut short there, so a push dies in the
-# middle of a pack on a folder, of a request on S3. Packs are sealed at `argv[2]` bytes and
-# objects from `argv[3]` bytes stay whole (0: dvlite's own sizes), so a small push writes
-# several of each. `[sys.executable, "-c", KILL_AFTER, k, pack_size, whole_min, *args]`; at
-# exit (when not killed) it prints `written N` on stderr.
+# middle of a pack on a folder, of a request on S3. Packs are sealed at `argv[2]` bytes,
+# objects from `argv[3]` bytes stay whole and files from `argv[4]` bytes are chunked (0:
+# dvlite's own sizes), so a small push writes several of each.
+# `[sys.executable, "-c", KILL_AFTER, k, pack_size, whole_min, chunked_min, *args]`; at exit
+# (when not killed) it prints `written N` on stderr.
 KILL_AFTER = """
 import atexit, os, signal, socket, sys
-limit, pack_size, whole_min = map(int, sys.argv[1:4])
+limit, pack_size, whole_min, chunked_min = map(int, sys.argv[1:5])
 written = 0
 def counted(real):
     def write(where, data, *rest):
@@ -227,21 +228,27 @@ os.write = counted(os.write)
 socket.socket.send = counted(socket.socket.send)
 socket.socket.sendall = counted(socket.socket.sendall)
 atexit.register(lambda: sys.stderr.write(f"written {written}\\n"))
-from dvlite.remote import packed
-packed.PACK_SIZE = pack_size or packed.PACK_SIZE
-packed.WHOLE_MIN = whole_min or packed.WHOLE_MIN
+from dvlite.objects import chunks
+from dvlite.remote import packed, upload
+for sizes in (packed, upload):  # upload.py imported packed's sizes along with packed
+    sizes.PACK_SIZE = pack_size or sizes.PACK_SIZE
+    sizes.WHOLE_MIN = whole_min or sizes.WHOLE_MIN
+chunks.CHUNKED_MIN = chunked_min or chunks.CHUNKED_MIN
 from dvlite.cli import main
-main(sys.argv[4:])
+main(sys.argv[5:])
 """
 
 # dvlite that, once it has read what the remote holds (its index files, the first time), says
 # so with a file in the folder `argv[1]` and waits until `argv[2]` files are there: processes
-# started with it all plan against the same remote before any of them writes there.
-# `[sys.executable, "-c", BARRIER, folder, n, *args]`
+# started with it all plan against the same remote before any of them writes there. Files
+# from `argv[3]` bytes are chunked (0: dvlite's own size).
+# `[sys.executable, "-c", BARRIER, folder, n, chunked_min, *args]`
 BARRIER = """
 import os, sys, time
+from dvlite.objects import chunks
 from dvlite.remote import packed
-folder, n = sys.argv[1], int(sys.argv[2])
+folder, n, chunked_min = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+chunks.CHUNKED_MIN = chunked_min or chunks.CHUNKED_MIN
 load, waited = packed.load_catalog, []
 def load_then_wait(*args, **kwargs):
     catalog = load(*args, **kwargs)
@@ -256,5 +263,5 @@ def load_then_wait(*args, **kwargs):
     return catalog
 packed.load_catalog = load_then_wait
 from dvlite.cli import main
-main(sys.argv[3:])
+main(sys.argv[4:])
 """

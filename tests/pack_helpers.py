@@ -1,6 +1,7 @@
 """A format 2 remote as gc and repack tests see it, read straight from its stored bytes (a folder
 path or a ``remote_helpers.Store``, through ``remote_helpers.locations``): what its live index
-files name and whether each object's bytes are really there, never dvlite's remote layer."""
+files name and whether each object's bytes are really there (a chunked file's: its chunk
+list, and every chunk that names), never dvlite's remote layer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 from remote_helpers import Store, key_of, locations
 
+from dvlite.objects import chunks
 from dvlite.objects.hashing import oid_of_bytes
+from dvlite.objects.pack import LIST_KIND, FormatError
+from dvlite.objects.packindex import Location
 from dvlite.remote.packed import pack_key
 
 
@@ -50,24 +54,51 @@ def held(where: Path | Store) -> set[str]:
     }
 
 
+def _bytes_of(store: Store, oid: str, loc: Location, packs: dict[str, bytes]) -> bytes:
+    if not loc.pack:
+        return store.read(key_of(oid))
+    key = pack_key(loc.pack)
+    return packs.setdefault(key, store.read(key))[loc.offset : loc.end]
+
+
+def chunks_of(where: Path | Store, oids: set[str]) -> set[str]:
+    """The chunks that the chunk lists of those of ``oids`` stored chunked name."""
+    store = _store(where)
+    found, packs = locations(store), {}
+    named: set[str] = set()
+    for oid in sorted(oids):
+        loc = found.get(oid)
+        if loc is not None and loc.kind == LIST_KIND:
+            named |= {c for c, _ in chunks.decode(_bytes_of(store, oid, loc, packs)).chunks}
+    return named
+
+
+def with_chunks(where: Path | Store, oids: set[str]) -> set[str]:
+    """``oids`` and the chunks their chunked files need: what a remote must hold of them."""
+    return oids | chunks_of(where, oids)
+
+
 def unreadable(where: Path | Store, oids: set[str]) -> set[str]:
     """Those of ``oids`` that the live index files do not name, or whose bytes are not there
-    (or not whole)."""
+    (or not whole); a chunked file counts as unreadable when its chunk list does not decode or
+    one chunk it names is unreadable."""
     store = _store(where)
     keys = store.keys()
     found = locations(store)
     packs: dict[str, bytes] = {}
-    bad = set()
-    for oid in sorted(oids):
+
+    def sound(oid: str) -> bool:
         loc = found.get(oid)
         key = None if loc is None else pack_key(loc.pack) if loc.pack else key_of(oid)
         if loc is None or key not in keys:
-            bad.add(oid)
-            continue
-        if loc.pack:
-            data = packs.setdefault(key, store.read(key))[loc.offset : loc.end]
-        else:
-            data = store.read(key)
-        if oid_of_bytes(data) != oid:
-            bad.add(oid)
-    return bad
+            return False
+        data = _bytes_of(store, oid, loc, packs)
+        if loc.kind != LIST_KIND:
+            return oid_of_bytes(data) == oid
+        try:
+            listed = chunks.decode(data)
+        except FormatError:
+            return False
+        return all(sound(c) for c, _ in listed.chunks)
+
+    return {oid for oid in sorted(oids) if not sound(oid)}

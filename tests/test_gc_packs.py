@@ -1,6 +1,8 @@
 """`gc --cloud` on a format 2 remote (folder and S3): dead objects leave, their packs are dropped
 or rewritten, one new index file replaces the old ones, and everything live stays readable; a
-fresh clone pulls identical bytes. Nothing younger than `remote.NAME.gc_grace` is touched.
+fresh clone pulls identical bytes. A big file is pushed chunked: gc keeps the chunks of the
+live ones and drops those only dead ones name. Nothing younger than `remote.NAME.gc_grace` is
+touched.
 (Kills: test_gc_packs_crash.py; a push at the same time: test_gc_concurrent_push.py.)"""
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import RunResult, git, ok, one_line_error, snapshot
-from pack_helpers import all_keys, held, keys_under, unreadable
+from pack_helpers import all_keys, chunks_of, held, keys_under, unreadable, with_chunks
 from remote_helpers import (
     FolderStore,
     Store,
@@ -24,6 +26,7 @@ from remote_helpers import (
     locations,
 )
 
+from dvlite.objects import chunks
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.objects.pack import FILE_KIND, PackWriter
 from dvlite.records.repo import Repo
@@ -82,45 +85,62 @@ def remote(repo: Repo, dvlite: Invoke, store: Store) -> Store:
     return store
 
 
-def two_versions(repo: Repo, dvlite: Invoke) -> None:
-    """data/a, b, c of 40 small files each, and a big file (stored whole); then a and b and
-    the big file changed."""
+DEAD = 80 + 1 + 3  # what v2 leaves dead: a/ and b/ files, the big file, 3 trees
+
+
+def two_versions(repo: Repo, dvlite: Invoke, store: Store) -> int:
+    """data/a, b, c of 40 small files each, and a big file (chunked); then a and b and the big
+    file changed. The number of objects v2 leaves dead: DEAD and the chunks only v1's big file
+    has (none when it is stored whole)."""
     big = random.Random(1).randbytes(WHOLE_MIN + 10)
     v1 = {**texts("data/a", 40, "v1"), **texts("data/b", 40, "v1"), **texts("data/c", 40, "v1")}
     version(repo.root, dvlite, {**v1, "big.bin": big}, "v1")
     v2 = {**texts("data/a", 40, "v2"), **texts("data/b", 40, "v2"), "big.bin": big[::-1]}
     version(repo.root, dvlite, v2, "v2")
+    old, new = chunks_of(store, {oid_of_bytes(big)}), chunks_of(store, {oid_of_bytes(big[::-1])})
+    return DEAD + len(old - new)
 
 
 # -- what goes and what stays ----------------------------------------------------------------
+@pytest.mark.parametrize("whole", [False, True], ids=["chunked", "whole"])
 def test_gc_cloud_removes_the_dead_and_a_fresh_clone_pulls_the_rest(
-    repo: Repo, dvlite: Invoke, remote: Store, tmp_path_factory: pytest.TempPathFactory
+    repo: Repo,
+    dvlite: Invoke,
+    remote: Store,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    whole: bool,
 ) -> None:
-    two_versions(repo, dvlite)
+    if whole:  # big files stored whole under objects/, as `remote repack` leaves format 1's
+        monkeypatch.setattr(chunks, "CHUNKED_MIN", 1 << 40)
+    dead = two_versions(repo, dvlite, remote)
+    assert (dead == DEAD) is whole  # chunked: v1's big file has chunks of its own
     before = held(remote)
     assert len(index_keys(remote)) == 2
 
     report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
 
     live = set(repo.cache.iter_oids())  # after gc -w -f, the cache holds what the workspace uses
-    assert held(remote) == live
-    assert set(report["cloud_removed"]) == before - live
-    assert len(before - live) == 80 + 1 + 3  # a/ and b/ files, the big file, 3 trees
+    needed = with_chunks(remote, live)  # and the chunks of its big file
+    assert (needed == live) is whole
+    assert held(remote) == needed
+    assert set(report["cloud_removed"]) == before - needed
+    assert len(before - needed) == dead
     assert unreadable(remote, live) == set()
-    # nothing else is left: one index file, the packs it names, the big file it names whole
+    # nothing else is left: one index file, the packs it names, the big file if it names it whole
     [index] = index_keys(remote)
     named = locations(remote)
     packs = {pack_key(loc.pack) for loc in named.values() if loc.pack}
-    whole = {key_of(oid) for oid, loc in named.items() if not loc.pack}
+    loose = {key_of(oid) for oid, loc in named.items() if not loc.pack}
     assert keys_under(remote, "index") | keys_under(remote, "packs") == {index, *packs}
-    assert keys_under(remote, "objects") == whole
-    assert len(whole) == 1 and len(packs) == 1  # the v1 pack (1/3 live) and v2's merged
+    assert keys_under(remote, "objects") == loose
+    assert len(loose) == whole and len(packs) == 1  # the v1 pack (1/3 live) and v2's merged
     assert not keys_under(remote, "locks")  # released
     assert report["cloud_repack"]["packs_rewritten"] == 2
 
     assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
     checked = ok(dvlite("fsck", "--remote"))
-    assert f"checked {len(live):,} objects on remote 'store': all good" in checked.stdout
+    assert f"checked {len(needed):,} objects on remote 'store': all good" in checked.stdout
     # run again: nothing more to do, nothing changes
     keys = all_keys(remote)
     again = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
@@ -131,14 +151,14 @@ def test_gc_cloud_removes_the_dead_and_a_fresh_clone_pulls_the_rest(
 def test_dry_says_what_would_go_and_changes_nothing(
     repo: Repo, dvlite: Invoke, remote: Store
 ) -> None:
-    two_versions(repo, dvlite)
+    dead = two_versions(repo, dvlite, remote)
     before = {k: remote.read(k) for k in all_keys(remote)}
     report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--dry", "--json")).stdout)
-    assert len(report["cloud_removed"]) == 84
+    assert len(report["cloud_removed"]) == dead
     assert report["cloud_repack"]["packs_rewritten"] == 2
     assert {k: remote.read(k) for k in all_keys(remote)} == before
     assert ok(dvlite("gc", "-w", "--cloud", "-f", "--dry")).stdout.endswith(
-        "would remove 84 objects from the remote store\n"
+        f"would remove {dead} objects from the remote store\n"
     )
 
 
@@ -147,7 +167,7 @@ def test_nothing_younger_than_the_grace_period_is_removed(
 ) -> None:
     add_remote(store)  # gc_grace unset: an hour
     commit(repo.root, "remote")
-    two_versions(repo, dvlite)
+    dead = two_versions(repo, dvlite, store)
     before = {k: remote_bytes for k in all_keys(store) if (remote_bytes := store.read(k))}
     report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
     assert report["cloud_removed"] == []
@@ -155,7 +175,7 @@ def test_nothing_younger_than_the_grace_period_is_removed(
 
     ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
     report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
-    assert len(report["cloud_removed"]) == 84
+    assert len(report["cloud_removed"]) == dead
 
 
 @pytest.mark.parametrize("value", ["soon", "inf", "nan"])
@@ -224,14 +244,14 @@ def test_packs_no_index_names_and_superseded_index_files_go_once_old(
 def test_a_damaged_index_file_is_replaced_and_gc_goes_on(
     repo: Repo, dvlite: Invoke, remote: Store, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    two_versions(repo, dvlite)
+    dead = two_versions(repo, dvlite, remote)
     bad = "index/" + "ab" * 16 + ".idx"
     remote.write(bad, b"DVLI but not an index file")
     report = json.loads(ok(dvlite("gc", "-w", "--cloud", "-f", "--json")).stdout)
-    assert len(report["cloud_removed"]) == 84
+    assert len(report["cloud_removed"]) == dead
     assert bad not in all_keys(remote)
     live = set(repo.cache.iter_oids())
-    assert held(remote) == live and unreadable(remote, live) == set()
+    assert held(remote) == with_chunks(remote, live) and unreadable(remote, live) == set()
     assert fresh_pull(repo, tmp_path_factory.mktemp("fresh") / "c", dvlite) == workspace(repo)
 
 
@@ -243,7 +263,7 @@ def test_whole_objects_on_a_format_2_remote_are_packed_or_removed(
     add_remote(store, format=1)
     ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
     commit(repo.root, "remote")
-    two_versions(repo, dvlite)
+    assert two_versions(repo, dvlite, store) == DEAD  # format 1: nothing chunked
     assert not keys_under(store, "packs")
     ok(dvlite("remote", "modify", "store", "format", "2"))
     commit(repo.root, "format 2")
@@ -261,7 +281,7 @@ def test_whole_objects_on_a_format_2_remote_are_packed_or_removed(
 def test_a_corrupt_object_in_a_pack_to_rewrite_leaves_that_pack_as_it_is(
     repo: Repo, dvlite: Invoke, remote: Store
 ) -> None:
-    two_versions(repo, dvlite)
+    two_versions(repo, dvlite, remote)
     victim = oid_of_bytes((repo.root / "data" / "c" / "000.txt").read_bytes())  # live, in v1's
     [v1_pack] = {loc.pack for oid, loc in locations(remote).items() if oid == victim}
     corrupt_object(remote, victim)
@@ -274,5 +294,5 @@ def test_a_corrupt_object_in_a_pack_to_rewrite_leaves_that_pack_as_it_is(
     assert result.stderr.endswith("; left as it was on the remote\n")
     assert pack_key(v1_pack) in all_keys(remote)  # kept, with what is live in it
     live = set(repo.cache.iter_oids())
-    assert held(remote) == live
+    assert held(remote) == with_chunks(remote, live)
     assert unreadable(remote, live) == {victim}  # as it was before gc; nothing else

@@ -1,6 +1,7 @@
 """Storage format 2 loses nothing (issue 11, "Nothing lost"): two clones pushing to one remote at
-the same moment, pushes killed at random points, and create-only writes. Real `dvlite`
-processes, real git clones, a folder remote and S3 on the moto server (``store``)."""
+the same moment, pushes killed at random points, and create-only writes, with big files
+chunked (chunks and chunk lists in packs) and objects stored whole. Real `dvlite` processes,
+real git clones, a folder remote and S3 on the moto server (``store``)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,14 @@ import pytest
 from helpers import BARRIER, KILL_AFTER, git, invoke, ok, snapshot
 from remote_helpers import FolderStore, S3Store, Store, add_remote, key_of
 
-from dvlite.objects import pack, packindex
+from dvlite.objects import chunks, pack, packindex
 from dvlite.objects.fsutil import TMP_MARK
 from dvlite.objects.hashing import oid_of_bytes
-from dvlite.remote import packed
 from dvlite.remote.packed import index_key, pack_key
 
 OWN_FILES = 2000  # each clone's own small files (1 KiB each)
 SHARED_FILES = 300  # small files both clones hold, byte for byte
-WHOLE = packed.WHOLE_MIN  # a file this big is stored whole, under objects/
+BIG = chunks.CHUNKED_MIN  # a file this big is chunked (or, when a test says so, stored whole)
 
 
 def python(*args: str) -> list[str]:
@@ -81,7 +81,8 @@ def pulled(src: Path, dest: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 def sound_indexes(store: Store) -> dict[str, packindex.IndexFile]:
     """Every index file on the remote, after asserting that it is whole (its bytes hash to its
     name and decode) and that every pack it names is there, complete (its footer parses) and
-    holds each object where the index says; objects it names whole are there, whole."""
+    holds each object where the index says; objects it names whole are there, whole; each
+    chunk list decodes, and names only chunks that this same index names."""
     keys = store.keys()
     found = {}
     for key in sorted(k for k in keys if re.fullmatch(r"index/[0-9a-f]{32}\.idx", k)):
@@ -101,8 +102,21 @@ def sound_indexes(store: Store) -> dict[str, packindex.IndexFile]:
                 packs[loc.pack] = store.read(pack_key(loc.pack))
                 pack.parse_footer(packs[loc.pack], len(packs[loc.pack]))
                 assert oid_of_bytes(packs[loc.pack]) == loc.pack, f"{pack_key(loc.pack)} is partial"
-            assert oid_of_bytes(packs[loc.pack][loc.offset : loc.end]) == oid
+            data = packs[loc.pack][loc.offset : loc.end]
+            if loc.kind != pack.LIST_KIND:
+                assert oid_of_bytes(data) == oid
+                continue
+            for chunk, length in chunks.decode(data).chunks:
+                at = index.objects.get(chunk)
+                assert at is not None, f"{key}: the chunk list of {oid} names {chunk}, it not"
+                assert (at.kind, at.length) == (pack.CHUNK_KIND, length), f"{key}: {chunk}"
     return found
+
+
+def packed_bytes(store: Store, key: str, oid: str) -> bytes:
+    """An object's bytes where the index file ``key`` places it in a pack."""
+    loc = packindex.decode(store.read(key)).objects[oid]
+    return store.read(pack_key(loc.pack))[loc.offset : loc.end]
 
 
 def fsck_remote_clean(objects: int) -> None:
@@ -117,7 +131,7 @@ def test_two_clones_push_at_once_and_both_pull_back(
 ) -> None:
     origin = project(tmp_path / "origin", store, monkeypatch)
     shared = {f"shared/{i:03}.txt": b"shared %d\n" % i * 40 for i in range(SHARED_FILES)}
-    shared["shared/big.bin"] = random.Random(11).randbytes(WHOLE + 1)
+    shared["shared/big.bin"] = big = random.Random(11).randbytes(BIG + 1)
     clones = [clone_of(origin, tmp_path / name) for name in ("one", "two")]
     for n, root in enumerate(clones):
         own = {f"{n}/{i:04}.bin": os.urandom(1024) for i in range(OWN_FILES)}
@@ -131,26 +145,33 @@ def test_two_clones_push_at_once_and_both_pull_back(
     # both plan against the same (empty) remote, then upload at the same time
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    pushes = run_all(*((python(BARRIER, str(barrier), "2", "push"), r) for r in clones))
+    pushes = run_all(*((python(BARRIER, str(barrier), "2", "0", "push"), r) for r in clones))
     for done in pushes:
         assert done.returncode == 0, done.stderr
         assert f"{OWN_FILES + SHARED_FILES + 1 + 3:,} objects pushed" in done.stdout  # + 3 trees
 
-    # each push sent the shared files too: neither saw the other's index before writing its own
+    # each push sent the shared files too, the big one's chunks and chunk list: neither saw
+    # the other's index before writing its own
     indexes = sound_indexes(store)
     assert len(indexes) == 2
     shared_oids = {oid_of_bytes(data) for data in shared.values()}
     for index in indexes.values():
         assert shared_oids <= set(index.objects)
+        assert index.objects[oid_of_bytes(big)].kind == pack.LIST_KIND
+    lists = {len(chunks.decode(packed_bytes(store, i, oid_of_bytes(big))).chunks) for i in indexes}
+    [n_chunks] = lists  # both cut it alike
 
     for root in clones:
         assert pulled(root, tmp_path / f"fresh-{root.name}", monkeypatch) == snapshot(root / "data")
-        fsck_remote_clean(2 * OWN_FILES + SHARED_FILES + 1 + 5)  # trees: 2 data, 2 own, shared
+        # trees: 2 data, 2 own, shared; and the big file's chunks
+        fsck_remote_clean(2 * OWN_FILES + SHARED_FILES + 1 + 5 + n_chunks)
 
 
 # -- 2. a push killed at random points ------------------------------------------------------
-SMALL, SMALL_SIZE, BIG_SIZE = 200, 4096, 96 << 10  # per run: small files, and one stored whole
-PACK_SIZE, WHOLE_MIN = 128 << 10, 64 << 10  # so that each run writes several packs
+SMALL, SMALL_SIZE, BIG_SIZE = 200, 4096, 640 << 10  # per run: small files, one chunked
+# so that each run writes several packs, its tree of SMALL + 1 entries (some 19 KB) whole,
+# and some 9 chunks
+PACK_SIZE, WHOLE_MIN, CHUNKED_MIN = 128 << 10, 8 << 10, 256 << 10
 KILLS = 5
 
 
@@ -170,7 +191,8 @@ def test_killed_pushes_leave_every_index_sound(
         git(root, "commit", "-qm", f"run {run}")
 
     def push(limit: int) -> subprocess.CompletedProcess[str]:
-        argv = python(KILL_AFTER, str(limit), str(PACK_SIZE), str(WHOLE_MIN), "push")
+        sizes = (PACK_SIZE, WHOLE_MIN, CHUNKED_MIN)
+        argv = python(KILL_AFTER, str(limit), *map(str, sizes), "push")
         return subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120)
 
     # a first push, not killed, says how many bytes a push of one run's data writes
@@ -182,6 +204,8 @@ def test_killed_pushes_leave_every_index_sound(
     index_size = len(store.read(key))
     packs = {loc.pack for loc in index.objects.values()}
     assert "" in packs and len(packs) > 3  # several packs, and objects stored whole
+    kinds = [loc.kind for loc in index.objects.values()]
+    assert kinds.count(pack.LIST_KIND) == 1 and kinds.count(pack.CHUNK_KIND) > 3
     fresh = tmp_path / "fresh"
     assert pulled(root, fresh, monkeypatch) == snapshot(root / "data")
     monkeypatch.chdir(root)
@@ -250,23 +274,29 @@ def restore_index(store: Store, aside: Path, held: dict[str, bytes]) -> None:
             store.write(key, data)
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["chunked", "whole"])
 def test_a_second_push_rewrites_no_file_already_there(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole: bool
 ) -> None:
+    # whole: the big file stored whole under objects/ (as `remote repack` leaves format 1's,
+    # and as big trees are), by pushes that chunk nothing, here and in the second push
+    chunked_min = 1 << 40 if whole else 0
+    if whole:
+        monkeypatch.setattr(chunks, "CHUNKED_MIN", chunked_min)
     if isinstance(store, S3Store):  # every write shows as a new version
         store.client.put_bucket_versioning(
             Bucket=store.bucket, VersioningConfiguration={"Status": "Enabled"}
         )
     first = project(tmp_path / "first", store, monkeypatch)
     files = {f"{i:03}.txt": b"line %d\n" % i * 30 for i in range(200)}
-    files["big.bin"] = random.Random(3).randbytes(WHOLE + 1)
+    files["big.bin"] = random.Random(3).randbytes(BIG + 1)
     write_files(first / "data", files)
     ok(invoke("add", "data"))
     git(first, "add", "-A")
     git(first, "commit", "-qm", "data")
     ok(invoke("push"))
     before = store.keys()
-    assert {k.split("/")[0] for k in before} == {"index", "packs", "objects"}
+    assert {k.split("/")[0] for k in before} == {"index", "packs", *(["objects"] * whole)}
 
     # another clone adds the same bytes (its cache has never seen the remote's index files)
     second = clone_of(first, tmp_path / "second")
@@ -281,7 +311,7 @@ def test_a_second_push_rewrites_no_file_already_there(
     barrier.mkdir()
     held = hide_index(store, tmp_path / "index-aside")
     proc = subprocess.Popen(
-        python(BARRIER, str(barrier), "2", "push"),
+        python(BARRIER, str(barrier), "2", str(chunked_min), "push"),
         cwd=second,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -22,7 +22,7 @@ from remote_helpers import (
     object_url,
 )
 
-from dvlite.objects import pack, packindex
+from dvlite.objects import chunks, pack, packindex
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records import pointer
 from dvlite.records.repo import Repo
@@ -356,9 +356,14 @@ def test_a_damaged_index_file_and_a_pack_with_no_footer(
     assert not (there / "data").exists()
 
 
-def test_whole_objects_of_a_format_2_remote(project: Repo, store: Store) -> None:
-    """Big files stay whole under objects/, named by the index with no pack: fsck --remote
-    hashes them where they lie, and says which one is missing."""
+def test_whole_objects_of_a_format_2_remote(
+    project: Repo, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big files whole under objects/, named by the index with no pack: fsck --remote hashes
+    them where they lie, and says which one is missing."""
+    # a push chunks big files; whole ones on format 2 are what `remote repack` leaves of a
+    # format 1 remote (and big trees): a push that chunks nothing makes them here
+    monkeypatch.setattr(chunks, "CHUNKED_MIN", 1 << 40)
     big = os.urandom(WHOLE_MIN)
     (project.root / "big.bin").write_bytes(big)
     (project.root / "big2.bin").write_bytes(big[::-1])

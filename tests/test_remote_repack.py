@@ -1,6 +1,7 @@
 """`dvlite remote repack`: a remote pushed with format 1 (loose objects) is packed, its config
 then says format 2, and a fresh clone pulls identical bytes; on a format 2 remote, every index
-file is merged into one and small packs into few. Nothing is dropped. Folder and S3."""
+file is merged into one and small packs into few, chunk lists and chunks with the rest; a
+damaged object leaves its pack as it is. Nothing is dropped. Folder and S3."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 from helpers import RunResult, git, ok, snapshot
 from pack_helpers import all_keys, held, keys_under, unreadable
-from remote_helpers import Store, add_remote, index_keys, key_of, locations
+from remote_helpers import Store, add_remote, corrupt_object, index_keys, key_of, locations
 
-from dvlite.objects import pack
+from dvlite.objects import chunks, pack
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.records.repo import Repo
-from dvlite.remote.packed import WHOLE_MIN
+from dvlite.remote.packed import WHOLE_MIN, pack_key
 from dvlite.transfer.roots import cached_tree
 
 Invoke = Callable[..., RunResult]
@@ -96,9 +97,17 @@ def test_a_format_1_remote_is_packed_and_its_config_says_format_2(
     assert ok(dvlite("remote", "repack")).stdout == "remote store: nothing to repack\n"
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["chunked", "whole"])
 def test_index_files_and_small_packs_of_a_format_2_remote_are_merged(
-    repo: Repo, dvlite: Invoke, store: Store, tmp_path_factory: pytest.TempPathFactory
+    repo: Repo,
+    dvlite: Invoke,
+    store: Store,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    whole: bool,
 ) -> None:
+    if whole:  # big files stored whole under objects/, as `remote repack` leaves format 1's
+        monkeypatch.setattr(chunks, "CHUNKED_MIN", 1 << 40)
     add_remote(store)
     git(repo.root, "add", "-A")
     git(repo.root, "commit", "-qm", "remote")
@@ -121,7 +130,9 @@ def test_index_files_and_small_packs_of_a_format_2_remote_are_merged(
     )
     assert len(index_keys(store)) == len(keys_under(store, "packs")) == 1
     assert held(store) == before and unreadable(store, before) == set()
-    assert len(keys_under(store, "objects")) == 4  # the big files, whole
+    assert len(keys_under(store, "objects")) == (4 if whole else 0)  # the big files, whole
+    lists = {oid for oid, loc in locations(store).items() if loc.kind == pack.LIST_KIND}
+    assert len(lists) == (0 if whole else 4)  # or their chunk lists, moved as they were
     assert fresh_pull_all(repo, tmp_path_factory.mktemp("f") / "c", dvlite) == workspace(repo)
 
 
@@ -139,3 +150,37 @@ def test_a_corrupt_loose_object_is_left_where_it_is(
     )
     assert store.read(key_of(victim)) == b"not what it was"
     assert victim not in locations(store)
+
+
+def test_a_damaged_chunk_list_leaves_its_pack_as_it_is(
+    repo: Repo, dvlite: Invoke, store: Store
+) -> None:
+    """A chunk list does not hash to the file's oid it is stored under: repack checks it by
+    decoding it (its own hash), and leaves the pack of one that does not decode."""
+    add_remote(store)
+    ok(dvlite("remote", "modify", "store", "gc_grace", "0"))
+    versions(repo, dvlite, 3)
+    big = oid_of_bytes((repo.root / "big.bin").read_bytes())
+    loc = locations(store)[big]
+    assert loc.kind == pack.LIST_KIND
+    keys = {k: store.read(k) for k in keys_under(store, "packs")}
+    corrupt_object(store, big)  # its first byte: no magic
+    damaged = store.read(pack_key(loc.pack))
+
+    result = dvlite("remote", "repack")
+
+    assert result.exit_code == 0, result.output
+    where = f"{store.url}/{pack_key(loc.pack)} (bytes {loc.offset}-{loc.end})"
+    assert result.stderr == (
+        f"Warning: corrupt object {big} at {where}: not a dvlite chunk list (no magic); "
+        "left as it was on the remote\n"
+    )
+    assert store.read(pack_key(loc.pack)) == damaged  # kept, still named where it was
+    assert locations(store)[big] == loc
+    others = set(keys) - {pack_key(loc.pack)}  # the other two packs merged into one
+    assert len(others) == 2 and not others & all_keys(store)
+    assert len(keys_under(store, "packs") - set(keys)) == 1
+    assert result.stdout == (
+        "remote store: rewrote 2 packs, replaced 3 index files, wrote 1 new pack\n"
+    )
+    assert unreadable(store, held(store)) == {big}
