@@ -130,9 +130,17 @@ class Cache(ObjectStore):
         return os.path.join(self.root, "chunks", hex_of(oid))
 
     def keep_chunks(self, oid: str, listed: bytes) -> None:
-        """Keep the chunk list of a large file the cache holds (from a push or a pull)."""
-        os.makedirs(os.path.dirname(self._chunks_path(oid)), exist_ok=True)
-        fsutil.atomic_write(self._chunks_path(oid), listed, fsync=False)
+        """Keep the chunk list of a large file the cache holds (from a push or a pull). It is
+        written in the cache's tmp/ first, where the next run clears what a killed one left."""
+        path = self._chunks_path(oid)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = self.new_tmp()
+        try:
+            fsutil.write_new(tmp, listed)
+            os.replace(tmp, path)
+        except BaseException:
+            fsutil.discard(tmp)
+            raise
 
     def chunk_sources(self) -> dict[str, tuple[str, int, int]]:
         """Every chunk of the files the cache holds whole and keeps a chunk list of: chunk oid
