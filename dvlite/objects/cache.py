@@ -134,13 +134,7 @@ class Cache(ObjectStore):
         written in the cache's tmp/ first, where the next run clears what a killed one left."""
         path = self._chunks_path(oid)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = self.new_tmp()
-        try:
-            fsutil.write_new(tmp, listed)
-            os.replace(tmp, path)
-        except BaseException:
-            fsutil.discard(tmp)
-            raise
+        fsutil.atomic_write(path, listed, fsync=False, tmp=self.new_tmp())
 
     def chunk_sources(self) -> dict[str, tuple[str, int, int]]:
         """Every chunk of the files the cache holds whole and keeps a chunk list of: chunk oid

@@ -84,9 +84,12 @@ def write_new(path: str, data: bytes, mode: int = 0o666, *, fsync: bool = False)
         os.close(fd)
 
 
-def atomic_write(path: str | Path, data: bytes, *, fsync: bool = True, mode: int = 0o666) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
-    tmp = tmp_name(path)
+def atomic_write(
+    path: str | Path, data: bytes, *, fsync: bool = True, mode: int = 0o666, tmp: str = ""
+) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix;
+    through ``tmp`` (a temporary name on the same filesystem), else one beside ``path``."""
+    tmp = tmp or tmp_name(path)
     try:
         write_new(tmp, data, mode, fsync=fsync)
         os.replace(tmp, path)

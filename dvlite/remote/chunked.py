@@ -98,9 +98,9 @@ def _rebuild(
             os.close(f.fd)
             f.fd = -1
             if f.failed is None:
-                try:
-                    cache.add_verified(f.tmp, f.obj.oid, f"the chunks of {remote.label}")
+                try:  # the list first: a list kept for a file that never arrives is passed over
                     cache.keep_chunks(f.obj.oid, f.listed)
+                    cache.add_verified(f.tmp, f.obj.oid, f"the chunks of {remote.label}")
                 except CorruptObjectError as exc:
                     f.failed = exc
             if f.failed is not None:

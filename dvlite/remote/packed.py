@@ -299,6 +299,10 @@ def read_objects(
 
 def keep_index_file(keep: str | None, index_id: str, data: bytes) -> None:
     """Keep an index file (verified) by name in ``keep``, the cache's folder of them."""
-    if keep is not None:
+    if keep is not None:  # through the cache's tmp/, which the next run clears of a killed one's
         os.makedirs(keep, exist_ok=True)
-        fsutil.atomic_write(os.path.join(keep, hex_of(index_id)), data, fsync=False)
+        tmp_dir = os.path.join(os.path.dirname(keep), "tmp")
+        os.makedirs(tmp_dir, exist_ok=True)
+        fsutil.atomic_write(
+            os.path.join(keep, hex_of(index_id)), data, fsync=False, tmp=fsutil.tmp_in(tmp_dir)
+        )
