@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import xxhash
 
-from dvlite.errors import DvliteError
+from dvlite.errors import CorruptObjectError, DvliteError
 from dvlite.objects.hashing import oid_of_bytes
 from dvlite.objects.pack import FormatError, NewerFormatError, digest_of, oid_of_digest
 from dvlite.progress import OnBytes
@@ -77,6 +77,14 @@ def decode(data: bytes) -> ChunkList:
     if any(not 0 < n <= CHUNK_MAX for _, n in chunks) or sum(n for _, n in chunks) != size:
         raise FormatError("a chunk list's lengths do not add up to its file")
     return ChunkList(size, chunks)
+
+
+def decode_at(data: bytes, oid: str, where: str) -> ChunkList:
+    """The chunk list of ``oid`` read at ``where``; a damaged one is a CorruptObjectError."""
+    try:
+        return decode(data)
+    except FormatError as exc:
+        raise CorruptObjectError(oid, f"{where}: {exc}") from None
 
 
 def _chunker() -> FastCDC:

@@ -71,10 +71,7 @@ def _rebuild(
     read: dict[str, bytes] = {}
 
     def take_list(obj: Obj, loc: Location, data: bytes, where: str) -> None:
-        try:
-            size = chunks.decode(data).size
-        except chunks.FormatError as exc:
-            raise CorruptObjectError(obj.oid, f"{where}: {exc}") from None
+        size = chunks.decode_at(data, obj.oid, where).size
         if obj.size >= 0 and size != obj.size:  # checked before a byte is written
             raise CorruptObjectError(
                 obj.oid, f"{where}: a chunk list of {size} bytes, not {obj.size}"
@@ -197,10 +194,7 @@ def chunks_of(remote: Keys, oids: Iterable[str]) -> set[str]:
     found: set[str] = set()
 
     def take(obj: Obj, loc: Location, data: bytes, where: str) -> None:
-        try:
-            found.update(oid for oid, _ in chunks.decode(data).chunks)
-        except chunks.FormatError as exc:
-            raise CorruptObjectError(obj.oid, f"{where}: {exc}") from None
+        found.update(oid for oid, _ in chunks.decode_at(data, obj.oid, where).chunks)
 
     failed = read_objects(remote, lists, take)
     if failed:
@@ -244,7 +238,7 @@ def bytes_to_fetch(remote: Keys, cache: Cache, objs: Iterable[Obj]) -> int:
 
         def take(obj: Obj, loc: Location, data: bytes, where: str) -> None:
             nonlocal total
-            for oid, length in chunks.decode(data).chunks:
+            for oid, length in chunks.decode_at(data, obj.oid, where).chunks:
                 if oid not in local and oid not in seen:
                     seen.add(oid)
                     total += length

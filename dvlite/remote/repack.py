@@ -304,10 +304,7 @@ def _sound(data: bytes, oid: str, kind: int, where: str) -> bytes:
     not hash to) must decode, with its own hash; any other object must hash to ``oid``."""
     if kind != pack.LIST_KIND:
         return verified(data, oid, where)
-    try:
-        chunks.decode(data)
-    except chunks.FormatError as exc:
-        raise CorruptObjectError(oid, f"{where}: {exc}") from None
+    chunks.decode_at(data, oid, where)
     return data
 
 
