@@ -202,11 +202,11 @@ main(sys.argv[1:])
 """
 
 
-# dvlite that SIGKILLs itself once it has written `argv[1]` bytes, to files (os.write) or to
-# sockets (send): the write that crosses the limit is cut short there, so a push dies in the
-# middle of a pack on a folder, of a request on S3. Packs are sealed at `argv[2]` bytes,
-# objects from `argv[3]` bytes stay whole and files from `argv[4]` bytes are chunked (0:
-# dvlite's own sizes), so a small push writes several of each.
+# dvlite that SIGKILLs itself once it has written `argv[1]` bytes, to files (os.write,
+# os.pwrite) or to sockets (send): the write that crosses the limit is cut short there, so a
+# push dies in the middle of a pack on a folder, of a request on S3. Packs are sealed at
+# `argv[2]` bytes, objects from `argv[3]` bytes stay whole and files from `argv[4]` bytes are
+# chunked (0: dvlite's own sizes), so a small push writes several of each.
 # `[sys.executable, "-c", KILL_AFTER, k, pack_size, whole_min, chunked_min, *args]`; at exit
 # (when not killed) it prints `written N` on stderr.
 KILL_AFTER = """
@@ -224,7 +224,7 @@ def counted(real):
         written += len(data) if n is None else n
         return n
     return write
-os.write = counted(os.write)
+os.write, os.pwrite = counted(os.write), counted(os.pwrite)
 socket.socket.send = counted(socket.socket.send)
 socket.socket.sendall = counted(socket.socket.sendall)
 atexit.register(lambda: sys.stderr.write(f"written {written}\\n"))

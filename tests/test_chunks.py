@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import RunResult, git, invoke, object_path, ok, one_line_error, snapshot
+from helpers import KILL_AFTER, RunResult, git, invoke, object_path, ok, one_line_error, snapshot
 from pack_helpers import held, keys_under
 from remote_helpers import (
     FolderStore,
@@ -430,37 +430,13 @@ def remote_sound(store: Store, where: str) -> None:
 
 
 # -- SIGKILL during a chunked push and pull -----------------------------------------------------
-# dvlite that SIGKILLs itself once it has written argv[1] bytes to files (os.write, os.pwrite)
-# or sockets (send): the write crossing the limit is cut short there. Packs are sealed at 1 MiB
-# so a push of one big file writes several. At exit (when not killed) it says `written N`.
-KILL = """
-import atexit, os, signal, socket, sys
-limit, written = int(sys.argv[1]), 0
-def counted(real):
-    def write(where, data, *rest):
-        global written
-        data = memoryview(data).cast("B")
-        if written + len(data) >= limit:
-            real(where, data[: limit - written], *rest)
-            os.kill(os.getpid(), signal.SIGKILL)
-        n = real(where, data, *rest)
-        written += len(data) if n is None else n
-        return n
-    return write
-os.write, os.pwrite = counted(os.write), counted(os.pwrite)
-socket.socket.send = counted(socket.socket.send)
-socket.socket.sendall = counted(socket.socket.sendall)
-atexit.register(lambda: sys.stderr.write(f"written {written}\\n"))
-from dvlite.remote import upload
-upload.PACK_SIZE = 1 << 20
-from dvlite.cli import main
-main(sys.argv[2:])
-"""
+# dvlite that SIGKILLs itself after writing so many bytes (tests/helpers.py), its packs sealed
+# at 1 MiB so that a push of one big file writes several.
 KILLS = 3
 
 
 def killable(limit: int, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-c", KILL, str(limit), *args]
+    argv = [sys.executable, "-c", KILL_AFTER, str(limit), str(1 << 20), "0", "0", *args]
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
