@@ -9,6 +9,7 @@ import sys
 from rich.console import Console
 
 from bench import (  # noqa: F401  (importing a module registers its workloads)
+    chunks,
     core,
     git,
     pipelines,
@@ -25,8 +26,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny data sets, one run: a smoke test")
     p.add_argument(
         "--only",
-        default="dvlite,dvc,cp",
-        help="comma-separated tools to run (dvlite, dvc, cp = the plain-copy floor)",
+        default="dvlite,dvc,cp,git-lfs",
+        help="comma-separated tools to run (dvlite, dvc, cp = the plain-copy floor, git-lfs: "
+        "on the workloads that have it)",
     )
     p.add_argument(
         "--with",

@@ -89,7 +89,7 @@ def table_rows(results: Results) -> tuple[list[str], list[list[str]]]:
 
 
 def _requests(counts: dict[str, int] | None) -> str:
-    if counts is None:
+    if not counts:  # none counted: a step of a folder remote (only its bytes are)
         return "—"
     kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     return f"{sum(counts.values()):,}" + (f" ({kinds})" if kinds else "")
@@ -290,7 +290,8 @@ def markdown(results: Results, runs: list[dict[str, Any]]) -> str:
         lines += [
             "",
             "dvlite beside its variants in the same run (one setting changed; `dvlite-16M`: "
-            "packs of 16 MiB instead of 32, `dvlite-f1`: a format-1 remote, loose objects):",
+            "packs of 16 MiB instead of 32, `dvlite-f1`: a format-1 remote, loose objects, big "
+            "files whole; `dvlite-c128K`: FastCDC chunks of 128 KiB on average instead of 64):",
             "",
         ]
         lines += _table(*variant_rows(results))
