@@ -148,7 +148,7 @@ def study_notes(
         first = row.pushes["v1"]
         parts = [
             f"{name}: {human_bytes(p.new_bytes)} new ({p.new_bytes / size:.2%}) in "
-            f"{p.new_chunks:,} chunks, {p.requests} requests"
+            f"{p.new_chunks:,} chunk{'s' * (p.new_chunks != 1)}, {p.requests} requests"
             for name in versions
             if (p := row.pushes[name])
         ]
