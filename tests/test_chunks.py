@@ -256,7 +256,13 @@ def test_a_chunk_missing_or_corrupt_keeps_only_its_file_out(
     there = clone_to(project, away / "fresh", monkeypatch)
     stderr = no_traceback(invoke("pull"))
     assert stderr.startswith("Error: 1 object(s) could not be fetched from remote 'store' (")
-    assert f"\n  {damage} on remote: model.bin ({list_at})\n" in stderr
+    # the file by its path and its chunk list, then which chunk and where
+    which = (
+        f"its chunk {chunk} "  # its pack is gone, or no index file names it
+        if damage == "missing"
+        else f"corrupt object {chunk} at {chunk_at} (hashes to "
+    )
+    assert f"\n  {damage} on remote: model.bin ({list_at}; {which}" in stderr
     assert "other.bin" not in stderr
     assert_all_but_model(there, files, oid)
 

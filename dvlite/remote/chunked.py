@@ -44,6 +44,11 @@ class _Wanted:
     places: list[tuple[_File, int]] = field(default_factory=list)
 
 
+class MissingChunk(Exception):
+    """A chunk that a chunk list names and the remote cannot give (not a FileNotFoundError:
+    the file's list was found, so looking for the file elsewhere is pointless)."""
+
+
 FILES_AT_ONCE = 64  # files rebuilt at once (each an open temporary file)
 
 
@@ -168,7 +173,7 @@ def _fetch(
         loc = objects.get(oid)
         if loc is None or not loc.pack:  # chunks are packed: any other is not one of ours
             for f, _ in want.places:
-                f.failed = f.failed or FileNotFoundError(f"chunk {oid} of {f.obj.rel}")
+                f.failed = f.failed or MissingChunk(f"its chunk {oid} is on no index file")
             continue
         located.append((Obj(oid, want.length, want.places[0][0].obj.rel), loc))
 
@@ -181,6 +186,8 @@ def _fetch(
                 progress(0, len(data))
 
     for oid, exc in read_objects(remote, located, place).items():
+        if not isinstance(exc, CorruptObjectError):  # its pack is missing
+            exc = MissingChunk(f"its chunk {oid} cannot be read ({exc})")
         for f, _ in wanted[oid].places:
             f.failed = f.failed or exc
 

@@ -13,6 +13,7 @@ from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
+from dvlite.remote.chunked import MissingChunk
 from dvlite.transfer.result import Failure, TransferError, TransferResult
 from dvlite.transfer.roots import Root, entry_of, roots
 
@@ -74,7 +75,11 @@ class Fetcher:
             self.bad.add(obj.oid)
             corrupt = isinstance(exc, CorruptObjectError)
             reason = "corrupt on remote" if corrupt else "missing on remote"
-            self.failed.append(Failure(obj.rel, obj.oid, reason, self.remote.url_of(obj.oid)))
+            where = self.remote.url_of(obj.oid)
+            chunk = isinstance(exc, CorruptObjectError) and exc.oid != obj.oid
+            if chunk or isinstance(exc, MissingChunk):  # of a large file: say which, and where
+                where += f"; {exc}"
+            self.failed.append(Failure(obj.rel, obj.oid, reason, where))
 
     def load_tree(self, oid: str) -> Tree:
         """A tree from the cache, fetched (and verified) first when the cache lacks it."""
