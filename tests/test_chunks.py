@@ -273,7 +273,7 @@ def test_a_chunk_missing_or_corrupt_keeps_only_its_file_out(
             checked.stdout
         )
     else:
-        assert f"\ncorrupt: {chunk_at}\n" in checked.stdout
+        assert f"\ncorrupt: model.bin ({chunk_at})\n" in checked.stdout  # the chunk, by its file
     assert re.search(r": 1 corrupt, 0 missing(, 1 damaged file)?\n$", checked.stdout)
 
 

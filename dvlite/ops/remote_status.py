@@ -211,11 +211,16 @@ def fsck_remote(
     )
     absent: dict[str, str] = {}  # oid -> the first path it is missing at
     paths: dict[str, str] = {}  # a corrupt oid -> the first path it is at
+    users: dict[str, list[str]] = {}  # a large file -> its corrupt chunks
+    for chunk in found.where.keys() & found.owners.keys():
+        users.setdefault(found.owners[chunk], []).append(chunk)
     for rel, entry, _ in walked:
         if entry.oid not in found.hashes:
             absent.setdefault(entry.oid, rel)
         elif entry.oid in found.where:
             paths.setdefault(entry.oid, rel)
+        for chunk in users.get(entry.oid, ()):  # named by the large file they are part of
+            paths.setdefault(chunk, rel)
     result.missing = sorted(set(absent.values()))
     result.corrupt = sorted(
         f"{paths[oid]} ({where})" if rem.format == 2 and oid in paths else where

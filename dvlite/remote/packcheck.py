@@ -33,6 +33,7 @@ class Checked:
     damaged_packs: list[str] = field(default_factory=list)  # "URL: what is wrong with it"
     damaged_index: list[str] = field(default_factory=list)
     orphans: int = 0  # packs no index file names (of a killed push, or one not finished yet)
+    owners: dict[str, str] = field(default_factory=dict)  # chunk -> a file whose list names it
 
 
 def check_packed(remote: Remote, progress: Advance | None = None) -> Checked:
@@ -129,7 +130,7 @@ def _check_pack(
         if got[oid] != loc.length:
             actual = ""
         elif oid in lists:
-            actual, where = _check_list(remote, oid, bytes(lists[oid]), where)
+            actual, where = _check_list(remote, oid, bytes(lists[oid]), where, found.owners)
         else:
             actual = oid_from_hasher(hashers[oid])
         bad += actual != oid
@@ -137,13 +138,18 @@ def _check_pack(
     return problems, bad
 
 
-def _check_list(remote: Remote, oid: str, data: bytes, where: str) -> tuple[str, str]:
+def _check_list(
+    remote: Remote, oid: str, data: bytes, where: str, owners: dict[str, str]
+) -> tuple[str, str]:
     """What a chunk list counts as: its file's oid when it is sound and every chunk it names
-    is named by an index file (each chunk is checked where it lies), else "" and why."""
+    is named by an index file (each chunk is checked where it lies, and noted in ``owners`` as
+    one of this file's), else "" and why."""
     try:
         listed = chunks.decode(data)
     except chunks.FormatError as exc:
         return "", f"{where}: {exc}"
+    for chunk, _ in listed.chunks:
+        owners.setdefault(chunk, oid)
     lacking = [c for c, _ in listed.chunks if c not in remote.catalog.objects]
     if lacking:
         return "", f"{where}: a chunk list naming {len(lacking)} chunk(s) no index file names"
