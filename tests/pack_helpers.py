@@ -58,13 +58,15 @@ def _bytes_of(store: Store, oid: str, loc: Location, packs: dict[str, bytes]) ->
     if not loc.pack:
         return store.read(key_of(oid))
     key = pack_key(loc.pack)
-    return packs.setdefault(key, store.read(key))[loc.offset : loc.end]
+    if key not in packs:  # each pack read once
+        packs[key] = store.read(key)
+    return packs[key][loc.offset : loc.end]
 
 
 def chunks_of(where: Path | Store, oids: set[str]) -> set[str]:
     """The chunks that the chunk lists of those of ``oids`` stored chunked name."""
     store = _store(where)
-    found, packs = locations(store), {}
+    found, packs = locations(store), dict[str, bytes]()
     named: set[str] = set()
     for oid in sorted(oids):
         loc = found.get(oid)
