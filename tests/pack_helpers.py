@@ -54,6 +54,16 @@ def held(where: Path | Store) -> set[str]:
     }
 
 
+def write(root: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (paths relative to ``root``) over whatever is there."""
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.chmod(0o644)  # a checkout may have made it read-only
+        path.write_bytes(data)
+
+
 def _bytes_of(store: Store, oid: str, loc: Location, packs: dict[str, bytes]) -> bytes:
     if not loc.pack:
         return store.read(key_of(oid))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import KILL_AFTER, RunResult, git, invoke, object_path, ok, one_line_error, snapshot
-from pack_helpers import held, keys_under
+from pack_helpers import held, keys_under, write
 from remote_helpers import (
     FolderStore,
     S3Store,
@@ -56,15 +56,6 @@ def edited(data: bytes, seed: int, places: int = 4, share: float = 0.01) -> byte
         at = len(data) * i // places + rng.randrange(len(data) // places - n)
         out[at : at + n] = rng.randbytes(n)
     return bytes(out)
-
-
-def write(root: Path, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.chmod(0o644)  # a checkout may have made it read-only
-        path.write_bytes(data)
 
 
 def track(root: Path, files: dict[str, bytes], message: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import RunResult, git, ok, one_line_error, snapshot
-from pack_helpers import all_keys, chunks_of, held, keys_under, unreadable, with_chunks
+from pack_helpers import all_keys, chunks_of, held, keys_under, unreadable, with_chunks, write
 from remote_helpers import (
     FolderStore,
     Store,
@@ -33,15 +33,6 @@ from dvlite.records.repo import Repo
 from dvlite.remote.packed import WHOLE_MIN, pack_key
 
 Invoke = Callable[..., RunResult]
-
-
-def write(root: Path, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.chmod(0o644)
-        path.write_bytes(data)
 
 
 def commit(root: Path, message: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import RunResult, git, ok, snapshot
-from pack_helpers import all_keys, held, keys_under, unreadable
+from pack_helpers import all_keys, held, keys_under, unreadable, write
 from remote_helpers import Store, add_remote, corrupt_object, index_keys, key_of, locations
 
 from dvlite.objects import chunks, pack
@@ -23,15 +23,6 @@ from dvlite.remote.packed import WHOLE_MIN, pack_key
 from dvlite.transfer.roots import cached_tree
 
 Invoke = Callable[..., RunResult]
-
-
-def write(root: Path, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.chmod(0o644)
-        path.write_bytes(data)
 
 
 def versions(repo: Repo, dvlite: Invoke, n: int) -> None:
