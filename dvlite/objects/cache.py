@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import xxhash
 
 from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.objects import chunks, fsutil
@@ -22,6 +25,8 @@ from dvlite.objects.tree import Tree
 from dvlite.progress import OnBytes
 
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+_COMPLETE, _COMPLETE_HEAD = "complete", "dvlite complete trees 1"
+_HEX32 = re.compile("[0-9a-f]{32}")
 PACK_MIN = 256  # a batch of fewer small objects is stored loose: a pack pays for many files
 
 
@@ -124,6 +129,63 @@ class Cache(ObjectStore):
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(self.path(oid)))  # objects/xx, when it is now empty
         self.packs.drop(packed)
+
+    # -- trees known complete ---------------------------------------------------------------
+    # A tree whose every object below is here, checked once, is listed in ``complete`` with a
+    # stamp of the cache's folders: any object removed (by gc, quarantine or by hand) changes
+    # the mtime of the folder it was in, hence the stamp, and the list no longer counts.
+    def _stamp(self) -> str:
+        """The names, inodes and mtimes of the folders objects and packs live in, and the
+        packs' sizes, hashed: cheap (a few hundred stats) and changed by any removal."""
+        h = xxhash.xxh3_128()
+        for top in (self.objects_dir, self.packs.dir):
+            folders = [top]
+            with contextlib.suppress(OSError):
+                folders += sorted(e.path for e in os.scandir(top) if e.is_dir())
+            for folder in folders:
+                try:
+                    st = os.stat(folder)
+                except OSError:
+                    h.update(b"-\0")
+                    continue
+                h.update(f"{folder}/{st.st_ino}/{st.st_mtime_ns}\0".encode())
+                if top == self.packs.dir and folder != top:
+                    with contextlib.suppress(OSError):
+                        for e in os.scandir(folder):
+                            pst = e.stat()
+                            h.update(
+                                f"{e.name}/{pst.st_ino}/{pst.st_size}/{pst.st_mtime_ns}\0".encode()
+                            )
+        return h.hexdigest()
+
+    def complete_trees(self) -> tuple[str, set[str]]:
+        """The cache's stamp now, and the trees known complete at it."""
+        stamp = self._stamp()
+        try:
+            with open(os.path.join(self.root, _COMPLETE), encoding="ascii") as f:
+                head, *listed = f.read().split("\n")
+        except (OSError, ValueError):
+            return stamp, set()
+        if head != f"{_COMPLETE_HEAD} {stamp}":
+            return stamp, set()
+        return stamp, {PREFIX + h for h in listed if _HEX32.fullmatch(h)}
+
+    def mark_complete(self, trees: Iterable[str], stamp: str | None) -> None:
+        """Remember ``trees`` as complete: checked when the cache was at ``stamp`` (nothing is
+        marked if it has changed since), or with None stored by the caller, who holds the
+        repository's lock so that nothing else removed objects meanwhile."""
+        trees = {t for t in trees if is_oid(t)}
+        now, known = self.complete_trees()
+        if not trees or (stamp is not None and stamp != now):
+            return
+        lines = [f"{_COMPLETE_HEAD} {now}", *sorted(hex_of(t) for t in trees | known)]
+        with contextlib.suppress(OSError):
+            fsutil.atomic_write(
+                os.path.join(self.root, _COMPLETE),
+                "\n".join(lines).encode(),
+                fsync=False,
+                tmp=self.new_tmp(),
+            )
 
     # -- chunk lists of large files (objects/chunks.py), kept beside the files -------------
     def _chunks_path(self, oid: str) -> str:

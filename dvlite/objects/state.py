@@ -1,5 +1,8 @@
-"""The state database: path -> (inode, mtime_ns, size, oid), so unchanged files are never
-re-hashed. It is only a cache: deleting it loses nothing but time."""
+"""The state database: what the workspace held when dvlite last looked, so that nothing
+unchanged is read again. A file's row is (folder, name) -> (inode, mtime_ns, size, oid); a
+folder's row is its path -> (signature, tree oid, size, files), where the signature hashes
+its files' stat fields and its sub-folders' oids: a folder whose signature is unchanged costs
+one lookup, not one per file. It is only a cache: deleting it loses nothing but time."""
 
 from __future__ import annotations
 
@@ -7,18 +10,39 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable
-from operator import itemgetter
 from pathlib import Path
+from typing import Any, NamedTuple
 
 Row = tuple[str, int, int, int, str]  # path, inode, mtime_ns, size, oid
+Stat = tuple[int, int, int, str]  # inode, mtime_ns, size, oid: a file's row, by name
 
+
+class FolderRow(NamedTuple):
+    signature: str
+    oid: str
+    size: int
+    files: int
+
+
+VERSION = 2  # of the tables below: a database of another version is started again
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS state (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, "
-    "mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID"
+    "CREATE TABLE IF NOT EXISTS files (folder TEXT NOT NULL, name TEXT NOT NULL, "
+    "inode INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, "
+    "oid TEXT NOT NULL, PRIMARY KEY (folder, name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, signature TEXT NOT NULL, "
+    "oid TEXT NOT NULL, size INTEGER NOT NULL, files INTEGER NOT NULL) WITHOUT ROWID",
 )
-_SELECT = (  # a path and those below it: '0' sorts right after '/'
-    "SELECT path, inode, mtime_ns, size, oid FROM state WHERE path = ? OR (path >= ? AND path < ?)"
-)
+_BELOW = "{col} = ? OR ({col} >= ? AND {col} < ?)"  # a path and those below it: '0' follows '/'
+
+
+def _below(prefix: str) -> tuple[str, str, str]:
+    return prefix, prefix + "/", prefix + "0"
+
+
+def split(rel: str) -> tuple[str, str]:
+    """A repository-relative path as (its folder, its name)."""
+    folder, _, name = rel.rpartition("/")
+    return folder, name
 
 
 class State:
@@ -56,36 +80,74 @@ class State:
         db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
-        db.execute(_SCHEMA)
+        if db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                db.execute(f'DROP TABLE "{table}"')  # an older layout: its rows are not kept
+            db.execute(f"PRAGMA user_version = {VERSION}")
+            db.execute("COMMIT")
+        for statement in _SCHEMA:
+            db.execute(statement)
         return db
 
-    def load(self, prefix: str) -> dict[str, Row]:
-        """Every row for ``prefix`` itself and for paths below it (``prefix/...``)."""
+    def _query(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         try:
-            found = self._conn().execute(_SELECT, (prefix, prefix + "/", prefix + "0")).fetchall()
+            return self._conn().execute(sql, args).fetchall()
         except sqlite3.OperationalError:
-            return {}
+            return []
         except sqlite3.DatabaseError:  # damaged: forget everything, re-hash once
             self._rebuild()
-            return {}
-        return dict(zip(map(itemgetter(0), found), found, strict=True))  # the rows, not copies
+            return []
 
-    def save(self, rows: Iterable[Row]) -> None:
-        rows = list(rows)
+    def load(self, prefix: str) -> dict[str, Row]:
+        """Every file row for ``prefix`` itself and for paths below it (``prefix/...``)."""
+        folder, name = split(prefix)
+        sql = "SELECT folder, name, inode, mtime_ns, size, oid FROM files WHERE "
+        found = self._query(
+            sql + f"(folder = ? AND name = ?) OR {_BELOW.format(col='folder')}",
+            (folder, name, *_below(prefix)),
+        )
+        rows = ((f"{d}/{n}" if d else n, i, m, s, o) for d, n, i, m, s, o in found)
+        return {row[0]: row for row in rows}
+
+    def files_in(self, folder: str) -> dict[str, Stat]:
+        """The rows of the files directly in ``folder``, by name."""
+        found = self._query(
+            "SELECT name, inode, mtime_ns, size, oid FROM files WHERE folder = ?", (folder,)
+        )
+        return {name: (i, m, s, o) for name, i, m, s, o in found}
+
+    def folders(self, prefix: str) -> dict[str, FolderRow]:
+        """The rows of the folder ``prefix`` and of every folder below it, by path."""
+        found = self._query(
+            "SELECT path, signature, oid, size, files FROM folders WHERE "
+            + _BELOW.format(col="path"),
+            _below(prefix),
+        )
+        return {path: FolderRow(*rest) for path, *rest in found}
+
+    def save(self, rows: Iterable[Row], folders: Iterable[tuple[str, FolderRow]] = ()) -> None:
+        """Record files (``rows``) and ``folders`` (path, row); a busy or read-only database
+        is not an error, a damaged one is started again."""
+        files = [(*split(path), *rest) for path, *rest in rows]
+        dirs = [(path, *row) for path, row in folders]
         try:
-            self._save(rows)
-        except sqlite3.OperationalError:  # a busy or read-only cache is not an error
+            self._save(files, dirs)
+        except sqlite3.OperationalError:
             pass
         except sqlite3.DatabaseError:
             self._rebuild()
             with contextlib.suppress(sqlite3.Error):
-                self._save(rows)
+                self._save(files, dirs)
 
-    def _save(self, rows: list[Row]) -> None:
+    def _save(self, files: list[tuple[Any, ...]], dirs: list[tuple[Any, ...]]) -> None:
+        if not files and not dirs:
+            return
         db = self._conn()
         try:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", files)
+            db.executemany("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?)", dirs)
             db.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):

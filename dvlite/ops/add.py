@@ -18,7 +18,7 @@ from dvlite.records import pointer as pointers
 from dvlite.records.pointer import Pointer
 from dvlite.records.repo import DVLITE_DIR, Repo
 from dvlite.records.tracked import stage_products
-from dvlite.records.workspace import DirNode, Node, build, scan
+from dvlite.records.workspace import DirNode, Node, Workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,10 @@ def add(
     link_roots = (os.path.realpath(repo.cache_dir),)
     with repo.lock():
         for rel in rels:
-            node = scan(os.fspath(repo.abspath(rel)), rel, link_roots)
-            _refuse_nested_pointers(node)
-            build(node, repo.state, repo.cache, progress)
+            reader = Workspace(repo.state, link_roots, repo.cache, progress, pointers.SUFFIX)
+            node = reader.read(os.fspath(repo.abspath(rel)), rel)
+            if isinstance(node, DirNode) and reader.watched:
+                raise PathError(_holds_pointers(node.rel, reader.watched[:1]))
             result = _record(repo, rel, node)
             results.append(result)
             to_stage.append(result.pointer)
@@ -152,13 +153,6 @@ def _holds_pointers(rel: str, held: list[str]) -> str:
         f"{rel} holds {what}; remove that tracking first ({command}; the data stays), "
         f"or add the files and folders inside {rel} separately"
     )
-
-
-def _refuse_nested_pointers(node: Node) -> None:
-    if isinstance(node, DirNode):
-        for f in node.walk_files():
-            if pointers.is_pointer(f.name):
-                raise PathError(_holds_pointers(node.rel, [f.rel]))
 
 
 def _record(repo: Repo, rel: str, node: Node) -> AddResult:

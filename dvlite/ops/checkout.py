@@ -15,17 +15,10 @@ from dvlite.objects import fsutil, tree
 from dvlite.objects.state import Row
 from dvlite.objects.tree import DIR
 from dvlite.progress import FileBytes, Progress
+from dvlite.records.compare import Delta, compare
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
-from dvlite.records.workspace import (
-    PARALLEL_MIN_SIZE,
-    Delta,
-    Node,
-    build,
-    compare,
-    map_by_size,
-    scan,
-)
+from dvlite.records.workspace import PARALLEL_MIN_SIZE, Node, hashed, map_by_size
 
 _SHOWN = 5  # paths named in one error message
 UNSAVED = (
@@ -123,15 +116,14 @@ def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
     for path, _old, entry in tree.diff(load, old.entry, new.entry, new.rel, source=new.source):
         work = None
         if os.path.lexists(repo.abspath(path)):
-            work = scan(os.fspath(repo.abspath(path)), path, link_roots)
-            build(work, repo.state)
+            work = hashed(repo.state, os.fspath(repo.abspath(path)), path, link_roots)
         yield from compare(repo.cache, entry, work, path, source=new.source)
 
 
 def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
     """The workspace files of data no longer tracked: deleted only where the cache has them."""
     work = workspace_node(repo, item)
-    files = work.walk_files() if work else []
+    files = list(work.walk_files()) if work else []
     if any(not repo.cache.exists(f.oid) for f in files):
         return []  # holds unsaved changes: leave it all in place
     return [Delta(f.rel, None, f) for f in files]
@@ -273,7 +265,8 @@ def link_into_workspace(repo: Repo, node: Node) -> None:
     """Replace just-added workspace files with links to their cache objects (hardlink or symlink
     link types), the cache flushed to disk first: it then holds the only copy of the bytes."""
     os.sync()
-    files = node.walk_files()
-    for f in files:
+    rows = []
+    for f in node.walk_files():
         repo.cache.install(f.oid, f.path, executable=f.exec)
-    repo.state.save([_state_row(f.rel, f.path, f.oid) for f in files])
+        rows.append(_state_row(f.rel, f.path, f.oid))
+    repo.state.save(rows)

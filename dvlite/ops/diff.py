@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from dvlite.git import history
 from dvlite.objects import tree
 from dvlite.objects.tree import Change, TreeEntry
+from dvlite.records.compare import compare
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import workspace_node
-from dvlite.records.workspace import compare
 
 
 @dataclass(frozen=True, slots=True)

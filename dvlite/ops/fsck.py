@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from dvlite.objects import fsutil
 from dvlite.objects.tree import DIR
 from dvlite.progress import FileBytes, Progress
+from dvlite.records.compare import missing_objects
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect
-from dvlite.records.workspace import missing_objects
 
 
 @dataclass

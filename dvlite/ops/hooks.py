@@ -18,10 +18,10 @@ from dvlite.objects.fsutil import atomic_write
 from dvlite.ops import lockcheck
 from dvlite.ops.checkout import CheckoutResult, apply, make_folders, plan
 from dvlite.records import pointer as pointers
+from dvlite.records.compare import missing_objects
 from dvlite.records.lockfile import LOCK_FILE
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
-from dvlite.records.workspace import missing_objects
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARK = "# dvlite hook v1"

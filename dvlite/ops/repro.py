@@ -21,12 +21,12 @@ from dvlite.ops.stageproc import StageProcesses
 from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
 from dvlite.records import gitignore, lockfile, runcache
 from dvlite.records import pipeline as pipelines
+from dvlite.records.compare import missing_objects
 from dvlite.records.lockfile import Lock, LockedPath, LockEntry, Params
 from dvlite.records.pipeline import Pipeline, Stage
 from dvlite.records.pointer import Pointer
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked
-from dvlite.records.workspace import missing_objects
 
 # events reported while running: (kind, stage, text); kinds below
 START, OUTPUT, RESTORED, DONE, SKIPPED = "start", "output", "restored", "done", "skipped"

@@ -16,7 +16,7 @@ from dvlite.records import pipeline as pipelines
 from dvlite.records.lockfile import LockedPath, LockEntry, Params
 from dvlite.records.pipeline import Pipeline, Stage
 from dvlite.records.repo import Repo
-from dvlite.records.workspace import DirNode, build, scan
+from dvlite.records.workspace import DirNode, hashed
 
 
 class Cause(Enum):
@@ -85,8 +85,8 @@ class Hasher:
         path = os.path.join(self.repo.root, rel)
         found = None
         if os.path.lexists(path):
-            node = scan(path, rel, self._link_roots)
-            build(node, self.repo.state, self.repo.cache if store else None)
+            cache = self.repo.cache if store else None
+            node = hashed(self.repo.state, path, rel, self._link_roots, cache)
             files = node.files if isinstance(node, DirNode) else 1
             found = LockedPath(rel, node.type, node.oid, node.size, files)
             if store and self.repo.link_types[0] in ("hardlink", "symlink"):

@@ -9,11 +9,11 @@ from pathlib import Path
 from dvlite.errors import CacheError, ScmError
 from dvlite.git import cmd as gitcmd
 from dvlite.objects.fsutil import gc_paused
+from dvlite.records.compare import compare, missing_objects
 from dvlite.records.lockfile import LOCK_FILE
 from dvlite.records.pipeline import PIPELINE_FILE
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import collect, workspace_node
-from dvlite.records.workspace import compare, missing_objects
 
 MODIFIED, NEW, DELETED, NOT_IN_CACHE = "modified", "new", "deleted", "not in cache"
 NOT_PULLED = "not pulled"  # in neither the workspace nor the cache: a fresh clone before pull
@@ -61,7 +61,7 @@ def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[Targe
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        missing = missing_objects(repo.cache, item.entry, item.rel, work, item.source)
+        missing = missing_objects(repo.cache, item.entry, item.rel, item.source)
         changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))

@@ -15,7 +15,7 @@ from dvlite.records import pointer as pointers
 from dvlite.records.lockfile import LOCK_FILE, Lock
 from dvlite.records.pointer import Pointer
 from dvlite.records.repo import Repo
-from dvlite.records.workspace import Node, build, scan
+from dvlite.records.workspace import Node, hashed
 from dvlite.safepath import rel_problem
 
 
@@ -122,6 +122,4 @@ def workspace_node(repo: Repo, item: Tracked) -> Node | None:
     path = repo.abspath(item.rel)
     if not os.path.lexists(path):
         return None
-    node = scan(os.fspath(path), item.rel, (os.path.realpath(repo.cache_dir),))
-    build(node, repo.state)
-    return node
+    return hashed(repo.state, os.fspath(path), item.rel, (os.path.realpath(repo.cache_dir),))

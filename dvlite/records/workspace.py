@@ -1,5 +1,5 @@
-"""Reading the workspace: scan files and folders, hash what changed, build trees, and
-compare a workspace folder with a stored tree."""
+"""Reading the workspace one folder at a time: scan files and folders, hash what changed,
+build trees (``Workspace``); ``records.compare`` compares the result with the records."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import contextlib
 import errno
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
 from typing import TypeVar
+
+import xxhash
 
 from dvlite.errors import PathError
 from dvlite.objects import tree
@@ -18,7 +20,7 @@ from dvlite.objects.cache import Cache
 from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
 from dvlite.objects.hashing import hash_file, oid_of_bytes
 from dvlite.objects.pack import TREE_KIND
-from dvlite.objects.state import Row, State
+from dvlite.objects.state import FolderRow, Row, State
 from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 from dvlite.progress import FileBytes, Progress
 from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
@@ -46,61 +48,296 @@ class FileNode:
     def to_entry(self) -> TreeEntry:
         return TreeEntry(self.name, FILE, self.oid, self.size, self.exec)
 
-    def walk_files(self) -> list[FileNode]:
-        return [self]
+    def walk_files(self) -> Iterator[FileNode]:
+        yield self
 
 
 @dataclass(slots=True)
 class DirNode:
+    """A workspace folder, hashed. Its children are read from the disk (and the state
+    database) each time they are asked for, never kept: memory stays flat however many
+    files lie below."""
+
     name: str
     path: str
     rel: str
-    children: dict[str, FileNode | DirNode] = field(default_factory=dict)
+    reader: Workspace
     oid: str = ""
     size: int = 0
     files: int = 0
     type = DIR
 
-    def walk_files(self) -> list[FileNode]:
-        """Every file below, in no particular order."""
-        found: list[FileNode] = []
-        stack = [self]
-        while stack:
-            for child in stack.pop().children.values():
-                if isinstance(child, DirNode):
-                    stack.append(child)
-                else:
-                    found.append(child)
-        return found
+    @property
+    def children(self) -> dict[str, Node]:
+        return self.reader.open(self)
+
+    def walk_files(self) -> Iterator[FileNode]:
+        """Every file below, in tree order, one folder read at a time."""
+        for _, node in tree.traverse(open_children, self, self.rel):
+            if isinstance(node, FileNode):
+                yield node
 
 
 Node = FileNode | DirNode
 
 
-# -- scanning ---------------------------------------------------------------------------------
-def scan(path: str, rel: str, allowed_link_roots: tuple[str, ...] = ()) -> Node:
-    """Stat ``path`` (a file or a folder, recursively) without reading any file. A symlink into
-    the data itself or into ``allowed_link_roots`` (the cache, for symlinked checkouts) is
-    followed; any other, a symlinked folder, a loop or a special file is a PathError."""
-    name = os.path.basename(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise PathError(f"{rel}: no such file or directory") from None
-    except OSError as exc:
-        raise _stat_error(rel, exc) from None
-    if S_ISDIR(st.st_mode):
+def open_children(node: DirNode, _path: str) -> dict[str, Node]:
+    """A folder's children, as the tree walker opens them."""
+    return node.children
+
+
+# -- reading the workspace ---------------------------------------------------------------------
+def hashed(
+    state: State,
+    path: str,
+    rel: str,
+    link_roots: tuple[str, ...] = (),
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+) -> Node:
+    """The file or folder at ``path`` (``rel`` in the repository) with its oid, read one
+    folder at a time (see Workspace)."""
+    return Workspace(state, link_roots, cache, progress).read(path, rel)
+
+
+class Workspace:
+    """Hashes workspace files and folders, one folder at a time, so that memory does not
+    grow with the number of files. A file whose stat fields match its row in the state
+    database is not read; a folder whose signature (its files' stat fields, its sub-folders'
+    oids) matches its row is not even looked up file by file. With ``cache``, every object
+    is stored too (a folder's row is trusted only when the cache holds its tree complete).
+
+    A symlink into the data itself or into ``link_roots`` (the cache, for symlinked
+    checkouts) is followed; any other, a symlinked folder, a loop or a special file is a
+    PathError."""
+
+    SAVE_EVERY = 20_000  # rows written at a time
+
+    def __init__(
+        self,
+        state: State,
+        link_roots: tuple[str, ...] = (),
+        cache: Cache | None = None,
+        progress: Progress | None = None,
+        watch: str | None = None,
+    ) -> None:
+        self.state = state
+        self.link_roots = link_roots
+        self.cache = cache
+        self.progress = progress
+        self.folders: dict[str, FolderRow] = {}  # path -> row, read once, updated as hashed
+        self.complete: set[str] = set()  # trees the cache holds with everything below them
+        self.watch = watch
+        self.watched: list[str] = []  # the files whose names end with ``watch``
+        self._rows: list[Row] = []
+        self._dirs: list[tuple[str, FolderRow]] = []
+        self._roots: tuple[str, ...] = link_roots
+
+    def read(self, path: str, rel: str) -> Node:
+        """The file or folder at ``path``, hashed (and stored with ``cache``)."""
+        name = os.path.basename(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise PathError(f"{rel}: no such file or directory") from None
+        except OSError as exc:
+            raise _stat_error(rel, exc) from None
+        if not (S_ISDIR(st.st_mode) or S_ISREG(st.st_mode)):
+            raise PathError(f"{rel} is not a regular file or folder")
         if os.path.islink(path):
-            raise PathError(f"{rel} is a symlink to a folder; add the folder it points to instead")
-        node = DirNode(name, path, rel)
-        _scan_dir(node, (os.path.realpath(path), *allowed_link_roots))
+            if S_ISDIR(st.st_mode):
+                raise PathError(
+                    f"{rel} is a symlink to a folder; add the folder it points to instead"
+                )
+            _check_link(path, rel, self.link_roots)
+        try:
+            with self.cache.packing() if self.cache is not None else contextlib.nullcontext():
+                if S_ISREG(st.st_mode):
+                    x = bool(st.st_mode & S_IXUSR)
+                    node = FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x)
+                    self._hash_files(rel.rpartition("/")[0], [node])
+                    return node
+                return self._read_dir(path, rel)
+        finally:
+            self._flush()
+
+    def _read_dir(self, path: str, rel: str) -> DirNode:
+        self._roots = (os.path.realpath(path), *self.link_roots)
+        self.folders = self.state.folders(rel)
+        if self.cache is not None:
+            self.complete = self.cache.complete_trees()[1]
+        node = DirNode(os.path.basename(path), path, rel, self)
+        fresh: list[str] = []
+        self._hash_dir(node, fresh)
+        if self.cache is not None:
+            self._flush()
+            self.cache.mark_complete([*fresh, *self.complete], None)
         return node
-    if not S_ISREG(st.st_mode):
-        raise PathError(f"{rel} is not a regular file or folder")
-    if os.path.islink(path):
-        _check_link(path, rel, allowed_link_roots)
-    mode = st.st_mode
-    return FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR))
+
+    def _hash_dir(self, node: DirNode, fresh: list[str]) -> None:
+        """Fill in ``node``'s oid, size and file count: its sub-folders first, depth-first."""
+        level = self._level(node)
+        parts = []
+        files: list[FileNode] = []
+        for child in level:
+            if isinstance(child, DirNode):
+                self._hash_dir(child, fresh)
+                parts.append(f"{child.name}//{child.oid}")
+            else:
+                files.append(child)
+                parts.append(f"{child.name}/{child.ino}/{child.mtime_ns}/{child.size}/{child.exec}")
+        signature = xxhash.xxh3_128_hexdigest("\0".join(parts).encode())
+        row = self.folders.get(node.rel)
+        if (
+            row is not None
+            and row.signature == signature
+            and (self.cache is None or row.oid in self.complete)
+        ):
+            node.oid, node.size, node.files = row.oid, row.size, row.files
+            if self.progress and files:
+                size = sum(f.size for f in files)
+                self.progress.start(len(files), size)
+                self.progress.advance(len(files), size)
+            return
+        old = row.oid if row is not None and row.oid in self.complete else None
+        self._hash_files(node.rel, files, old)
+        _tree_of(node, level, self.cache)
+        self.folders[node.rel] = row = FolderRow(signature, node.oid, node.size, node.files)
+        self._dirs.append((node.rel, row))
+        fresh.append(node.oid)
+
+    def open(self, node: DirNode) -> dict[str, Node]:
+        """The children of a folder this reader has hashed, by name, in tree order; their
+        oids from the rows that hashing left (a file changed since is hashed again)."""
+        level = self._level(node)
+        self._hash_files(node.rel, [c for c in level if isinstance(c, FileNode)])
+        for child in level:
+            if isinstance(child, DirNode):
+                row = self.folders.get(child.rel)
+                if row is None:  # made since: hashed now
+                    self._hash_dir(child, [])
+                else:
+                    child.oid, child.size, child.files = row.oid, row.size, row.files
+        self._flush()
+        return {child.name: child for child in level}
+
+    def _level(self, node: DirNode) -> list[Node]:
+        """A folder's files (stat'ed) and sub-folders (not yet hashed), in tree order."""
+        if node.rel.count("/") >= MAX_DEPTH:
+            raise PathError(
+                f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
+                "dvlite tracks at most that many (see docs/security.md)"
+            )
+        try:
+            entries = sorted(os.scandir(node.path), key=_name)  # in tree order
+        except OSError as exc:
+            raise _stat_error(node.rel, exc) from None
+        prefix = node.rel + "/" if node.rel else ""
+        level: list[Node] = []
+        watch = self.watch
+        for entry in entries:  # runs for every file on every status: kept lean
+            name = entry.name
+            if TMP_MARK in name and is_tmp_name(name):
+                continue  # a temporary file of dvlite's (being written, or left by a killed run)
+            rel = prefix + name
+            if not (name.isascii() and is_plain(name)):
+                check_utf8_name(rel)
+                if reserved(name):
+                    continue  # a nested repository's .git (or .dvlite): never tracked, as in git
+                if (why := name_problem(name)) is not None:
+                    raise PathError(f"{rel}: the name {why}; rename it")
+            try:
+                st = entry.stat()  # a symlink's target
+                if entry.is_symlink():
+                    if S_ISDIR(st.st_mode):
+                        raise PathError(
+                            f"{rel} is a symlink to a folder; dvlite does not follow folder links"
+                        )
+                    _check_link(entry.path, rel, self._roots)
+            except OSError as exc:
+                raise _stat_error(rel, exc) from None
+            mode = st.st_mode
+            if S_ISREG(mode):
+                x = bool(mode & S_IXUSR)
+                f = FileNode(name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x)
+                level.append(f)
+                if watch is not None and name.endswith(watch):
+                    self.watched.append(rel)
+            elif S_ISDIR(mode):
+                level.append(DirNode(name, entry.path, rel, self))
+            else:
+                raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
+        return level
+
+    def _hash_files(self, folder: str, files: list[FileNode], old_tree: str | None = None) -> None:
+        """The oids of ``files`` (all in ``folder``): unchanged ones from their rows, the rest
+        read once (and with ``cache``, stored by that same read). With ``cache``, an unchanged
+        file whose object has gone since is stored again; those of ``old_tree`` (the folder's
+        tree when last hashed, complete in the cache) need no lookup."""
+        if not files:
+            return
+        known = self.state.files_in(folder)
+        todo: list[FileNode] = []
+        unchanged: list[FileNode] = []
+        for f in files:
+            row = known.get(f.name)
+            if row is not None and row[0] == f.ino and row[1] == f.mtime_ns and row[2] == f.size:
+                f.oid = row[3]
+                unchanged.append(f)
+            else:
+                todo.append(f)
+        cache, progress = self.cache, self.progress
+        if cache is not None and unchanged:
+            stored = {e.oid for e in cache.load_tree(old_tree)} if old_tree else set()
+            maybe = {f.oid for f in unchanged if f.oid not in stored}
+            present = stored | cache.existing(maybe) if maybe else stored
+            todo += [f for f in unchanged if f.oid not in present]
+            unchanged = [f for f in unchanged if f.oid in present]
+        if progress:
+            progress.start(len(files), sum(f.size for f in files))
+            if unchanged:
+                progress.advance(len(unchanged), sum(f.size for f in unchanged))
+        advance = progress.advance if progress else None
+        store = cache.add_file if cache is not None else None
+
+        def digest(f: FileNode) -> FileNode:
+            counted = FileBytes(advance) if advance else None  # a big file's bytes as read
+            on_bytes = counted.on_bytes if counted and f.size >= PARALLEL_MIN_SIZE else None
+            f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
+            if counted:
+                counted.finish(f.size)
+            return f
+
+        try:
+            for f in map_by_size(digest, todo, attrgetter("size")):
+                self._rows.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
+        except FileNotFoundError as exc:
+            raise PathError(f"{exc.filename} disappeared while it was being read") from None
+        if len(self._rows) >= self.SAVE_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows or self._dirs:
+            self.state.save(self._rows, self._dirs)
+            self._rows, self._dirs = [], []
+
+
+def _tree_of(node: DirNode, level: list[Node], cache: Cache | None) -> None:
+    """A folder's tree object, written straight from its hashed children (no Tree in
+    between: this runs for every changed folder)."""
+    size = files = 0
+    entries: list[str] = []
+    for child in level:  # in name order
+        if isinstance(child, DirNode):
+            files += child.files
+            entries.append(entry_json(child.name, DIR, child.oid, child.size))
+        else:
+            files += 1
+            entries.append(entry_json(child.name, FILE, child.oid, child.size, child.exec))
+        size += child.size
+    data = tree_bytes(entries)
+    node.oid = cache.add_bytes(data, kind=TREE_KIND) if cache is not None else oid_of_bytes(data)
+    node.size, node.files = size, files
 
 
 def _stat_error(rel: str, exc: OSError) -> PathError:
@@ -121,102 +358,6 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 _name = attrgetter("name")
 
 
-def _scan_dir(node: DirNode, roots: tuple[str, ...]) -> None:
-    if node.rel.count("/") >= MAX_DEPTH:
-        raise PathError(
-            f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
-            "dvlite tracks at most that many (see docs/security.md)"
-        )
-    try:
-        entries = sorted(os.scandir(node.path), key=_name)  # children in tree order
-    except OSError as exc:
-        raise _stat_error(node.rel, exc) from None
-    prefix = node.rel + "/" if node.rel else ""
-    children = node.children
-    for entry in entries:  # runs for every file on every status: kept lean
-        name = entry.name
-        if TMP_MARK in name and is_tmp_name(name):
-            continue  # a temporary file of dvlite's (being written, or left by a killed run)
-        rel = prefix + name
-        if not (name.isascii() and is_plain(name)):
-            check_utf8_name(rel)
-            if reserved(name):
-                continue  # a nested repository's .git (or .dvlite): never tracked, as in git
-            if (why := name_problem(name)) is not None:
-                raise PathError(f"{rel}: the name {why}; rename it")
-        try:
-            st = entry.stat()  # a symlink's target
-            if entry.is_symlink():
-                if S_ISDIR(st.st_mode):
-                    raise PathError(
-                        f"{rel} is a symlink to a folder; dvlite does not follow folder links"
-                    )
-                _check_link(entry.path, rel, roots)
-        except OSError as exc:
-            raise _stat_error(rel, exc) from None
-        mode = st.st_mode
-        if S_ISREG(mode):
-            children[name] = FileNode(
-                name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, bool(mode & S_IXUSR)
-            )
-        elif S_ISDIR(mode):
-            children[name] = child = DirNode(name, entry.path, rel)
-            _scan_dir(child, roots)
-        else:
-            raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
-
-
-# -- hashing and building ----------------------------------------------------------------------
-def build(
-    node: Node, state: State, cache: Cache | None = None, progress: Progress | None = None
-) -> None:
-    """Fill in the oid of every file and folder under ``node``: unchanged files from the state
-    database, the rest read once (and with ``cache``, stored by that same read); folders
-    become trees (stored with ``cache``)."""
-    files = node.walk_files()
-    known = state.load(node.rel)
-    todo: list[FileNode] = []
-    unchanged: list[FileNode] = []
-    for f in files:
-        row = known.get(f.rel)
-        if row is not None and row[1] == f.ino and row[2] == f.mtime_ns and row[3] == f.size:
-            f.oid = row[4]
-            unchanged.append(f)
-        else:
-            todo.append(f)
-    if cache is not None and unchanged:  # re-store files whose object has gone since
-        present = cache.existing({f.oid for f in unchanged})
-        todo += [f for f in unchanged if f.oid not in present]
-        unchanged = [f for f in unchanged if f.oid in present]
-    if progress:
-        progress.start(len(files), sum(f.size for f in files))
-        if unchanged:
-            progress.advance(len(unchanged), sum(f.size for f in unchanged))
-    advance = progress.advance if progress else None
-    store = cache.add_file if cache is not None else None
-
-    def digest(f: FileNode) -> FileNode:
-        counted = FileBytes(advance) if advance else None  # a big file's bytes as read, then it
-        on_bytes = counted.on_bytes if counted and f.size >= PARALLEL_MIN_SIZE else None
-        f.oid = store(f.path, f.size, on_bytes) if store else hash_file(f.path, on_bytes)[0]
-        if counted:
-            counted.finish(f.size)
-        return f
-
-    fresh: list[Row] = []
-    with cache.packing() if cache is not None else contextlib.nullcontext():
-        try:
-            for f in map_by_size(digest, todo, attrgetter("size")):
-                fresh.append((f.rel, f.ino, f.mtime_ns, f.size, f.oid))
-        except FileNotFoundError as exc:
-            raise PathError(f"{exc.filename} disappeared while it was being read") from None
-        finally:
-            if fresh:
-                state.save(fresh)
-        if isinstance(node, DirNode):
-            _build_trees(node, cache)
-
-
 def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]) -> Iterator[R]:
     """``work`` on each of ``items``: those of PARALLEL_MIN_SIZE bytes or more in HASH_THREADS
     threads, meanwhile the others one by one in this thread (their results come first)."""
@@ -230,108 +371,3 @@ def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]
         results = pool.map(work, big)
         yield from (work(i) for i in items if size(i) < PARALLEL_MIN_SIZE)
         yield from results
-
-
-def _build_trees(node: DirNode, cache: Cache | None) -> None:
-    """Each folder's tree object, written straight from the nodes (no Tree in between:
-    this runs for every folder on every status)."""
-    size = files = 0
-    entries: list[str] = []
-    for name, child in node.children.items():  # in name order (scan sorts them)
-        if isinstance(child, DirNode):
-            _build_trees(child, cache)
-            files += child.files
-            entries.append(entry_json(name, DIR, child.oid, child.size))
-        else:
-            files += 1
-            entries.append(entry_json(name, FILE, child.oid, child.size, child.exec))
-        size += child.size
-    data = tree_bytes(entries)
-    node.oid = cache.add_bytes(data, kind=TREE_KIND) if cache is not None else oid_of_bytes(data)
-    node.size, node.files = size, files
-
-
-# -- comparing ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """One file that differs: ``stored`` is the tree's entry, ``work`` the workspace file."""
-
-    rel: str
-    stored: TreeEntry | None
-    work: FileNode | None
-
-
-def compare(
-    cache: Cache,
-    stored: TreeEntry | None,
-    work: Node | None,
-    rel: str,
-    missing: list[str] | None = None,
-    source: str = "",
-) -> Iterator[Delta]:
-    """Every file that differs between a stored entry and the workspace, equal subtrees
-    skipped. A stored tree the cache lacks raises CacheError, or with ``missing`` given is
-    listed there and left as the workspace has it."""
-    lost = None if missing is None else (lambda path, _e, _exc: missing.append(path))
-    changes = tree.diff(
-        cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=_open_node
-    )
-    return (Delta(path, s, w) for path, s, w in changes)
-
-
-def _open_node(node: DirNode, _path: str) -> dict[str, Node]:
-    return node.children  # in name order, as scan made them
-
-
-def missing_objects(
-    cache: Cache, entry: TreeEntry, rel: str, work: Node | None = None, source: str = ""
-) -> Iterator[str]:
-    """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one), in
-    tree order, looked up in bulk. ``work``, the built workspace node, stands in for the stored
-    folders it equals: those are not read back from the cache."""
-    equal: dict[str, DirNode] = {}  # path -> the workspace folder equal to its stored tree
-    lost: set[str] = set()
-
-    def stand_in(path: str, e: TreeEntry) -> bool:
-        node = work  # the workspace node at path, if any
-        for name in path[len(rel) + 1 :].split("/") if path != rel else ():
-            node = node.children.get(name) if isinstance(node, DirNode) else None
-        if isinstance(node, DirNode) and node.oid == e.oid:
-            equal[path] = node
-        return path in equal
-
-    def lose(path: str, *_: object) -> None:
-        lost.add(path)
-
-    prune = stand_in if work is not None else None
-    walked = [*tree.walk(cache.load_tree, entry, rel, source=source, on_missing=lose, prune=prune)]
-    oids = {e.oid for _, e in walked}  # trees too: a cheap check, and a lost one is listed
-    for node in equal.values():
-        _add_oids(node, oids)
-    present = cache.existing(oids)
-    complete = len(present) == len(oids)
-    if complete and not lost:
-        return
-
-    def lacks(_: str, node: Node) -> bool:
-        return node.oid not in present
-
-    for path, e in walked:
-        if path in equal:  # its tree, or else each object below it, that the cache lacks
-            if not complete:
-                below = tree.traverse(_open_node, equal[path], path, prune=lacks)
-                yield from (p for p, node in below if lacks(p, node))
-        elif path in lost or (e.type == FILE and e.oid not in present):
-            yield path
-
-
-_oid_of = attrgetter("oid")
-
-
-def _add_oids(node: DirNode, oids: set[str]) -> None:
-    """The oids of a workspace folder's tree and of everything below it."""
-    oids.add(node.oid)
-    oids.update(map(_oid_of, node.children.values()))  # files and sub-trees, in C
-    for child in node.children.values():
-        if type(child) is DirNode:
-            _add_oids(child, oids)

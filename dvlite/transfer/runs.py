@@ -13,9 +13,9 @@ from pathlib import Path
 
 from dvlite.objects.tree import FILE, TreeEntry
 from dvlite.records import runcache
+from dvlite.records.compare import missing_objects
 from dvlite.records.lockfile import LockedPath
 from dvlite.records.repo import Repo
-from dvlite.records.workspace import missing_objects
 from dvlite.remote import Obj, Remote
 from dvlite.transfer.result import TransferResult
 from dvlite.transfer.roots import Root
