@@ -18,7 +18,7 @@ from dvlite.errors import CacheError, CorruptObjectError
 from dvlite.objects import chunks, fsutil
 from dvlite.objects.copying import copy_hashing, read_small
 from dvlite.objects.hashing import PREFIX, SMALL_FILE, hash_file, hex_of, is_oid, oid_of_bytes
-from dvlite.objects.pack import FILE_KIND
+from dvlite.objects.pack import FILE_KIND, TREE_KIND
 from dvlite.objects.packstore import PACK_SIZE, PackStore
 from dvlite.objects.store import ObjectStore
 from dvlite.objects.tree import Tree
@@ -45,9 +45,10 @@ class Cache(ObjectStore):
     # -- packs ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def packing(self) -> Iterator[None]:
-        """Small objects added inside go into packs: one written each time PACK_SIZE bytes are
+        """Small files added inside go into packs: one written each time PACK_SIZE bytes are
         gathered, the rest at the end (loose when no pack was written and they are fewer than
-        PACK_MIN). Only where links copy: hard and symbolic links need whole files."""
+        PACK_MIN). Only where links copy: hard and symbolic links need whole files. Trees stay
+        whole, so that reading a few needs no pack footers."""
         if self._batch is not None or self.link_types[0] in ("hardlink", "symlink"):
             yield
             return
@@ -65,8 +66,8 @@ class Cache(ObjectStore):
 
     def add_bytes(self, data: bytes, oid: str | None = None, kind: int = FILE_KIND) -> str:
         oid = oid or oid_of_bytes(data)
-        if self._batch is None or len(data) > SMALL_FILE:
-            return super().add_bytes(data, oid)
+        if self._batch is None or len(data) > SMALL_FILE or kind == TREE_KIND:
+            return super().add_bytes(data, oid)  # trees whole: read without the packs' footers
         if self.exists(oid):
             return oid
         with self._lock:

@@ -45,6 +45,27 @@ def split(rel: str) -> tuple[str, str]:
     return folder, name
 
 
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Version 1 (one table of rows by path) becomes version 2, its rows kept so that an
+    upgrade re-hashes nothing; any other layout is started again."""
+    db.execute("BEGIN IMMEDIATE")
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        if table != "state":
+            db.execute(f'DROP TABLE "{table}"')
+    for statement in _SCHEMA:
+        db.execute(statement)
+    if "state" in tables:
+        old = db.execute("SELECT path, inode, mtime_ns, size, oid FROM state")
+        db.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+            ((*split(path), *rest) for path, *rest in old),
+        )
+        db.execute("DROP TABLE state")
+    db.execute(f"PRAGMA user_version = {VERSION}")
+    db.execute("COMMIT")
+
+
 class State:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -81,11 +102,7 @@ class State:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
         if db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
-            db.execute("BEGIN IMMEDIATE")
-            for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-                db.execute(f'DROP TABLE "{table}"')  # an older layout: its rows are not kept
-            db.execute(f"PRAGMA user_version = {VERSION}")
-            db.execute("COMMIT")
+            _upgrade(db)
         for statement in _SCHEMA:
             db.execute(statement)
         return db

@@ -132,6 +132,7 @@ class Workspace:
         self._rows: list[Row] = []
         self._dirs: list[tuple[str, FolderRow]] = []
         self._roots: tuple[str, ...] = link_roots
+        self._fresh: list[str] = []  # the trees written in this run
 
     def read(self, path: str, rel: str) -> Node:
         """The file or folder at ``path``, hashed (and stored with ``cache``)."""
@@ -150,16 +151,20 @@ class Workspace:
                     f"{rel} is a symlink to a folder; add the folder it points to instead"
                 )
             _check_link(path, rel, self.link_roots)
+        node: Node
         try:
             with self.cache.packing() if self.cache is not None else contextlib.nullcontext():
                 if S_ISREG(st.st_mode):
                     x = bool(st.st_mode & S_IXUSR)
                     node = FileNode(name, path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x)
                     self._hash_files(rel.rpartition("/")[0], [node])
-                    return node
-                return self._read_dir(path, rel)
+                else:
+                    node = self._read_dir(path, rel)
         finally:
             self._flush()
+        if self.cache is not None and isinstance(node, DirNode):  # once every object is written
+            self.cache.mark_complete([*self._fresh, *self.complete], None)
+        return node
 
     def _read_dir(self, path: str, rel: str) -> DirNode:
         self._roots = (os.path.realpath(path), *self.link_roots)
@@ -167,21 +172,17 @@ class Workspace:
         if self.cache is not None:
             self.complete = self.cache.complete_trees()[1]
         node = DirNode(os.path.basename(path), path, rel, self)
-        fresh: list[str] = []
-        self._hash_dir(node, fresh)
-        if self.cache is not None:
-            self._flush()
-            self.cache.mark_complete([*fresh, *self.complete], None)
+        self._hash_dir(node)
         return node
 
-    def _hash_dir(self, node: DirNode, fresh: list[str]) -> None:
+    def _hash_dir(self, node: DirNode) -> None:
         """Fill in ``node``'s oid, size and file count: its sub-folders first, depth-first."""
         level = self._level(node)
         parts = []
         files: list[FileNode] = []
         for child in level:
             if isinstance(child, DirNode):
-                self._hash_dir(child, fresh)
+                self._hash_dir(child)
                 parts.append(f"{child.name}//{child.oid}")
             else:
                 files.append(child)
@@ -204,7 +205,7 @@ class Workspace:
         _tree_of(node, level, self.cache)
         self.folders[node.rel] = row = FolderRow(signature, node.oid, node.size, node.files)
         self._dirs.append((node.rel, row))
-        fresh.append(node.oid)
+        self._fresh.append(node.oid)
 
     def open(self, node: DirNode) -> dict[str, Node]:
         """The children of a folder this reader has hashed, by name, in tree order; their
@@ -215,7 +216,7 @@ class Workspace:
             if isinstance(child, DirNode):
                 row = self.folders.get(child.rel)
                 if row is None:  # made since: hashed now
-                    self._hash_dir(child, [])
+                    self._hash_dir(child)
                 else:
                     child.oid, child.size, child.files = row.oid, row.size, row.files
         self._flush()
