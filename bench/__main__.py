@@ -50,6 +50,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="size of the big file of the S3 workload (bigs3), in MiB (default 256)",
     )
     p.add_argument(
+        "--million",
+        action="store_true",
+        help="the growth workload on 1,000,000 files instead of 200,000 (~10 GB, many minutes)",
+    )
+    p.add_argument(
         "--cold", action="store_true", help="drop the page cache before every timed command (root)"
     )
     p.add_argument(
@@ -74,6 +79,8 @@ def main(argv: list[str]) -> int:
         console.print("wrote docs/benchmarks.md from bench/latest/")
         return 0
     sizes = QUICK if args.quick else FULL
+    if args.million:
+        sizes = dataclasses.replace(sizes, growth_files=1_000_000)
     if args.big_s3:
         sizes = dataclasses.replace(sizes, big_s3=args.big_s3 << 20)
     options = Options(

@@ -26,9 +26,12 @@ def quick_bench(tmp_path: Path, *args: str) -> str:
 
 
 def test_bench_quick_runs_dvlite_alone(tmp_path: Path) -> None:
-    out = quick_bench(tmp_path, "--only", "dvlite,cp", "-w", "files", "-w", "big")
+    out = quick_bench(tmp_path, "--only", "dvlite,cp", "-w", "files", "-w", "big", "-w", "growth")
     for step in ("add", "status (clean)", "status (1 changed)", "checkout (empty)"):
         assert f"files    {step}" in out
+        assert f"growth   {step}" in out
+    assert "growth   add (1 changed)" in out
+    assert "peak memory of every step ≤ 250 MiB" in out
     assert "add of the big file within 1.3× of a plain copy" in out
     assert "raw results:" in out
 

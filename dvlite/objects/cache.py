@@ -135,10 +135,12 @@ class Cache(ObjectStore):
     # A tree whose every object below is here, checked once, is listed in ``complete`` with a
     # stamp of the cache's folders: any object removed (by gc, quarantine or by hand) changes
     # the mtime of the folder it was in, hence the stamp, and the list no longer counts.
-    def _stamp(self) -> str:
+    def _stamp(self) -> tuple[str, int]:
         """The names, inodes and mtimes of the folders objects and packs live in, and the
-        packs' sizes, hashed: cheap (a few hundred stats) and changed by any removal."""
+        packs' sizes, hashed: cheap (a few hundred stats) and changed by any removal; and the
+        newest of those mtimes."""
         h = xxhash.xxh3_128()
+        newest = 0
         for top in (self.objects_dir, self.packs.dir):
             folders = [top]
             with contextlib.suppress(OSError):
@@ -149,25 +151,30 @@ class Cache(ObjectStore):
                 except OSError:
                     h.update(b"-\0")
                     continue
+                newest = max(newest, st.st_mtime_ns)
                 h.update(f"{folder}/{st.st_ino}/{st.st_mtime_ns}\0".encode())
                 if top == self.packs.dir and folder != top:
                     with contextlib.suppress(OSError):
                         for e in os.scandir(folder):
                             pst = e.stat()
+                            newest = max(newest, pst.st_mtime_ns)
                             h.update(
                                 f"{e.name}/{pst.st_ino}/{pst.st_size}/{pst.st_mtime_ns}\0".encode()
                             )
-        return h.hexdigest()
+        return h.hexdigest(), newest
 
     def complete_trees(self) -> tuple[str, set[str]]:
-        """The cache's stamp now, and the trees known complete at it."""
-        stamp = self._stamp()
+        """The cache's stamp now, and the trees known complete at it. A list written in the
+        same clock tick as the cache's last change is not believed: a removal in that tick
+        would leave every mtime as it was (git's "racily clean" entries)."""
+        stamp, newest = self._stamp()
         try:
             with open(os.path.join(self.root, _COMPLETE), encoding="ascii") as f:
+                written = os.fstat(f.fileno()).st_mtime_ns
                 head, *listed = f.read().split("\n")
         except (OSError, ValueError):
             return stamp, set()
-        if head != f"{_COMPLETE_HEAD} {stamp}":
+        if head != f"{_COMPLETE_HEAD} {stamp}" or written <= newest:
             return stamp, set()
         return stamp, {PREFIX + h for h in listed if _HEX32.fullmatch(h)}
 
