@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from bench.data import big_file, copy_in, files_dir
-from bench.harness import Results, Run, Verdict, scenario, target
+from bench.harness import Results, Run, Verdict, faster_than_dvc, scenario, target
 
 FILES, BIG, GROWTH = "files", "big", "growth"
 ADD, CLEAN, CHANGED, CHECKOUT = "add", "status (clean)", "status (1 changed)", "checkout (empty)"
@@ -104,10 +104,7 @@ def growth(run: Run) -> None:
 
 # -- targets ----------------------------------------------------------------------------------
 def _faster(results: Results, step: str, want: float) -> Verdict:
-    r = results.ratio(FILES, step)
-    if r is None:
-        return Verdict(None, "not measured")
-    return Verdict(r >= want, f"{r:.1f}× faster than DVC (target ≥ {want:g}×)")
+    return faster_than_dvc(results, FILES, step, want)
 
 
 @target("add 20k files ≥ 10× faster than DVC")
@@ -158,7 +155,4 @@ def _memory(results: Results) -> Verdict:
 
 @target("growth data set: clean status ≥ 10× faster than DVC (with --with dvc)")
 def _growth_status(results: Results) -> Verdict:
-    r = results.ratio(GROWTH, CLEAN)
-    if r is None:
-        return Verdict(None, "not measured (DVC runs on it with --with dvc)")
-    return Verdict(r >= 10, f"{r:.1f}× faster than DVC (target ≥ 10×)")
+    return faster_than_dvc(results, GROWTH, CLEAN, 10, "not measured (needs --with dvc)")

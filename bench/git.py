@@ -14,7 +14,7 @@ import os
 import shutil
 
 from bench.data import copy_in, files_dir
-from bench.harness import BenchError, Results, Run, Verdict, scenario, target
+from bench.harness import BenchError, Results, Run, Verdict, faster_than_dvc, scenario, target
 
 SWITCH = "switch"
 DATA_STEP, GIT_STEP = "branch switch (data)", "git checkout alone"
@@ -83,7 +83,4 @@ def _expect(run: Run, got: bytes, want: bytes, branch: str) -> None:
 
 @target("branch switch with 1 of 20k files changed ≥ 10× faster than DVC's checkout")
 def _switch(results: Results) -> Verdict:
-    r = results.ratio(SWITCH, DATA_STEP)
-    if r is None:
-        return Verdict(None, "not measured")
-    return Verdict(r >= 10, f"{r:.1f}× faster than DVC (target ≥ 10×)")
+    return faster_than_dvc(results, SWITCH, DATA_STEP, 10)

@@ -173,6 +173,16 @@ class Target:
 TARGETS: list[Target] = []
 
 
+def faster_than_dvc(
+    results: Results, sc: str, step: str, want: float, unmeasured: str = "not measured"
+) -> Verdict:
+    """The verdict on "``step`` of ``sc`` at least ``want`` times faster than DVC"."""
+    r = results.ratio(sc, step)
+    if r is None:
+        return Verdict(None, unmeasured)
+    return Verdict(r >= want, f"{r:.1f}× faster than DVC (target ≥ {want:g}×)")
+
+
 def target(label: str) -> Callable[[TargetFn], TargetFn]:
     def register(fn: TargetFn) -> TargetFn:
         TARGETS.append(Target(label, fn))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from bench.harness import Results, Run, Verdict, scenario, target
+from bench.harness import Results, Run, Verdict, faster_than_dvc, scenario, target
 
 PIPELINE = "pipeline"
 STAGES = 50
@@ -54,7 +54,4 @@ def pipeline(run: Run) -> None:
 
 @target(f"no-op repro of {STAGES} stages ≥ 8× faster than DVC")
 def _noop(results: Results) -> Verdict:
-    r = results.ratio(PIPELINE, NOOP)
-    if r is None:
-        return Verdict(None, "not measured")
-    return Verdict(r >= 8, f"{r:.1f}× faster than DVC (target ≥ 8×)")
+    return faster_than_dvc(results, PIPELINE, NOOP, 8)
