@@ -4,6 +4,7 @@
 recorded object, which ``pointer`` (``*.dvl``) and ``lockfile`` (``dvlite.lock``) hold;
 ``pipeline`` (``dvlite.yaml``), ``params``, ``runcache`` and ``gitignore`` read and write the
 other committed files; ``dag`` draws the stage graph; ``tracked`` is every recorded path;
-``workspace`` scans the working tree and compares it with them.
+``workspace`` reads and hashes the working tree one folder at a time, and ``compare`` compares
+it with them and with the cache.
 Imports only from ``objects`` and the floor modules (errors, progress, safepath, secrets).
 """
