@@ -28,6 +28,7 @@ LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 _COMPLETE, _COMPLETE_HEAD = "complete", "dvlite complete trees 1"
 _HEX32 = re.compile("[0-9a-f]{32}")
 PACK_MIN = 256  # a batch of fewer small objects is stored loose: a pack pays for many files
+TREES_KEPT = 100_000  # entries of the trees read that are kept (~20 MB), the oldest dropped
 
 
 class Cache(ObjectStore):
@@ -35,7 +36,8 @@ class Cache(ObjectStore):
         super().__init__(root, os.path.join(root, "tmp"))
         self.link_types = link_types
         self._no_reflink = "reflink" not in link_types
-        self._trees: dict[str, Tree] = {}
+        self._trees: dict[str, Tree] = {}  # the trees read last, TREES_KEPT entries at most
+        self._trees_entries = 0
         self.packs = PackStore(root, os.path.join(root, "tmp"))
         self._batch: dict[str, tuple[int, bytes]] | None = None  # gathered by ``packing``
         self._batch_bytes = 0
@@ -104,10 +106,12 @@ class Cache(ObjectStore):
     def existing(self, oids: Iterable[str]) -> set[str]:
         oids = list(oids)
         found = super().existing(oids)  # whole ones; then the packed, without a stat each
-        return found | {o for o in oids if o not in found and self._packed_or_gathered(o)}
+        rest = [o for o in oids if o not in found]
+        gathered = {o for o in rest if self._gathered(o) is not None}
+        return found | gathered | self.packs.existing(o for o in rest if o not in gathered)
 
     def iter_oids(self) -> list[str]:
-        return sorted({*super().iter_oids(), *self.packs.where})
+        return sorted({*super().iter_oids(), *self.packs.oids()})
 
     def size(self, oid: str) -> int:
         """An object's size; 0 when the cache lacks it."""
@@ -250,7 +254,7 @@ class Cache(ObjectStore):
             os.replace(self.path(oid), os.path.join(aside, hex_of(oid)))
         except FileNotFoundError:
             self.packs.drop([oid], keep_aside=aside)
-        self._trees.pop(oid, None)
+        self._forget_tree(oid)
 
     def _check(self, oid: str, actual: str) -> None:
         """An object found damaged in the cache is moved aside, then reported."""
@@ -276,8 +280,18 @@ class Cache(ObjectStore):
                     raise _missing(oid) from None
                 data = packed
             self._check(oid, oid_of_bytes(data))
-            tree = self._trees[oid] = Tree.from_bytes(data, oid)
+            tree = Tree.from_bytes(data, oid)
+            with self._lock:
+                self._trees[oid] = tree
+                self._trees_entries += len(tree.entries)
+                while self._trees_entries > TREES_KEPT and len(self._trees) > 1:
+                    self._forget_tree(next(iter(self._trees)))
         return tree
+
+    def _forget_tree(self, oid: str) -> None:
+        tree = self._trees.pop(oid, None)
+        if tree is not None:
+            self._trees_entries -= len(tree.entries)
 
     # -- materialising ------------------------------------------------------------------
     def install(

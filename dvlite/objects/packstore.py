@@ -1,8 +1,8 @@
 """The packs of a local store (``packs/<2 hex>/<id>.pack`` in the cache): many small objects that
 one ``add`` or one fetch stored at once, in one file instead of thousands. A pack's own footer
-says what it holds, so there is no index to keep in step: the footers are read when an object
-is first looked for outside ``objects/``. Packs are written once; ``drop`` rewrites the packs
-that hold objects to remove (the live ones into a new pack first, then the old file goes)."""
+says what it holds; a table of them all (``packdb``) is caught up with the footers once a run,
+so a lookup reads no footer. Packs are written once; ``drop`` rewrites the packs that hold
+objects to remove (the live ones into a new pack first, then the old file goes)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import io
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from dvlite.objects import fsutil
 from dvlite.objects.copying import OBJECT_MODE
@@ -19,13 +19,14 @@ from dvlite.objects.hashing import hex_of
 from dvlite.objects.pack import (
     TRAILER_SIZE,
     Entry,
-    FormatError,
     PackWriter,
     parse_footer,
     parse_trailer,
 )
+from dvlite.objects.packdb import PackDb
 
 PACK_SIZE = 32 << 20  # a pack is sealed once this full
+KEEP_LOCATED = 65536  # locations an ``existing`` keeps for the reads that follow (~20 MB)
 OPEN_MAX = 32  # packs kept open for reading (a checkout reads thousands of objects from each)
 _NAME = re.compile(r"[0-9a-f]{32}\.pack")
 
@@ -46,8 +47,10 @@ class PackStore:
     def __init__(self, root: str | os.PathLike[str], tmp_dir: str) -> None:
         self.dir = os.path.join(root, "packs")
         self.tmp_dir = tmp_dir
-        self._where: dict[str, tuple[str, Entry]] | None = None
-        self.damaged: list[str] = []  # pack files whose footer cannot be read
+        self._db = PackDb(os.path.join(root, "packs.db"), self.dir)
+        self._synced = False
+        self._none = False  # no packs and no table: nothing to look up (and no table made)
+        self._located: dict[str, tuple[str, Entry]] = {}  # the last ``existing``, for its reads
         self._lock = threading.Lock()
         self._open: dict[str, io.FileIO] = {}  # path -> file, oldest first
 
@@ -60,33 +63,54 @@ class PackStore:
                     found += [os.path.join(folder, n) for n in sorted(os.listdir(folder))]
         return [p for p in found if _NAME.fullmatch(os.path.basename(p))]
 
-    @property
-    def where(self) -> dict[str, tuple[str, Entry]]:
-        """Every packed object: the pack's path and the entry (read once, then kept)."""
-        if self._where is None:
-            where: dict[str, tuple[str, Entry]] = {}
-            self.damaged = []
-            for path in self.paths():
-                try:
-                    entries = read_footer(path)
-                except (OSError, FormatError):
-                    self.damaged.append(path)  # fsck reports it; its objects count as absent
-                    continue
-                for entry in entries:
-                    where.setdefault(entry.oid, (path, entry))
-            self._where = where
-        return self._where
+    def _table(self) -> PackDb | None:
+        """The table of packed objects, caught up with the packs on disk once per run; None
+        while there are no packs at all."""
+        if not self._synced:
+            with self._lock:
+                if not self._synced:
+                    paths = self.paths()
+                    self._none = not paths and not self._db.path.exists()
+                    if not self._none:
+                        self._db.sync(paths, read_footer)
+                    self._synced = True
+        return None if self._none else self._db
+
+    def find(self, oid: str) -> tuple[str, Entry] | None:
+        found = self._located.get(oid)
+        if found is None and (table := self._table()) is not None:
+            found = table.find(oid)
+        return found
+
+    def existing(self, oids: Iterable[str]) -> set[str]:
+        """The subset of ``oids`` the packs hold, looked up in bulk. Where they are is kept
+        until the next call (if they are not too many), for the reads that usually follow."""
+        table = self._table()
+        if table is None:
+            return set()
+        located: dict[str, tuple[str, Entry]] = {}
+        found = set()
+        for path, entry in table.locate(oids):
+            found.add(entry.oid)
+            if len(located) < KEEP_LOCATED:
+                located.setdefault(entry.oid, (path, entry))
+        self._located = located if len(found) <= KEEP_LOCATED else {}
+        return found
 
     def __contains__(self, oid: str) -> bool:
-        return oid in self.where
+        return self.find(oid) is not None
+
+    def oids(self) -> Iterator[str]:
+        table = self._table()
+        return iter(()) if table is None else table.oids()
 
     def length(self, oid: str) -> int | None:
-        found = self.where.get(oid)
+        found = self.find(oid)
         return None if found is None else found[1].length
 
     def read(self, oid: str) -> bytes | None:
         """The bytes the pack stores for ``oid`` (unverified), None when no pack holds it."""
-        found = self.where.get(oid)
+        found = self.find(oid)
         if found is None:
             return None
         path, entry = found
@@ -135,16 +159,18 @@ class PackStore:
             fsutil.discard(tmp)
             raise
         with self._lock:
-            if self._where is not None:
-                for entry in entries:
-                    self._where.setdefault(entry.oid, (path, entry))
+            if self._synced:  # (else the next lookup reads its footer)
+                self._none = False
+                if not self._db.record(path, os.stat(path), entries):
+                    self._synced = False
 
     def drop(self, oids: Iterable[str], keep_aside: str | None = None) -> None:
         """Remove ``oids`` from the packs: each pack holding one is rewritten without them
         (its other objects into a new pack first), then deleted. With ``keep_aside``, the
         dropped bytes are moved there (for a look at a corrupt object)."""
         gone = set(oids)
-        hit = sorted({self.where[o][0] for o in gone if o in self.where})
+        table = self._table()
+        hit = [] if table is None else sorted(table.packs_of(gone))
         self.close()
         for path in hit:
             entries = read_footer(path)
@@ -163,5 +189,6 @@ class PackStore:
             fsutil.remove(path)
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.dirname(path))
-        if hit:
-            self._where = None  # read again when next needed
+        self._located = {}
+        if hit and not self._db.forget(hit):
+            self._synced = False

@@ -250,15 +250,20 @@ def diff(
     source: str = "",
     on_missing: OnMissing | None = None,
     children: Open | None = None,
+    new_first: bool = False,
 ) -> Iterator[Change]:
     """Every file that differs between ``old`` and ``new`` (git's diff-tree) as (path, old
     file, new file), subtrees with equal oids skipped unread. ``new`` is an entry, or a
-    workspace node whose folders ``children`` opens (as for ``traverse``)."""
+    workspace node whose folders ``children`` opens (as for ``traverse``). Where a path is a
+    file on one side and a folder on the other, old's files come first, or with
+    ``new_first`` new's (a checkout deletes the workspace's before writing the record's)."""
     open_old = partial(_read, load, source, on_missing)
-    return _diff(old, new, rel, open_old, children or open_old)
+    return _diff(old, new, rel, open_old, children or open_old, new_first)
 
 
-def _diff(a: Any, b: Any, rel: str, open_a: Open, open_b: Open) -> Iterator[Change]:
+def _diff(
+    a: Any, b: Any, rel: str, open_a: Open, open_b: Open, new_first: bool
+) -> Iterator[Change]:
     if a is not None and b is not None and a.type == b.type:
         if a.type == FILE:
             if a.oid != b.oid or a.exec != b.exec:
@@ -268,9 +273,13 @@ def _diff(a: Any, b: Any, rel: str, open_a: Open, open_b: Open) -> Iterator[Chan
             if below_a is not None and below_b is not None:
                 for name in sorted(below_a.keys() | below_b.keys()):
                     path = f"{rel}/{name}"
-                    yield from _diff(below_a.get(name), below_b.get(name), path, open_a, open_b)
+                    yield from _diff(
+                        below_a.get(name), below_b.get(name), path, open_a, open_b, new_first
+                    )
         return
-    if a is not None:
-        yield from ((path, e, None) for path, e in traverse(open_a, a, rel) if e.type == FILE)
-    if b is not None:
-        yield from ((path, None, e) for path, e in traverse(open_b, b, rel) if e.type == FILE)
+    sides = [(a, open_a, 0), (b, open_b, 1)]
+    for side, open_side, at in reversed(sides) if new_first else sides:
+        if side is not None:
+            for path, e in traverse(open_side, side, rel):
+                if e.type == FILE:
+                    yield (path, e, None) if at == 0 else (path, None, e)

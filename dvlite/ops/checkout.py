@@ -48,6 +48,10 @@ def _name_some(paths: list[str]) -> str:
     return shown + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
 
 
+BATCH = 4096  # deltas checked, then applied, together
+KEEP = 20_000  # deltas a plan holds; one with more is worked out again to be applied
+
+
 def plan(
     repo: Repo,
     items: list[Tracked],
@@ -58,14 +62,15 @@ def plan(
     since: Mapping[str, Tracked] | None = None,
     dropped: Iterable[Tracked] = (),
     unsaved: str = UNSAVED,
-) -> list[Delta]:
+) -> Plan:
     """What to change so that the workspace matches ``items``. A path whose object (or tree)
     the cache lacks raises CacheError, or with ``skipped`` is listed there and left as it is.
     ``since`` holds the versions the workspace was at (a git switch): a folder there too has
     only the files that differ between the two versions compared. The files of ``dropped``
     items (no longer tracked) are deleted where the cache has them. Unsaved changes raise
-    CheckoutError with ``unsaved`` (``{paths}`` names them)."""
-    deltas = [d for item in dropped for d in _dropped(repo, item)]
+    CheckoutError with ``unsaved`` (``{paths}`` names them). Nothing is changed yet: every
+    check is over before ``apply`` writes anything."""
+    usable = []
     for item in items:
         pointer = item.pointer
         if pointer.kind == DIR and not repo.cache.exists(pointer.oid):
@@ -76,36 +81,119 @@ def plan(
                 )
             skipped.append(item.rel)
             continue
-        old = (since or {}).get(item.rel)
-        if old and old.pointer.kind == pointer.kind == DIR and repo.cache.exists(old.pointer.oid):
-            deltas += _changed_files(repo, old, item)
-            continue
-        work = workspace_node(repo, item)
-        found = list(compare(repo.cache, item.entry, work, item.rel, skipped, item.source))
-        if relink:  # every other file too, paired with its workspace file
-            seen = {d.rel for d in found}
-            nodes = {f.rel: f for f in work.walk_files()} if work else {}
-            skip = tree.skip_missing if skipped is not None else None  # listed by compare
-            stored = tree.files(repo.cache.load_tree, item.entry, item.rel, on_missing=skip)
-            found += [Delta(path, e, nodes.get(path)) for path, e in stored if path not in seen]
-        deltas += found
-    present = repo.cache.existing(
-        {d.stored.oid for d in deltas if d.stored is not None}
-        | {d.work.oid for d in deltas if d.work is not None and not force}
-    )
-    missing = [d.rel for d in deltas if d.stored is not None and d.stored.oid not in present]
-    if missing:
-        if skipped is None:
-            raise CacheError(
-                f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
+        usable.append(item)
+    found = Plan(repo, usable, list(dropped), relink=relink, since=since or {})
+    found.check(force=force, skipped=skipped, unsaved=unsaved)
+    return found
+
+
+class Plan:
+    """The deltas of a checkout, worked out one folder at a time whenever they are iterated
+    (held in memory when they are few), so that a million files cost no more memory than a
+    thousand. ``files`` and ``size``: what will be written, for progress."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        items: list[Tracked],
+        dropped: list[Tracked],
+        *,
+        relink: bool,
+        since: Mapping[str, Tracked],
+    ) -> None:
+        self.repo, self.items, self.dropped = repo, items, dropped
+        self.relink, self.since = relink, since
+        self.files = self.size = 0
+        self._kept: list[Delta] | None = None
+
+    def __iter__(self) -> Iterator[Delta]:
+        return iter(self._kept) if self._kept is not None else self._deltas([])
+
+    def check(self, *, force: bool, skipped: list[str] | None, unsaved: str) -> None:
+        """The first pass: CacheError for what the cache lacks (or listed in ``skipped``),
+        CheckoutError for unsaved changes. Skipped where nothing can be wrong: items absent
+        from the workspace whose data the cache is known to hold whole."""
+        complete = self.repo.cache.complete_trees()[1]
+        if not self.dropped and all(self._nothing_to_check(i, complete) for i in self.items):
+            self.files = sum(i.pointer.files for i in self.items)
+            self.size = sum(i.pointer.size for i in self.items)
+            return
+        kept: list[Delta] | None = []
+        missing: list[str] = []
+        changes: list[str] = []
+        for batch in batched(self._deltas(skipped), BATCH):
+            present = self.repo.cache.existing(
+                {d.stored.oid for d in batch if d.stored is not None}
+                | {d.work.oid for d in batch if d.work is not None and not force}
             )
-        skipped += missing
-        deltas = [d for d in deltas if d.stored is None or d.stored.oid in present]
-    if not force:  # (every stored object left is in the cache: a work file equal to it is too)
-        changes = [d.rel for d in deltas if d.work is not None and d.work.oid not in present]
+            missing += [
+                d.rel for d in batch if d.stored is not None and d.stored.oid not in present
+            ]
+            batch = [d for d in batch if d.stored is None or d.stored.oid in present]
+            if not force:  # (every stored object left is cached: a work file equal to it is too)
+                changes += [
+                    d.rel for d in batch if d.work is not None and d.work.oid not in present
+                ]
+            installs = [d.stored for d in batch if d.stored is not None]
+            self.files += len(installs)
+            self.size += sum(max(e.size, 0) for e in installs)
+            if kept is not None:
+                kept = kept + batch if len(kept) + len(batch) <= KEEP else None
+        if missing:
+            if skipped is None:
+                raise CacheError(
+                    f"not in the cache: {_name_some(missing)}; run `dvlite pull` to fetch them"
+                )
+            skipped += missing
         if changes:
             raise CheckoutError(unsaved.format(paths=_name_some(changes)))
-    return deltas
+        self._kept = kept
+
+    def _nothing_to_check(self, item: Tracked, complete: set[str]) -> bool:
+        p = item.pointer
+        if self.relink or item.rel in self.since or os.path.lexists(self.repo.abspath(item.rel)):
+            return False
+        return p.oid in complete if p.kind == DIR else self.repo.cache.exists(p.oid)
+
+    def _deltas(self, missing: list[str] | None) -> Iterator[Delta]:
+        repo = self.repo
+        for item in self.dropped:
+            yield from _dropped(repo, item)
+        for item in self.items:
+            pointer = item.pointer
+            old = self.since.get(item.rel)
+            if (
+                old
+                and old.pointer.kind == pointer.kind == DIR
+                and repo.cache.exists(old.pointer.oid)
+            ):
+                yield from _changed_files(repo, old, item)
+                continue
+            work = workspace_node(repo, item)
+            found = compare(
+                repo.cache, item.entry, work, item.rel, missing, item.source, work_first=True
+            )
+            if not self.relink:
+                yield from found
+                continue
+            deltas = list(found)  # and every other file too, paired with its workspace file
+            seen = {d.rel for d in deltas}
+            nodes = {f.rel: f for f in work.walk_files()} if work else {}
+            skip = tree.skip_missing if missing is not None else None  # listed by compare
+            stored = tree.files(repo.cache.load_tree, item.entry, item.rel, on_missing=skip)
+            yield from deltas
+            yield from (Delta(path, e, nodes.get(path)) for path, e in stored if path not in seen)
+
+
+def batched(deltas: Iterable[Delta], size: int) -> Iterator[list[Delta]]:
+    batch: list[Delta] = []
+    for d in deltas:
+        batch.append(d)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
@@ -117,7 +205,7 @@ def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
         work = None
         if os.path.lexists(repo.abspath(path)):
             work = hashed(repo.state, os.fspath(repo.abspath(path)), path, link_roots)
-        yield from compare(repo.cache, entry, work, path, source=new.source)
+        yield from compare(repo.cache, entry, work, path, source=new.source, work_first=True)
 
 
 def _dropped(repo: Repo, item: Tracked) -> list[Delta]:
@@ -175,23 +263,40 @@ def raise_incomplete(result: CheckoutResult) -> None:
 
 
 def apply(
-    repo: Repo, deltas: list[Delta], progress: Progress | None = None, *, partial: bool = False
+    repo: Repo, deltas: Plan, progress: Progress | None = None, *, partial: bool = False
 ) -> CheckoutResult:
     """Make each path of ``deltas`` hold what its record says, every path checked first
-    (``Repo.confined``). A corrupt object raises CacheError after the rest is installed, or
-    with ``partial`` is only listed in the result's ``corrupt``."""
+    (``Repo.confined``), a batch at a time. A corrupt object raises CacheError after the rest
+    is installed, or with ``partial`` is only listed in the result's ``corrupt``."""
     result = CheckoutResult()
+    if progress:
+        progress.start(deltas.files, deltas.size)
+    for batch in batched(deltas, BATCH):
+        # (looked up in bulk: the packs' table keeps where they are for the reads below)
+        present = repo.cache.existing({d.stored.oid for d in batch if d.stored is not None})
+        _apply(
+            repo,
+            [d for d in batch if d.stored is None or d.stored.oid in present],
+            progress,
+            result,
+        )
+    if not partial:
+        raise_incomplete(result)
+    return result
+
+
+def _apply(
+    repo: Repo, deltas: list[Delta], progress: Progress | None, result: CheckoutResult
+) -> None:
     targets = {d.rel: repo.confined.target(d.rel) for d in deltas}
-    for d in deltas:
+    for d in deltas:  # (a folder's files come before a file in its place: ``work_first``)
         if d.stored is None and d.work is not None:
             fsutil.remove(targets[d.rel])
             result.deleted.append(d.rel)
             _prune_empty(repo, os.path.dirname(targets[d.rel]))
     installs = [d for d in deltas if d.stored is not None]
-    if progress:
-        progress.start(len(installs), sum(max(d.stored.size, 0) for d in installs if d.stored))
     advance = progress.advance if progress else None
-    made: set[str] = set()  # parent folders already made in this checkout
+    made: set[str] = set()  # parent folders already made in this batch
 
     def install(d: Delta) -> tuple[Delta, Row | None]:
         want, have, dest = d.stored, d.work, targets[d.rel]
@@ -229,9 +334,6 @@ def apply(
         elif d.work.oid != row[4] or d.work.exec != d.stored.exec:  # type: ignore[union-attr]
             result.modified.append(d.rel)
     repo.state.save([row for _, row in done if row is not None])
-    if not partial:
-        raise_incomplete(result)
-    return result
 
 
 def _state_row(rel: str, path: str, oid: str) -> Row:

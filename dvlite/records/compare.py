@@ -28,13 +28,23 @@ def compare(
     rel: str,
     missing: list[str] | None = None,
     source: str = "",
+    *,
+    work_first: bool = False,
 ) -> Iterator[Delta]:
     """Every file that differs between a stored entry and the workspace, equal subtrees
     skipped. A stored tree the cache lacks raises CacheError, or with ``missing`` given is
-    listed there and left as the workspace has it."""
+    listed there and left as the workspace has it. ``work_first``: where a file and a folder
+    meet, the workspace's files come before the stored ones (as a checkout deletes them)."""
     lost = None if missing is None else (lambda path, _e, _exc: missing.append(path))
     changes = tree.diff(
-        cache.load_tree, stored, work, rel, source=source, on_missing=lost, children=open_children
+        cache.load_tree,
+        stored,
+        work,
+        rel,
+        source=source,
+        on_missing=lost,
+        children=open_children,
+        new_first=work_first,
     )
     return (Delta(path, s, w) for path, s, w in changes)
 

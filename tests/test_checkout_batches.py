@@ -1,0 +1,70 @@
+"""Checkout works out and applies its deltas a batch at a time, and a plan too big to hold is
+worked out again to be applied: with batches of 2 and room for 3 deltas, every boundary a
+small dataset has is crossed. Nothing may be written before the whole plan is checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from helpers import ok, snapshot
+
+from dvlite.ops import checkout
+
+
+@pytest.fixture(autouse=True)
+def tiny_batches(monkeypatch) -> None:
+    monkeypatch.setattr(checkout, "BATCH", 2)
+    monkeypatch.setattr(checkout, "KEEP", 3)
+
+
+def _folders(repo, dvlite) -> dict:
+    for f in range(4):
+        folder = repo.root / "data" / f"f{f}"
+        folder.mkdir(parents=True)
+        for i in range(5):
+            (folder / f"{i}.txt").write_text(f"{f}/{i}\n")
+    ok(dvlite("add", "data"))
+    return snapshot(repo.root / "data")
+
+
+def test_an_empty_workspace_is_checked_out_in_batches(repo, dvlite) -> None:
+    before = _folders(repo, dvlite)
+    shutil.rmtree(repo.root / "data")
+    result = json.loads(ok(dvlite("checkout", "--json")).stdout)
+    assert len(result["added"]) == 20 and snapshot(repo.root / "data") == before
+    assert ok(dvlite("status")).stdout == ""
+
+
+def test_a_plan_worked_out_twice_changes_what_differs(repo, dvlite) -> None:
+    before = _folders(repo, dvlite)
+    for f in range(4):
+        (repo.root / "data" / f"f{f}" / "0.txt").unlink()
+    (repo.root / "data" / "f1" / "extra.txt").write_text("0/1\n")  # cached bytes: deletable
+    result = json.loads(ok(dvlite("checkout", "--json")).stdout)
+    assert sorted(result["added"]) == [f"data/f{f}/0.txt" for f in range(4)]
+    assert result["deleted"] == ["data/f1/extra.txt"]
+    assert snapshot(repo.root / "data") == before
+
+
+def test_an_unsaved_change_late_in_the_plan_stops_it_before_any_write(repo, dvlite) -> None:
+    _folders(repo, dvlite)
+    for f in range(3):
+        (repo.root / "data" / f"f{f}" / "0.txt").unlink()
+    (repo.root / "data" / "f3" / "4.txt").write_text("not in the cache")
+    after_edit = snapshot(repo.root / "data")
+    result = dvlite("checkout")
+    assert result.exit_code == 1 and "data/f3/4.txt" in result.stderr
+    assert snapshot(repo.root / "data") == after_edit  # not one of the 3 files came back
+
+
+def test_folders_and_files_that_swap_places_across_batches(repo, dvlite) -> None:
+    before = _folders(repo, dvlite)
+    shutil.rmtree(repo.root / "data" / "f1")
+    (repo.root / "data" / "f1").write_text("2/3\n")  # a file where a folder goes
+    (repo.root / "data" / "f2" / "0.txt").unlink()
+    (repo.root / "data" / "f2" / "0.txt").mkdir()  # a folder where a file goes
+    (repo.root / "data" / "f2" / "0.txt" / "x").write_text("0/0\n")  # (both cached bytes)
+    ok(dvlite("checkout"))
+    assert snapshot(repo.root / "data") == before
