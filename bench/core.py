@@ -4,6 +4,7 @@ file against a plain copy, and how add and status grow from 20k to 200k files.""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from bench.data import big_file, copy_in, files_dir
 from bench.harness import Results, Run, Verdict, faster_than_dvc, scenario, target
@@ -63,7 +64,7 @@ def one_big_file(run: Run) -> None:
     "{growth_files:,} files of {file_size} B in {growth_folders} folders",
     "{growth_files:,} files",
     (ADD, CLEAN, CHANGED, ADD_CHANGED, CHECKOUT),
-    tools=("dvlite",),
+    tools=("dvlite", "cp"),
     optional_tools=("dvc",),
     max_runs=3,
 )
@@ -72,6 +73,9 @@ def growth(run: Run) -> None:
     src = files_dir(s.growth_files, s.growth_folders, s.file_size)
     repo = run.fresh_repo()
     data = repo / "data"
+    if run.is_baseline:
+        _growth_floor(run, src, data)
+        return
     if run.tool.name != "dvlite":
         copy_in(src, data)  # DVC moves files into its cache; give it a copy
     else:
@@ -100,6 +104,22 @@ def growth(run: Run) -> None:
     finally:
         if run.tool.name == "dvlite" and data != src:
             os.rename(data, src)
+
+
+def _growth_floor(run: Run, src: Path, data: Path) -> None:
+    """What the steps cost the file system alone: every file read into one archive (as add
+    writes packs), a stat of every file (a clean status), every file created again from
+    the archive (a checkout from packs)."""
+    os.rename(src, data)
+    try:
+        run.timed(ADD, ["tar", "-cf", "floor.tar", "data"])
+        run.timed(CLEAN, ["du", "-s", "data"])
+        run.timed(CHANGED, ["du", "-s", "data"])
+    finally:
+        os.rename(data, src)
+    run.timed(CHECKOUT, ["tar", "-xf", "floor.tar"])
+    run.discard(data)
+    (run.dir / "floor.tar").unlink()
 
 
 # -- targets ----------------------------------------------------------------------------------

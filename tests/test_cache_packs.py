@@ -123,3 +123,25 @@ def test_a_packed_cache_pushes_and_a_fresh_clone_fetches_into_a_pack(
     assert _packs(cache) and len(_loose(cache)) < COUNT  # the files came as a pack
     os.chdir(other)
     assert json.loads(ok(invoke("fsck", "--json")).stdout)["ok"] is True
+
+
+def _tree_of(pointer: Path) -> str:
+    line = next(x for x in pointer.read_text().splitlines() if x.startswith("oid:"))
+    return line.rsplit(":", 1)[-1].strip()  # its 32 hex digits
+
+
+def test_a_pull_remembers_the_trees_it_completed(
+    repo, dvlite, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that the first status after a pull looks up no object per file."""
+    _files(repo.root)
+    ok(dvlite("add", "data"))
+    add_remote(store)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "data")
+    ok(dvlite("push"))
+    other = clone(repo.root, monkeypatch)
+    ok(invoke("pull"))
+    listed = (other / ".dvlite" / "cache" / "complete").read_text().split("\n")[1:]
+    assert _tree_of(other / "data.dvl") in listed
+    assert ok(invoke("status")).stdout == ""

@@ -68,3 +68,28 @@ def test_folders_and_files_that_swap_places_across_batches(repo, dvlite) -> None
     (repo.root / "data" / "f2" / "0.txt" / "x").write_text("0/0\n")  # (both cached bytes)
     ok(dvlite("checkout"))
     assert snapshot(repo.root / "data") == before
+
+
+def test_a_file_edited_after_the_check_is_left_alone(repo, dvlite, monkeypatch) -> None:
+    """A plan too big to keep is worked out again to be applied: a file the user edits
+    in between is seen as changed then, and not overwritten."""
+    before = _folders(repo, dvlite)
+    first = (repo.root / "data.dvl").read_text()
+    for f in range(4):
+        (repo.root / "data" / f"f{f}" / "1.txt").write_text("a second version, added")
+    ok(dvlite("add", "data"))
+    (repo.root / "data.dvl").write_text(first)  # back to the first version: 4 files differ
+    edited = repo.root / "data" / "f3" / "1.txt"
+    check = checkout.Plan.check
+
+    def check_then_edit(plan, **kwargs) -> None:
+        check(plan, **kwargs)
+        edited.write_text("an edit the cache does not have")
+
+    monkeypatch.setattr(checkout.Plan, "check", check_then_edit)
+    ok(dvlite("checkout"))
+    assert edited.read_text() == "an edit the cache does not have"
+    after = snapshot(repo.root / "data")
+    assert {k: v for k, v in after.items() if "f3/1.txt" not in k} == {
+        k: v for k, v in before.items() if "f3/1.txt" not in k
+    }

@@ -82,8 +82,8 @@ def plan(
             skipped.append(item.rel)
             continue
         usable.append(item)
-    found = Plan(repo, usable, list(dropped), relink=relink, since=since or {})
-    found.check(force=force, skipped=skipped, unsaved=unsaved)
+    found = Plan(repo, usable, list(dropped), force=force, relink=relink, since=since or {})
+    found.check(skipped=skipped, unsaved=unsaved)
     return found
 
 
@@ -98,18 +98,19 @@ class Plan:
         items: list[Tracked],
         dropped: list[Tracked],
         *,
+        force: bool,
         relink: bool,
         since: Mapping[str, Tracked],
     ) -> None:
         self.repo, self.items, self.dropped = repo, items, dropped
-        self.relink, self.since = relink, since
+        self.force, self.relink, self.since = force, relink, since
         self.files = self.size = 0
         self._kept: list[Delta] | None = None
 
     def __iter__(self) -> Iterator[Delta]:
         return iter(self._kept) if self._kept is not None else self._deltas([])
 
-    def check(self, *, force: bool, skipped: list[str] | None, unsaved: str) -> None:
+    def check(self, *, skipped: list[str] | None, unsaved: str) -> None:
         """The first pass: CacheError for what the cache lacks (or listed in ``skipped``),
         CheckoutError for unsaved changes. Skipped where nothing can be wrong: items absent
         from the workspace whose data the cache is known to hold whole."""
@@ -122,23 +123,17 @@ class Plan:
         missing: list[str] = []
         changes: list[str] = []
         for batch in batched(self._deltas(skipped), BATCH):
-            present = self.repo.cache.existing(
-                {d.stored.oid for d in batch if d.stored is not None}
-                | {d.work.oid for d in batch if d.work is not None and not force}
-            )
-            missing += [
-                d.rel for d in batch if d.stored is not None and d.stored.oid not in present
-            ]
+            present = self._present(batch)
+            missing += [d.rel for d in batch if d.stored and d.stored.oid not in present]
             batch = [d for d in batch if d.stored is None or d.stored.oid in present]
-            if not force:  # (every stored object left is cached: a work file equal to it is too)
-                changes += [
-                    d.rel for d in batch if d.work is not None and d.work.oid not in present
-                ]
+            changes += [d.rel for d in batch if not self._saved(d, present)]
             installs = [d.stored for d in batch if d.stored is not None]
             self.files += len(installs)
             self.size += sum(max(e.size, 0) for e in installs)
-            if kept is not None:
-                kept = kept + batch if len(kept) + len(batch) <= KEEP else None
+            if kept is not None and len(kept) + len(batch) <= KEEP:
+                kept += batch
+            else:
+                kept = None
         if missing:
             if skipped is None:
                 raise CacheError(
@@ -148,6 +143,29 @@ class Plan:
         if changes:
             raise CheckoutError(unsaved.format(paths=_name_some(changes)))
         self._kept = kept
+
+    def batches(self) -> Iterator[list[Delta]]:
+        """The deltas, a batch at a time, each looked up in the cache again right before it
+        is applied: what the cache lacks now, or a file changed since the check, is left as
+        it is (and the packs' table keeps where the objects are, for the reads that follow)."""
+        for batch in batched(self, BATCH):
+            present = self._present(batch)
+            yield [
+                d
+                for d in batch
+                if (d.stored is None or d.stored.oid in present) and self._saved(d, present)
+            ]
+
+    def _present(self, batch: list[Delta]) -> set[str]:
+        return self.repo.cache.existing(
+            {d.stored.oid for d in batch if d.stored is not None}
+            | {d.work.oid for d in batch if d.work is not None and not self.force}
+        )
+
+    def _saved(self, d: Delta, present: set[str]) -> bool:
+        """Whether ``d`` leaves no unsaved change behind (every stored object left is cached:
+        a work file equal to it is too)."""
+        return self.force or d.work is None or d.work.oid in present
 
     def _nothing_to_check(self, item: Tracked, complete: set[str]) -> bool:
         p = item.pointer
@@ -160,11 +178,10 @@ class Plan:
         for item in self.dropped:
             yield from _dropped(repo, item)
         for item in self.items:
-            pointer = item.pointer
             old = self.since.get(item.rel)
             if (
                 old
-                and old.pointer.kind == pointer.kind == DIR
+                and old.pointer.kind == item.pointer.kind == DIR
                 and repo.cache.exists(old.pointer.oid)
             ):
                 yield from _changed_files(repo, old, item)
@@ -271,15 +288,8 @@ def apply(
     result = CheckoutResult()
     if progress:
         progress.start(deltas.files, deltas.size)
-    for batch in batched(deltas, BATCH):
-        # (looked up in bulk: the packs' table keeps where they are for the reads below)
-        present = repo.cache.existing({d.stored.oid for d in batch if d.stored is not None})
-        _apply(
-            repo,
-            [d for d in batch if d.stored is None or d.stored.oid in present],
-            progress,
-            result,
-        )
+    for batch in deltas.batches():
+        _apply(repo, batch, progress, result)
     if not partial:
         raise_incomplete(result)
     return result

@@ -106,6 +106,7 @@ class Fetcher:
             self.failed.append(Failure(rel, entry.oid, "corrupt in cache", str(exc)))
 
         files: dict[str, Obj] = {}
+        trees: set[str] = set()
         for rel, entry, _ in tree.walk_levels(
             cache.load_tree,
             [(r.rel, r.entry, r.source) for r in start],
@@ -113,13 +114,17 @@ class Fetcher:
             prune=lambda _, e: e.oid in self.bad,
             on_missing=damaged,
         ):
-            if entry.type == FILE and entry.oid not in files:
+            if entry.type == DIR:
+                trees.add(entry.oid)
+            elif entry.oid not in files:
                 files[entry.oid] = Obj(entry.oid, entry.size, rel)
         present = cache.existing(files)
         lacking = [o for oid, o in files.items() if oid not in present]
         if progress:
             progress.start(len(lacking), sum(f.size for f in lacking))
         self.get(lacking, progress)
+        if not self.failed:  # every object below the roots is here (and fetch holds the lock)
+            cache.mark_complete(trees, None)
         if any(f.reason == "missing on remote" for f in self.failed):
             self.remote.check_reachable()  # a missing bucket is one error, not N missing objects
         return TransferResult(
