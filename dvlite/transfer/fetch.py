@@ -9,7 +9,7 @@ from pathlib import Path
 from dvlite.errors import CacheError, CorruptObjectError, RemoteError
 from dvlite.git.history import Revisions
 from dvlite.objects import tree
-from dvlite.objects.tree import DIR, FILE, Tree, TreeEntry
+from dvlite.objects.tree import DIR, Tree, TreeEntry
 from dvlite.progress import Progress
 from dvlite.records.repo import Repo
 from dvlite.remote import Obj, Remote, open_remote
