@@ -145,3 +145,18 @@ def test_a_pull_remembers_the_trees_it_completed(
     listed = (other / ".dvlite" / "cache" / "complete").read_text().split("\n")[1:]
     assert _tree_of(other / "data.dvl") in listed
     assert ok(invoke("status")).stdout == ""
+
+
+def test_a_copy_of_packed_data_adds_no_pack(repo, dvlite) -> None:
+    """Objects gathered for a pack are looked up together when it is written: those the
+    cache already holds are not stored twice."""
+    _files(repo.root)
+    ok(dvlite("add", "data"))
+    packs = _packs(repo.cache_dir)
+    shutil.copytree(repo.root / "data", repo.root / "copy")
+    (repo.root / "copy" / "f0" / "new.txt").write_text("one file the cache lacks\n")
+    ok(dvlite("add", "copy"))
+    assert _packs(repo.cache_dir) == packs  # the one new file is stored loose, as few are
+    report = json.loads(ok(dvlite("fsck", "--json")).stdout)
+    # 8 trees of data; of copy, only f0 and the top one differ (the other 6 are the same trees)
+    assert report["ok"] and report["checked"] == COUNT + 1 + 10

@@ -60,18 +60,23 @@ class Cache(ObjectStore):
         finally:
             with self._lock:
                 batch, packed, self._batch = self._batch, self._packed, None
-            if packed or len(batch) >= PACK_MIN:
-                self.packs.write((oid, kind, data) for oid, (kind, data) in batch.items())
+            fresh = self._not_stored(batch)
+            if packed or len(fresh) >= PACK_MIN:
+                self.packs.write(fresh)
             else:
-                for oid, (_, data) in batch.items():
+                for oid, _, data in fresh:
                     super().add_bytes(data, oid)
+
+    def _not_stored(self, batch: dict[str, tuple[int, bytes]]) -> list[tuple[str, int, bytes]]:
+        """The objects of ``batch`` the cache does not hold yet, looked up all at once (not
+        one query each as they are gathered)."""
+        stored = super().existing(batch) | self.packs.existing(batch)
+        return [(oid, kind, data) for oid, (kind, data) in batch.items() if oid not in stored]
 
     def add_bytes(self, data: bytes, oid: str | None = None, kind: int = FILE_KIND) -> str:
         oid = oid or oid_of_bytes(data)
         if self._batch is None or len(data) > SMALL_FILE or kind == TREE_KIND:
             return super().add_bytes(data, oid)  # trees whole: read without the packs' footers
-        if self.exists(oid):
-            return oid
         with self._lock:
             if oid in self._batch:
                 return oid
@@ -80,7 +85,7 @@ class Cache(ObjectStore):
             if self._batch_bytes < PACK_SIZE:
                 return oid
             full, self._batch, self._batch_bytes, self._packed = self._batch, {}, 0, True
-        self.packs.write((o, k, d) for o, (k, d) in full.items())
+        self.packs.write(self._not_stored(full))
         return oid
 
     def _gathered(self, oid: str) -> bytes | None:

@@ -25,6 +25,7 @@ _JOURNAL_NAME = re.compile(r"writing-([0-9]+)(?:-.*)?", re.DOTALL)
 TMP_GRACE = 3600.0  # seconds: a remote's temporary file older than this is a killed push's
 _TOKEN = os.urandom(4).hex()  # one random draw per process; a counter makes each name unique
 _COUNTER = itertools.count()
+_IOV_MAX = 1024  # pieces one writev may take (Linux's IOV_MAX)
 _FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _NO_REFLINK = (errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS)
 
@@ -73,11 +74,25 @@ def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[n:], offset + n
 
 
-def write_new(path: str, data: bytes, mode: int = 0o666, *, fsync: bool = False) -> None:
-    """Write ``data`` to a new file (never over one that exists)."""
+def _write_pieces(fd: int, pieces: list[bytes]) -> None:
+    for at in range(0, len(pieces), _IOV_MAX):
+        group = pieces[at : at + _IOV_MAX]
+        written = os.writev(fd, group)
+        if written < sum(map(len, group)):  # a short write: the rest of the group in one
+            write_all(fd, memoryview(b"".join(group))[written:])
+
+
+def write_new(
+    path: str, data: bytes | list[bytes], mode: int = 0o666, *, fsync: bool = False
+) -> None:
+    """Write ``data`` (bytes, or a list of pieces written one after another) to a new file
+    (never over one that exists)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        write_all(fd, data)
+        if isinstance(data, list):
+            _write_pieces(fd, data)
+        else:
+            write_all(fd, data)
         if fsync:
             os.fsync(fd)
     finally:

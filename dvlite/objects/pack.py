@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import xxhash
 
 from dvlite.errors import DvliteError
-from dvlite.objects.hashing import PREFIX, oid_of_bytes
+from dvlite.objects.hashing import PREFIX, hasher, oid_from_hasher
 
 VERSION = 1
 ENTRY_MAGIC = b"DVLO"
@@ -65,24 +65,34 @@ class PackWriter:
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
+        self._digests: list[bytes] = []  # of the entries, for the footer
         self.entries: list[Entry] = []
         self.size = 0
 
     def add(self, oid: str, kind: int, data: bytes) -> None:
-        self._parts.append(_HEADER.pack(ENTRY_MAGIC, kind, len(data), digest_of(oid)))
+        digest = digest_of(oid)
+        self._parts.append(_HEADER.pack(ENTRY_MAGIC, kind, len(data), digest))
+        self._digests.append(digest)
         self.entries.append(Entry(oid, kind, self.size + HEADER_SIZE, len(data)))
         self._parts.append(data)
         self.size += HEADER_SIZE + len(data)
 
     def finish(self) -> tuple[str, bytes]:
         """The pack's id (the hash of its bytes) and its bytes."""
-        footer = b"".join(
-            _ROW.pack(digest_of(e.oid), e.kind, e.offset, e.length) for e in self.entries
-        )
+        pack_id, parts = self.finish_parts()
+        return pack_id, b"".join(parts)
+
+    def finish_parts(self) -> tuple[str, list[bytes]]:
+        """The pack's id and its bytes in pieces, to be written as they are (joining 32 MiB
+        costs as much as writing it)."""
+        rows = zip(self._digests, self.entries, strict=True)
+        footer = b"".join(_ROW.pack(d, e.kind, e.offset, e.length) for d, e in rows)
         trailer = _TRAILER.pack(len(footer), xxhash.xxh3_128_digest(footer), VERSION, PACK_MAGIC)
-        data = b"".join([*self._parts, footer, trailer])
-        self._parts = []
-        return oid_of_bytes(data), data
+        parts, self._parts = [*self._parts, footer, trailer], []
+        h = hasher()
+        for part in parts:
+            h.update(part)
+        return oid_from_hasher(h), parts
 
 
 def parse_trailer(tail: bytes, pack_size: int) -> int:

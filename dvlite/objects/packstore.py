@@ -146,7 +146,7 @@ class PackStore:
 
     def _save(self, writer: PackWriter) -> None:
         entries = writer.entries
-        pack_id, data = writer.finish()
+        pack_id, data = writer.finish_parts()
         h = hex_of(pack_id)
         path = os.path.join(self.dir, h[:2], h + ".pack")
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -46,6 +46,7 @@ def status(repo: Repo, targets: Iterable[str | Path] | None = None) -> list[Targ
 
 def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[TargetStatus]:
     report = []
+    known = repo.cache.complete_trees()  # once, not once for each tracked folder
     for item in collect(repo, targets):
         changes: list[Change] = []
         work = workspace_node(repo, item)
@@ -61,7 +62,7 @@ def _data_status(repo: Repo, targets: Iterable[str | Path] | None) -> list[Targe
                     changes.append(Change(d.rel, state))
             except CacheError:
                 pass  # the stored tree is not here to compare with: reported just below
-        missing = missing_objects(repo.cache, item.entry, item.rel, item.source)
+        missing = missing_objects(repo.cache, item.entry, item.rel, item.source, known)
         changes.extend(Change(rel, NOT_IN_CACHE) for rel in missing)
         if changes:
             report.append(TargetStatus(item.source, tuple(changes)))

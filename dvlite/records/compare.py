@@ -49,11 +49,22 @@ def compare(
     return (Delta(path, s, w) for path, s, w in changes)
 
 
-def missing_objects(cache: Cache, entry: TreeEntry, rel: str, source: str = "") -> Iterator[str]:
+def missing_objects(
+    cache: Cache,
+    entry: TreeEntry,
+    rel: str,
+    source: str = "",
+    known: tuple[str, set[str]] | None = None,
+) -> Iterator[str]:
     """Paths under ``entry`` whose objects the cache lacks (a missing tree counts as one), in
     tree order, looked up in bulk. A tree the cache is known to hold complete is not read;
-    when nothing is missing, every tree walked is remembered as complete."""
-    stamp, complete = cache.complete_trees()
+    when nothing is missing, every tree walked is remembered as complete. ``known``: the
+    cache's ``complete_trees()``, when the caller asks for many entries at once."""
+    if entry.type == FILE:
+        if not cache.exists(entry.oid):
+            yield rel
+        return
+    stamp, complete = known or cache.complete_trees()
     if entry.oid in complete:
         return
     lost: set[str] = set()
@@ -61,10 +72,10 @@ def missing_objects(cache: Cache, entry: TreeEntry, rel: str, source: str = "") 
     def lose(path: str, *_: object) -> None:
         lost.add(path)
 
-    def known(_: str, e: TreeEntry) -> bool:
+    def whole(_: str, e: TreeEntry) -> bool:
         return e.oid in complete
 
-    walked = [*tree.walk(cache.load_tree, entry, rel, source=source, on_missing=lose, prune=known)]
+    walked = [*tree.walk(cache.load_tree, entry, rel, source=source, on_missing=lose, prune=whole)]
     oids = {e.oid for _, e in walked if e.oid not in complete}  # trees too: a lost one is listed
     present = cache.existing(oids)
     if len(present) == len(oids) and not lost:
