@@ -312,7 +312,8 @@ class Cache(ObjectStore):
         way: a corrupt object raises CorruptObjectError and leaves ``dest`` untouched. A known
         ``size`` lets a small object that is copied anyway be read and written in one go."""
         src = self.path(oid)
-        data = self._read_small(oid, src, size)
+        # an object just looked up in the packs is read there, without trying objects/ first
+        data = None if self.packs.located(oid) else self._read_small(oid, src, size)
         links = self.link_types
         if data is None:
             data = self.packed_bytes(oid)  # verified

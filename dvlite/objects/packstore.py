@@ -82,6 +82,10 @@ class PackStore:
             found = table.find(oid)
         return found
 
+    def located(self, oid: str) -> bool:
+        """Whether the last ``existing`` found ``oid`` in a pack (no lookup)."""
+        return oid in self._located
+
     def existing(self, oids: Iterable[str]) -> set[str]:
         """The subset of ``oids`` the packs hold, looked up in bulk. Where they are is kept
         until the next call (if they are not too many), for the reads that usually follow."""
