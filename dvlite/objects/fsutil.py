@@ -47,11 +47,13 @@ def gc_paused() -> Iterator[None]:
 def tmp_name(dest: str | Path) -> str:
     """A unique temporary name beside ``dest`` (same filesystem, so rename is atomic), short
     and of a fixed shape whatever ``dest`` is called (``.dvlite-tmp-<pid>-<token><n>``)."""
-    return tmp_in(os.path.dirname(os.fspath(dest)))
+    folder, sep, _ = os.fspath(dest).rpartition(os.sep)
+    return tmp_in(folder or sep)  # ("/name": the root)
 
 
 def tmp_in(folder: str) -> str:
-    return os.path.join(folder, f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}")
+    name = f"{TMP_MARK}{os.getpid()}-{_TOKEN}{next(_COUNTER)}"  # (not os.path: once a file)
+    return f"{folder.rstrip(os.sep)}{os.sep}{name}" if folder else name
 
 
 def is_tmp_name(name: str) -> bool:

@@ -317,7 +317,7 @@ def _apply(
             if mode_only and not _shares_object(dest):
                 _set_exec(dest, want.exec)
             else:
-                parent = os.path.dirname(dest)
+                parent = dest.rpartition(os.sep)[0]  # (dest is absolute)
                 if parent not in made:  # a file standing there was deleted by the plan
                     os.makedirs(parent, exist_ok=True)
                     made.add(parent)
