@@ -87,3 +87,15 @@ def test_a_table_that_lies_about_a_pack_is_corrected_by_its_stat(repo, dvlite) -
     table.commit()
     table.close()
     assert _fsck(dvlite)["ok"]
+
+
+def test_a_table_that_cannot_be_opened_is_kept_in_memory(repo, dvlite) -> None:
+    _files(repo.root)
+    ok(dvlite("add", "data"))
+    table = repo.cache_dir / "packs.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{table}{suffix}").unlink(missing_ok=True)
+    table.mkdir()  # not a file SQLite can open: every footer is read, for this run only
+    assert _fsck(dvlite)["ok"]
+    assert ok(dvlite("status")).stdout == ""
+    assert table.is_dir() and not any(table.iterdir())
