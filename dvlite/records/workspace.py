@@ -177,16 +177,14 @@ class Workspace:
 
     def _hash_dir(self, node: DirNode) -> None:
         """Fill in ``node``'s oid, size and file count: its sub-folders first, depth-first."""
-        level = self._level(node)
+        scanned = self._scan(node)
         parts = []
-        files: list[FileNode] = []
-        for child in level:
+        for child in scanned:
             if isinstance(child, DirNode):
                 self._hash_dir(child)
                 parts.append(f"{child.name}//{child.oid}")
-            else:
-                files.append(child)
-                parts.append(f"{child.name}/{child.ino}/{child.mtime_ns}/{child.size}/{child.exec}")
+            else:  # name, path, rel, size, ino, mtime_ns, exec
+                parts.append(f"{child[0]}/{child[4]}/{child[5]}/{child[3]}/{child[6]}")
         signature = xxhash.xxh3_128_hexdigest("\0".join(parts).encode())
         row = self.folders.get(node.rel)
         if (
@@ -195,11 +193,13 @@ class Workspace:
             and (self.cache is None or row.oid in self.complete)
         ):
             node.oid, node.size, node.files = row.oid, row.size, row.files
-            if self.progress and files:
-                size = sum(f.size for f in files)
-                self.progress.start(len(files), size)
-                self.progress.advance(len(files), size)
+            sizes = [c[3] for c in scanned if not isinstance(c, DirNode)] if self.progress else []
+            if self.progress and sizes:
+                self.progress.start(len(sizes), sum(sizes))
+                self.progress.advance(len(sizes), sum(sizes))
             return
+        level = _nodes(scanned)
+        files = [c for c in level if isinstance(c, FileNode)]
         old = row.oid if row is not None and row.oid in self.complete else None
         self._hash_files(node.rel, files, old)
         _tree_of(node, level, self.cache)
@@ -210,7 +210,7 @@ class Workspace:
     def open(self, node: DirNode) -> dict[str, Node]:
         """The children of a folder this reader has hashed, by name, in tree order; their
         oids from the rows that hashing left (a file changed since is hashed again)."""
-        level = self._level(node)
+        level = _nodes(self._scan(node))
         self._hash_files(node.rel, [c for c in level if isinstance(c, FileNode)])
         for child in level:
             if isinstance(child, DirNode):
@@ -222,8 +222,9 @@ class Workspace:
         self._flush()
         return {child.name: child for child in level}
 
-    def _level(self, node: DirNode) -> list[Node]:
-        """A folder's files (stat'ed) and sub-folders (not yet hashed), in tree order."""
+    def _scan(self, node: DirNode) -> list[Scanned | DirNode]:
+        """A folder's files (stat'ed; tuples, made nodes only if the folder changed) and
+        sub-folders (not yet hashed), in tree order."""
         if node.rel.count("/") >= MAX_DEPTH:
             raise PathError(
                 f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
@@ -234,7 +235,7 @@ class Workspace:
         except OSError as exc:
             raise _stat_error(node.rel, exc) from None
         prefix = node.rel + "/" if node.rel else ""
-        level: list[Node] = []
+        level: list[Scanned | DirNode] = []
         watch = self.watch
         for entry in entries:  # runs for every file on every status: kept lean
             name = entry.name
@@ -260,8 +261,7 @@ class Workspace:
             mode = st.st_mode
             if S_ISREG(mode):
                 x = bool(mode & S_IXUSR)
-                f = FileNode(name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x)
-                level.append(f)
+                level.append((name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x))
                 if watch is not None and name.endswith(watch):
                     self.watched.append(rel)
             elif S_ISDIR(mode):
@@ -357,6 +357,11 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 
 
 _name = attrgetter("name")
+Scanned = tuple[str, str, str, int, int, int, bool]  # a file's FileNode fields, as scanned
+
+
+def _nodes(scanned: list[Scanned | DirNode]) -> list[Node]:
+    return [c if isinstance(c, DirNode) else FileNode(*c) for c in scanned]
 
 
 def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]) -> Iterator[R]:
