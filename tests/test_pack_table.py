@@ -20,6 +20,22 @@ def _fsck(dvlite) -> dict:
     return json.loads(dvlite("fsck", "--json").stdout)
 
 
+def _tamper(repo, *statements: str) -> None:
+    """Run ``statements`` on the table, as another program (or a dying run) might."""
+    table = sqlite3.connect(repo.cache_dir / "packs.db")
+    for statement in statements:
+        table.execute(statement)
+    table.commit()
+    table.close()
+
+
+def _remove_table(repo) -> Path:
+    table = repo.cache_dir / "packs.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{table}{suffix}").unlink(missing_ok=True)
+    return table
+
+
 def test_lookups_use_the_table_not_the_footers(repo, dvlite) -> None:
     _files(repo.root)
     ok(dvlite("add", "data"))
@@ -57,9 +73,7 @@ def test_a_pack_removed_by_hand_is_dropped_from_the_table(repo, dvlite) -> None:
 def test_a_damaged_table_is_started_again(repo, dvlite) -> None:
     _files(repo.root)
     ok(dvlite("add", "data"))
-    table = repo.cache_dir / "packs.db"
-    for suffix in ("-wal", "-shm"):
-        Path(f"{table}{suffix}").unlink(missing_ok=True)
+    table = _remove_table(repo)
     table.write_bytes(b"not a database at all" * 100)
     assert ok(dvlite("status")).stdout == ""
     assert _fsck(dvlite)["ok"]
@@ -70,31 +84,22 @@ def test_a_damaged_table_is_started_again(repo, dvlite) -> None:
 def test_a_table_of_another_version_is_made_again(repo, dvlite) -> None:
     _files(repo.root)
     ok(dvlite("add", "data"))
-    table = sqlite3.connect(repo.cache_dir / "packs.db")
-    table.execute("PRAGMA user_version = 99")
-    table.execute("DELETE FROM entries")
-    table.commit()
-    table.close()
+    _tamper(repo, "PRAGMA user_version = 99", "DELETE FROM entries")
     assert _fsck(dvlite)["ok"]
 
 
 def test_a_table_that_lies_about_a_pack_is_corrected_by_its_stat(repo, dvlite) -> None:
     _files(repo.root)
     ok(dvlite("add", "data"))
-    table = sqlite3.connect(repo.cache_dir / "packs.db")
-    table.execute("DELETE FROM entries")  # as if a run died between the pack and its rows
-    table.execute("UPDATE packs SET mtime_ns = 0")
-    table.commit()
-    table.close()
+    # as if a run died between the pack and its rows
+    _tamper(repo, "DELETE FROM entries", "UPDATE packs SET mtime_ns = 0")
     assert _fsck(dvlite)["ok"]
 
 
 def test_a_table_that_cannot_be_opened_is_kept_in_memory(repo, dvlite) -> None:
     _files(repo.root)
     ok(dvlite("add", "data"))
-    table = repo.cache_dir / "packs.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{table}{suffix}").unlink(missing_ok=True)
+    table = _remove_table(repo)
     table.mkdir()  # not a file SQLite can open: every footer is read, for this run only
     assert _fsck(dvlite)["ok"]
     assert ok(dvlite("status")).stdout == ""

@@ -1,4 +1,4 @@
-"""The SQLite files dvlite keeps only to save time (the state database, the packs' index):
+"""The SQLite files dvlite keeps only to save time (the state database, the packs' table):
 each is opened lazily, and one that cannot be written (a read-only checkout) is kept in memory
 for the run, one of another version is converted or started again, and a damaged one is
 started again. Deleting any of them loses nothing but time."""
@@ -20,6 +20,7 @@ class Database:
 
     VERSION = 0
     SCHEMA: Sequence[str] = ()
+    KEEP: Sequence[str] = ()  # tables of another version that ``carry_over`` reads
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -61,14 +62,22 @@ class Database:
         return db
 
     def upgrade(self, db: sqlite3.Connection) -> None:
-        """Another version's tables are dropped and made again (override to convert them)."""
+        """Another version's tables are dropped and made again, but for those in ``KEEP``,
+        which ``carry_over`` reads into the new ones (and drops)."""
         db.execute("BEGIN IMMEDIATE")
-        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            db.execute(f'DROP TABLE "{table}"')
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        kept = [table for (table,) in tables if table in self.KEEP]
+        for (table,) in tables:
+            if table not in kept:
+                db.execute(f'DROP TABLE "{table}"')
         for statement in self.SCHEMA:
             db.execute(statement)
+        self.carry_over(db, kept)
         db.execute(f"PRAGMA user_version = {self.VERSION}")
         db.execute("COMMIT")
+
+    def carry_over(self, db: sqlite3.Connection, kept: list[str]) -> None:
+        """Convert the rows of the tables ``kept`` of another version (none by default)."""
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """The rows ``sql`` selects; none when the database is busy or damaged (the latter

@@ -48,27 +48,18 @@ class State(Database):
     VERSION = VERSION
     SCHEMA = _SCHEMA
 
-    def upgrade(self, db: sqlite3.Connection) -> None:
+    KEEP = ("state",)
+
+    def carry_over(self, db: sqlite3.Connection, kept: list[str]) -> None:
         """Version 1 (one table of rows by path) becomes version 2, its rows kept so that an
-        upgrade re-hashes nothing; any other layout is started again."""
-        old = db.execute("SELECT name FROM sqlite_master WHERE name = 'state'").fetchall()
-        if not old:
-            super().upgrade(db)
-            return
-        db.execute("BEGIN IMMEDIATE")
-        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            if table != "state":
-                db.execute(f'DROP TABLE "{table}"')
-        for statement in _SCHEMA:
-            db.execute(statement)
-        rows = db.execute("SELECT path, inode, mtime_ns, size, oid FROM state")
-        db.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-            ((*split(path), *rest) for path, *rest in rows),
-        )
-        db.execute("DROP TABLE state")
-        db.execute(f"PRAGMA user_version = {VERSION}")
-        db.execute("COMMIT")
+        upgrade re-hashes nothing."""
+        if "state" in kept:
+            rows = db.execute("SELECT path, inode, mtime_ns, size, oid FROM state")
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                ((*split(path), *rest) for path, *rest in rows),
+            )
+            db.execute("DROP TABLE state")
 
     def load(self, prefix: str) -> dict[str, Row]:
         """Every file row for ``prefix`` itself and for paths below it (``prefix/...``)."""

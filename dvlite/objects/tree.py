@@ -4,6 +4,7 @@ over them (git's ``traverse_trees``): ``walk``, ``files``, ``reachable``, ``look
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -277,9 +278,11 @@ def _diff(
                         below_a.get(name), below_b.get(name), path, open_a, open_b, new_first
                     )
         return
-    sides = [(a, open_a, 0), (b, open_b, 1)]
-    for side, open_side, at in reversed(sides) if new_first else sides:
-        if side is not None:
-            for path, e in traverse(open_side, side, rel):
-                if e.type == FILE:
-                    yield (path, e, None) if at == 0 else (path, None, e)
+    olds = ((path, e, None) for path, e in _files_below(open_a, a, rel))
+    news = ((path, None, e) for path, e in _files_below(open_b, b, rel))
+    yield from itertools.chain(*((news, olds) if new_first else (olds, news)))
+
+
+def _files_below(open_: Open, entry: Any, rel: str) -> Iterator[tuple[str, Any]]:
+    if entry is not None:
+        yield from ((path, e) for path, e in traverse(open_, entry, rel) if e.type == FILE)
