@@ -23,15 +23,17 @@ def stage_add(
     outs: Iterable[StrPath] = (),
     params: Iterable[str] = (),
     metrics: Iterable[StrPath] = (),
+    plots: Iterable[StrPath] = (),
     force: bool = False,
     repo: StrPath | None = None,
 ) -> Stage:
     """``dvlite stage add``: declare a stage in dvlite.yaml; returns it. ``cmd`` is one shell
-    line, or words that are quoted into one (``["python", "train.py"]``)."""
+    line, or words that are quoted into one (``["python", "train.py"]``). ``plots`` are paths
+    drawn by ``plots show`` (set x/y/template in dvlite.yaml)."""
     from dvlite.ops.repro import declare
 
     found = open_repo(repo)
-    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics)
+    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics, plots)
     declare(found, new, force=force)
     return new
 
@@ -44,6 +46,7 @@ def run(
     outs: Iterable[StrPath] = (),
     params: Iterable[str] = (),
     metrics: Iterable[StrPath] = (),
+    plots: Iterable[StrPath] = (),
     force: bool = False,
     jobs: int = 1,
     on_event: Events | None = None,
@@ -53,7 +56,7 @@ def run(
     from dvlite.ops.repro import run as do_run
 
     found = open_repo(repo)
-    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics)
+    new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics, plots)
     return do_run(found, new, force=force, jobs=jobs, on_event=on_event)
 
 
@@ -153,10 +156,11 @@ def _new_stage(
     outs: Iterable[StrPath],
     params: Iterable[str],
     metrics: Iterable[StrPath],
+    plots: Iterable[StrPath],
 ) -> Stage:
     from dvlite.ops.repro import new_stage
 
     return new_stage(
         found, name, cmd, deps=paths_in(repo, deps), outs=paths_in(repo, outs), params=params,
-        metrics=paths_in(repo, metrics),
+        metrics=paths_in(repo, metrics), plots=paths_in(repo, plots),
     )  # fmt: skip

@@ -22,6 +22,7 @@ _LISTS = (  # the stage's lists: option, metavar, help
     ("-o", "--outs", "PATH", "An output (cached, git-ignored)."),
     ("-p", "--params", "KEY", "A param: key of params.yaml or FILE:KEY."),
     ("-m", "--metrics", "PATH", "A metrics file (kept in git)."),
+    (None, "--plots", "PATH", "A plot: CSV/TSV/JSON data or an image (kept in git)."),
 )
 
 
@@ -29,7 +30,8 @@ def _stage_options(f):
     f = click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)(f)
     f = flag("-f", "--force", help="Replace a stage of the same name.")(f)
     for short, name, metavar, text in reversed(_LISTS):
-        f = click.option(short, name, multiple=True, metavar=metavar, help=text)(f)
+        names = (short, name) if short else (name,)
+        f = click.option(*names, multiple=True, metavar=metavar, help=text)(f)
     return click.option("-n", "--name", required=True, help="The stage's name.")(f)
 
 

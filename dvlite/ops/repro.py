@@ -211,7 +211,7 @@ class _Runner:
             )
         self.hasher.forget(stage.produces)
         outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
-        metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.metrics)
+        metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.kept)
         entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
         run_key = runcache.key(stage, deps, params)
         runcache.save(self.repo.cache_dir, run_key, entry.outs, entry.metrics)
@@ -225,7 +225,7 @@ class _Runner:
             return False
         outs, metrics = found
         recorded = ({o.path for o in outs}, {m.path for m in metrics})
-        if recorded != (set(stage.outs), set(stage.metrics)):
+        if recorded != (set(stage.outs), set(stage.kept)):
             return False
         items = [_tracked(p, stage.name) for p in outs + metrics]
         if any(
@@ -256,7 +256,7 @@ class _Runner:
         stages[stage.name] = entry
         if lockfile.save(self.repo.root, Lock(stages)):
             self.to_stage.add(lockfile.LOCK_FILE)
-        self.to_stage.update(stage.metrics)
+        self.to_stage.update(stage.kept)  # metrics, and plots that are not outs
         # the lock records these values: a commit of it must hold the params files too
         self.to_stage.update(pipelines.params_file(p) for p in stage.params)
 
@@ -313,6 +313,7 @@ def new_stage(
     outs: Iterable[str] = (),
     params: Iterable[str] = (),
     metrics: Iterable[str] = (),
+    plots: Iterable[str] = (),
 ) -> Stage:
     """The stage ``stage add`` and ``run`` declare: paths made repository-relative, and a
     command given as words (``["python", "train.py"]``) quoted into one shell line."""
@@ -320,6 +321,7 @@ def new_stage(
     cmd = words[0] if len(words) == 1 else shlex.join(words)
     raw = {"cmd": cmd, "deps": [repo.rel(p) for p in deps], "params": list(params)}
     raw |= {"outs": [repo.rel(p) for p in outs], "metrics": [repo.rel(p) for p in metrics]}
+    raw["plots"] = [repo.rel(p) for p in plots]
     return Stage.from_dict(name, raw)
 
 

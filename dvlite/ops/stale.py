@@ -150,7 +150,7 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
             return Reason(Cause.DEP_NOT_PULLED if pulls else Cause.DEP_MISSING, (dep.path,))
         if now.oid != dep.oid:
             return Reason(Cause.DEP_CHANGED, (dep.path,))
-    declared = set(stage.outs) | set(stage.metrics)
+    declared = set(stage.outs) | set(stage.kept)
     recorded = {o.path for o in entry.outs + entry.metrics}
     if declared != recorded or set(stage.outs) != {o.path for o in entry.outs}:
         return Reason(Cause.OUTPUTS, (", ".join(sorted(declared ^ recorded) or stage.outs),))

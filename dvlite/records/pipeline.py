@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from dvlite.errors import PathError, PipelineError
 from dvlite.objects import fsutil
-from dvlite.records import yamlio
+from dvlite.records import plotspec, yamlio
+from dvlite.records.plotspec import Plot
 from dvlite.safepath import rel_problem
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ PIPELINE_FILE = "dvlite.yaml"
 LOCK_FILE = "dvlite.lock"
 DEFAULT_PARAMS = "params.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
+_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics", "plots")
+_LIST_KEYS = ("deps", "params", "outs", "metrics")
 
 
 def normpath(path: str, where: str) -> str:
@@ -80,13 +82,26 @@ class Stage:
     params: tuple[str, ...] = ()  # "key" (of params.yaml) or "file.yaml:key"
     outs: tuple[str, ...] = ()  # cached, git-ignored
     metrics: tuple[str, ...] = ()  # small, kept in git, not cached
+    plots: tuple[Plot, ...] = ()  # kept in git like metrics, unless one is also an out
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """What it makes that git keeps (not cached): its metrics, and its plots that are not
+        outs (nor in one). dvlite.lock records them under ``metrics``."""
+        extra = (
+            p.path
+            for p in self.plots
+            if p.path not in self.metrics and not any(overlaps(p.path, o) for o in self.outs)
+        )
+        return self.metrics + tuple(extra)
 
     @property
     def produces(self) -> tuple[str, ...]:
-        return self.outs + self.metrics
+        return self.outs + self.kept
 
     def to_dict(self) -> dict[str, object]:
-        lists = {key: list(getattr(self, key)) for key in _STAGE_KEYS[1:]}
+        lists: dict[str, list[object]] = {key: list(getattr(self, key)) for key in _LIST_KEYS}
+        lists["plots"] = [p.to_yaml() for p in self.plots]
         return {"cmd": self.cmd, **{key: value for key, value in lists.items() if value}}
 
     @classmethod
@@ -107,7 +122,7 @@ class Stage:
         if not isinstance(cmd, str) or not cmd.strip():
             raise PipelineError(f"{here} needs a 'cmd' (the command to run, as one string)")
         lists: dict[str, tuple[str, ...]] = {}
-        for key in _STAGE_KEYS[1:]:
+        for key in _LIST_KEYS:
             raw = d.get(key) or []
             raw = [raw] if isinstance(raw, str) else raw
             if not isinstance(raw, list):
@@ -122,7 +137,7 @@ class Stage:
                 lists[key] = tuple(dict.fromkeys(raw))
             else:
                 lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
-        return cls(name, cmd, **lists)
+        return cls(name, cmd, **lists, plots=plotspec.parse(d.get("plots"), here, normpath))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
         "deps": sorted([d.path, d.oid] for d in deps),
         "params": params,
         "outs": sorted(stage.outs),
-        "metrics": sorted(stage.metrics),
+        "metrics": sorted(stage.kept),  # metrics, and plots kept in git
     }
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return xxhash.xxh3_128_hexdigest(raw.encode("utf-8"))
