@@ -50,7 +50,7 @@ def test_unknown_key_forms(repo, dvlite, key) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: unknown config key {key!r}: "
-        "use SECTION.OPTION (core, cache, state, hooks) or remote.NAME.OPTION\n"
+        "use SECTION.OPTION (core, cache, state, hooks, model) or remote.NAME.OPTION\n"
     )
 
 

@@ -7,6 +7,7 @@ A function here is a few lines, never logic.
 """
 
 from dvlite.api.data import add, checkout, diff, fsck, gc, init, ls, remove, status, unprotect
+from dvlite.api.models import model_get, model_list, model_promote, model_register, model_show
 from dvlite.api.pipelines import (
     dag,
     downstream,

@@ -10,6 +10,7 @@ cli.add_lazy(
     ("init", "add", "status", "checkout", "unprotect", "remove", "config", "fsck"),
 )
 cli.add_lazy("dvlite.cli.git", ("install", "uninstall", "hook", "diff", "ls", "gc"))
+cli.add_lazy("dvlite.cli.models", ("model",))
 cli.add_lazy(
     "dvlite.cli.pipeline", ("stage", "run", "repro", "dag", "lineage", "metrics", "params")
 )

@@ -76,9 +76,10 @@ def has_path(root: Path, commit: str, rel: str) -> bool:
     return bool(run(root, "rev-parse", "--verify", "--quiet", f"{commit}:{rel}", check=False))
 
 
-def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
+def read_blobs(root: Path, specs: list[str], kind: str = "blob") -> dict[str, bytes | None]:
     """The contents of many blobs (``<sha>`` or ``<rev>:<path>``) through one
-    ``git cat-file --batch``; None for those that do not exist or are not files."""
+    ``git cat-file --batch``; None for those that do not exist or are not files (with
+    ``kind``: objects of that type, such as the "tag" objects of annotated tags)."""
     if not specs:
         return {}
     out = run(root, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
@@ -91,8 +92,8 @@ def read_blobs(root: Path, specs: list[str]) -> dict[str, bytes | None]:
         if header.endswith(" missing") or header.endswith(" ambiguous"):
             result[spec] = None
             continue
-        _, kind, size_text = header.rsplit(" ", 2)
+        _, found, size_text = header.rsplit(" ", 2)
         size = int(size_text)
-        result[spec] = out[pos : pos + size] if kind == "blob" else None
+        result[spec] = out[pos : pos + size] if found == kind else None
         pos += size + 1  # the content is followed by a newline
     return result

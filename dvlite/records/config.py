@@ -13,7 +13,7 @@ from dvlite import secrets
 from dvlite.errors import ConfigError
 from dvlite.objects import fsutil
 
-KNOWN_SECTIONS = ("core", "cache", "state", "hooks")  # and remote.NAME
+KNOWN_SECTIONS = ("core", "cache", "state", "hooks", "model")  # and remote.NAME
 PRIVATE_MODE = 0o600  # config.local and the user's config may hold credentials
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
 BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
@@ -26,6 +26,7 @@ KEYS = {
     "core.no_scm": "true or false",
     "core.remote": "a remote's name",
     "hooks.strict": "true or false",
+    "model.stages": "stage names",
 }
 
 
@@ -42,7 +43,7 @@ def parse_key(key: str) -> tuple[str, str]:
     if len(parts) == 3 and parts[0] == "remote" and all(parts):
         return f'remote "{parts[1]}"', parts[2]
     raise ConfigError(
-        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks) "
+        f"unknown config key {key!r}: use SECTION.OPTION (core, cache, state, hooks, model) "
         "or remote.NAME.OPTION"
     )
 
@@ -124,6 +125,10 @@ class Config:
                     f"cache.type {value!r}: each link type must be one of {', '.join(LINK_TYPES)} "
                     "(a comma-separated list is tried in order)"
                 )
+        if kind == "stage names":
+            from dvlite.records.modeltag import parse_stages  # the registry is what uses them
+
+            parse_stages(value)
         if kind == "a folder path" and not value.strip():
             raise ConfigError("cache.dir must be a folder path")
         if kind == "a remote's name" and f'remote "{value}"' not in self.sections("remote "):
