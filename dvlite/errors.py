@@ -61,9 +61,17 @@ class PipelineError(DvliteError):
     """dvlite.yaml or dvlite.lock is malformed, or a stage failed."""
 
 
+class ExperimentError(DvliteError):
+    """An experiment that does not exist, a name taken twice, or a run that cannot start."""
+
+
 class RegistryError(DvliteError):
     """A model name, version or stage that cannot be used, or a malformed registry tag."""
 
 
 class ArgumentError(DvliteError):
     """Arguments to an API function that do not go together, or a choice it needs left out."""
+
+
+class PlotError(PipelineError):
+    """A plot file that cannot be drawn: an unknown column, a malformed or unsupported file."""

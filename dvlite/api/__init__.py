@@ -7,6 +7,18 @@ A function here is a few lines, never logic.
 """
 
 from dvlite.api.data import add, checkout, diff, fsck, gc, init, ls, remove, status, unprotect
+from dvlite.api.experiments import (
+    exp_apply,
+    exp_branch,
+    exp_diff,
+    exp_gc,
+    exp_pull,
+    exp_push,
+    exp_remove,
+    exp_run,
+    exp_run_all,
+    exp_show,
+)
 from dvlite.api.models import model_get, model_list, model_promote, model_register, model_show
 from dvlite.api.pipelines import (
     dag,

@@ -65,7 +65,7 @@ def run(
 
     repo = open_repo()
     new = new_stage(repo, name, command, **lists)
-    _report(do_run(repo, new, force=force, jobs=jobs, on_event=_printer(False)))
+    _report(do_run(repo, new, force=force, jobs=jobs, on_event=stage_printer(False)))
 
 
 @cli.command()
@@ -84,8 +84,9 @@ def repro(stages: tuple[str, ...], no_run_cache: bool, as_json: bool, **options:
     """Run the stages that are out of date (all, or STAGES and their upstream) in order."""
     from dvlite.ops.repro import repro as do_repro
 
+    events = stage_printer(as_json)
     result = do_repro(
-        open_repo(), stages, use_run_cache=not no_run_cache, on_event=_printer(as_json), **options
+        open_repo(), stages, use_run_cache=not no_run_cache, on_event=events, **options
     )
     if as_json:
         print_json(result.to_dict())
@@ -98,7 +99,7 @@ def repro(stages: tuple[str, ...], no_run_cache: bool, as_json: bool, **options:
         _report(result)
 
 
-def _printer(to_stderr: bool):
+def stage_printer(to_stderr: bool):
     from dvlite.ops.repro import OUTPUT, START
 
     lock = threading.Lock()
@@ -215,7 +216,7 @@ def _grow(tree, node, whole: bool) -> None:
         _grow(tree.add(_label(child, whole)), child, whole)
 
 
-def _value(v: object) -> str:
+def value_text(v: object) -> str:
     if v is None:
         return "-"
     return f"{v:.6g}" if isinstance(v, float) else str(v)
@@ -223,6 +224,17 @@ def _value(v: object) -> str:
 
 def _change(row: Row) -> str:
     return "-" if row.change is None else f"{row.change:+.6g}"
+
+
+def diff_rows(rows: list[Row], title: str, as_md: bool) -> None:
+    """The table of ``metrics diff``, ``params diff`` and ``exp diff``."""
+    print_table(
+        ["path", "key", "old", "new", "change"],
+        ([r.path, r.key, value_text(r.old), value_text(r.new), _change(r)] for r in rows),
+        right=("old", "new", "change"),
+        title=title,
+        as_md=as_md,
+    )
 
 
 def _diff_command(group: click.Group, what: str) -> None:
@@ -244,13 +256,7 @@ def _diff_command(group: click.Group, what: str) -> None:
         elif not rows:
             click.echo(f"No {what} changed.")
         else:
-            print_table(
-                ["path", "key", "old", "new", "change"],
-                ([r.path, r.key, _value(r.old), _value(r.new), _change(r)] for r in rows),
-                right=("old", "new", "change"),
-                title=f"{what}s: {a or 'HEAD'} -> {b or 'workspace'}",
-                as_md=as_md,
-            )
+            diff_rows(rows, f"{what}s: {a or 'HEAD'} -> {b or 'workspace'}", as_md)
 
     diff.help = f"Compare {what}s between revisions A (default HEAD) and B (default the workspace)."
 
@@ -274,7 +280,7 @@ def metrics_show(revs: tuple[str, ...], all_commits: bool, as_json: bool, as_md:
         print_json(found)
         return
     rows = [
-        [rev, path, key, _value(value)]
+        [rev, path, key, value_text(value)]
         for rev, values in found.items()
         for path, keys in values.items()
         for key, value in keys.items()

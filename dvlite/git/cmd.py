@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from dvlite.errors import ScmError
@@ -13,8 +14,15 @@ from dvlite.errors import ScmError
 NULL_SHA = "0" * 40
 
 
-def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-    """``git ARGS`` in ``root``; its stdout. A failure raises ScmError with git's own words."""
+def run(
+    root: Path,
+    *args: str,
+    input: bytes | None = None,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
+    """``git ARGS`` in ``root`` (with ``env`` added to the environment); its stdout. A failure
+    raises ScmError with git's own words."""
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -22,7 +30,7 @@ def run(root: Path, *args: str, input: bytes | None = None, check: bool = True) 
             input=input,
             capture_output=True,
             # dvlite passes file names, never patterns: `git add 'a*.dvl'` must not stage `ab.dvl`
-            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
         )
     except FileNotFoundError:
         raise ScmError(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from dvlite.errors import ScmError
 from dvlite.git import cmd as gitcmd
+from dvlite.git import exps
 from dvlite.records import pointer as pointers
 from dvlite.records.lockfile import LOCK_FILE
 from dvlite.records.repo import Repo
@@ -23,9 +24,12 @@ def _check(repo: Repo) -> None:
 
 
 def resolve(repo: Repo, rev: str) -> str:
-    """The commit id a revision names; ScmError for an unknown one."""
+    """The commit id a revision (or an experiment's name) names; ScmError for an unknown one."""
     _check(repo)
     sha = gitcmd.rev_parse(repo.root, rev)
+    if sha is None and exps.name_problem(rev) is None:  # the name of an experiment
+        found = exps.find(repo.root, rev)
+        sha = found.commit if found else None
     if sha is None:
         raise ScmError(f"unknown git revision {rev!r}")
     return sha

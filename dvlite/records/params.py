@@ -107,3 +107,31 @@ def values(
             )
         result.setdefault(file, {})[key] = value
     return result
+
+
+def assign(data: object, key: str, value: object, where: str) -> dict[str, object]:
+    """``data`` (a parsed params file; None for a new one) with the dotted ``key`` set to
+    ``value``, missing mappings on the way made; PipelineError where a key runs into a value."""
+    root: object = {} if data is None else data
+    if not isinstance(root, dict):
+        raise PipelineError(f"{where} does not hold a mapping, so it has no key {key!r}")
+    node = root
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            above = ".".join(parts[: depth + 1])
+            raise PipelineError(f"{where}: {above} is a value, not a mapping; cannot set {key}")
+        node = child
+    node[parts[-1]] = value
+    return root
+
+
+def dumps(data: object, original: bytes | None) -> bytes:
+    """A params file's text for ``data``, keeping its flavour: a file written as JSON stays
+    JSON (YAML reads both); comments in a YAML file are not kept."""
+    import json
+
+    if original is not None and original.lstrip().startswith((b"{", b"[")):
+        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return yamlio.dump(data).encode("utf-8")
