@@ -359,6 +359,7 @@ def test_crafted_tags_are_warnings_and_skipped(repo: Repo, dvlite) -> None:
     make_tag(repo, "churn@v6.0.0", record(version="v6.0.0", name="other"))
     make_tag(repo, "churn@v7.0.0", "- a list\n- not a mapping\n")
     git(repo.root, "tag", "churn@v8.0.0")  # lightweight
+    git(repo.root, "tag", "churn#dev#1")  # lightweight
     make_tag(repo, "churn#prod#1", "name: churn\nstage: prod\nversion: v9.0.0\n")
     make_tag(repo, "churn#bad.stage#1", "x")
     make_tag(repo, "churn@v1.2", "x")
@@ -386,6 +387,7 @@ def test_crafted_tags_are_warnings_and_skipped(repo: Repo, dvlite) -> None:
         "Warning: tag churn@v8.0.0 is a lightweight tag, not an annotated one; skipped",
         "Warning: tag churn#bad.stage#1: the stage 'bad.stage' must be letters, digits, '-' and "
         "'_', starting with a letter or digit; skipped",
+        "Warning: tag churn#dev#1 is a lightweight tag, not an annotated one; skipped",
         "Warning: tag churn#prod#1 puts v9.0.0 in prod, but churn has no v9.0.0; skipped",
     ]
     # the next promotion is numbered above the crafted one, so that it wins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -202,6 +203,7 @@ def model_get(
     repo = open_repo()
     with progress("Fetching") as bar:
         result = get(repo, spec, out=out, remote=remote, jobs=jobs, force=force, progress=bar)
+    _warn(result.warnings)
     if as_json:
         print_json(result.to_dict())
         return
@@ -210,6 +212,6 @@ def model_get(
         f = result.fetched
         moved = f"; {plural(f.transferred, 'object')} fetched ({human_size(f.size)})"
     click.echo(
-        f"Wrote {result.name} {result.version} to {out or result.path} "
+        f"Wrote {result.name} {result.version} to {out or os.path.relpath(result.path)} "
         f"({human_size(result.size)}){moved}"
     )

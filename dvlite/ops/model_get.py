@@ -40,6 +40,7 @@ class GetResult:
     kind: str
     files: int
     fetched: TransferResult | None  # None: the cache had every object already
+    warnings: list[str]  # registry tags that were skipped
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -95,7 +96,8 @@ def get(
 ) -> GetResult:
     """Write the version ``spec`` names at ``out`` (default: its file name, in the current
     folder), fetching what the cache lacks of it; ``force`` replaces what is at ``out``."""
-    model, v = lookup(read(repo), spec)
+    reg = read(repo)
+    model, v = lookup(reg, spec)
     dest = os.path.abspath(out or posixpath.basename(v.path))
     if os.path.lexists(dest) and not force:
         shown = out or os.path.basename(dest)
@@ -109,7 +111,9 @@ def get(
             if fetched.failed:
                 raise TransferError("fetch", fetched)
         _write(repo, entry, v.path, dest)
-    return GetResult(model.name, v.version, v.tag, dest, v.oid, v.size, v.kind, v.files, fetched)
+    return GetResult(
+        model.name, v.version, v.tag, dest, v.oid, v.size, v.kind, v.files, fetched, reg.warnings
+    )
 
 
 def _checked_exec(repo: Repo, v: Version) -> bool:

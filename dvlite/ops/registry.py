@@ -216,6 +216,8 @@ def _assignment(
     for what, value, why in (("model name", name, name_problem), ("stage", stage, stage_problem)):
         if problem := why(value):
             raise RegistryError(f"tag {tag.name}: the {what} {value!r} {problem}")
+    if tag.message is None:
+        raise RegistryError(f"tag {tag.name} is a lightweight tag, not an annotated one")
     if tag.commit is None:
         raise RegistryError(f"tag {tag.name} does not point at a commit")
     record = StageRecord.loads(tag.message, tag.name, name, stage)
