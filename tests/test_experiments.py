@@ -292,3 +292,18 @@ def test_table_text_csv_and_markdown(ran: Repo, dvlite) -> None:
     assert csv_out[-1].startswith("fast,") and "*" not in csv_out[-1]
     md = dvlite("exp", "show", "--md").stdout
     assert md.splitlines()[1].startswith("| ---")
+
+
+def test_gc_keeps_experiment_data_with_all_experiments(ran: Repo, dvlite) -> None:
+    root = ran.root
+    assert dvlite("exp", "run", "-S", "train.lr=0.25", "-n", "fast").exit_code == 0
+    model = json.loads(dvlite("ls", "--rev", "fast", "--json").stdout)
+    oid = next(e["oid"] for e in model if e["path"] == "model.bin")
+    kept = dvlite("gc", "--all-experiments", "--force")
+    assert kept.exit_code == 0, kept.stderr
+    assert ran.cache.exists(oid)
+    assert dvlite("gc", "-w", "--force").exit_code == 0
+    assert not Repo(root).cache.exists(oid)
+    gone = dvlite("exp", "apply", "fast")  # its model is gone: apply says so, and what to do
+    assert gone.exit_code == 1
+    assert "not in the cache, not checked out: model.bin; run `dvlite pull`" in gone.stderr

@@ -105,7 +105,8 @@ def test_gc_needs_to_be_told_what_to_keep(repo: Repo, dvlite) -> None:
     result = dvlite("gc")
     assert result.exit_code == 2
     assert result.stderr.endswith(
-        "Error: say what to keep: -w (the workspace only), -a, -T, -A or --rev REV\n"
+        "Error: say what to keep: -w (the workspace only), -a, -T, -A, --all-experiments or --rev "
+        "REV\n"
     )
 
 

@@ -69,12 +69,12 @@ def open_repo() -> Repo:
 
 
 def pop_revisions(options: dict[str, Any]) -> Revisions:
-    """What a command's --rev, -a/--all-branches, -T/--all-tags and -A/--all-commits select,
-    taken out of its keyword arguments ``options``."""
+    """What a command's --rev, -a/--all-branches, -T/--all-tags, -A/--all-commits and
+    --all-experiments select (those it has), taken out of its keyword arguments ``options``."""
     from dvlite.git.history import Revisions
 
-    keys = ("revs", "all_branches", "all_tags", "all_commits")
-    return Revisions(**{key: options.pop(key) for key in keys})
+    keys = ("revs", "all_branches", "all_tags", "all_commits", "all_experiments")
+    return Revisions(**{key: options.pop(key) for key in keys if key in options})
 
 
 def console(stderr: bool = False) -> Console:

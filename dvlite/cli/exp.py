@@ -219,7 +219,7 @@ def exp_gc(queued: bool, dry: bool, **options: Any) -> None:
     """Remove the experiments that are not based on HEAD (or on what -a, -T, -A keep)."""
     from dvlite.ops.exp_manage import gc
 
-    gone = gc(open_repo(), pop_revisions({"revs": (), **options}), queued=queued, dry=dry)
+    gone = gc(open_repo(), pop_revisions(options), queued=queued, dry=dry)
     verb = "Would remove" if dry else "Removed"
     click.echo(f"{verb} {len(gone)} experiment(s){': ' + ', '.join(gone) if gone else ''}.")
 

@@ -142,6 +142,7 @@ def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
 @flag("-a", "--all-branches", help="Keep what the tip of every branch uses.")
 @flag("-T", "--all-tags", help="Keep what every tag uses.")
 @flag("-A", "--all-commits", help="Keep what every commit uses.")
+@flag("--all-experiments", help="Keep what every experiment uses (`dvlite exp show`).")
 @click.option(
     "--rev", "revs", multiple=True, metavar="REV", help="Keep what this revision uses (repeatable)."
 )
@@ -156,9 +157,9 @@ def gc(workspace: bool, as_json: bool, **options: Any) -> None:
     """Remove cache objects (and with --cloud, remote objects) that no kept revision uses.
     The workspace is always kept.
 
-    Say what to keep: -w (the workspace only), -a, -T, -A or --rev. Without --force no object
-    is left without a copy: it leaves the cache only when a remote holds it, and the remote
-    only when another remote holds it too.
+    Say what to keep: -w (the workspace only), -a, -T, -A, --all-experiments or --rev.
+    Without --force no object is left without a copy: it leaves the cache only when a remote
+    holds it, and the remote only when another remote holds it too.
     """
     from dvlite.ops.gc import gc as do_gc
 
@@ -166,7 +167,9 @@ def gc(workspace: bool, as_json: bool, **options: Any) -> None:
     if options["remote"] and not options["cloud"]:
         raise click.UsageError("-r/--remote goes with --cloud")
     if not (workspace or revisions):
-        raise click.UsageError("say what to keep: -w (the workspace only), -a, -T, -A or --rev REV")
+        raise click.UsageError(
+            "say what to keep: -w (the workspace only), -a, -T, -A, --all-experiments or --rev REV"
+        )
     result = do_gc(open_repo(), revisions=revisions, **options)
     if as_json:
         print_json(result.to_dict())

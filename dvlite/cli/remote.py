@@ -151,6 +151,7 @@ _TRANSFER_OPTIONS = [
     flag("-a", "--all-branches", help="Also the data of every branch tip."),
     flag("-T", "--all-tags", help="Also the data of every tag."),
     flag("-A", "--all-commits", help="Also the data of every commit."),
+    flag("--all-experiments", help="Also the data of every experiment."),
     flag(
         "--no-run-cache", help="Leave the run cache (moved by default when no TARGETS are given)."
     ),

@@ -37,20 +37,22 @@ def resolve(repo: Repo, rev: str) -> str:
 
 @dataclass(frozen=True)
 class Revisions:
-    """The git revisions an operation also concerns: ``revs`` and every branch tip, tag or
-    commit (the CLI's --rev, -a, -T and -A)."""
+    """The git revisions an operation also concerns: ``revs`` and every branch tip, tag,
+    commit or experiment (the CLI's --rev, -a, -T, -A and --all-experiments)."""
 
     revs: Sequence[str] = ()  # a tuple once made
     all_branches: bool = False
     all_tags: bool = False
     all_commits: bool = False
+    all_experiments: bool = False  # every experiment's commit (git/exps.py)
 
     def __post_init__(self) -> None:  # Revisions("v1") and Revisions(["v1", "main"]) too
         revs = (self.revs,) if isinstance(self.revs, str) else tuple(self.revs)
         object.__setattr__(self, "revs", revs)
 
     def __bool__(self) -> bool:
-        return bool(self.revs) or self.all_branches or self.all_tags or self.all_commits
+        wanted = (self.all_branches, self.all_tags, self.all_commits, self.all_experiments)
+        return bool(self.revs) or any(wanted)
 
     def commits(self, repo: Repo) -> list[str]:
         """Commit ids for the revisions and ref sets, each once, in a stable order."""
@@ -71,6 +73,8 @@ class Revisions:
         if self.all_commits:
             for sha in gitcmd.run(repo.root, "rev-list", "--all").decode().split():
                 found[sha] = None
+        if self.all_experiments:
+            found.update((e.commit, None) for e in exps.listing(repo.root))
         return list(found)
 
 
