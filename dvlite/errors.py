@@ -69,10 +69,6 @@ class RegistryError(DvliteError):
     """A model name, version or stage that cannot be used, or a malformed registry tag."""
 
 
-class RegistryError(DvliteError):
-    """A model name, version or stage that cannot be used, or a malformed registry tag."""
-
-
 class ArgumentError(DvliteError):
     """Arguments to an API function that do not go together, or a choice it needs left out."""
 

@@ -20,7 +20,6 @@ from dvlite.api.experiments import (
     exp_show,
 )
 from dvlite.api.models import model_get, model_list, model_promote, model_register, model_show
-from dvlite.api.models import model_get, model_list, model_promote, model_register, model_show
 from dvlite.api.pipelines import (
     dag,
     downstream,

@@ -12,7 +12,6 @@ cli.add_lazy(
 cli.add_lazy("dvlite.cli.exp", ("exp",))
 cli.add_lazy("dvlite.cli.git", ("install", "uninstall", "hook", "diff", "ls", "gc"))
 cli.add_lazy("dvlite.cli.models", ("model",))
-cli.add_lazy("dvlite.cli.models", ("model",))
 cli.add_lazy(
     "dvlite.cli.pipeline", ("stage", "run", "repro", "dag", "lineage", "metrics", "params")
 )
