@@ -11,7 +11,7 @@ import dvlite
 
 PACKAGE = Path(dvlite.__file__).parent
 # lowest first; the floor modules are importable from everywhere and import only each other
-LAYERS = ["floor", "objects", "records", "git", "remote", "transfer", "ops", "api", "cli"]
+LAYERS = ["floor", "objects", "records", "git", "remote", "transfer", "render", "ops", "api", "cli"]
 FLOOR = {"errors", "progress", "safepath", "secrets"}
 
 
