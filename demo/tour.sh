@@ -131,4 +131,17 @@ show git commit -q -m "count stage, lr 0.2"
 show dvlite lineage summary.txt
 show dvlite metrics show
 
+step "Experiments: run a param change aside, queue more, compare, apply the best"
+show dvlite exp run -S train.lr=0.3 -n lr-0.3
+show dvlite exp run --queue -S train.lr=0.05 -n lr-0.05
+show dvlite exp run --queue -S train.lr=0.2 -n lr-0.2-again
+# two at a time, each in its own work tree; lr 0.2 is what the baseline ran: nothing to do
+show dvlite exp run --run-all -j 2
+show git status --short
+show dvlite exp show --sort-by metrics.json:lr --desc
+show dvlite exp diff lr-0.3
+show dvlite exp apply lr-0.3
+show git commit -q -am "lr 0.3, from experiment lr-0.3"
+show dvlite metrics show
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"

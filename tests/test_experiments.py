@@ -131,7 +131,7 @@ def test_a_failing_queued_experiment_is_kept_as_failed(ran: Repo, dvlite) -> Non
     assert dvlite("exp", "run", "--queue", "-S", "train.lr=0.5", "-n", "good").exit_code == 0
     result = dvlite("exp", "run", "--run-all")
     assert result.exit_code == 1
-    assert "Error: 1 experiment(s) failed: bad" in result.stderr
+    assert "Error: 1 experiment failed: bad" in result.stderr
     rows = _show(dvlite)
     assert _row(rows, "bad")["state"] == "failed" and _row(rows, "good")["state"] == "done"
     assert "refs/exps/failed/bad" in _git(root, "for-each-ref", "refs/exps")
@@ -193,15 +193,17 @@ def test_diff_branch_remove_and_gc(ran: Repo, dvlite) -> None:
     taken = dvlite("exp", "branch", "fast", "try-fast")
     assert taken.exit_code == 1 and "cannot make branch 'try-fast'" in taken.stderr
 
-    assert dvlite("exp", "remove", "slow").stdout.startswith("Removed 1 experiment(s): slow")
+    assert dvlite("exp", "remove", "slow").stdout.startswith("Removed 1 experiment: slow")
     assert [r["name"] for r in _show(dvlite)] == ["workspace", "main", "fast"]
     missing = dvlite("exp", "remove", "slow")
     assert missing.exit_code == 1 and "no experiment called 'slow'" in missing.stderr
 
     _git(root, "commit", "-q", "--allow-empty", "-m", "next")  # fast's baseline is no longer HEAD
-    assert "Would remove 1 experiment(s): fast" in dvlite("exp", "gc", "--dry").stdout
-    assert dvlite("exp", "gc", "-A").stdout.startswith("Removed 0")  # -A keeps every commit's
-    assert dvlite("exp", "gc").stdout.startswith("Removed 1 experiment(s): fast")
+    assert "Would remove 1 experiment: fast" in dvlite("exp", "gc", "--dry").stdout
+    assert dvlite("exp", "gc", "-A").stdout.startswith(
+        "Removed 0 experiments"
+    )  # -A keeps every commit's
+    assert dvlite("exp", "gc").stdout.startswith("Removed 1 experiment: fast")
     assert _git(root, "for-each-ref", "refs/exps") == ""
 
 
@@ -307,3 +309,11 @@ def test_gc_keeps_experiment_data_with_all_experiments(ran: Repo, dvlite) -> Non
     gone = dvlite("exp", "apply", "fast")  # its model is gone: apply says so, and what to do
     assert gone.exit_code == 1
     assert "not in the cache, not checked out: model.bin; run `dvlite pull`" in gone.stderr
+
+
+def test_git_hooks_do_not_run_in_the_work_tree(ran: Repo, dvlite, on_path) -> None:
+    """dvlite's post-checkout hook would look for the data in the work tree's own cache."""
+    assert dvlite("install").exit_code == 0
+    result = dvlite("exp", "run", "-S", "train.lr=0.25", "-n", "hooked")
+    assert result.exit_code == 0, result.stderr
+    assert _row(_show(dvlite), "hooked")["state"] == "done"

@@ -11,8 +11,7 @@ from dvlite.git.history import Revisions
 if TYPE_CHECKING:
     from dvlite.ops.exp_manage import Applied
     from dvlite.ops.exp_run import Outcome
-    from dvlite.ops.exp_show import ExpRow
-    from dvlite.ops.metrics import Row
+    from dvlite.ops.exp_show import ExpDiff, ExpRow
     from dvlite.ops.repro import Events
     from dvlite.transfer import TransferResult
 
@@ -58,8 +57,9 @@ def exp_show(
 
 def exp_diff(
     a: str, b: str | None = None, *, everything: bool = False, repo: StrPath | None = None
-) -> dict[str, list[Row]]:
-    """``dvlite exp diff``: ``{"params": rows, "metrics": rows}`` from ``a`` to ``b``."""
+) -> ExpDiff:
+    """``dvlite exp diff``: the params and metrics that changed from ``a`` to ``b``
+    (``.params``, ``.metrics``: rows; ``.old``, ``.new``: what was compared)."""
     from dvlite.ops.exp_show import diff
 
     return diff(open_repo(repo), a, b, everything=everything)

@@ -15,6 +15,7 @@ from dvlite.cli.base import (
     json_option,
     md_option,
     open_repo,
+    plural,
     pop_revisions,
     print_json,
     print_table,
@@ -67,7 +68,7 @@ def exp_run(
     if failed:
         from dvlite.errors import ExperimentError
 
-        raise ExperimentError(f"{len(failed)} experiment(s) failed: {', '.join(failed)}")
+        raise ExperimentError(f"{plural(len(failed), 'experiment')} failed: {', '.join(failed)}")
 
 
 def _said(o: Outcome) -> str:
@@ -158,13 +159,13 @@ def exp_diff(a: str, b: str | None, everything: bool, as_json: bool, as_md: bool
 
     found = diff(open_repo(), a, b, everything=everything)
     if as_json:
-        print_json({what: [r.to_dict() for r in rows] for what, rows in found.items()})
+        print_json(found.to_dict())
         return
-    if not any(found.values()):
-        click.echo("No param or metric changed.")
-    for what, rows in found.items():
+    if not (found.params or found.metrics):
+        click.echo(f"No param or metric changed from {found.old} to {found.new}.")
+    for what, rows in (("params", found.params), ("metrics", found.metrics)):
         if rows:
-            diff_rows(rows, f"{what}: {a} -> {b or 'its experiment'}", as_md)
+            diff_rows(rows, f"{what}: {found.old} -> {found.new}", as_md)
 
 
 @exp.command("apply")
@@ -177,10 +178,10 @@ def exp_apply(name: str, force: bool) -> None:
 
     applied = apply_exp(open_repo(), name, force=force)
     data = applied.checkout
+    paths = len(data.added) + len(data.modified) + len(data.deleted)
     click.echo(
-        f"Applied experiment {name}: {len(applied.files)} file(s) from git, "
-        f"{len(data.added) + len(data.modified) + len(data.deleted)} data path(s) checked out. "
-        "Commit them to keep it."
+        f"Applied experiment {name}: {plural(len(applied.files), 'file')} from git, "
+        f"{plural(paths, 'data path')} checked out. Commit them to keep it."
     )
 
 
@@ -206,7 +207,9 @@ def exp_remove(names: tuple[str, ...], queued: bool, everything: bool) -> None:
     if not (names or queued or everything):
         raise click.UsageError("name the experiments to remove, or use --queued or --all")
     gone = remove(open_repo(), list(names), queued=queued, everything=everything)
-    click.echo(f"Removed {len(gone)} experiment(s){': ' + ', '.join(gone) if gone else ''}.")
+    click.echo(
+        f"Removed {plural(len(gone), 'experiment')}{': ' + ', '.join(gone) if gone else ''}."
+    )
 
 
 @exp.command("gc")
@@ -221,7 +224,7 @@ def exp_gc(queued: bool, dry: bool, **options: Any) -> None:
 
     gone = gc(open_repo(), pop_revisions(options), queued=queued, dry=dry)
     verb = "Would remove" if dry else "Removed"
-    click.echo(f"{verb} {len(gone)} experiment(s){': ' + ', '.join(gone) if gone else ''}.")
+    click.echo(f"{verb} {plural(len(gone), 'experiment')}{': ' + ', '.join(gone) if gone else ''}.")
 
 
 def _transfer_command(name: str, verb: str, text: str) -> None:
@@ -235,7 +238,8 @@ def _transfer_command(name: str, verb: str, text: str) -> None:
         result = getattr(exp_manage, name.removeprefix("exp_"))(
             open_repo(), git_remote, list(names), remote=remote
         )
-        click.echo(f"{verb} {len(names)} experiment(s); {result.transferred} object(s) moved.")
+        moved = plural(result.transferred, "object")
+        click.echo(f"{verb} {plural(len(names), 'experiment')}; {moved} moved.")
 
     transfer.help = text
 

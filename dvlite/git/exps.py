@@ -149,7 +149,10 @@ def commit_worktree(tree_root: Path, parent: str, message: str) -> str:
 
 
 def add_worktree(root: Path, path: Path, commit: str) -> None:
-    gitcmd.run(root, "worktree", "add", "--detach", "--quiet", os.fspath(path), commit)
+    """A detached work tree at ``commit``; the repository's hooks are not run (dvlite's own
+    post-checkout would look for data in a cache the work tree is not yet set to use)."""
+    hooks_off = ("-c", f"core.hooksPath={os.devnull}")
+    gitcmd.run(root, *hooks_off, "worktree", "add", "--detach", "--quiet", os.fspath(path), commit)
 
 
 def remove_worktree(root: Path, path: Path) -> None:

@@ -53,6 +53,7 @@ def show(
     rows = [_row(Snapshot(repo), WORKSPACE, WORKSPACE_KIND, None, baseline=head)]
     for base in bases:
         rows.append(_row(Snapshot(repo, base), _label(repo, base), BASELINE, base))
+        rows[-1].created = int(gitcmd.run(repo.root, "show", "-s", "--format=%ct", base) or 0)
         mine = [_experiment(repo, e) for e in found if e.baseline == base]
         if sort_by is not None:
             mine = _sorted(mine, _column(rows + mine, sort_by), desc)
@@ -71,19 +72,35 @@ def columns(rows: list[ExpRow]) -> tuple[list[str], list[str]]:
     return list(metrics), list(params)
 
 
-def diff(
-    repo: Repo, a: str, b: str | None = None, *, everything: bool = False
-) -> dict[str, list[metrics_mod.Row]]:
+@dataclass
+class ExpDiff:
+    old: str  # what is compared, as the user would name it
+    new: str
+    params: list[metrics_mod.Row]
+    metrics: list[metrics_mod.Row]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "old": self.old, "new": self.new,
+            "params": [r.to_dict() for r in self.params],
+            "metrics": [r.to_dict() for r in self.metrics],
+        }  # fmt: skip
+
+
+def diff(repo: Repo, a: str, b: str | None = None, *, everything: bool = False) -> ExpDiff:
     """Params and metrics that differ from ``a`` to ``b`` (revisions or experiment names);
     without ``b``: from experiment ``a``'s baseline to it (or from ``a`` to the workspace)."""
+    old, new, labels = a, b, (a, b or WORKSPACE)
     if b is None:
         exp = exps.find(repo.root, a) if exps.name_problem(a) is None else None
         if exp is not None and gitcmd.rev_parse(repo.root, a) is None:
-            a, b = exp.baseline, exp.commit
-    return {
-        "params": metrics_mod.params_diff(repo, a, b, everything=everything),
-        "metrics": metrics_mod.diff(repo, a, b, everything=everything),
-    }
+            old, new = exp.baseline, exp.commit
+            labels = (_label(repo, exp.baseline), a)
+    return ExpDiff(
+        *labels,
+        params=metrics_mod.params_diff(repo, old, new, everything=everything),
+        metrics=metrics_mod.diff(repo, old, new, everything=everything),
+    )
 
 
 def _experiment(repo: Repo, exp: exps.Experiment) -> ExpRow:
