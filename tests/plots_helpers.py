@@ -8,7 +8,7 @@ import struct
 import sys
 import zlib
 
-from helpers import git
+from helpers import git, invoke, ok
 
 from dvlite.records.repo import Repo
 
@@ -77,6 +77,17 @@ def make_plots_pipeline(repo: Repo, lr: float = 0.1) -> None:
     (root / "dvlite.yaml").write_text(PIPELINE)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "pipeline")
+
+
+def train_two_versions(repo: Repo) -> None:
+    """The pipeline run at lr 0.1 and committed as tag v1, then run again at lr 0.3."""
+    make_plots_pipeline(repo)
+    ok(invoke("repro"))
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "v1")
+    git(repo.root, "tag", "v1")
+    set_lr(repo, 0.3)
+    ok(invoke("repro"))
 
 
 def set_lr(repo: Repo, lr: float) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import clone, git, ok, one_line_error
-from plots_helpers import make_plots_pipeline, png, set_lr
+from plots_helpers import png, train_two_versions
 
 from dvlite.api import plots_show
 from dvlite.records.repo import Repo
@@ -27,15 +27,9 @@ def _series(html: str, path: str) -> list[str]:
 
 
 @pytest.fixture
-def trained(repo: Repo, dvlite) -> Repo:
+def trained(repo: Repo) -> Repo:
     """The plots pipeline run at lr 0.1 and committed as tag v1, then run at lr 0.3."""
-    make_plots_pipeline(repo)
-    ok(dvlite("repro"))
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-q", "-m", "v1")
-    git(repo.root, "tag", "v1")
-    set_lr(repo, 0.3)
-    ok(dvlite("repro"))
+    train_two_versions(repo)
     return repo
 
 
