@@ -70,8 +70,11 @@ def model_register(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Register the model at PATH (a tracked file or folder, as committed) as a new version
-    of NAME: the annotated tag NAME@vX.Y.Z."""
+    """Register the model at PATH as a new version of NAME.
+
+    PATH is a file or folder tracked (a .dvl pointer or a stage output) at the commit --rev
+    names; the version is the annotated tag NAME@vX.Y.Z on that commit.
+    """
     from dvlite.ops.registry import register
 
     if version and bump:
@@ -94,8 +97,11 @@ def model_register(
 @flag("-f", "--force", help="Also when that version is in that stage already.")
 @json_option
 def model_promote(name: str, version: str, stage: str, force: bool, as_json: bool) -> None:
-    """Put VERSION (vX.Y.Z or latest) of NAME in STAGE (config model.stages; default
-    dev, staging, prod): the annotated tag NAME#STAGE#N, one more each time."""
+    """Put VERSION (vX.Y.Z or latest) of NAME in STAGE.
+
+    The stages are the config key model.stages (default dev,staging,prod). Each promotion is a
+    new annotated tag NAME#STAGE#N, so the history of a stage is kept.
+    """
     from dvlite.ops.registry import promote
 
     a = promote(open_repo(), name, version, stage, force=force)
@@ -109,7 +115,7 @@ def model_promote(name: str, version: str, stage: str, force: bool, as_json: boo
 @model.command("list")
 @json_option
 def model_list(as_json: bool) -> None:
-    """List the registered models: the latest version of each and the version in each stage."""
+    """List the models: the latest version of each, and the version in each stage."""
     from dvlite.ops.registry import read
 
     reg = read(open_repo())
@@ -139,8 +145,11 @@ def model_list(as_json: bool) -> None:
 @click.argument("name")
 @json_option
 def model_show(name: str, as_json: bool) -> None:
-    """Show every version of NAME: its commit, path, oid, size, stages, the metrics at its
-    commit and the data it was made from."""
+    """Show every version of NAME, with its stages, metrics and lineage.
+
+    For each version: its commit, path, oid, size, the stages it is in, the metrics at its
+    commit and the data it was made from; then the promotions.
+    """
     from rich.markup import escape
 
     from dvlite.ops.model_show import show
@@ -186,7 +195,7 @@ def _version_lines(d: VersionDetails, whole: bool) -> list[str]:
 
 
 @model.command("get")
-@click.argument("spec", metavar="NAME[@VERSION|@STAGE]")
+@click.argument("spec", metavar="SPEC")
 @click.option("-o", "--out", type=click.Path(), help="Where to write it (default: its name, here).")
 @click.option("-r", "--remote", metavar="NAME", help="Remote to fetch from (default: core.remote).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Objects moved at once.")
@@ -195,9 +204,12 @@ def _version_lines(d: VersionDetails, whole: bool) -> list[str]:
 def model_get(
     spec: str, out: str | None, remote: str | None, jobs: int | None, force: bool, as_json: bool
 ) -> None:
-    """Write a version of a model: NAME@vX.Y.Z, NAME@STAGE (or NAME#STAGE), a stage tag
-    NAME#STAGE#N, or NAME (the latest). Only its objects are fetched from the remote; every
-    one is verified. Works in a fresh clone: no other data is needed."""
+    """Write the bytes of one version of a model.
+
+    SPEC is NAME@vX.Y.Z, NAME@STAGE (or NAME#STAGE), a stage tag NAME#STAGE#N (the version it
+    promoted), or NAME (the latest). Only its objects are fetched from the remote, each one
+    verified: it works in a fresh clone where no data was pulled.
+    """
     from dvlite.ops.model_get import get
 
     repo = open_repo()
