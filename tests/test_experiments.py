@@ -5,6 +5,7 @@ remove, gc, and push/pull through a bare git remote and a folder remote."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,50 @@ def test_git_hooks_do_not_run_in_the_work_tree(ran: Repo, dvlite, on_path) -> No
     result = dvlite("exp", "run", "-S", "train.lr=0.25", "-n", "hooked")
     assert result.exit_code == 0, result.stderr
     assert _row(_show(dvlite), "hooked")["state"] == "done"
+
+
+def _crafted(root: Path, name: str, entry: str) -> None:
+    """An experiment ref whose commit adds ``entry`` (an ls-tree line) to HEAD's tree, as a
+    hostile git remote could send it (git mktree takes names git add never would)."""
+    head = _git(root, "rev-parse", "HEAD")
+    listing = _git(root, "ls-tree", "HEAD") + "\n" + entry + "\n"
+    tree = subprocess.run(
+        ["git", "mktree"], cwd=root, input=listing, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "commit-tree", tree, "-p", head, "-m", "crafted"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    _git(root, "update-ref", f"refs/exps/{head[:2]}/{head[2:]}/{name}", commit)
+
+
+@pytest.mark.parametrize("folder", [".git", ".GIT", "..", "git~1"])
+def test_apply_refuses_a_crafted_path(ran: Repo, dvlite, folder: str) -> None:
+    root = ran.root
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=root, input="[core]\n\thooksPath = x\n",
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    sub = subprocess.run(
+        ["git", "mktree"], cwd=root, input=f"100644 blob {blob}\tconfig\n",
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    _crafted(root, "evil", f"040000 tree {sub}\t{folder}")
+    before = (root / ".git" / "config").read_text()
+    result = dvlite("exp", "apply", "evil")
+    assert result.exit_code == 1
+    assert "Error: experiment 'evil' holds a path dvlite refuses" in result.stderr
+    assert (root / ".git" / "config").read_text() == before
+    assert not (root.parent / "config").exists()
+
+
+def test_apply_leaves_dvlite_settings_alone(ran: Repo, dvlite, tmp_path: Path) -> None:
+    root = ran.root
+    config = (root / ".dvlite" / "config").read_text()
+    (root / ".dvlite" / "config").write_text(config + '[remote "elsewhere"]\nurl = /tmp/x\n')
+    assert dvlite("exp", "run", "-S", "train.lr=0.25", "-n", "fast").exit_code == 0
+    (root / ".dvlite" / "config").write_text(config)
+    result = dvlite("exp", "apply", "fast")
+    assert result.exit_code == 0, result.stderr
+    assert "Left alone: .dvlite/config" in result.stdout
+    assert (root / ".dvlite" / "config").read_text() == config

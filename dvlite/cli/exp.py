@@ -183,6 +183,9 @@ def exp_apply(name: str, force: bool) -> None:
         f"Applied experiment {name}: {plural(len(applied.files), 'file')} from git, "
         f"{plural(paths, 'data path')} checked out. Commit them to keep it."
     )
+    if applied.settings:
+        left = ", ".join(applied.settings)
+        click.echo(f"Left alone: {left} (dvlite's settings are never taken from an experiment)")
 
 
 @exp.command("branch")

@@ -13,7 +13,7 @@ from dvlite.git import exps
 from dvlite.git.history import Revisions, tracked_at_commits
 from dvlite.objects import fsutil
 from dvlite.ops.checkout import CheckoutResult, apply, make_folders, plan, raise_incomplete
-from dvlite.records.repo import Repo
+from dvlite.records.repo import DVLITE_DIR, Repo
 from dvlite.safepath import rel_problem
 from dvlite.transfer import TransferResult, fetch_oids, push_oids
 
@@ -23,21 +23,28 @@ class Applied:
     name: str
     files: list[str] = field(default_factory=list)  # git-tracked files written or removed
     checkout: CheckoutResult = field(default_factory=CheckoutResult)
+    settings: list[str] = field(default_factory=list)  # .dvlite/ files left alone
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "files": self.files, "checkout": self.checkout.to_dict()}
+        return {
+            "name": self.name, "files": self.files, "checkout": self.checkout.to_dict(),
+            "settings_left_alone": self.settings,
+        }  # fmt: skip
 
 
 def apply_exp(repo: Repo, name: str, *, force: bool = False) -> Applied:
     """Bring experiment ``name`` into the workspace: the files its commit changed from its
     baseline (params, dvlite.lock, metrics, code), then its data from the cache. Refuses,
     before writing anything, where that would overwrite changes not committed (``force``:
-    overwrite them). Nothing is committed or staged."""
+    overwrite them). Nothing is committed or staged. dvlite's own settings (``.dvlite/``) are
+    never taken from an experiment: one from another repository could name any remote."""
     exp = _finished(repo, name)
     with repo.lock():
-        changed = gitcmd.lines(
+        listed = gitcmd.lines(
             repo.root, "diff", "--name-only", "--no-renames", "-z", exp.baseline, exp.commit
         )
+        settings = [rel for rel in listed if rel.startswith(DVLITE_DIR + "/")]
+        changed = [rel for rel in listed if rel not in settings]
         for rel in changed:  # an experiment may come from another repository: check its paths
             if rel_problem(rel) is not None:
                 raise ExperimentError(f"experiment {name!r} holds a path dvlite refuses: {rel!r}")
@@ -71,7 +78,7 @@ def apply_exp(repo: Repo, name: str, *, force: bool = False) -> Applied:
         result = apply(repo, deltas, partial=True)
         result.missing = skipped
         make_folders(repo, items)
-        applied = Applied(name, [rel for rel, _ in writes], result)
+        applied = Applied(name, [rel for rel, _ in writes], result, settings)
         raise_incomplete(result)
         return applied
 
