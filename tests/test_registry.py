@@ -10,6 +10,7 @@ import pytest
 import yaml
 from helpers import git, oid, ok, one_line_error
 
+from dvlite.errors import RegistryError
 from dvlite.records.repo import Repo
 
 
@@ -441,3 +442,45 @@ def test_an_oid_that_is_not_the_commits_is_refused_at_get(repo: Repo, dvlite) ->
         "does not match its commit, refusing it"
     )
     assert not (repo.root / "out").exists()
+
+
+def test_a_signed_tag_is_read_without_its_signature(repo: Repo, dvlite) -> None:
+    """A signature follows the message in a tag object; the record is what comes before it."""
+    commit = commit_model(repo, dvlite)
+    ok(dvlite("model", "register", "churn", "model.pkl"))
+    record = git(repo.root, "tag", "-l", "--format=%(contents)", "churn@v0.1.0")
+    record = record.rstrip("\n").replace("v0.1.0", "v0.2.0") + "\n"
+    signature = "-----BEGIN PGP SIGNATURE-----\n\niQEzBAAB\n-----END PGP SIGNATURE-----\n"
+    raw = (
+        f"object {commit}\ntype commit\ntag churn@v0.2.0\n"
+        f"tagger t <t@t> 1700000000 +0000\n\n{record}{signature}"
+    )
+    made = subprocess.run(
+        ["git", "mktag"], cwd=repo.root, input=raw, text=True, capture_output=True, check=True
+    )
+    git(repo.root, "update-ref", "refs/tags/churn@v0.2.0", made.stdout.strip())
+    result = ok(dvlite("model", "list", "--json"))
+    assert (json.loads(result.stdout)[0]["latest"], result.stderr) == ("v0.2.0", "")
+
+
+def test_the_python_api(repo: Repo, dvlite, tmp_path_factory, monkeypatch) -> None:
+    import dvlite as api
+
+    commit_model(repo, dvlite)
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)  # repo= names the repository, and paths are taken from it
+    v = api.model_register("churn", "model.pkl", bump="major", repo=repo.root)
+    assert (v.version, v.path, v.kind, v.files, v.stages) == ("v1.0.0", "model.pkl", "file", 1, [])
+    a = api.model_promote("churn", "latest", "prod", repo=repo.root)
+    assert (a.stage, a.number, a.version, a.tag) == ("prod", 1, "v1.0.0", "churn#prod#1")
+    reg = api.model_list(repo=repo.root)
+    assert [(m.name, m.latest.version, m.stages) for m in reg.models] == [
+        ("churn", "v1.0.0", {"prod": "v1.0.0"})
+    ]
+    assert reg.warnings == [] and reg.stages == ("dev", "staging", "prod")
+    details = api.model_show("churn", repo=repo.root)
+    assert details.versions[0].version.stages == ["prod"]
+    got = api.model_get("churn@prod", out="m.pkl", repo=repo.root)
+    assert (repo.root / "m.pkl").read_text() == "weights-1" and got.fetched is None
+    with pytest.raises(RegistryError, match="no model named 'x'"):
+        api.model_show("x", repo=repo.root)

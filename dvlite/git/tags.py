@@ -26,14 +26,15 @@ def list_tags(root: Path, patterns: tuple[str, ...] = ()) -> list[Tag]:
     refs = [f"refs/tags/{p}" for p in patterns] or ["refs/tags"]
     found = []
     for line in gitcmd.run(root, "for-each-ref", f"--format={_FORMAT}", *refs).decode().split("\n"):
-        if not line:
+        fields = line.split("\0")
+        if len(fields) != 6:
             continue
-        ref, kind, sha, peeled_kind, peeled, date = line.split("\0")
+        ref, kind, sha, peeled_kind, peeled, date = fields
         if kind == "tag":
             commit = peeled if peeled_kind == "commit" else None
         else:
             commit, sha = (sha if kind == "commit" else None), ""
-        found.append((ref[len("refs/tags/") :], sha, commit, int(date or 0)))
+        found.append((ref[len("refs/tags/") :], sha, commit, int(date) if date.isdigit() else 0))
     objects = gitcmd.read_blobs(root, [sha for _, sha, _, _ in found if sha], kind="tag")
     return [
         Tag(name, commit, _message(objects.get(sha)) if sha else None, date)
