@@ -5,8 +5,9 @@ Its functions live in ``dvlite.api`` and are imported on first use, so ``import 
 nothing and the CLI never loads them.
 
 The code is in layer packages, lowest first: ``objects`` < ``records`` < ``git`` < ``remote`` <
-``transfer`` < ``ops`` < ``api`` < ``cli``; each imports only from those below it and from the
-floor modules here (``errors``, ``progress``, ``safepath``, ``secrets``). README, "Code map".
+``transfer`` < ``render`` < ``ops`` < ``api`` < ``cli``; each imports only from those below it
+and from the floor modules here (``errors``, ``progress``, ``safepath``, ``secrets``). README,
+"Code map".
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
