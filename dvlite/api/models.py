@@ -27,7 +27,7 @@ def model_register(
     """``dvlite model register``: tag the model at ``path``, as committed at ``rev`` (default
     HEAD), as a new version of ``name``: ``version`` ("v1.2.0") or ``bump`` ("major", "minor"
     (the default), "patch") above the highest one."""
-    from dvlite.ops.registry import register
+    from dvlite.ops.model_register import register
 
     return register(
         open_repo(repo), name, path_in(repo, path), version=version, bump_level=bump, rev=rev,
@@ -39,7 +39,7 @@ def model_promote(
     name: str, version: str, stage: str, *, force: bool = False, repo: StrPath | None = None
 ) -> Assignment:
     """``dvlite model promote``: put ``version`` (or "latest") of ``name`` in ``stage``."""
-    from dvlite.ops.registry import promote
+    from dvlite.ops.model_register import promote
 
     return promote(open_repo(repo), name, version, stage, force=force)
 

@@ -75,7 +75,7 @@ def model_register(
     PATH is a file or folder tracked (a .dvl pointer or a stage output) at the commit --rev
     names; the version is the annotated tag NAME@vX.Y.Z on that commit.
     """
-    from dvlite.ops.registry import register
+    from dvlite.ops.model_register import register
 
     if version and bump:
         raise click.UsageError("give --version or --bump, not both")
@@ -102,7 +102,7 @@ def model_promote(name: str, version: str, stage: str, force: bool, as_json: boo
     The stages are the config key model.stages (default dev,staging,prod). Each promotion is a
     new annotated tag NAME#STAGE#N, so the history of a stage is kept.
     """
-    from dvlite.ops.registry import promote
+    from dvlite.ops.model_register import promote
 
     a = promote(open_repo(), name, version, stage, force=force)
     if as_json:
