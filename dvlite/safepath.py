@@ -26,6 +26,8 @@ _RESERVED = (".git", "git~1", ".dvlite", "dvlite~1")
 # an ASCII name that cannot spell a reserved one: checked with one match (trees hold thousands)
 _PLAIN = re.compile(rf"[^./\x00\\:~][^/\x00\\:~]{{0,{NAME_MAX - 1}}}", re.ASCII)
 is_plain = _PLAIN.fullmatch  # for an ASCII name: true means it passes name_problem
+# the names of a folder joined by "/": true means every one of them is plain (one match)
+is_plain_names = re.compile(rf"{_PLAIN.pattern}(?:/{_PLAIN.pattern})*", re.ASCII).fullmatch
 
 
 def reserved(name: str) -> str | None:

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from dvlite.errors import CacheError, CheckoutError, CorruptObjectError
 from dvlite.objects import fsutil, tree
+from dvlite.objects.hashing import PARALLEL_MIN_SIZE, map_by_size
 from dvlite.objects.state import Row
 from dvlite.objects.tree import DIR
 from dvlite.progress import FileBytes, Progress
 from dvlite.records.compare import Delta, compare
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked, collect, workspace_node
-from dvlite.records.workspace import PARALLEL_MIN_SIZE, Node, hashed, map_by_size
+from dvlite.records.workspace import Node, hashed
 
 _SHOWN = 5  # paths named in one error message
 UNSAVED = (

@@ -6,11 +6,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 from stat import S_ISDIR, S_ISREG, S_IXUSR
-from typing import TypeVar
 
 import xxhash
 
@@ -18,19 +17,12 @@ from dvlite.errors import PathError
 from dvlite.objects import tree
 from dvlite.objects.cache import Cache
 from dvlite.objects.fsutil import TMP_MARK, check_utf8_name, is_tmp_name, is_within
-from dvlite.objects.hashing import hash_file, oid_of_bytes
+from dvlite.objects.hashing import PARALLEL_MIN_SIZE, hash_file, map_by_size, oid_of_bytes
 from dvlite.objects.pack import TREE_KIND
 from dvlite.objects.state import FolderRow, Row, State
 from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 from dvlite.progress import FileBytes, Progress
-from dvlite.safepath import MAX_DEPTH, is_plain, name_problem, reserved
-
-# Files at least this big are hashed in a thread pool; smaller ones in one thread, where the
-# cost is syscalls and the GIL, and threads only add contention (measured: docs/benchmarks.md).
-PARALLEL_MIN_SIZE = 4 << 20
-HASH_THREADS = min(4, os.cpu_count() or 1)
-T = TypeVar("T")
-R = TypeVar("R")
+from dvlite.safepath import MAX_DEPTH, is_plain, is_plain_names, name_problem, reserved
 
 
 @dataclass(slots=True)
@@ -177,15 +169,13 @@ class Workspace:
 
     def _hash_dir(self, node: DirNode) -> None:
         """Fill in ``node``'s oid, size and file count: its sub-folders first, depth-first."""
-        scanned = self._scan(node)
-        parts = []
+        scanned, signed = self._scan(node)
+        dirs = []
         for child in scanned:
-            if isinstance(child, DirNode):
+            if type(child) is DirNode:
                 self._hash_dir(child)
-                parts.append(f"{child.name}//{child.oid}")
-            else:  # name, path, rel, size, ino, mtime_ns, exec
-                parts.append(f"{child[0]}/{child[4]}/{child[5]}/{child[3]}/{child[6]}")
-        signature = xxhash.xxh3_128_hexdigest("\0".join(parts).encode())
+                dirs.append(f"{child.name}//{child.oid}")
+        signature = xxhash.xxh3_128_hexdigest(f"{signed}\n{'/'.join(dirs)}".encode())
         row = self.folders.get(node.rel)
         if (
             row is not None
@@ -193,12 +183,13 @@ class Workspace:
             and (self.cache is None or row.oid in self.complete)
         ):
             node.oid, node.size, node.files = row.oid, row.size, row.files
-            sizes = [c[3] for c in scanned if not isinstance(c, DirNode)] if self.progress else []
-            if self.progress and sizes:
-                self.progress.start(len(sizes), sum(sizes))
-                self.progress.advance(len(sizes), sum(sizes))
+            if self.progress:
+                sizes = [c[1] for c in scanned if type(c) is tuple]
+                if sizes:
+                    self.progress.start(len(sizes), sum(sizes))
+                    self.progress.advance(len(sizes), sum(sizes))
             return
-        level = _nodes(scanned)
+        level = _nodes(node, scanned)
         files = [c for c in level if isinstance(c, FileNode)]
         old = row.oid if row is not None and row.oid in self.complete else None
         self._hash_files(node.rel, files, old)
@@ -210,7 +201,7 @@ class Workspace:
     def open(self, node: DirNode) -> dict[str, Node]:
         """The children of a folder this reader has hashed, by name, in tree order; their
         oids from the rows that hashing left (a file changed since is hashed again)."""
-        level = _nodes(self._scan(node))
+        level = _nodes(node, self._scan(node)[0])
         self._hash_files(node.rel, [c for c in level if isinstance(c, FileNode)])
         for child in level:
             if isinstance(child, DirNode):
@@ -222,53 +213,78 @@ class Workspace:
         self._flush()
         return {child.name: child for child in level}
 
-    def _scan(self, node: DirNode) -> list[Scanned | DirNode]:
+    def _scan(self, node: DirNode) -> tuple[list[Scanned | DirNode], str]:
         """A folder's files (stat'ed; tuples, made nodes only if the folder changed) and
-        sub-folders (not yet hashed), in tree order."""
+        sub-folders (not yet hashed), in tree order; and its files' part of the signature
+        (names and stat fields). Files are stat'ed relative to the folder (``fstatat``), which
+        spares the kernel a walk of the whole path for each."""
         if node.rel.count("/") >= MAX_DEPTH:
             raise PathError(
                 f"{node.rel.split('/', 1)[0]}: folders nested deeper than {MAX_DEPTH} levels; "
                 "dvlite tracks at most that many (see docs/security.md)"
             )
-        try:
-            entries = sorted(os.scandir(node.path), key=_name)  # in tree order
-        except OSError as exc:
-            raise _stat_error(node.rel, exc) from None
         prefix = node.rel + "/" if node.rel else ""
         level: list[Scanned | DirNode] = []
+        signed: list[str] = []
         watch = self.watch
-        for entry in entries:  # runs for every file on every status: kept lean
-            name = entry.name
-            if TMP_MARK in name and is_tmp_name(name):
-                continue  # a temporary file of dvlite's (being written, or left by a killed run)
-            rel = prefix + name
-            if not (name.isascii() and is_plain(name)):
-                check_utf8_name(rel)
-                if reserved(name):
-                    continue  # a nested repository's .git (or .dvlite): never tracked, as in git
-                if (why := name_problem(name)) is not None:
-                    raise PathError(f"{rel}: the name {why}; rename it")
+        try:
+            fd = os.open(node.path, _DIR_FLAGS)
+        except OSError as exc:
+            raise _stat_error(node.rel, exc) from None
+        try:
             try:
-                st = entry.stat()  # a symlink's target
-                if entry.is_symlink():
-                    if S_ISDIR(st.st_mode):
-                        raise PathError(
-                            f"{rel} is a symlink to a folder; dvlite does not follow folder links"
-                        )
-                    _check_link(entry.path, rel, self._roots)
+                entries = sorted(os.scandir(fd), key=_name)  # in tree order
             except OSError as exc:
-                raise _stat_error(rel, exc) from None
-            mode = st.st_mode
-            if S_ISREG(mode):
-                x = bool(mode & S_IXUSR)
-                level.append((name, entry.path, rel, st.st_size, st.st_ino, st.st_mtime_ns, x))
-                if watch is not None and name.endswith(watch):
-                    self.watched.append(rel)
-            elif S_ISDIR(mode):
-                level.append(DirNode(name, entry.path, rel, self))
-            else:
-                raise PathError(f"{rel} is not a regular file or folder (socket, pipe or device)")
-        return level
+                raise _stat_error(node.rel, exc) from None
+            joined = "/".join([e.name for e in entries])
+            # every name plain ASCII, none a temporary file: one match for the whole folder
+            plain = joined.isascii() and TMP_MARK not in joined and is_plain_names(joined)
+            for entry in entries:  # runs for every file on every status: kept lean
+                name = entry.name
+                if not plain and self._skip(name, prefix + name):
+                    continue
+                try:
+                    st = entry.stat()  # a symlink's target
+                    if entry.is_symlink():
+                        if S_ISDIR(st.st_mode):
+                            raise PathError(
+                                f"{prefix + name} is a symlink to a folder; dvlite does not "
+                                "follow folder links"
+                            )
+                        _check_link(f"{node.path}/{name}", prefix + name, self._roots)
+                except OSError as exc:
+                    raise _stat_error(prefix + name, exc) from None
+                mode = st.st_mode
+                if S_ISREG(mode):
+                    x = mode & S_IXUSR != 0
+                    size, ino, mtime = st.st_size, st.st_ino, st.st_mtime_ns
+                    level.append((name, size, ino, mtime, x))
+                    signed.append(f"{name}/{ino}/{mtime}/{size}/{x}")
+                    if watch is not None and name.endswith(watch):
+                        self.watched.append(prefix + name)
+                elif S_ISDIR(mode):
+                    level.append(DirNode(name, f"{node.path}/{name}", prefix + name, self))
+                else:
+                    raise PathError(
+                        f"{prefix + name} is not a regular file or folder (socket, pipe or device)"
+                    )
+        finally:
+            os.close(fd)
+        return level, "\0".join(signed)
+
+    @staticmethod
+    def _skip(name: str, rel: str) -> bool:
+        """Whether a name that is not plain ASCII is left out (a temporary file of dvlite's, a
+        nested repository's .git); PathError for one that cannot be tracked."""
+        if TMP_MARK in name and is_tmp_name(name):
+            return True  # being written, or left by a killed run
+        if not (name.isascii() and is_plain(name)):
+            check_utf8_name(rel)
+            if reserved(name):
+                return True  # never tracked, as in git
+            if (why := name_problem(name)) is not None:
+                raise PathError(f"{rel}: the name {why}; rename it")
+        return False
 
     def _hash_files(self, folder: str, files: list[FileNode], old_tree: str | None = None) -> None:
         """The oids of ``files`` (all in ``folder``): unchanged ones from their rows, the rest
@@ -357,23 +373,16 @@ def _check_link(path: str, rel: str, roots: tuple[str, ...]) -> None:
 
 
 _name = attrgetter("name")
-Scanned = tuple[str, str, str, int, int, int, bool]  # a file's FileNode fields, as scanned
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+Scanned = tuple[str, int, int, int, bool]  # a file as scanned: name, size, ino, mtime_ns, exec
 
 
-def _nodes(scanned: list[Scanned | DirNode]) -> list[Node]:
-    return [c if isinstance(c, DirNode) else FileNode(*c) for c in scanned]
-
-
-def map_by_size(work: Callable[[T], R], items: list[T], size: Callable[[T], int]) -> Iterator[R]:
-    """``work`` on each of ``items``: those of PARALLEL_MIN_SIZE bytes or more in HASH_THREADS
-    threads, meanwhile the others one by one in this thread (their results come first)."""
-    big = [i for i in items if size(i) >= PARALLEL_MIN_SIZE]
-    if not big:
-        yield from map(work, items)
-        return
-    from concurrent.futures import ThreadPoolExecutor  # only for big files: costs to import
-
-    with ThreadPoolExecutor(HASH_THREADS) as pool:
-        results = pool.map(work, big)
-        yield from (work(i) for i in items if size(i) < PARALLEL_MIN_SIZE)
-        yield from results
+def _nodes(folder: DirNode, scanned: list[Scanned | DirNode]) -> list[Node]:
+    """A changed folder's children as nodes (its files get their paths only now)."""
+    path, prefix = folder.path, folder.rel + "/" if folder.rel else ""
+    return [
+        c
+        if isinstance(c, DirNode)
+        else FileNode(c[0], f"{path}/{c[0]}", prefix + c[0], c[1], c[2], c[3], c[4])
+        for c in scanned
+    ]
