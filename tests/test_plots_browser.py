@@ -1,6 +1,7 @@
-"""The plots page in a real headless browser (Debian's Chromium, installed here when missing
-and we are root with apt-get): the charts are drawn (a screenshot that is not blank, holding
-the series' colours) and the DOM holds the expected series, paths and images."""
+"""The plots page and the report in a real headless browser (Debian's Chromium, installed
+here when missing and we are root with apt-get): the charts are drawn (a screenshot that is
+not blank, holding the series' colours) and the DOM holds the expected series, paths, images
+and stage graph."""
 
 from __future__ import annotations
 
@@ -109,3 +110,17 @@ def test_the_browser_draws_the_charts(chromium: str, plotted: Path, tmp_path: Pa
     assert cells.count('<rect class="cell"') == 18  # 3 x 3, for each revision
     image = dom.split('data-plot="curve.png"', 1)[1].split("</section>", 1)[0]
     assert image.count('<img src="data:image/png;base64,') == 2
+
+
+def test_the_browser_draws_the_report(chromium: str, repo: Repo, dvlite, tmp_path: Path) -> None:
+    train_two_versions(repo)
+    ok(dvlite("report", "v1"))
+    page = repo.root / "dvlite_report" / "v1.html"
+    shot = tmp_path / "report.png"
+    _browse(chromium, page, f"--screenshot={shot}")
+    _, _, colours = png_colours(shot.read_bytes())
+    assert len(colours) > 50 and BLUE in colours
+    dom = _browse(chromium, page, "--dump-dom").stdout.decode()
+    assert '<g class="stage" data-stage="train">' in dom
+    assert '<section class="stage" data-stage="train">' in dom
+    assert re.findall(r'class="series line" data-series="([^"]+)"', dom) == ["v1"]

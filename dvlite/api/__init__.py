@@ -31,7 +31,7 @@ from dvlite.api.pipelines import (
     run,
     stage_add,
 )
-from dvlite.api.plots import plots_diff, plots_show
+from dvlite.api.plots import plots_diff, plots_show, report
 from dvlite.api.remotes import (
     fetch,
     fsck_remote,

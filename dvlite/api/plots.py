@@ -1,4 +1,4 @@
-"""The API of plots: plots show, plots diff."""
+"""The API of plots and the report: plots show, plots diff, report."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dvlite.api.base import StrPath, open_repo, path_in, paths_in
 
 if TYPE_CHECKING:
     from dvlite.ops.plots import PlotsResult
+    from dvlite.ops.report import ReportResult
 
 
 def plots_show(
@@ -44,6 +45,19 @@ def plots_diff(
     found = open_repo(repo)
     chosen = [revs] if isinstance(revs, str) else list(revs)
     return diff(found, chosen, _targets(repo, targets), out=_out(repo, out), write=write)
+
+
+def report(
+    revs: Iterable[str] = (), *, out: StrPath | None = None, repo: StrPath | None = None
+) -> ReportResult:
+    """``dvlite report``: one HTML page per revision (default: the workspace) in the folder
+    ``out`` (default ``dvlite_report/`` at the repository root), and an ``index.html``: the
+    stage graph, each stage's deps and outs with their oids, params, metrics and plots, and
+    the model registry's versions."""
+    from dvlite.ops.report import report as do_report
+
+    chosen = [revs] if isinstance(revs, str) else list(revs)
+    return do_report(open_repo(repo), chosen, out=_out(repo, out))
 
 
 def _targets(repo: StrPath | None, targets: Iterable[StrPath]) -> list[str]:

@@ -15,7 +15,7 @@ cli.add_lazy("dvlite.cli.models", ("model",))
 cli.add_lazy(
     "dvlite.cli.pipeline", ("stage", "run", "repro", "dag", "lineage", "metrics", "params")
 )
-cli.add_lazy("dvlite.cli.plots", ("plots",))
+cli.add_lazy("dvlite.cli.plots", ("plots", "report"))
 cli.add_lazy("dvlite.cli.remote", ("remote", "push", "fetch", "pull"))
 
 __all__ = ["cli", "main"]

@@ -1,4 +1,4 @@
-"""Plot commands: plots show, plots diff."""
+"""Plot commands: plots show, plots diff, and the report."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dvlite.cli.base import cli, json_option, open_repo, plural, print_json
 
 if TYPE_CHECKING:
     from dvlite.ops.plots import PlotsResult
+    from dvlite.ops.report import ReportResult
 
 _OUT = "Write the page here (default: dvlite_plots/index.html at the repository root)."
 
@@ -47,6 +48,28 @@ def plots_diff(
     from dvlite.ops.plots import diff
 
     _done(diff(open_repo(), revs, targets, out=out, write=not as_json), as_json)
+
+
+@cli.command()
+@click.argument("revs", nargs=-1)
+@click.option(
+    "-o",
+    "--out",
+    metavar="DIR",
+    help="The folder (default: dvlite_report/ at the repository root).",
+)
+@json_option
+def report(revs: tuple[str, ...], out: str | None, as_json: bool) -> None:
+    """Write an HTML page per revision (default: the workspace): the stage graph, each stage's
+    deps and outs with their oids, params, metrics, plots, and the model registry."""
+    from dvlite.ops.report import report as do_report
+
+    result: ReportResult = do_report(open_repo(), revs, out=out)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    pages = ", ".join(p.rev for p in result.pages)
+    click.echo(f"Wrote {_shown(result.index)}: {plural(len(result.pages), 'page')} ({pages})")
 
 
 def _done(result: PlotsResult, as_json: bool) -> None:

@@ -85,13 +85,12 @@ def draw_confusion(chart: Chart) -> tuple[str, list[str]]:
         parts.append("".join(group))
     if not chart.series:
         notes.append("no points to draw")
-    width = 16 + width_one * max(len(chart.series), 1)
+    caption = f"{chart.x_label} (columns) × {chart.y_label} (rows)"
+    width = max(16 + width_one * max(len(chart.series), 1), 24 + len(caption) * svg.CHAR_WIDTH)
     height = _TOP + grid + 70
-    x_name = f"{chart.x_label} (columns)"
-    y_name = f"{chart.y_label} (rows)"
     parts.append(
         f'<g class="axis" {svg.FONT} fill="#555">'
-        + svg.text(8, height - 10, f"{x_name} × {y_name}", "start", 'class="label"')
+        + svg.text(8, height - 10, caption, "start", 'class="label"')
         + "</g>"
     )
     return svg.document(width, height, "".join(parts), chart.title), notes
