@@ -6,9 +6,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dvlite.errors import PathError
-from dvlite.safepath import MAX_DEPTH, Confined, name_problem, rel_problem
+from dvlite.safepath import (
+    MAX_DEPTH,
+    Confined,
+    is_plain,
+    is_plain_names,
+    name_problem,
+    rel_problem,
+)
 
 REFUSED_NAMES = [
     "", ".", "..", "a/b", "a\x00b", "x" * 256, "\ud800",
@@ -55,3 +64,10 @@ def test_confined_refuses_a_folder_reached_through_a_symlink(tmp_path) -> None:
     for rel in ("link/x", "up/x", "real/../x", ".git/config"):
         with pytest.raises(PathError, match="refusing to write"):
             where.target(rel)
+
+
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=127), min_size=1), min_size=1))
+def test_a_folder_of_names_is_plain_when_each_of_them_is(names: list[str]) -> None:
+    """The one match a workspace scan makes for a whole folder agrees with each name's own."""
+    names = [n for n in names if "/" not in n] or ["x"]
+    assert bool(is_plain_names("/".join(names))) == all(is_plain(n) for n in names)
