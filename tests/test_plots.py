@@ -100,6 +100,17 @@ def test_targets_by_path_folder_and_stage(trained: Repo, dvlite) -> None:
     )
 
 
+def test_diff_takes_experiment_names(trained: Repo, dvlite) -> None:
+    ok(dvlite("exp", "run", "-S", "lr=0.7", "-n", "fast"))
+    data = json.loads(ok(dvlite("plots", "diff", "HEAD", "fast", "--json")).stdout)
+    assert data["revisions"] == ["HEAD", "fast"]
+    loss, *_, image = data["plots"]
+    assert [s["rev"] for s in loss["series"]] == ["HEAD", "fast"]
+    assert loss["series"][1]["y"][1] == pytest.approx(1 / 1.7, abs=1e-4)
+    assert [i["size"] is not None for i in image["images"]] == [True, True]  # from the cache
+    assert "template" not in image
+
+
 def test_a_plot_absent_at_a_revision_is_a_note(trained: Repo, dvlite) -> None:
     with (trained.root / "dvlite.yaml").open("a") as f:
         f.write("      - new.csv\n")

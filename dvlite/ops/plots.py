@@ -73,9 +73,8 @@ class PlotView:
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"path": self.path, "kind": self.kind, "title": self.title}
-        d["template"] = self.template
         if self.chart is not None:
-            d |= {"x": self.chart.x_label, "y": self.chart.y_label}
+            d |= {"template": self.template, "x": self.chart.x_label, "y": self.chart.y_label}
             d["series"] = [s.to_dict() for s in self.chart.series]
             d["notes"] = list(self.chart.notes)
         else:
