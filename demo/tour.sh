@@ -144,4 +144,21 @@ show dvlite exp apply lr-0.3
 show git commit -q -am "lr 0.3, from experiment lr-0.3"
 show dvlite metrics show
 
+step "A model registry in git tags: register, promote, get just the model in a fresh clone"
+show dvlite model register churn model.pkl
+show dvlite model register counter summary.txt --bump major
+show dvlite model promote churn v0.1.0 prod
+show dvlite model promote counter latest staging
+show git tag -l 'churn*' -n4
+show dvlite model list
+show dvlite model show counter
+show dvlite push
+cd "$WORK"
+show git clone -q project fresh
+cd fresh
+# no pull: get fetches only the model's objects, verified, and writes a copy
+show dvlite model get 'churn#prod#1' -o deploy/model.pkl
+show ls -l deploy
+cd "$WORK/project"
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"
