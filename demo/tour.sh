@@ -161,4 +161,22 @@ show dvlite model get 'churn#prod#1' -o deploy/model.pkl
 show ls -l deploy
 cd "$WORK/project"
 
+step "Plots: a stage's CSV curve across a commit and an experiment in one HTML page; a report"
+cat > curve.py <<'PY'
+import json
+lr = json.load(open("params.yaml"))["train"]["lr"]
+with open("loss.csv", "w") as f:
+    f.write("step,loss\n")
+    for i in range(30):
+        f.write(f"{i},{1 / (1 + i * lr):.4f}\n")
+PY
+show dvlite run -n curve -d curve.py -p train.lr --plots loss.csv "python3 curve.py"
+show git add curve.py
+show git commit -q -m "loss curve"
+show dvlite exp run -S train.lr=0.05 -n slow
+# one self-contained HTML file (inline SVG, no script, nothing fetched when it is opened)
+show dvlite plots diff HEAD slow
+show dvlite report HEAD slow
+show ls dvlite_plots dvlite_report
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"

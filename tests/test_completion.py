@@ -17,5 +17,5 @@ def complete(words: str, cword: int) -> list[str]:
 
 
 def test_shell_completion_of_commands_and_subcommands() -> None:
-    assert complete("dvlite re", 1) == ["remote", "remove", "repro"]
+    assert complete("dvlite re", 1) == ["remote", "remove", "report", "repro"]
     assert complete("dvlite remote a", 2) == ["add"]
