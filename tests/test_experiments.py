@@ -365,3 +365,20 @@ def test_apply_leaves_dvlite_settings_alone(ran: Repo, dvlite, tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
     assert "Left alone: .dvlite/config" in result.stdout
     assert (root / ".dvlite" / "config").read_text() == config
+
+
+def test_a_big_untracked_file_is_not_copied_into_git(
+    ran: Repo, dvlite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dvlite.ops import exp_run
+
+    monkeypatch.setattr(exp_run, "UNTRACKED_MAX", 1000)
+    (ran.root / "big.bin").write_bytes(b"x" * 2000)
+    result = dvlite("exp", "run", "-n", "big")
+    assert result.exit_code == 1
+    assert "big.bin: untracked and over 0 MiB, so an experiment would copy it into git" in (
+        result.stderr
+    )
+    assert _git(ran.root, "for-each-ref", "refs/exps") == ""
+    (ran.root / ".gitignore").write_text("runs.log\nbig.bin\n")
+    assert dvlite("exp", "run", "-n", "big").exit_code == 0  # ignored files are left out

@@ -34,6 +34,7 @@ from dvlite.records.pipeline import normpath
 from dvlite.records.repo import Repo
 
 _WORK = "exps"  # below .dvlite/tmp: the temporary work trees, <name>-<pid>-<token>
+UNTRACKED_MAX = 16 << 20  # an untracked file bigger than this is data, not code
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,18 @@ def _baseline(repo: Repo) -> str:
 
 
 def _start(repo: Repo, baseline: str) -> str:
-    """A commit of the workspace as it is now (parent: the baseline)."""
+    """A commit of the workspace as it is now (parent: the baseline). An untracked file too
+    big for git (data not yet added, say) is refused rather than copied into git's objects."""
+    big = []
+    for rel in gitcmd.lines(repo.root, "ls-files", "--others", "--exclude-standard", "-z"):
+        with contextlib.suppress(OSError):
+            if os.lstat(repo.root / rel).st_size > UNTRACKED_MAX:
+                big.append(rel)
+    if big:
+        raise ExperimentError(
+            f"{', '.join(big[:5])}: untracked and over {UNTRACKED_MAX >> 20} MiB, so an experiment "
+            "would copy it into git; `dvlite add` it, list it in .gitignore, or commit it first"
+        )
     index = Path(fsutil.tmp_name(repo.tmp_dir / "index"))
     try:
         tree = exps.snapshot(repo.root, index)
