@@ -382,3 +382,13 @@ def test_a_big_untracked_file_is_not_copied_into_git(
     assert _git(ran.root, "for-each-ref", "refs/exps") == ""
     (ran.root / ".gitignore").write_text("runs.log\nbig.bin\n")
     assert dvlite("exp", "run", "-n", "big").exit_code == 0  # ignored files are left out
+
+
+def test_a_work_tree_left_by_a_killed_run_is_removed(ran: Repo, dvlite) -> None:
+    stale = ran.tmp_dir / "exps" / "gone-4194303-abcdef"  # a pid above Linux's pid_max
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    _git(ran.root, "worktree", "add", "--detach", "-q", str(stale), "HEAD")
+    (stale / "tool.py").chmod(0o444)  # read-only, as files linked from the cache are
+    assert dvlite("exp", "run", "-n", "after").exit_code == 0
+    assert not stale.exists()
+    assert str(stale) not in _git(ran.root, "worktree", "list")
