@@ -47,3 +47,20 @@ def test_a_store_without_tmp_dir_writes_beside_each_object(tmp_path: Path) -> No
     assert os.listdir(folder) == []  # the temporary file beside it is gone
     assert os.listdir(store.root) == ["objects"]
     assert hex_of(other)[:2] == folder.name
+
+
+def test_remove_tree_removes_read_only_folders_and_never_follows_a_link(tmp_path: Path) -> None:
+    """What repro clears before a stage runs, and an experiment's work tree: read-only files
+    and folders (linked from the cache) go, and a link's target keeps its read-only mode."""
+    target = tmp_path / "object"
+    target.write_text("cached")
+    target.chmod(0o444)
+    tree = tmp_path / "out"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "file").write_text("x")
+    (tree / "sub" / "link").symlink_to(target)
+    (tree / "sub" / "file").chmod(0o444)
+    (tree / "sub").chmod(0o555)
+    fsutil.remove_tree(tree)
+    assert not tree.exists()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dvlite.errors import ExperimentError, ScmError
 from dvlite.git import cmd as gitcmd
+from dvlite.objects import fsutil
 
 ROOT = "refs/exps"
 DONE, QUEUED, FAILED = "done", "queued", "failed"
@@ -157,12 +158,5 @@ def add_worktree(root: Path, path: Path, commit: str) -> None:
 
 def remove_worktree(root: Path, path: Path) -> None:
     """Remove a temporary work tree, read-only files (from the cache) and all."""
-
-    def writable(func, p, _exc):
-        os.chmod(os.path.dirname(p), 0o755)
-        if not os.path.islink(p):
-            os.chmod(p, 0o644)
-        func(p)
-
-    shutil.rmtree(path, onerror=writable)
+    fsutil.remove_tree(path)
     gitcmd.run(root, "worktree", "prune", check=False)

@@ -9,6 +9,7 @@ import gc
 import itertools
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -234,6 +235,22 @@ def remove(path: str | Path) -> None:
     except PermissionError:
         os.chmod(path, 0o644)
         os.unlink(path)
+
+
+def remove_tree(path: str | Path) -> None:
+    """Remove a file, a link, or a folder and everything in it, read-only folders and files
+    (linked from the cache) too; a link is removed, never followed (its target keeps its mode)."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        remove(path)
+        return
+
+    def writable(func: Callable[[str], object], p: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(p), 0o700)
+        if not os.path.islink(p):
+            os.chmod(p, 0o700 if os.path.isdir(p) else 0o600)
+        func(p)
+
+    shutil.rmtree(path, onerror=writable)
 
 
 def is_within(path: str | Path, root: str | Path) -> bool:

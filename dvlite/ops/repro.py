@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
-import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -192,7 +190,7 @@ class _Runner:
             path = self.repo.confined.target(rel, f"stage {stage.name!r}")
             if os.path.lexists(path):
                 self.hasher.get(rel, store=True)
-                _remove(path)
+                fsutil.remove_tree(path)
             os.makedirs(os.path.dirname(path), exist_ok=True)
         self.hasher.forget(stage.produces)
 
@@ -264,19 +262,6 @@ class _Runner:
 def _tracked(p: LockedPath, stage: str) -> Tracked:
     pointer = Pointer.like(os.path.basename(p.path), p)
     return Tracked(f"{lockfile.LOCK_FILE}:{stage}", p.path, pointer)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-
-        def writable(func, p, _exc):
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            os.chmod(p, stat.S_IWUSR | stat.S_IRUSR)
-            func(p)
-
-        shutil.rmtree(path, onerror=writable)
-    else:
-        fsutil.remove(path)
 
 
 # -- declaring ---------------------------------------------------------------------------------
