@@ -39,6 +39,7 @@ from dvlite.api.remotes import (
     push,
     remote_add,
     remote_remove,
+    remote_rename,
     remote_repack,
     remote_status,
     remotes,

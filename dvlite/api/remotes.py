@@ -42,6 +42,16 @@ def remote_remove(name: str, *, repo: StrPath | None = None) -> None:
     do_remove(open_repo(repo), name)
 
 
+def remote_rename(
+    old: str, new: str, *, include_global: bool = False, repo: StrPath | None = None
+) -> list[str]:
+    """``dvlite remote rename``: rename a remote in each config level that defines it
+    (``core.remote`` follows); returns those levels (``repo``, ``local``, ``global``)."""
+    from dvlite.remote.settings import rename
+
+    return rename(open_repo(repo), old, new, include_global=include_global)
+
+
 def remotes(*, repo: StrPath | None = None) -> dict[str, RemoteConfig]:
     """``dvlite remote list``: the configured remotes by name (``dvlite.remote.default_name``
     says which is the default)."""

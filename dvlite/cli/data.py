@@ -167,6 +167,7 @@ def remove(targets: tuple[str, ...]) -> None:
 @click.option("--global", "level", flag_value="global", help="Use ~/.config/dvlite/config.")
 @flag("--unset", help="Remove KEY.")
 @flag("-l", "--list", "list_all", help="List every setting in effect.")
+@flag("--json", "as_json", help="With --list: each key, value and level as JSON.")
 @click.pass_context
 def config(
     ctx: click.Context,
@@ -175,12 +176,12 @@ def config(
     level: str | None,
     unset: bool,
     list_all: bool,
+    as_json: bool,
 ) -> None:
     """Read or set a setting (`dvlite config cache.type hardlink`)."""
     from dvlite.errors import NotARepoError
-    from dvlite.records.config import Config, key_of
+    from dvlite.records.config import Config
     from dvlite.records.repo import Repo
-    from dvlite.secrets import shown
 
     try:
         cfg = Repo.find().config
@@ -188,10 +189,16 @@ def config(
         if level != "global" and (value is not None or unset):
             raise
         cfg = Config(None)
+    if as_json and not list_all:
+        raise click.UsageError("--json goes with --list")
     if list_all:
-        for section, options in sorted(cfg.sections().items()):
-            for option, val in sorted(options.items()):
-                click.echo(f"{key_of(section, option)}={shown(option, val)}")
+        entries = cfg.entries()  # (key, value, level), each key from the level that wins
+        if as_json:
+            rows = [{"key": k, "value": _shown(k, v), "level": lv} for k, v, lv in entries]
+            print_json(rows)
+            return
+        for k, val, _ in entries:
+            click.echo(f"{k}={_shown(k, val)}")
         return
     if key is None:
         raise click.UsageError("give a KEY (or --list)")
@@ -202,6 +209,13 @@ def config(
     if current is None:
         ctx.exit(1)
     click.echo(current)
+
+
+def _shown(key: str, value: str) -> str:
+    """A listed setting's value, a credential masked (``dvlite.secrets``)."""
+    from dvlite.secrets import shown
+
+    return shown(key.rpartition(".")[2], value)
 
 
 def _set(cfg: Config, key: str, value: str | None, level: str) -> None:

@@ -1,4 +1,4 @@
-"""Commands for remotes: remote add/list/remove/modify/default/repack, push, fetch, pull."""
+"""Commands for remotes: remote add/list/remove/rename/modify/default/repack, push, fetch, pull."""
 
 from __future__ import annotations
 
@@ -69,6 +69,19 @@ def remote_remove(name: str) -> None:
     from dvlite.remote.settings import remove
 
     remove(open_repo(), name)
+
+
+@remote.command("rename")
+@click.argument("old")
+@click.argument("new")
+@flag("--global", "in_global", help="Also rename it in ~/.config/dvlite/config.")
+def remote_rename(old: str, new: str, in_global: bool) -> None:
+    """Rename a remote in every config file that defines it; core.remote follows."""
+    from dvlite.remote.settings import rename
+
+    levels = rename(open_repo(), old, new, include_global=in_global)
+    files = {"repo": ".dvlite/config", "local": ".dvlite/config.local", "global": "user config"}
+    click.echo(f"renamed remote {old!r} to {new!r} in " + ", ".join(files[lv] for lv in levels))
 
 
 @remote.command("modify")

@@ -100,6 +100,11 @@ class Config:
                 return parser.get(section, option)
         return default
 
+    def value_at(self, key: str, level: str) -> str | None:
+        """``key`` as one level's file sets it (None when that file does not)."""
+        section, option = parse_key(key)
+        return self._parsers[level].get(section, option, fallback=None)
+
     def get_bool(self, key: str, default: bool) -> bool:
         value = self.get(key)
         return default if value is None else to_bool(key, value)
@@ -174,6 +179,33 @@ class Config:
         if not parser.items(section):
             parser.remove_section(section)
         self.save(level)
+
+    def levels_with(self, section: str) -> list[str]:
+        """The levels (lowest precedence first) whose file has ``section``."""
+        return [level for level, parser in self._parsers.items() if parser.has_section(section)]
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        """Every (key, value, level) in effect: each key once, from the level that wins."""
+        found: dict[str, tuple[str, str]] = {}
+        for level, parser in self._parsers.items():  # lowest first: the last level wins
+            for section in parser.sections():
+                for option, value in parser.items(section):
+                    found[key_of(section, option)] = (value, level)
+        return [(key, value, level) for key, (value, level) in sorted(found.items())]
+
+    def rename_section(self, old: str, new: str, level: str) -> bool:
+        """Rename ``old`` to ``new`` at ``level`` (options and their order kept); False when
+        that level has no ``old``."""
+        parser = self._parsers[self.level_for_write(level)]
+        if not parser.has_section(old):
+            return False
+        items = parser.items(old)
+        parser.remove_section(old)
+        parser.add_section(new)
+        for option, value in items:
+            parser.set(new, option, value)
+        self.save(level)
+        return True
 
     def remove_section(self, section: str, level: str) -> bool:
         parser = self._parsers[self.level_for_write(level)]

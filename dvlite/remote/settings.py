@@ -111,3 +111,34 @@ def set_default(repo: Repo, name: str | None) -> None:
     if name not in configured(repo):
         raise RemoteError(f"no remote named {name!r}; add it with `dvlite remote add {name} URL`")
     repo.config.set("core.remote", name, "repo")
+
+
+def rename(repo: Repo, old: str, new: str, *, include_global: bool = False) -> list[str]:
+    """Rename remote ``old`` to ``new`` in each of the repository's config levels that
+    defines it (and the user's, with ``include_global``); ``core.remote`` follows at every
+    level that named ``old``. Returns the levels changed."""
+    if not _NAME.match(new):
+        raise ConfigError(f"bad remote name {new!r}: use letters, digits, '_', '-' and '.'")
+    config = repo.config
+    where = config.levels_with(_section(old))
+    if not where:
+        raise RemoteError(f"no remote named {old!r}; `dvlite remote list` shows the remotes")
+    if config.levels_with(_section(new)):
+        raise RemoteError(
+            f"remote {new!r} already exists; remove it first (`dvlite remote remove {new}`) "
+            "or choose another name"
+        )
+    if where == ["global"] and not include_global:
+        raise RemoteError(
+            f"remote {old!r} is defined in your user config ({config.paths['global']}), which "
+            "other repositories share; use --global to rename it there"
+        )
+    levels = [level for level in where if include_global or level != "global"]
+    for level in levels:
+        config.rename_section(_section(old), _section(new), level)
+    for level in ("global", "repo", "local"):
+        if level == "global" and not include_global:
+            continue
+        if level in config.paths and config.value_at("core.remote", level) == old:
+            config.set("core.remote", new, level)
+    return levels
