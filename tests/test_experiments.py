@@ -392,3 +392,16 @@ def test_a_work_tree_left_by_a_killed_run_is_removed(ran: Repo, dvlite) -> None:
     assert dvlite("exp", "run", "-n", "after").exit_code == 0
     assert not stale.exists()
     assert str(stale) not in _git(ran.root, "worktree", "list")
+
+
+def test_show_all_commits_lists_each_commit_once_and_no_experiment_as_a_baseline(
+    ran: Repo, dvlite
+) -> None:
+    assert dvlite("exp", "run", "-S", "train.lr=0.25", "-n", "fast").exit_code == 0
+    _git(ran.root, "commit", "-q", "--allow-empty", "-m", "next")
+    rows = json.loads(dvlite("exp", "show", "-A", "--json").stdout)
+    baselines = [r["commit"] for r in rows if r["kind"] == "baseline"]
+    assert (
+        len(baselines) == len(set(baselines)) == int(_git(ran.root, "rev-list", "--count", "HEAD"))
+    )
+    assert [r["name"] for r in rows if r["kind"] == "experiment"] == ["fast"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from dvlite.errors import ExperimentError
 from dvlite.git import cmd as gitcmd
 from dvlite.git import exps
-from dvlite.git.history import WORKSPACE, Revisions
+from dvlite.git.history import WORKSPACE
 from dvlite.git.revision import Snapshot
 from dvlite.ops import metrics as metrics_mod
 from dvlite.records import params as params_mod
@@ -48,7 +48,8 @@ def show(
     found = exps.listing(repo.root)
     bases = [head]
     if all_commits:
-        bases += Revisions(all_commits=True).commits(repo) + [e.baseline for e in found]
+        every = gitcmd.run(repo.root, "rev-list", "--branches", "--tags").decode().split()
+        bases += every + [e.baseline for e in found]  # (not --all: that has the experiments)
     bases = [b for b in dict.fromkeys(bases) if gitcmd.rev_parse(repo.root, b)]
     rows = [_row(Snapshot(repo), WORKSPACE, WORKSPACE_KIND, None, baseline=head)]
     for base in bases:
