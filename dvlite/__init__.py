@@ -36,11 +36,16 @@ __all__ = [
     "fsck",
     "fsck_remote",
     "gc",
+    "get",
+    "import_data",
+    "import_url",
     "init",
     "lineage",
     "ls",
+    "ls_url",
     "metrics",
     "metrics_diff",
+    "migrate_dvc",
     "model_get",
     "model_list",
     "model_promote",
@@ -64,6 +69,7 @@ __all__ = [
     "stage_add",
     "status",
     "unprotect",
+    "update",
 ]
 
 if _TYPE_CHECKING:
@@ -88,11 +94,16 @@ if _TYPE_CHECKING:
         fsck,
         fsck_remote,
         gc,
+        get,
+        import_data,
+        import_url,
         init,
         lineage,
         ls,
+        ls_url,
         metrics,
         metrics_diff,
+        migrate_dvc,
         model_get,
         model_list,
         model_promote,
@@ -116,6 +127,7 @@ if _TYPE_CHECKING:
         stage_add,
         status,
         unprotect,
+        update,
     )
 
 

@@ -69,6 +69,16 @@ class RegistryError(DvliteError):
     """A model name, version or stage that cannot be used, or a malformed registry tag."""
 
 
+class SourceError(DvliteError):
+    """Another repository (``get``, ``import``, ``ls URL``) or URL (``import-url``) that cannot
+    be read, a revision or path it does not have, or a record of one that cannot be used."""
+
+
+class MigrateError(DvliteError):
+    """A DVC project that ``migrate-dvc`` cannot start on (no DVC files, dvlite files in the
+    way)."""
+
+
 class ArgumentError(DvliteError):
     """Arguments to an API function that do not go together, or a choice it needs left out."""
 

@@ -32,6 +32,14 @@ from dvlite.api.pipelines import (
     stage_add,
 )
 from dvlite.api.plots import plots_diff, plots_show, report
+from dvlite.api.registry_data import (
+    get,
+    import_data,
+    import_url,
+    ls_url,
+    migrate_dvc,
+    update,
+)
 from dvlite.api.remotes import (
     fetch,
     fsck_remote,

@@ -17,5 +17,6 @@ cli.add_lazy(
 )
 cli.add_lazy("dvlite.cli.plots", ("plots", "report"))
 cli.add_lazy("dvlite.cli.remote", ("remote", "push", "fetch", "pull"))
+cli.add_lazy("dvlite.cli.share", ("get", "import", "import-url", "update", "migrate-dvc"))
 
 __all__ = ["cli", "main"]

@@ -3,6 +3,7 @@ command the installed git hooks call."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -116,25 +117,73 @@ def diff(a: str | None, b: str | None, as_json: bool) -> None:
 
 
 @cli.command(name="ls")
-@click.argument("path", required=False, type=click.Path())
+@click.argument("target", required=False, metavar="[URL] [PATH]")
+@click.argument("path", required=False, type=click.Path(), metavar="")
 @click.option(
     "--rev", help="List what this git revision tracks (default: the workspace's pointers)."
 )
+@click.option(
+    "-r",
+    "--remote",
+    metavar="NAME",
+    help="With URL: a remote of that repository (default: its own).",
+)
 @json_option
-def ls_command(path: str | None, rev: str | None, as_json: bool) -> None:
-    """List the tracked files (inside tracked folders too) with their size and oid."""
-    from dvlite.ops.ls import ls as do_ls
+def ls_command(
+    target: str | None, path: str | None, rev: str | None, remote: str | None, as_json: bool
+) -> None:
+    """List the tracked files (inside tracked folders too) with their size and oid.
 
-    entries = do_ls(open_repo(), path, rev)
+    With a repository URL first (anything `git clone` takes), list what that repository
+    tracks, at --rev or its default branch; folders are listed through its remote. A single
+    argument is a URL when it has a scheme or host (https://, ssh, git@host:), or is a git
+    repository outside this one; otherwise it is a path here.
+    """
+    remote_repo = target is not None and (path is not None or _is_repository(target))
+    if remote_repo:
+        from dvlite.ops.get import Where, find_repo
+        from dvlite.ops.ls import ls_url
+
+        assert target is not None
+        entries = ls_url(target, path, rev, where=Where(remote), repo=find_repo())
+    else:
+        from dvlite.ops.ls import ls as do_ls
+
+        entries = do_ls(open_repo(), target, rev)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
     out = console()
     for e in entries:
-        note = "" if e.in_cache else "  (not in the cache)"
+        note = f"  ({e.note})" if e.note else ""
+        if not e.in_cache and not remote_repo:
+            note = "  (not in the cache)"
         out.print(
-            f"{human_size(e.size):>10}  {e.oid}  {e.path}{'/' if e.kind == 'dir' else ''}{note}"
+            f"{human_size(e.size):>10}  {e.oid}  {e.path}{'/' if e.kind == 'dir' else ''}{note}",
+            markup=False,
         )
+
+
+def _is_repository(arg: str) -> bool:
+    """Whether ``ls``'s one argument names another repository rather than a path here."""
+    from dvlite.git.clone import local_path
+
+    local = local_path(arg)
+    if local is None or arg.startswith("file://"):
+        return True
+    if not local.is_dir():
+        return False
+    marks = (local / ".git").exists() or all((local / n).exists() for n in ("HEAD", "objects"))
+    if not marks:
+        return False
+    from dvlite.errors import DvliteError
+
+    try:
+        here = str(open_repo().root)
+    except DvliteError:  # not inside a repository: any git repository is another one
+        return True
+    real = os.path.realpath(local)
+    return real != here and not real.startswith(os.path.join(here, ""))
 
 
 @cli.command()

@@ -208,7 +208,22 @@ def _label(node, whole: bool) -> str:
         )
     what = f"tracked by {escape(node.source or '')}" if node.kind == "data" else node.kind
     now = f"  [yellow](now {_short(node.current_oid, whole)})[/]" if node.current_oid else ""
-    return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}"
+    came = _imported(node.imported, whole) if node.imported else ""
+    return f"{escape(node.path)}{oid}  [green]{what}[/]{now}{commit}{came}"
+
+
+def _imported(source: dict[str, object], whole: bool) -> str:
+    """Where imported data came from: a repository's path at a commit, or a URL."""
+    from rich.markup import escape
+
+    if "repo" in source:
+        rev = f" ({source['rev']})" if source.get("rev") else ""
+        at = _short(str(source["commit"]), whole)
+        where = f"{source['repo']}:{source['path']} at {at}{rev}"
+    else:
+        tags = ", ".join(f"{k} {source[k]}" for k in ("version", "etag") if source.get(k))
+        where = f"{source['url']}" + (f" ({tags})" if tags else "")
+    return f"\n[dim]imported from[/] {escape(where)}"
 
 
 def _grow(tree, node, whole: bool) -> None:

@@ -37,6 +37,7 @@ class Node:
     params: dict[str, dict[str, object]] = field(default_factory=dict)
     inputs: tuple[Node, ...] = ()
     current_oid: str | None = None  # for data: the pointer's oid when it differs from the record
+    imported: dict[str, object] | None = None  # for data: the pointer's source (import)
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"path": self.path, "kind": self.kind, "oid": self.oid}
@@ -46,6 +47,8 @@ class Node:
             d["inputs"] = [n.to_dict() for n in self.inputs]
         if self.current_oid:
             d["current_oid"] = self.current_oid
+        if self.imported:
+            d["imported"] = self.imported
         return d
 
 
@@ -151,14 +154,16 @@ def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
         if pointer_rel is not None:
             data_rel = pointer_rel[: -len(pointers.SUFFIX)]
             data = snap.read(pointer_rel)
-            current = None
+            current = imported = None
             if data is not None:
                 text = data.decode("utf-8", errors="replace")
                 p = pointers.loads(text, snap.where(pointer_rel), posixpath.basename(data_rel))
                 current = p.oid if rel == data_rel else None
+                imported = p.source.to_dict() if p.source is not None else None
             oid = recorded or current
             now = current if current and current != oid else None
-            return Node(rel, DATA, oid, pointer_rel, commits.of_file(pointer_rel), current_oid=now)
+            commit = commits.of_file(pointer_rel)
+            return Node(rel, DATA, oid, pointer_rel, commit, current_oid=now, imported=imported)
         if snap.exists(rel):
             return Node(rel, FILE, recorded, None, commits.of_file(rel))
         return Node(rel, MISSING, recorded)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from dvlite.errors import PathError
-from dvlite.git import history
+from dvlite.errors import CacheError, CorruptObjectError, DvliteError, PathError, SourceError
+from dvlite.git import clone, history
 from dvlite.objects import tree
-from dvlite.objects.tree import TreeEntry
+from dvlite.objects.tree import DIR, Tree, TreeEntry
+from dvlite.ops.get import Where, open_remote, source_path
+from dvlite.records.config import Config
 from dvlite.records.repo import Repo
 from dvlite.records.tracked import Tracked
 
@@ -21,9 +23,13 @@ class LsEntry:
     size: int
     source: str  # the pointer file (or lock) that tracks it
     in_cache: bool = True
+    note: str = ""  # ls URL: why a folder's files are not listed
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.note:
+            del d["note"]
+        return d
 
 
 def ls(repo: Repo, path: str | None = None, rev: str | None = None) -> list[LsEntry]:
@@ -49,14 +55,76 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 
 
-def _walk(repo: Repo, item: Tracked) -> list[tuple[str, TreeEntry, bool]]:
-    """The files of ``item``, each with whether the cache has it; a folder it lacks, whole."""
+def _walk(
+    repo: Repo | None, item: Tracked, load: tree.Load | None = None
+) -> list[tuple[str, TreeEntry, bool]]:
+    """The files of ``item``, each with whether the cache has it; a folder it lacks, whole.
+    ``load`` reads the trees (default: the cache's)."""
     gone: list[tuple[str, TreeEntry, bool]] = []
+    has = repo.cache.exists if repo is not None else lambda _oid: False
     walked = tree.files(
-        repo.cache.load_tree,
+        load or repo.cache.load_tree,  # type: ignore[union-attr]
         item.entry,
         item.rel,
         source=item.source,
         on_missing=lambda path, e, _exc: gone.append((path, e, False)),
     )
-    return [(path, e, repo.cache.exists(e.oid)) for path, e in walked] + gone
+    return [(path, e, has(e.oid)) for path, e in walked] + gone
+
+
+def ls_url(
+    url: str,
+    path: str | None = None,
+    rev: str | None = None,
+    *,
+    where: Where | None = None,
+    repo: Repo | None = None,
+) -> list[LsEntry]:
+    """What the repository at ``url`` tracks at ``rev`` (its default branch) under ``path``,
+    inside tracked folders too where its remote (or this repository's cache) has their trees;
+    a folder whose files cannot be listed is one entry with a ``note`` saying why."""
+    prefix = source_path(path) if path else ""
+    with clone.fetched(url, rev) as src:
+        label = f"{url}@{rev or src.commit[:12]}"
+        items = history.tracked_at_commits(src.repo, [src.commit], [label])[0]
+        chosen = [i for i in items if not prefix or _under(i.rel, prefix) or _under(prefix, i.rel)]
+        load, note = _tree_reader(src, where, repo, any(i.pointer.kind == DIR for i in chosen))
+        found = []
+        for item in sorted(chosen, key=lambda t: t.rel):
+            for rel, entry, cached in _walk(repo, item, load):
+                if not prefix or _under(rel, prefix) or (entry.type == DIR and _under(prefix, rel)):
+                    missing = note or "its tree is not on the source's remote"
+                    shown = missing if entry.type == DIR else ""
+                    found.append(
+                        LsEntry(rel, entry.type, entry.oid, entry.size, item.source, cached, shown)
+                    )
+    if prefix and not found:
+        raise SourceError(f"{path}: nothing tracked there in {url}{f' at {rev}' if rev else ''}")
+    return sorted(found, key=lambda e: e.path)
+
+
+def _tree_reader(
+    src: clone.Source, where: Where | None, repo: Repo | None, needed: bool
+) -> tuple[tree.Load, str]:
+    """Trees from this repository's cache, else read (verified) from the source's remote;
+    and, when that remote cannot be used, why (the note of each folder left whole)."""
+    cache = repo.cache if repo is not None else None
+    remote = None
+    note = ""
+    if needed:
+        try:
+            remote = open_remote(src, where, repo.config if repo is not None else Config(None))
+        except DvliteError as exc:
+            note = f"files not listed: {exc}"
+
+    def load(oid: str) -> Tree:
+        if cache is not None and cache.exists(oid):
+            return cache.load_tree(oid)
+        if remote is None:
+            raise CacheError(note)
+        try:
+            return Tree.from_bytes(remote.read(oid), oid)
+        except (FileNotFoundError, CorruptObjectError):
+            raise CacheError(f"tree {oid} is not on {remote.label}") from None
+
+    return load, note

@@ -105,12 +105,12 @@ def get(
     entry = TreeEntry(posixpath.basename(v.path), v.kind, v.oid, v.size, _checked_exec(repo, v))
     fetched = None
     with repo.lock():
-        if not _in_cache(repo, entry, v.path):
+        if not in_cache(repo, entry, v.path):
             fetcher = Fetcher(repo, open_remote(repo, remote, jobs=jobs))
             fetched = fetcher.run([Root(v.path, entry, v.tag)], progress)
             if fetched.failed:
                 raise TransferError("fetch", fetched)
-        _write(repo, entry, v.path, dest)
+        write_copy(repo, entry, v.path, dest)
     return GetResult(
         model.name, v.version, v.tag, dest, v.oid, v.size, v.kind, v.files, fetched, reg.warnings
     )
@@ -135,13 +135,13 @@ def _checked_exec(repo: Repo, v: Version) -> bool:
     return p.exec
 
 
-def _in_cache(repo: Repo, entry: TreeEntry, rel: str) -> bool:
+def in_cache(repo: Repo, entry: TreeEntry, rel: str) -> bool:
     if entry.type != DIR:
         return repo.cache.exists(entry.oid)
     return next(missing_objects(repo.cache, entry, rel), None) is None
 
 
-def _write(repo: Repo, entry: TreeEntry, rel: str, dest: str) -> None:
+def write_copy(repo: Repo, entry: TreeEntry, rel: str, dest: str) -> None:
     """Write ``entry`` at ``dest`` through the cache's one writer of files (every object
     verified on its way out), as copies: the result outlives the cache. Built under a
     temporary name beside ``dest`` and renamed into place, so nothing is half written."""
@@ -162,13 +162,13 @@ def _write(repo: Repo, entry: TreeEntry, rel: str, dest: str) -> None:
                     os.mkdir(target)
                 else:
                     cache.install(e.oid, target, executable=e.exec, size=e.size)
-        _put_in_place(tmp, dest, entry.type == DIR)
+        put_in_place(tmp, dest, entry.type == DIR)
     except BaseException:
-        _remove(tmp)
+        discard_path(tmp)
         raise
 
 
-def _put_in_place(tmp: str, dest: str, is_dir: bool) -> None:
+def put_in_place(tmp: str, dest: str, is_dir: bool) -> None:
     """Rename ``tmp`` to ``dest``; what was at ``dest`` (replaced with --force) goes after."""
     if not is_dir and not (os.path.isdir(dest) and not os.path.islink(dest)):
         os.replace(tmp, dest)  # a file over a file: atomic
@@ -184,10 +184,10 @@ def _put_in_place(tmp: str, dest: str, is_dir: bool) -> None:
             os.rename(old, dest)
         raise
     if old is not None:
-        _remove(old)
+        discard_path(old)
 
 
-def _remove(path: str) -> None:
+def discard_path(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
     elif os.path.lexists(path):

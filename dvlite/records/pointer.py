@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable
@@ -10,13 +11,15 @@ from pathlib import Path
 
 from dvlite.errors import PointerError
 from dvlite.objects import fsutil
+from dvlite.records import source as sources
 from dvlite.records import yamlio
 from dvlite.records.recorded import Recorded
+from dvlite.records.source import Source
 from dvlite.safepath import name_problem
 
 SUFFIX = ".dvl"
 VERSION = 1
-_KEYS = ("version", "path", "kind", "oid", "size", "files", "exec")
+_KEYS = ("version", "path", "kind", "oid", "size", "files", "exec", "source")
 
 # Pointers as dvlite writes them, for names YAML leaves plain, are read and written without
 # PyYAML (importing it costs more than a git hook's whole work); YAML reads them the same way.
@@ -48,13 +51,18 @@ def _canonical(text: str) -> dict[str, object] | None:
 
 @dataclass(frozen=True, slots=True)
 class Pointer(Recorded):
-    """A ``.dvl`` file: ``path`` is the data's name, relative to the pointer's folder."""
+    """A ``.dvl`` file: ``path`` is the data's name, relative to the pointer's folder;
+    ``source`` where imported data came from (``import``, ``import-url``), written last and
+    only then, so every other pointer keeps its bytes (docs/formats.md)."""
+
+    source: Source | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"version": VERSION, **self.fields()}
+        d = {"version": VERSION, **self.fields()}
+        return d if self.source is None else {**d, "source": self.source.to_dict()}
 
     def dumps(self) -> str:
-        if _is_plain(self.path):  # what YAML writes for it, without YAML
+        if _is_plain(self.path) and self.source is None:  # what YAML writes, without YAML
             return "".join(
                 f"{k}: {'true' if v is True else v}\n" for k, v in self.to_dict().items()
             )
@@ -82,7 +90,10 @@ class Pointer(Recorded):
         why = name_problem(path)
         if why is not None:
             raise bad(f"'path' must be the name of the data beside the pointer: {path!r} {why}")
-        return cls.checked(d, path, bad)  # type: ignore[arg-type]
+        pointer = cls.checked(d, path, bad)  # type: ignore[arg-type]
+        if "source" not in d:
+            return pointer
+        return dataclasses.replace(pointer, source=sources.from_dict(d["source"], bad))
 
 
 def data_path_for(pointer_path: Path) -> Path:
