@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Revisions",
     "add",
+    "check_ignore",
     "checkout",
     "dag",
     "diff",
@@ -67,6 +68,7 @@ __all__ = [
     "repro",
     "run",
     "stage_add",
+    "stage_list",
     "status",
     "unprotect",
     "update",
@@ -76,6 +78,7 @@ if _TYPE_CHECKING:
     from dvlite.api import (
         Revisions,
         add,
+        check_ignore,
         checkout,
         dag,
         diff,
@@ -125,6 +128,7 @@ if _TYPE_CHECKING:
         repro,
         run,
         stage_add,
+        stage_list,
         status,
         unprotect,
         update,

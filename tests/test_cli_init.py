@@ -12,7 +12,7 @@ def test_init_in_git_repo_stages_config(scm, dvlite) -> None:
     assert (scm / ".dvlite" / "config").read_text() == "[core]\n"
     assert (scm / ".dvlite" / ".gitignore").read_text() == "/config.local\n/tmp\n/cache\n"
     staged = git(scm, "diff", "--cached", "--name-only").split()
-    assert staged == [".dvlite/.gitignore", ".dvlite/config"]
+    assert staged == [".dvlite/.gitignore", ".dvlite/config", ".dvliteignore"]
 
 
 def test_init_from_subfolder_goes_to_git_root(scm, dvlite, monkeypatch) -> None:

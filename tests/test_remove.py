@@ -42,6 +42,7 @@ def test_remove_never_committed_pointer(repo, dvlite) -> None:
     assert git(repo.root, "diff", "--cached", "--name-only").split() == [
         ".dvlite/.gitignore",
         ".dvlite/config",
+        ".dvliteignore",
     ]
 
 

@@ -30,6 +30,7 @@ from dvlite.api.pipelines import (
     repro,
     run,
     stage_add,
+    stage_list,
 )
 from dvlite.api.plots import plots_diff, plots_show, report
 from dvlite.api.registry_data import (
@@ -52,6 +53,7 @@ from dvlite.api.remotes import (
     remote_status,
     remotes,
 )
+from dvlite.api.tracking import check_ignore
 from dvlite.git.history import Revisions
 
 # the public names are listed once, in dvlite/__init__.py (__all__)

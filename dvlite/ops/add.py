@@ -59,6 +59,12 @@ def _check_target(repo: Repo, path: str | Path) -> str:
         )
     if not os.path.lexists(repo.abspath(rel)):
         raise PathError(f"{path}: no such file or directory")
+    match = repo.ignore.match(rel, os.path.isdir(repo.abspath(rel)))
+    if match is not None and not match.negate:
+        raise PathError(
+            f"{path} is ignored by {match.source}:{match.line} ({match.text.strip()}); "
+            "remove or negate that line to add it"
+        )
     return rel
 
 
@@ -96,7 +102,9 @@ def add(
     link_roots = (os.path.realpath(repo.cache_dir),)
     with repo.lock():
         for rel in rels:
-            reader = Workspace(repo.state, link_roots, repo.cache, progress, pointers.SUFFIX)
+            reader = Workspace(
+                repo.state, link_roots, repo.cache, progress, pointers.SUFFIX, repo.ignore
+            )
             node = reader.read(os.fspath(repo.abspath(rel)), rel)
             if isinstance(node, DirNode) and reader.watched:
                 raise PathError(_holds_pointers(node.rel, reader.watched[:1]))

@@ -111,6 +111,14 @@ class Plan:
     def __iter__(self) -> Iterator[Delta]:
         return iter(self._kept) if self._kept is not None else self._deltas([])
 
+    def _deltas(self, missing: list[str] | None) -> Iterator[Delta]:
+        """No delta writes over a file that .dvliteignore hides (recorded before its line)."""
+        ignore = self.repo.ignore
+        for d in self._all_deltas(missing):
+            if d.work is None and ignore.dropped and ignore.covers(d.rel):
+                continue
+            yield d
+
     def check(self, *, skipped: list[str] | None, unsaved: str) -> None:
         """The first pass: CacheError for what the cache lacks (or listed in ``skipped``),
         CheckoutError for unsaved changes. Skipped where nothing can be wrong: items absent
@@ -174,7 +182,7 @@ class Plan:
             return False
         return p.oid in complete if p.kind == DIR else self.repo.cache.exists(p.oid)
 
-    def _deltas(self, missing: list[str] | None) -> Iterator[Delta]:
+    def _all_deltas(self, missing: list[str] | None) -> Iterator[Delta]:
         repo = self.repo
         for item in self.dropped:
             yield from _dropped(repo, item)
@@ -222,7 +230,11 @@ def _changed_files(repo: Repo, old: Tracked, new: Tracked) -> Iterator[Delta]:
     for path, _old, entry in tree.diff(load, old.entry, new.entry, new.rel, source=new.source):
         work = None
         if os.path.lexists(repo.abspath(path)):
-            work = hashed(repo.state, os.fspath(repo.abspath(path)), path, link_roots)
+            if repo.ignore.ignores(path):
+                continue  # recorded, but ignored in the workspace since: left alone
+            work = hashed(
+                repo.state, os.fspath(repo.abspath(path)), path, link_roots, ignore=repo.ignore
+            )
         yield from compare(repo.cache, entry, work, path, source=new.source, work_first=True)
 
 

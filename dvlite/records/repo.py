@@ -14,6 +14,7 @@ from dvlite.objects.cache import LINK_TYPES, Cache
 from dvlite.objects.state import State
 from dvlite.records import pointer
 from dvlite.records.config import Config
+from dvlite.records.ignore import Ignore
 from dvlite.safepath import Confined
 
 DVLITE_DIR = ".dvlite"
@@ -89,6 +90,11 @@ class Repo:
     @cached_property
     def cache(self) -> Cache:
         return Cache(self.cache_dir, self.link_types)
+
+    @cached_property
+    def ignore(self) -> Ignore:
+        """The .dvliteignore rules, read as the folders they apply to are scanned."""
+        return Ignore(self.root)
 
     @cached_property
     def confined(self) -> Confined:

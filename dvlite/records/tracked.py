@@ -122,4 +122,5 @@ def workspace_node(repo: Repo, item: Tracked) -> Node | None:
     path = repo.abspath(item.rel)
     if not os.path.lexists(path):
         return None
-    return hashed(repo.state, os.fspath(path), item.rel, (os.path.realpath(repo.cache_dir),))
+    roots = (os.path.realpath(repo.cache_dir),)
+    return hashed(repo.state, os.fspath(path), item.rel, roots, ignore=repo.ignore)

@@ -22,6 +22,7 @@ from dvlite.objects.pack import TREE_KIND
 from dvlite.objects.state import FolderRow, Row, State
 from dvlite.objects.tree import DIR, FILE, TreeEntry, entry_json, tree_bytes
 from dvlite.progress import FileBytes, Progress
+from dvlite.records.ignore import Ignore
 from dvlite.safepath import MAX_DEPTH, is_plain, is_plain_names, name_problem, reserved
 
 
@@ -85,11 +86,11 @@ def hashed(
     rel: str,
     link_roots: tuple[str, ...] = (),
     cache: Cache | None = None,
-    progress: Progress | None = None,
+    ignore: Ignore | None = None,
 ) -> Node:
     """The file or folder at ``path`` (``rel`` in the repository) with its oid, read one
-    folder at a time (see Workspace)."""
-    return Workspace(state, link_roots, cache, progress).read(path, rel)
+    folder at a time (see Workspace), leaving out what ``ignore`` (.dvliteignore) names."""
+    return Workspace(state, link_roots, cache, ignore=ignore).read(path, rel)
 
 
 class Workspace:
@@ -98,6 +99,8 @@ class Workspace:
     database is not read; a folder whose signature (its files' stat fields, its sub-folders'
     oids) matches its row is not even looked up file by file. With ``cache``, every object
     is stored too (a folder's row is trusted only when the cache holds its tree complete).
+    With ``ignore``, what .dvliteignore names is left out (so the signature holds only the
+    names kept: a changed ignore file changes it).
 
     A symlink into the data itself or into ``link_roots`` (the cache, for symlinked
     checkouts) is followed; any other, a symlinked folder, a loop or a special file is a
@@ -112,8 +115,9 @@ class Workspace:
         cache: Cache | None = None,
         progress: Progress | None = None,
         watch: str | None = None,
+        ignore: Ignore | None = None,
     ) -> None:
-        self.state = state
+        self.state, self.ignore = state, ignore
         self.link_roots = link_roots
         self.cache = cache
         self.progress = progress
@@ -237,6 +241,8 @@ class Workspace:
             except OSError as exc:
                 raise _stat_error(node.rel, exc) from None
             joined = "/".join([e.name for e in entries])
+            if self.ignore is not None and (kept := self.ignore.kept(node.rel, entries, joined)):
+                entries, joined = kept  # .dvliteignore: ignored names are never looked at
             # every name plain ASCII, none a temporary file: one match for the whole folder
             plain = joined.isascii() and TMP_MARK not in joined and is_plain_names(joined)
             for entry in entries:  # runs for every file on every status: kept lean
