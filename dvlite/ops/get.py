@@ -30,7 +30,7 @@ from dvlite.remote import Remote, from_config
 from dvlite.remote.foreign import given, source_remote
 from dvlite.safepath import Confined, rel_problem
 from dvlite.transfer.fetch import Fetcher
-from dvlite.transfer.result import TransferError, TransferResult
+from dvlite.transfer.result import TransferResult
 from dvlite.transfer.roots import Root
 
 GIT_MODES = {"100644": False, "100755": True}  # regular files git tracks (not links, submodules)
@@ -157,7 +157,12 @@ def fetch(
         return entry, None
     result = fetcher.run([Root(found.rel, entry, item.source, tuple(above))], progress)
     if result.failed:
-        raise TransferError("fetch", result)
+        first = result.failed[0]
+        more = f" and {len(result.failed) - 1} more" if len(result.failed) > 1 else ""
+        raise SourceError(
+            f"the remote of the source lacks objects of {found.rel}: {first}{more}; whoever "
+            "publishes that repository must `dvlite push` them"
+        )
     return entry, result
 
 

@@ -129,7 +129,7 @@ def _from_repo(
         found = locate(fetched, src.path)
         source = RepoSource(src.repo, src.path, fetched.commit, new_rev)
         if found.item is None:
-            _refuse_changes(repo, rel)
+            _refuse_changes(repo, rel)  # the files are written over the workspace's
             entry, files = from_git(repo, fetched, found, rel)
             moved = None
         else:
@@ -164,16 +164,18 @@ def _settle(
         if new != p:
             save(repo, rel, new)
         return result(rel, new, MOVED if new != p else UNCHANGED, fetched)
+    _refuse_changes(repo, rel)  # before the pointer changes: all or nothing
     new = record(repo, rel, entry, files, source)
     return result(rel, new, UPDATED, fetched)
 
 
 def _refuse_changes(repo: Repo, rel: str) -> None:
     """Files from git are written over the workspace's: not when it holds unsaved changes."""
-    from dvlite.ops.status import status
+    from dvlite.ops.status import MODIFIED, NEW, status
 
-    if status(repo, [repo.abspath(rel + pointers.SUFFIX)]):
+    report = status(repo, [repo.abspath(rel + pointers.SUFFIX)])
+    if any(c.state in (NEW, MODIFIED) for t in report for c in t.changes):
         raise CheckoutError(
-            f"{rel} has changes the pointer does not record; `dvlite checkout --force {rel}` "
-            "drops them, then run update again"
+            f"{rel} has changes its pointer does not record; update would overwrite them: "
+            f"`dvlite checkout --force {rel}` drops them, then run update again"
         )

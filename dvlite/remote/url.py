@@ -51,7 +51,8 @@ def describe(cfg: RemoteConfig) -> UrlSource:
         if not os.path.isfile(remote.root):
             raise SourceError(f"{cfg.url} is a folder; import-url takes one file")
         return UrlSource(cfg.url, size=st.st_size, mtime=str(st.st_mtime_ns))
-    info = _call(remote, remote.fs.info, path, cfg.url)  # type: ignore[attr-defined]
+    fs: Any = remote.fs  # type: ignore[attr-defined]
+    info = _call(remote, fs._info if fs.async_impl else fs.info, path, cfg.url)
     if info.get("type") == "directory":
         raise SourceError(f"{cfg.url} is a folder (a prefix); import-url takes one object")
     etag = info.get("ETag") or info.get("etag") or info.get("md5Hash")
@@ -81,7 +82,9 @@ def download(cfg: RemoteConfig, cache: Cache, on_bytes: OnBytes | None = None) -
     remote._receiving_into = os.fspath(cache.root)
     with new_tmp(cache) as tmp:
         callback = progress_callback(on_bytes)
-        _call(remote, lambda p: remote.fs.get_file(p, tmp, callback=callback), path, cfg.url)  # type: ignore[attr-defined]
+        fs: Any = remote.fs  # type: ignore[attr-defined]
+        get = fs._get_file if fs.async_impl else fs.get_file
+        _call(remote, lambda p: get(p, tmp, callback=callback), path, cfg.url)
         oid, size = hash_file(tmp)
         cache.add_verified(tmp, oid, cfg.url)
     return oid, size
