@@ -73,3 +73,81 @@ def test_du_errors(repo: Repo, tmp_dir: TmpDir, dvlite) -> None:
     assert one_line_error(dvlite("du", "--rev", "nosuch")) == (
         "Error: unknown git revision 'nosuch'"
     )
+
+
+# -- move ------------------------------------------------------------------------------------------
+def _committed(tmp_dir: TmpDir, dvlite) -> None:
+    tmp_dir.gen({"data": {"a.csv": "a", "sub": {"b.csv": "b"}}, "model.bin": "weights"})
+    ok(dvlite("add", "data", "model.bin"))
+    git(tmp_dir, "add", "-A")
+    git(tmp_dir, "commit", "-qm", "data")
+
+
+def test_move_a_folder_with_its_pointer_and_gitignore_line(
+    repo: Repo, tmp_dir: TmpDir, dvlite
+) -> None:
+    _committed(tmp_dir, dvlite)
+    before = (tmp_dir / "data.dvl").read_text()
+    result = ok(dvlite("move", "data", "datasets/raw"))
+    assert result.stdout == "moved data to datasets/raw\n"
+    assert (tmp_dir / "datasets" / "raw" / "sub" / "b.csv").read_text() == "b"
+    assert not (tmp_dir / "data").exists() and not (tmp_dir / "data.dvl").exists()
+    assert (tmp_dir / "datasets" / "raw.dvl").read_text() == before.replace(
+        "path: data\n", "path: raw\n"
+    )
+    assert (tmp_dir / "datasets" / ".gitignore").read_text() == "/raw\n"
+    assert "/data" not in (tmp_dir / ".gitignore").read_text()
+    staged = git(tmp_dir, "status", "--porcelain").splitlines()
+    assert "A  datasets/.gitignore" in staged and "M  .gitignore" in staged
+    assert any(line.startswith("R  data.dvl -> datasets/raw.dvl") for line in staged) or {
+        "D  data.dvl",
+        "A  datasets/raw.dvl",
+    } <= set(staged)
+    assert ok(dvlite("status")).stdout == ""
+    git(tmp_dir, "commit", "-qm", "moved")
+    assert git(tmp_dir, "status", "--porcelain") == ""  # nothing left unstaged
+
+
+def test_move_a_file_by_its_pointer_hashes_nothing_again(
+    repo: Repo, tmp_dir: TmpDir, dvlite
+) -> None:
+    _committed(tmp_dir, dvlite)
+    result = dv.move("model.bin.dvl", "models/v1.bin", repo=repo.root)
+    assert (result.src, result.dst, result.pointer) == (
+        "model.bin",
+        "models/v1.bin",
+        "models/v1.bin.dvl",
+    )
+    assert "v1.bin" in repo.state.files_in("models")  # carried over: status reads no byte of it
+    assert ok(dvlite("status")).stdout == ""
+    (tmp_dir / "models" / "v1.bin").unlink()  # and the pointer is a real one: checkout restores
+    ok(dvlite("checkout"))
+    assert (tmp_dir / "models" / "v1.bin").read_text() == "weights"
+
+
+def test_move_refusals(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
+    tmp_dir.gen({"ds": {"a.csv": "a", "sub": {"b.csv": "b"}}, "f.bin": "f"})
+    ok(dvlite("add", "ds", "f.bin"))
+    ok(dvlite("repro"))
+    cases = {
+        ("model.bin", "elsewhere"): "Error: model.bin is an output of stage 'train': "
+        "dvlite.lock records it, so it moves by editing the stage in dvlite.yaml (its outs and "
+        "its command), then `dvlite repro train`",
+        ("ds/a.csv", "x.csv"): "Error: ds/a.csv is inside ds, which ds.dvl tracks; move it "
+        "with mv, then `dvlite add ds` (or move all of ds)",
+        ("nope", "x"): "Error: nope is not tracked by dvlite (no nope.dvl); use mv",
+        ("f.bin", "tool.py"): "Error: cannot move f.bin to tool.py: it exists; "
+        "give a new path (dvlite moves nothing into a folder, nor over a file)",
+        ("f.bin", "/tmp/out.bin"): f"Error: /tmp/out.bin is outside the repository {pipeline.root}",
+        ("ds", "ds/inner"): "Error: cannot move ds to ds/inner: a folder cannot move into itself",
+        ("f.bin", "ds/sub/m.bin"): "Error: cannot move f.bin to ds/sub/m.bin: it is "
+        "inside ds, which ds.dvl tracks",
+        ("f.bin", "x/.DS_Store"): "Error: cannot move f.bin to x/.DS_Store: "
+        ".dvliteignore:3 (.DS_Store) ignores it",
+        ("f.bin", "data/prepared/f.bin"): "Error: cannot move f.bin to data/prepared/f.bin: "
+        "stage 'prepare' writes data/prepared there",
+        ("f.bin", "tool.py/f.bin"): "Error: cannot move f.bin to tool.py/f.bin: tool.py is a file",
+    }
+    for (src, dst), error in cases.items():
+        assert one_line_error(dvlite("move", src, dst)) == error
+    assert (tmp_dir / "f.bin.dvl").is_file() and (tmp_dir / "ds.dvl").is_file()  # nothing moved

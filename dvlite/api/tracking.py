@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dvlite.api.base import Paths, StrPath, open_repo, paths_in
+from dvlite.api.base import Paths, StrPath, open_repo, path_in, paths_in
 
 if TYPE_CHECKING:
     from dvlite.ops.check_ignore import IgnoreMatch
+    from dvlite.ops.move import MoveResult
+
+
+def move(
+    src: StrPath, dst: StrPath, *, stage: bool | None = None, repo: StrPath | None = None
+) -> MoveResult:
+    """``dvlite move``: move tracked data with its pointer and .gitignore line (staged in git
+    unless ``stage=False``)."""
+    from dvlite.ops.move import move as do_move
+
+    return do_move(open_repo(repo), path_in(repo, src), path_in(repo, dst), stage=stage)
 
 
 def check_ignore(paths: Paths, *, repo: StrPath | None = None) -> list[IgnoreMatch]:

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import click
 
-from dvlite.cli.base import cli, flag, json_option, open_repo, print_json
+from dvlite.cli.base import cli, console, flag, json_option, open_repo, print_json
+
+
+@cli.command()
+@click.argument("src", type=click.Path())
+@click.argument("dst", type=click.Path())
+@flag("--no-stage", help="Do not record the change in git's index.")
+@json_option
+def move(src: str, dst: str, no_stage: bool, as_json: bool) -> None:
+    """Move tracked data (a file or folder) to DST with its pointer and .gitignore line."""
+    from dvlite.ops.move import move as do_move
+
+    result = do_move(open_repo(), src, dst, stage=False if no_stage else None)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    what = "" if result.moved_data else " (its data is not in the workspace: only the pointer)"
+    console().print(f"moved {result.src} to {result.dst}{what}", markup=False)
 
 
 @cli.command("check-ignore")
