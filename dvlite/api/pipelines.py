@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from dvlite.ops.lineage import Dependent, Node
     from dvlite.ops.metrics import Row, Values
     from dvlite.ops.repro import Events, ReproResult
+    from dvlite.ops.stage_list import StageRow
     from dvlite.records.pipeline import Stage
     from dvlite.records.repo import Repo
 
@@ -36,6 +37,14 @@ def stage_add(
     new = _new_stage(found, repo, name, cmd, deps, outs, params, metrics, plots)
     declare(found, new, force=force)
     return new
+
+
+def stage_list(*, repo: StrPath | None = None) -> list[StageRow]:
+    """``dvlite stage list``: every stage (foreach and matrix ones too) with its cmd, deps,
+    outputs, desc, wdir and the family that made it."""
+    from dvlite.ops.stage_list import stage_list as do_list
+
+    return do_list(open_repo(repo))
 
 
 def run(
@@ -67,6 +76,7 @@ def repro(
     force: bool = False,
     jobs: int = 1,
     downstream: bool = False,
+    single_item: bool = False,
     run_cache: bool = True,
     pull: bool = False,
     remote: str | None = None,
@@ -74,14 +84,15 @@ def repro(
     repo: StrPath | None = None,
 ) -> ReproResult:
     """``dvlite repro``: run the stages that are out of date (all, or ``stages`` and what they
-    need) in order; ``result.plan`` says what ran and why. Events are ``(kind, stage, text)``,
-    kind one of ``dvlite.ops.repro``'s START, OUTPUT (a line), RESTORED, DONE, SKIPPED, NOTE."""
+    need; with ``single_item``, only ``stages``) in order; ``result.plan`` says what ran and
+    why. Events are ``(kind, stage, text)``, kind one of ``dvlite.ops.repro``'s START, OUTPUT
+    (a line), RESTORED, DONE, SKIPPED, NOTE."""
     from dvlite.ops.repro import repro as do_repro
 
     names = [stages] if isinstance(stages, str) else list(stages)
     return do_repro(
         open_repo(repo), names, dry=dry, force=force, jobs=jobs, downstream=downstream,
-        use_run_cache=run_cache, pull=pull, remote=remote, on_event=on_event,
+        single=single_item, use_run_cache=run_cache, pull=pull, remote=remote, on_event=on_event,
     )  # fmt: skip
 
 

@@ -37,7 +37,7 @@ def _stage_options(f):
 
 @cli.group()
 def stage() -> None:
-    """Declare pipeline stages in dvlite.yaml."""
+    """Declare and list pipeline stages in dvlite.yaml."""
 
 
 @stage.command("add", context_settings=_COMMAND)
@@ -49,6 +49,24 @@ def stage_add(name: str, force: bool, command: tuple[str, ...], **lists: tuple[s
     repo = open_repo()
     declare(repo, new_stage(repo, name, command, **lists), force=force)
     click.echo(f"Added stage '{name}' to dvlite.yaml; run it with `dvlite repro {name}`")
+
+
+@stage.command("list")
+@json_option
+def stage_list(as_json: bool) -> None:
+    """List the stages (those foreach and matrix make too): cmd, deps, outs, desc."""
+    from dvlite.ops.stage_list import stage_list as do_list
+
+    rows = do_list(open_repo())
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+    elif not rows:
+        click.echo("No stages in dvlite.yaml: declare one with `dvlite stage add`.")
+    else:
+        print_table(
+            ["stage", "cmd", "deps", "outs", "desc"],
+            ([r.name, r.cmd, ", ".join(r.deps), ", ".join(r.outs), r.desc] for r in rows),
+        )
 
 
 @cli.command(context_settings=_COMMAND)
@@ -74,6 +92,7 @@ def run(
 @flag("-f", "--force", help="Run every selected stage even if it is up to date.")
 @click.option("-j", "--jobs", default=1, show_default=True, help="Independent stages run at once.")
 @flag("--downstream", help="Select the STAGES and every stage after them.")
+@flag("-s", "--single-item", "single", help="Only the STAGES, not what they need upstream.")
 @flag("--no-run-cache", help="Run commands even when the run cache has their results.")
 @flag("--pull", help="First fetch and check out what dvlite.lock records from the remote.")
 @click.option(

@@ -42,7 +42,8 @@ class Snapshot:
         data = self.read(PIPELINE_FILE)
         if data is None:
             return Pipeline()
-        return Pipeline.loads(data.decode("utf-8", errors="replace"), self.where(PIPELINE_FILE))
+        text = data.decode("utf-8", errors="replace")
+        return Pipeline.loads(text, self.where(PIPELINE_FILE), read=self.read)
 
     @cached_property
     def lock(self) -> Lock:

@@ -17,6 +17,7 @@ from dvlite.objects import fsutil
 from dvlite.ops.checkout import apply, make_folders, plan
 from dvlite.ops.stageproc import StageProcesses
 from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
+from dvlite.ops.unprotect import make_private
 from dvlite.records import gitignore, lockfile, runcache
 from dvlite.records import pipeline as pipelines
 from dvlite.records.compare import missing_objects
@@ -52,13 +53,15 @@ def repro(
     force: bool = False,
     jobs: int = 1,
     downstream: bool = False,
+    single: bool = False,
     use_run_cache: bool = True,
     pull: bool = False,
     remote: str | None = None,
     on_event: Events | None = None,
 ) -> ReproResult:
     """Bring the named stages (or all) up to date; with ``dry``, only say what would run. With
-    ``pull``, first check out from the remote what it holds, so only what it cannot supply runs."""
+    ``pull``, first check out from the remote what it holds, so only what it cannot supply runs.
+    ``single``: only the named stages, not their upstream (``repro -s``)."""
     emit = on_event or (lambda kind, name, text: None)
     if jobs < 1:
         raise PipelineError("-j/--jobs must be at least 1")
@@ -68,8 +71,9 @@ def repro(
         pipeline = pipelines.load(repo.root)
         hasher = Hasher(repo)
         planned = schedule(
-            repo, targets, force=force, downstream=downstream, pipeline=pipeline, hasher=hasher
-        )
+            repo, targets, force=force, downstream=downstream, single=single, pipeline=pipeline,
+            hasher=hasher,
+        )  # fmt: skip
         result = ReproResult(planned)
         todo = [p for p in planned if p.reason]
         if todo and not dry:
@@ -101,6 +105,7 @@ class _Runner:
     emit: Events
     procs: StageProcesses = field(default_factory=StageProcesses)
     to_stage: set[str] = field(default_factory=set)  # files to `git add` at the end
+    failed_at: dict[str, str] = field(default_factory=dict)  # stage -> " 2 of 3" (commands)
 
     def run(self, todo: list[Planned], jobs: int) -> None:
         try:
@@ -164,30 +169,48 @@ class _Runner:
             self.emit(SKIPPED, name, "up to date: its upstream outputs did not change")
             return None
         deps, params = inputs(self.repo, stage, self.hasher)
-        if self.use_run_cache and self._restore(stage, deps, params):
+        if self.use_run_cache and _run_cached(stage) and self._restore(stage, deps, params):
             self.result.restored.append(name)
             self.emit(RESTORED, name, "restored from the run cache")
             return None
+        cwd = os.path.join(self.repo.root, stage.wdir)
+        if not os.path.isdir(cwd):
+            raise PipelineError(
+                f"stage {name!r}: its wdir {stage.wdir} is not a folder; create it or fix the "
+                "stage's wdir"
+            )
         self._clear_outputs(stage)
-        self.emit(START, name, stage.cmd)
-        return pool.submit(self._execute, stage), deps, params
+        return pool.submit(self._execute, stage, cwd), deps, params
 
-    def _execute(self, stage: Stage) -> int:
+    def _execute(self, stage: Stage, cwd: str) -> int:
+        """Its commands one after the other, in its wdir; the first to fail ends it."""
         env = {**os.environ, "DVLITE_STAGE": stage.name}
-        proc = self.procs.start(stage.cmd, cwd=self.repo.root, env=env)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.emit(OUTPUT, stage.name, line.decode("utf-8", errors="replace").rstrip("\r\n"))
-            return proc.wait()
-        finally:
-            self.procs.done(proc)
+        for i, cmd in enumerate(stage.run_commands):
+            self.emit(START, stage.name, cmd)
+            proc = self.procs.start(cmd, cwd=cwd, env=env)
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+                    self.emit(OUTPUT, stage.name, text)
+                code = proc.wait()
+            finally:
+                self.procs.done(proc)
+            if code != 0:
+                if len(stage.run_commands) > 1:
+                    self.failed_at[stage.name] = f" {i + 1} of {len(stage.run_commands)}"
+                return code
+        return 0
 
     def _clear_outputs(self, stage: Stage) -> None:
         """Keep what the outputs hold now in the cache, then remove them, so a command never
         sees a stale output and nothing is lost."""
         for rel in stage.produces:
             path = self.repo.confined.target(rel, f"stage {stage.name!r}")
+            if rel in stage.persist:  # kept for the command, as a copy of its own
+                if os.path.lexists(path):
+                    make_private(self.repo, rel)
+                continue
             if os.path.lexists(path):
                 self.hasher.get(rel, store=True)
                 fsutil.remove_tree(path)
@@ -197,8 +220,8 @@ class _Runner:
     def _finish(self, name: str, code: int, deps: tuple[LockedPath, ...], params: Params) -> None:
         if code != 0:
             raise PipelineError(
-                f"stage {name!r} failed: its command exited with code {code}"
-                + ("" if code > 0 else f" (killed by signal {-code})")
+                f"stage {name!r} failed: its command{self.failed_at.get(name, '')} exited with "
+                f"code {code}" + ("" if code > 0 else f" (killed by signal {-code})")
             )
         stage = self.pipeline.stages[name]
         missing = [rel for rel in stage.produces if not os.path.lexists(self.repo.abspath(rel))]
@@ -211,8 +234,9 @@ class _Runner:
         outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
         metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.kept)
         entry = LockEntry(name, stage.cmd, deps, params, outs, metrics)  # type: ignore[arg-type]
-        run_key = runcache.key(stage, deps, params)
-        runcache.save(self.repo.cache_dir, run_key, entry.outs, entry.metrics)
+        if _run_cached(stage):
+            run_key = runcache.key(stage, deps, params)
+            runcache.save(self.repo.cache_dir, run_key, entry.outs, entry.metrics)
         self._record(stage, entry)
         self.result.ran.append(name)
         self.emit(DONE, name, "")
@@ -259,6 +283,12 @@ class _Runner:
         self.to_stage.update(pipelines.params_file(p) for p in stage.params)
 
 
+def _run_cached(stage: Stage) -> bool:
+    """Whether the run cache may save and restore its runs: not for a stage that always runs,
+    nor one whose command sees its previous outputs (persist), as in DVC."""
+    return not stage.always_changed and not stage.persist
+
+
 def _tracked(p: LockedPath, stage: str) -> Tracked:
     pointer = Pointer.like(os.path.basename(p.path), p)
     return Tracked(f"{lockfile.LOCK_FILE}:{stage}", p.path, pointer)
@@ -269,6 +299,15 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
     """Add ``stage`` to dvlite.yaml (replacing one of the same name only with ``force``)."""
     with repo.lock():
         pipeline = pipelines.load(repo.root)
+        if stage.name in pipeline.groups or ("@" in stage.name and stage.name in pipeline.stages):
+            raise PipelineError(
+                f"stage {stage.name!r} is written as a foreach or matrix in dvlite.yaml; edit it "
+                "there"
+            )
+        if "@" in stage.name:
+            raise PipelineError(
+                f"bad stage name {stage.name!r}; use letters, digits, '_', '-' and '.'"
+            )
         if stage.name in pipeline.stages and not force:
             raise PipelineError(
                 f"stage {stage.name!r} already exists in {pipelines.PIPELINE_FILE}; "
@@ -283,7 +322,7 @@ def declare(repo: Repo, stage: Stage, *, force: bool = False) -> Pipeline:
                         f"{out} is tracked by git; run `git rm -r --cached {out}` first, so that "
                         "dvlite.lock records it instead"
                     )
-        pipelines.save(repo.root, updated)
+        pipelines.save_stage(repo.root, stage)
         if repo.autostage:
             scm.stage(repo.root, [pipelines.PIPELINE_FILE])
         return updated

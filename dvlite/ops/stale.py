@@ -25,6 +25,7 @@ class Cause(Enum):
     FORCED = "forced"
     UPSTREAM = "upstream stage {!r} runs"
     NEVER_RUN = "never run"
+    ALWAYS = "always changed (always_changed: true)"
     COMMAND = "command changed"
     DEPS = "deps changed: {}"
     PARAM_ADDED = "param {} added"
@@ -127,6 +128,8 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
     current = read_params(repo, stage, hasher)  # a missing param is an error even here
     if entry is None:
         return Reason(Cause.NEVER_RUN)
+    if stage.always_changed:
+        return Reason(Cause.ALWAYS)
     if entry.cmd != stage.cmd:
         return Reason(Cause.COMMAND)
     recorded = {d.path for d in entry.deps}
@@ -178,17 +181,23 @@ def schedule(
     *,
     force: bool = False,
     downstream: bool = False,
+    single: bool = False,
     pipeline: Pipeline | None = None,
     hasher: Hasher | None = None,
 ) -> list[Planned]:
-    """Every stage repro considers, in dependency order, each with why it runs (or None)."""
+    """Every stage repro considers, in dependency order, each with why it runs (or None);
+    ``single``: the named stages alone, not what they need upstream."""
     pipeline = pipeline if pipeline is not None else pipelines.load(repo.root)
     lock = lockfile.load(repo.root)
     hasher = hasher or Hasher(repo)
     pipeline.check(repo)
     names = pipeline.resolve_targets(targets, repo)
     wanted = set(pipeline.stages)
-    if names:
+    if single and (downstream or not names):
+        raise PipelineError("-s/--single-item needs the stages to run, and no --downstream")
+    if single:
+        wanted = set(names)
+    elif names:
         wanted = pipeline.downstream_of(names) if downstream else pipeline.upstream_of(names)
     result: list[Planned] = []
     runs: dict[str, bool] = {}  # stage that runs -> only because data is not pulled

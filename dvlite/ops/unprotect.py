@@ -30,6 +30,16 @@ def unprotect(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
     return done
 
 
+def make_private(repo: Repo, rel: str) -> None:
+    """Every file at or under ``rel`` that shares its bytes with the cache becomes a writable
+    copy (repro, before a stage writes into an output it persists)."""
+    objects = os.path.join(os.fspath(repo.cache_dir), "objects") + os.sep
+    for file_rel in _files(repo, rel):
+        dest = repo.confined.target(file_rel)
+        if _linked(dest, objects):
+            _copy_over(dest)
+
+
 def _data_paths(repo: Repo, targets: Iterable[str | Path]) -> list[str]:
     found: dict[str, None] = {}
     for target in targets:

@@ -7,13 +7,14 @@ names another file. A stage depends on the values of the keys it names, not on t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Iterable
 
 from dvlite.errors import PipelineError
 from dvlite.records import yamlio
 from dvlite.records.lockfile import Params
 from dvlite.records.pipeline import params_file
+from dvlite.records.templating import Reader
+from dvlite.records.templating import workspace_reader as workspace_reader
 
 MISSING = object()
 
@@ -62,19 +63,6 @@ def same_value(a: object, b: object) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-Reader = Callable[[str], bytes | None]  # repository-relative path -> bytes (None if absent)
-
-
-def workspace_reader(root: Path) -> Reader:
-    def read(rel: str) -> bytes | None:
-        try:
-            return (root / rel).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
-
-    return read
 
 
 def parse(data: bytes, where: str) -> object:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from dvlite.errors import PathError, PipelineError
 from dvlite.objects import fsutil
-from dvlite.records import plotspec, yamlio
+from dvlite.records import plotspec, stageopts, templating, yamlio
 from dvlite.records.plotspec import Plot
+from dvlite.records.stageopts import params_file as params_file
 from dvlite.safepath import rel_problem
 
 if TYPE_CHECKING:
@@ -30,16 +31,19 @@ DEFAULT_PARAMS = "params.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics", "plots")
 _LIST_KEYS = ("deps", "params", "outs", "metrics")
+_GENERATED_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_.,+=-]+$")  # foreach/matrix
 
 
-def normpath(path: str, where: str) -> str:
-    """A repository-relative POSIX path as written in dvlite.yaml, normalised."""
+def normpath(path: str, where: str, wdir: str = "") -> str:
+    """A repository-relative POSIX path as written in dvlite.yaml (relative to the stage's
+    ``wdir``, itself repository-relative), normalised."""
     if not isinstance(path, str) or not path.strip():
         raise PipelineError(f"{where}: a path must be a non-empty string, not {path!r}")
-    norm = os.path.normpath(path).replace(os.sep, "/")
+    norm = os.path.normpath(os.path.join(wdir, path)).replace(os.sep, "/")
     if os.path.isabs(path) or norm == ".." or norm.startswith("../"):
+        base = f"the stage's wdir, {wdir}" if wdir else "its root"
         raise PipelineError(
-            f"{where}: {path!r} is outside the repository; paths are relative to its root"
+            f"{where}: {path!r} is outside the repository; paths are relative to {base}"
         )
     if norm == ".":
         raise PipelineError(f"{where}: the repository root cannot be a dep or an out")
@@ -47,12 +51,6 @@ def normpath(path: str, where: str) -> str:
     if why is not None:
         raise PipelineError(f"{where}: {path!r} {why}")
     return norm
-
-
-def params_file(ref: str) -> str:
-    """The file a param reference reads: ``file.yaml:key``, or params.yaml for a bare key."""
-    file, sep, _ = ref.rpartition(":")
-    return (file if sep else "") or DEFAULT_PARAMS
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -83,66 +81,78 @@ class Stage:
     outs: tuple[str, ...] = ()  # cached, git-ignored
     metrics: tuple[str, ...] = ()  # small, kept in git, not cached
     plots: tuple[Plot, ...] = ()  # kept in git like metrics, unless one is also an out
+    uncached: tuple[str, ...] = ()  # outs with `cache: false`: recorded, kept in git
+    persist: tuple[str, ...] = ()  # outputs repro does not remove before the command runs
+    wdir: str = ""  # the folder the command runs in, repository-relative ("" the root)
+    commands: tuple[str, ...] = ()  # cmd written as a list: run in turn (cmd joins them)
+    desc: str = ""
+    always_changed: bool = False  # runs every time
+    meta: object = field(default=None, compare=False)  # anything; dvlite ignores it
 
     @property
     def kept(self) -> tuple[str, ...]:
-        """What it makes that git keeps (not cached): its metrics, and its plots that are not
-        outs (nor in one). dvlite.lock records them under ``metrics``."""
+        """What it makes that git keeps (not cached): its metrics, its outs with
+        ``cache: false``, and its plots that are not outs (nor in one). dvlite.lock records
+        them under ``metrics``."""
+        own = self.metrics + self.uncached
         extra = (
             p.path
             for p in self.plots
-            if p.path not in self.metrics and not any(overlaps(p.path, o) for o in self.outs)
+            if p.path not in own and not any(overlaps(p.path, o) for o in self.outs)
         )
-        return self.metrics + tuple(extra)
+        return own + tuple(extra)
+
+    @property
+    def run_commands(self) -> tuple[str, ...]:
+        return self.commands or (self.cmd,)
 
     @property
     def produces(self) -> tuple[str, ...]:
         return self.outs + self.kept
 
     def to_dict(self) -> dict[str, object]:
-        lists: dict[str, list[object]] = {key: list(getattr(self, key)) for key in _LIST_KEYS}
-        lists["plots"] = [p.to_yaml() for p in self.plots]
-        return {"cmd": self.cmd, **{key: value for key, value in lists.items() if value}}
+        return stageopts.to_yaml(self)
 
     @classmethod
     def from_dict(cls, name: str, d: object, where: str = PIPELINE_FILE) -> Stage:
         here = f"{where}: stage {name!r}"
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not isinstance(name, str) or not (_NAME_RE.match(name) or _GENERATED_RE.match(name)):
             raise PipelineError(
                 f"{where}: bad stage name {name!r}; use letters, digits, '_', '-' and '.'"
             )
         if not isinstance(d, dict):
             raise PipelineError(f"{here} must be a mapping with at least a 'cmd'")
-        unknown = sorted(set(d) - set(_STAGE_KEYS))
+        unknown = sorted(str(k) for k in set(d) - set(_STAGE_KEYS) - set(stageopts.EXTRA_KEYS))
         if unknown:
-            raise PipelineError(
-                f"{here} has an unknown key {unknown[0]!r} (known: {', '.join(_STAGE_KEYS)})"
-            )
-        cmd = d.get("cmd")
-        if not isinstance(cmd, str) or not cmd.strip():
-            raise PipelineError(f"{here} needs a 'cmd' (the command to run, as one string)")
-        lists: dict[str, tuple[str, ...]] = {}
+            raise PipelineError(f"{here} has an unknown key {unknown[0]!r} (known: "
+                f"{', '.join(_STAGE_KEYS)}){stageopts.also(unknown[0])}")  # fmt: skip
+        cmd, commands = stageopts.parse_cmd(d.get("cmd"), here)
+        wdir = stageopts.parse_wdir(d.get("wdir"), f"{where}: stage {name!r}", normpath)
+        raw_lists: dict[str, list[object]] = {}
         for key in _LIST_KEYS:
             raw = d.get(key) or []
             raw = [raw] if isinstance(raw, str) else raw
             if not isinstance(raw, list):
                 raise PipelineError(f"{here}: '{key}' must be a list")
-            if key == "params":
-                for p in raw:
-                    if not isinstance(p, str) or not p.strip():
-                        raise PipelineError(
-                            f"{here}: a param must be a key like 'train.lr', not {p!r}"
-                        )
-                    normpath(params_file(p), f"{here} params")
-                lists[key] = tuple(dict.fromkeys(raw))
-            else:
-                lists[key] = tuple(dict.fromkeys(normpath(p, f"{here} {key}") for p in raw))
-        return cls(name, cmd, **lists, plots=plotspec.parse(d.get("plots"), here, normpath))
+            raw_lists[key] = raw
+        params = stageopts.parse_params(raw_lists["params"], here, wdir, normpath)
+        deps = (normpath(p, f"{here} deps", wdir) for p in raw_lists["deps"])  # type: ignore[arg-type]
+        made = stageopts.parse_outputs(
+            raw_lists["outs"], raw_lists["metrics"], here, wdir, normpath
+        )
+        desc, always = stageopts.parse_extras(d, here)
+        plots = plotspec.parse(d.get("plots"), here, lambda p, w: normpath(p, w, wdir))
+        return cls(
+            name, cmd, tuple(dict.fromkeys(deps)), tuple(dict.fromkeys(params)), made.outs,
+            made.metrics, plots, made.uncached, made.persist, wdir, commands, desc, always,
+            d.get("meta"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Pipeline:
     stages: dict[str, Stage] = field(default_factory=dict)  # in file order
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # foreach/matrix: stages
 
     # -- graph --------------------------------------------------------------------------
     def producer(self, rel: str) -> Stage | None:
@@ -273,9 +283,13 @@ class Pipeline:
                         )
 
     def resolve_targets(self, targets: Iterable[str], repo: Repo) -> list[str]:
-        """Stage names for user-given targets: stage names, or paths that a stage produces."""
-        names = []
+        """Stage names for user-given targets: stage names, foreach/matrix names (every stage
+        they make), or paths that a stage produces."""
+        names: list[str] = []
         for target in targets:
+            if target in self.groups:  # a foreach or matrix: every stage it makes
+                names += self.groups[target]
+                continue
             stage = self.stages.get(target)
             if stage is None:
                 with contextlib.suppress(PathError):  # a path outside the repository
@@ -293,21 +307,44 @@ class Pipeline:
         return {"stages": {name: s.to_dict() for name, s in self.stages.items()}}
 
     @classmethod
-    def from_dict(cls, d: object, where: str = PIPELINE_FILE) -> Pipeline:
+    def from_dict(
+        cls,
+        d: object,
+        where: str = PIPELINE_FILE,
+        read: templating.Reader | None = None,
+        text: str | None = None,
+    ) -> Pipeline:
+        """``read`` gives the files ``vars`` and ``${...}`` name (none without it)."""
         if d is None:
             return cls()
-        if not isinstance(d, dict) or set(d) - {"stages"}:
+        extra = sorted(str(k) for k in set(d) - {"stages", "vars"}) if isinstance(d, dict) else []
+        if not isinstance(d, dict) or (extra and "vars" not in d):
             raise PipelineError(f"malformed {where}: expected a mapping with one key, 'stages'")
+        if extra:
+            raise PipelineError(
+                f"malformed {where}: unknown key {extra[0]!r} (known: stages, vars)"
+            )
         stages = d.get("stages") or {}
         if not isinstance(stages, dict):
             raise PipelineError(f"malformed {where}: 'stages' must map stage names to stages")
-        return cls({str(n): Stage.from_dict(n, s, where) for n, s in stages.items()})
+        for n in stages:
+            if not isinstance(n, str) or not _NAME_RE.match(n):
+                raise PipelineError(
+                    f"{where}: bad stage name {n!r}; use letters, digits, '_', '-' and '.'"
+                )
+        if not templating.uses_templates(d, text):
+            return cls({n: Stage.from_dict(n, s, where) for n, s in stages.items()})
+        resolver = templating.Resolver(d, read or (lambda rel: None), normpath, where)
+        found = {n: Stage.from_dict(n, s, where) for n, s in resolver.stages()}
+        return cls(found, resolver.groups)
 
     @classmethod
-    def loads(cls, text: str, where: str = PIPELINE_FILE) -> Pipeline:
+    def loads(
+        cls, text: str, where: str = PIPELINE_FILE, read: templating.Reader | None = None
+    ) -> Pipeline:
         # `cmd: false` is the shell command false: YAML's bools and numbers stay text there
         data = yamlio.load(text, where, PipelineError, text_keys=("cmd",))
-        return cls.from_dict(data, where)
+        return cls.from_dict(data, where, read, text)
 
     def dumps(self) -> str:
         return yamlio.dump(self.to_dict())
@@ -335,8 +372,23 @@ def load(root: Path) -> Pipeline:
         return Pipeline()
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError(f"cannot read {PIPELINE_FILE}: {exc}") from None
-    return Pipeline.loads(text)
+    return Pipeline.loads(text, read=templating.workspace_reader(root))
 
 
 def save(root: Path, pipeline: Pipeline) -> None:
     fsutil.atomic_write(root / PIPELINE_FILE, pipeline.dumps().encode("utf-8"))
+
+
+def save_stage(root: Path, stage: Stage) -> None:
+    """Write ``stage`` into dvlite.yaml, replacing one of its name. A file with templates
+    (``vars``, ``foreach``, ``matrix``, ``${...}``) keeps them: its other stages stay as written."""
+    try:
+        text = (root / PIPELINE_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    doc = yamlio.load(text, PIPELINE_FILE, PipelineError, text_keys=("cmd",))
+    if not isinstance(doc, dict) or not templating.uses_templates(doc, text):
+        save(root, Pipeline({**load(root).stages, stage.name: stage}))
+        return
+    doc["stages"] = {**(doc.get("stages") or {}), stage.name: stage.to_dict()}
+    fsutil.atomic_write(root / PIPELINE_FILE, yamlio.dump(doc).encode("utf-8"))

@@ -33,6 +33,8 @@ def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
         "outs": sorted(stage.outs),
         "metrics": sorted(stage.kept),  # metrics, and plots kept in git
     }
+    if stage.wdir:  # the same command in another folder is another run
+        doc["wdir"] = stage.wdir
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return xxhash.xxh3_128_hexdigest(raw.encode("utf-8"))
 

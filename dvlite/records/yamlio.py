@@ -41,9 +41,12 @@ def _loader(text_keys: frozenset[str]) -> type:
     class TextKeysLoader(base):  # type: ignore[misc, valid-type]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             for key, value in node.value:
-                scalars = isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
-                if scalars and key.value in text_keys and value.tag in _TYPED:
-                    value.tag = _STR  # its value is the text as written: "yes", "1e3", "0x10"
+                if not isinstance(key, yaml.ScalarNode) or key.value not in text_keys:
+                    continue
+                items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                for item in items:  # a list of commands too
+                    if isinstance(item, yaml.ScalarNode) and item.tag in _TYPED:
+                        item.tag = _STR  # its value is the text as written: "yes", "1e3"
             return super().construct_mapping(node, deep)
 
     return TextKeysLoader
