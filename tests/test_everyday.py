@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from helpers import TmpDir, git, ok, one_line_error
+from helpers import TmpDir, git, oid, ok, one_line_error
+from pipeline_helpers import runs
 
 import dvlite as dv
 from dvlite.records.repo import Repo
@@ -151,3 +152,79 @@ def test_move_refusals(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
     for (src, dst), error in cases.items():
         assert one_line_error(dvlite("move", src, dst)) == error
     assert (tmp_dir / "f.bin.dvl").is_file() and (tmp_dir / "ds.dvl").is_file()  # nothing moved
+
+
+# -- commit ----------------------------------------------------------------------------------------
+def test_commit_of_a_pointer_is_add_of_its_data(repo: Repo, tmp_dir: TmpDir, dvlite) -> None:
+    _committed(tmp_dir, dvlite)
+    (tmp_dir / "data" / "sub" / "b.csv").write_text("fixed by hand")
+    (tmp_dir / "model.bin").write_text("retrained")
+    done = json.loads(ok(dvlite("commit", "data/sub/b.csv", "--json")).stdout)
+    assert done == [{"target": "data.dvl", "changed": True}]
+    assert "model.bin.dvl" in ok(dvlite("status")).stdout  # only what was named
+    assert ok(dvlite("commit")).stdout == "unchanged data.dvl\ncommitted model.bin.dvl\n"
+    assert ok(dvlite("status")).stdout == ""
+    staged = git(tmp_dir, "diff", "--cached", "--name-only").split()
+    assert staged == ["data.dvl", "model.bin.dvl"]
+
+
+def test_commit_records_stage_outputs_made_by_hand(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
+    ok(dvlite("repro"))
+    runs(tmp_dir)
+    (tmp_dir / "model.bin").write_text("a model fixed by hand")
+    assert "train" in ok(dvlite("status")).stdout
+    assert ok(dvlite("commit", "train")).stdout == "committed dvlite.lock:train\n"
+    assert runs(tmp_dir) == []  # nothing ran
+    lock = (tmp_dir / "dvlite.lock").read_text()
+    assert oid(b"a model fixed by hand") in lock
+    # evaluate reads model.bin: it is out of date now, train is not
+    status = ok(dvlite("status", "--json")).stdout
+    assert "dvlite.yaml:evaluate" in status and "dvlite.yaml:train" not in status
+    assert ok(dvlite("commit", "model.bin")).stdout == "unchanged dvlite.lock:train\n"
+    assert "dvlite.lock" in git(tmp_dir, "diff", "--cached", "--name-only").split()
+    (tmp_dir / "model.bin").unlink()  # the hand-made version is in the cache
+    ok(dvlite("checkout"))
+    assert (tmp_dir / "model.bin").read_text() == "a model fixed by hand"
+
+
+def test_commit_of_a_stage_that_never_ran(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
+    (tmp_dir / "stats.txt").write_text("made by hand")
+    assert dv.commit(["stats"], repo=tmp_dir)[0].changed
+    assert runs(tmp_dir) == []
+    assert "stats:" in (tmp_dir / "dvlite.lock").read_text()
+    assert "dvlite.yaml:stats" not in ok(dvlite("status", "--json")).stdout
+
+
+def test_commit_refuses_a_stage_whose_deps_changed_unless_forced(
+    pipeline: Repo, tmp_dir: TmpDir, dvlite
+) -> None:
+    ok(dvlite("repro"))
+    (tmp_dir / "params.yaml").write_text(
+        '{"prepare": {"seed": 1}, "train": {"lr": 0.5, "layers": 2}}\n'
+    )
+    (tmp_dir / "model.bin").write_text("by hand")
+    assert one_line_error(dvlite("commit", "train")) == (
+        "Error: stage 'train': its params changed (train.lr) since it last ran, so its outputs "
+        "may not be what its command makes now; run `dvlite repro train`, or `dvlite commit "
+        "--force train` to record them as they are"
+    )
+    (tmp_dir / "data" / "raw.txt").write_text("raw-2")
+    error = one_line_error(dvlite("commit", "stats"))
+    assert "its deps changed (data/raw.txt)" in error
+    assert ok(dvlite("commit", "--force", "train")).stdout == "committed dvlite.lock:train\n"
+    assert "lr: 0.5" in (tmp_dir / "dvlite.lock").read_text()
+
+
+def test_commit_errors(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
+    assert one_line_error(dvlite("commit", "tool.py")) == (
+        "Error: tool.py is not tracked: neither a pointer's data, nor a stage in dvlite.yaml, "
+        "nor a stage's output; `dvlite add` it to track it"
+    )
+    assert one_line_error(dvlite("commit", "train")) == (
+        "Error: stage 'train': its output model.bin is not in the workspace; make it first, "
+        "or run `dvlite repro train`"
+    )
+    (tmp_dir / "data" / "raw.txt").unlink()
+    assert one_line_error(dvlite("commit", "data/raw.txt")) == (
+        "Error: data/raw.txt is not in the workspace; `dvlite checkout` or `dvlite pull` it"
+    )

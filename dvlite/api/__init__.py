@@ -54,7 +54,7 @@ from dvlite.api.remotes import (
     remote_status,
     remotes,
 )
-from dvlite.api.tracking import check_ignore, move
+from dvlite.api.tracking import check_ignore, commit, move
 from dvlite.git.history import Revisions
 
 # the public names are listed once, in dvlite/__init__.py (__all__)

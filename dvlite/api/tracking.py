@@ -8,7 +8,26 @@ from dvlite.api.base import Paths, StrPath, open_repo, path_in, paths_in
 
 if TYPE_CHECKING:
     from dvlite.ops.check_ignore import IgnoreMatch
+    from dvlite.ops.commit import Committed
     from dvlite.ops.move import MoveResult
+    from dvlite.progress import Progress
+
+
+def commit(
+    targets: Paths | None = None,
+    *,
+    force: bool = False,
+    stage: bool | None = None,
+    progress: Progress | None = None,
+    repo: StrPath | None = None,
+) -> list[Committed]:
+    """``dvlite commit``: record outputs made or fixed by hand (all, or ``targets``: pointers,
+    data paths, stage names, stage outputs); ``force`` records a stage whose command, deps or
+    params changed since it ran."""
+    from dvlite.ops.commit import commit as do_commit
+
+    paths = paths_in(repo, targets)  # a stage's name, taken from repo=, is still its name
+    return do_commit(open_repo(repo), paths, force=force, stage=stage, progress=progress)
 
 
 def move(

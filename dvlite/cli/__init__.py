@@ -19,6 +19,6 @@ cli.add_lazy("dvlite.cli.plots", ("plots", "report"))
 cli.add_lazy("dvlite.cli.remote", ("remote", "push", "fetch", "pull"))
 cli.add_lazy("dvlite.cli.share", ("get", "import", "import-url", "update", "migrate-dvc"))
 cli.add_lazy("dvlite.cli.info", ("du",))
-cli.add_lazy("dvlite.cli.tracking", ("check-ignore", "move"))
+cli.add_lazy("dvlite.cli.tracking", ("check-ignore", "commit", "move"))
 
 __all__ = ["cli", "main"]

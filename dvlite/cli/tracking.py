@@ -4,7 +4,30 @@ from __future__ import annotations
 
 import click
 
-from dvlite.cli.base import cli, console, flag, json_option, open_repo, print_json
+from dvlite.cli.base import cli, console, flag, json_option, open_repo, print_json, progress
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, type=click.Path())
+@flag("-f", "--force", help="Record a stage even if its command, deps or params changed.")
+@flag("--no-stage", help="Do not `git add` the pointers, dvlite.lock and .gitignore files.")
+@json_option
+def commit(targets: tuple[str, ...], force: bool, no_stage: bool, as_json: bool) -> None:
+    """Record outputs made or fixed by hand, without running anything.
+
+    TARGETS are pointers, their data, stage names or stage outputs (default: all of them):
+    hashed into the cache, their pointers or dvlite.lock entries updated."""
+    from dvlite.ops.commit import commit as do_commit
+
+    with progress("Hashing") as bar:
+        done = do_commit(
+            open_repo(), targets, force=force, stage=False if no_stage else None, progress=bar
+        )
+    if as_json:
+        print_json([c.to_dict() for c in done])
+        return
+    for c in done:
+        console().print(f"{'committed' if c.changed else 'unchanged':>9} {c.target}", markup=False)
 
 
 @cli.command()
