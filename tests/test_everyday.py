@@ -228,3 +228,64 @@ def test_commit_errors(pipeline: Repo, tmp_dir: TmpDir, dvlite) -> None:
     assert one_line_error(dvlite("commit", "data/raw.txt")) == (
         "Error: data/raw.txt is not in the workspace; `dvlite checkout` or `dvlite pull` it"
     )
+
+
+# -- doctor ----------------------------------------------------------------------------------------
+def test_doctor_reports_versions_repository_cache_remotes_and_hooks(
+    repo: Repo, tmp_dir: TmpDir, dvlite, folder_store, tmp_path_factory
+) -> None:
+    _committed(tmp_dir, dvlite)
+    ok(dvlite("remote", "add", "-d", "store", folder_store.url))
+    ok(dvlite("remote", "add", "gone", str(tmp_path_factory.mktemp("x") / "missing")))
+    ok(dvlite("install"))
+    report = json.loads(ok(dvlite("doctor", "--json")).stdout)
+    assert report["dvlite"] == dv.__version__
+    assert report["dependencies"]["click"] and report["dependencies"]["xxhash"]
+    assert report["root"] == str(repo.root) and report["uses_git"] is True
+    cache = report["cache"]
+    assert cache["dir"] == str(repo.cache_dir)
+    assert cache["objects"] == 5  # 3 files, 2 trees
+    assert cache["size"] > 0 and "copy" in cache["working"]
+    assert cache["link_types"] == ["reflink", "copy"]
+    remotes = {r["name"]: r for r in report["remotes"]}
+    assert remotes["store"]["reachable"] and remotes["store"]["default"]
+    assert not remotes["gone"]["reachable"] and "does not exist" in remotes["gone"]["error"]
+    assert set(report["hooks"].values()) == {"installed"}
+    assert report["problems"] == []
+    text = ok(dvlite("doctor")).stdout
+    assert f"repository: {repo.root}\n" in text
+    assert "remote store (default): " in text and ": reachable\n" in text
+    assert "hooks: pre-commit installed" in text
+    assert list(repo.tmp_dir.glob("*dvlite-tmp*")) == []  # the link trials left nothing
+
+
+def test_doctor_waits_a_few_seconds_for_a_remote_that_never_answers(repo: Repo, s3) -> None:
+    import socket
+    import time
+
+    from dvlite.ops.doctor import doctor
+
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        dv.remote_add("mute", "s3://bucket/x", repo=repo.root)
+        repo.config.set("remote.mute.endpoint_url", f"http://127.0.0.1:{port}")
+        started = time.monotonic()
+        report = doctor(repo.root, timeout=1)
+        assert time.monotonic() - started < 8
+    (mute,) = report.remotes
+    assert not mute.reachable and mute.error
+    assert report.ok  # an unreachable remote is reported, not a problem
+
+
+def test_doctor_outside_a_repository_and_in_a_broken_one(tmp_dir: TmpDir, dvlite) -> None:
+    result = ok(dvlite("doctor"))
+    assert "repository: none here (not inside a dvlite repository)" in result.stdout
+    git(tmp_dir, "init", "-q")
+    ok(dvlite("init"))
+    (tmp_dir / ".dvlite" / "config").write_text("[core\nbroken")
+    broken = dvlite("doctor")
+    assert broken.exit_code == 1
+    assert broken.stderr.startswith("problem: malformed config file ")
+    assert json.loads(dvlite("doctor", "--json").stdout)["problems"]

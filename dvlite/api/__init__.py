@@ -19,7 +19,7 @@ from dvlite.api.experiments import (
     exp_run_all,
     exp_show,
 )
-from dvlite.api.info import du
+from dvlite.api.info import doctor, du
 from dvlite.api.models import model_get, model_list, model_promote, model_register, model_show
 from dvlite.api.pipelines import (
     dag,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from dvlite.api.base import StrPath, open_repo, path_in
 
 if TYPE_CHECKING:
+    from dvlite.ops.doctor import DoctorReport
     from dvlite.ops.du import DuResult
+
+
+def doctor(*, repo: StrPath | None = None) -> DoctorReport:
+    """``dvlite doctor``: versions, the repository, its cache, remotes (``.reachable``) and
+    hooks; ``.ok`` is false only when the repository itself is broken (``.problems``)."""
+    from dvlite.ops.doctor import doctor as do_doctor
+
+    return do_doctor(None if repo is None else os.fspath(repo))
 
 
 def du(

@@ -18,7 +18,7 @@ cli.add_lazy(
 cli.add_lazy("dvlite.cli.plots", ("plots", "report"))
 cli.add_lazy("dvlite.cli.remote", ("remote", "push", "fetch", "pull"))
 cli.add_lazy("dvlite.cli.share", ("get", "import", "import-url", "update", "migrate-dvc"))
-cli.add_lazy("dvlite.cli.info", ("du",))
+cli.add_lazy("dvlite.cli.info", ("doctor", "du"))
 cli.add_lazy("dvlite.cli.tracking", ("check-ignore", "commit", "move"))
 
 __all__ = ["cli", "main"]
