@@ -305,3 +305,14 @@ def test_a_branch_switch_through_the_hook_leaves_ignored_files(
     git(tmp_dir, "checkout", "-q", "main")
     assert (tmp_dir / "data" / "a.csv").read_text() == "v1"
     assert (tmp_dir / "data" / "notes.txt").read_text() == "mine, ignored"
+
+
+def test_stage_outputs_and_deps_leave_ignored_files_out(
+    pipeline: Repo, tmp_dir: TmpDir, dvlite
+) -> None:
+    ok(dvlite("repro", "prepare"))
+    recorded = (tmp_dir / "dvlite.lock").read_text()
+    (tmp_dir / "data" / "prepared" / ".DS_Store").write_text("finder")
+    assert "prepare" not in ok(dvlite("status")).stdout  # its output is as recorded
+    ok(dvlite("repro", "prepare"))
+    assert (tmp_dir / "dvlite.lock").read_text() == recorded

@@ -87,7 +87,7 @@ class Hasher:
         found = None
         if os.path.lexists(path):
             cache = self.repo.cache if store else None
-            node = hashed(self.repo.state, path, rel, self._link_roots, cache)
+            node = hashed(self.repo.state, path, rel, self._link_roots, cache, self.repo.ignore)
             files = node.files if isinstance(node, DirNode) else 1
             found = LockedPath(rel, node.type, node.oid, node.size, files)
             if store and self.repo.link_types[0] in ("hardlink", "symlink"):
