@@ -75,6 +75,18 @@ def on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
 
 
+# -- DVC itself, for the tests of migrate-dvc: the one `make test` installs from the bench extra
+DVC = Path(__file__).resolve().parents[1] / ".venv-bench" / "bin" / "dvc"
+
+
+@pytest.fixture(scope="session")
+def dvc() -> Path:
+    """The real DVC's executable (``.venv-bench/bin/dvc``); `make test` installs it first."""
+    if not os.access(DVC, os.X_OK):
+        pytest.fail(f"{DVC} is missing: run `make .venv-bench/.installed-stamp` (make test does)")
+    return DVC
+
+
 # -- S3: moto's server mode on 127.0.0.1, one per session (so one per pytest-xdist worker, each
 # on its own free port), reset between tests, as s3fs's own tests do ----------------------------
 @pytest.fixture(scope="session")

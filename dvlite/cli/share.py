@@ -242,16 +242,31 @@ def migrate_dvc(dry: bool, remove_dvc: bool, as_json: bool) -> None:
         result = migrate(None, dry=dry, remove_dvc=remove_dvc)
     if as_json:
         print_json(result.to_dict())
+        if result.skipped and not dry:
+            raise SystemExit(1)
         return
     out = console()
     from rich.markup import escape
 
     title = "Would write" if dry else "Wrote"
     for step in result.done:
-        out.print(f"{title:>12}  {escape(step.path)}  [dim]{escape(step.what)}[/]")
+        out.print(f"{title:>12}  {escape(step.path)}  [dim]{escape(step.what)}[/]", emoji=False)
+    for step in result.notes:
+        out.print(f"{'Note':>12}  {escape(step.path)}: {escape(step.what)}", emoji=False)
     for step in result.skipped:
-        out.print(f"[yellow]{'Not converted':>12}[/]  {escape(step.path)}: {escape(step.what)}")
+        out.print(
+            f"[yellow]{'Not converted':>12}[/]  {escape(step.path)}: {escape(step.what)}",
+            emoji=False,
+        )
     for path in result.removed:
-        out.print(f"{'Removed':>12}  {escape(path)}")
+        out.print(f"{'Removed':>12}  {escape(path)}", emoji=False)
     if not dry and result.done:
         click.echo("Next: review the changes (git status), then `dvlite status` and git commit.")
+    if result.skipped and not dry:
+        from dvlite.errors import MigrateError
+
+        n = len(result.skipped)
+        raise MigrateError(
+            f"{n} thing{'s' if n > 1 else ''} could not be converted (listed above, with the "
+            "reasons); the rest was"
+        )
