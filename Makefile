@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,lint]"
 	touch $(STAMP)
 
-test: install
+# the tests of migrate-dvc run the real DVC, from the bench environment (tests/conftest.py, dvc)
+test: install $(BENCH_STAMP)
 	$(PY) -m pytest -n 2 -q
 
 lint: install
