@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Revisions",
     "add",
+    "check",
     "check_ignore",
     "checkout",
     "commit",
@@ -82,6 +83,7 @@ if _TYPE_CHECKING:
     from dvlite.api import (
         Revisions,
         add,
+        check,
         check_ignore,
         checkout,
         commit,

@@ -87,7 +87,7 @@ def test_malformed_pipeline_files(repo: Repo, dvlite) -> None:
         ),
         "stages:\n  s: {cmd: x, outz: [a]}\n": (
             "Error: dvlite.yaml: stage 's' has an unknown key 'outz' "
-            "(known: cmd, deps, params, outs, metrics, plots)\n"
+            "(known: cmd, deps, params, outs, metrics, plots, checks)\n"
         ),
         "stages:\n  s: {cmd: x, outs: [../up]}\n": (
             "Error: dvlite.yaml: stage 's' outs: '../up' is outside the "

@@ -225,7 +225,7 @@ def test_out_option_errors(repo: Repo, dvlite) -> None:
         ),
         "stages:\n  s:\n    cmd: 'true'\n    wdri: x\n": (
             "Error: dvlite.yaml: stage 's' has an unknown key 'wdri' (known: cmd, deps, "
-            "params, outs, metrics, plots); did you mean 'wdir'?\n"
+            "params, outs, metrics, plots, checks); did you mean 'wdir'?\n"
         ),
     }
     for text, message in cases.items():

@@ -6,6 +6,7 @@ that result; failures raise ``DvliteError``s, nothing is printed. Long operation
 A function here is a few lines, never logic.
 """
 
+from dvlite.api.checks import check
 from dvlite.api.data import add, checkout, diff, fsck, gc, init, ls, remove, status, unprotect
 from dvlite.api.experiments import (
     exp_apply,

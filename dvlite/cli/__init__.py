@@ -9,6 +9,7 @@ cli.add_lazy(
     "dvlite.cli.data",
     ("init", "add", "status", "checkout", "unprotect", "remove", "config", "fsck"),
 )
+cli.add_lazy("dvlite.cli.checks", ("check",))
 cli.add_lazy("dvlite.cli.exp", ("exp",))
 cli.add_lazy("dvlite.cli.git", ("install", "uninstall", "hook", "diff", "ls", "gc"))
 cli.add_lazy("dvlite.cli.models", ("model",))

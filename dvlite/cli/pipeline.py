@@ -220,6 +220,7 @@ def _label(node, whole: bool) -> str:
     if node.kind == "stage":
         params = "; ".join(f"{k}={v!r}" for keys in node.params.values() for k, v in keys.items())
         extra = f"\n[dim]params:[/] {escape(params)}" if params else ""
+        extra += _checks_text(node.checks or {})
         return (
             f"[bold]{escape(node.path)}[/]{oid}  ← stage "
             f"[bold]{escape(node.stage or '')}[/]{commit}"
@@ -243,6 +244,15 @@ def _imported(source: dict[str, object], whole: bool) -> str:
         tags = ", ".join(f"{k} {source[k]}" for k in ("version", "etag") if source.get(k))
         where = f"{source['url']}" + (f" ({tags})" if tags else "")
     return f"\n[dim]imported from[/] {escape(where)}"
+
+
+def _checks_text(checks: dict) -> str:
+    from rich.markup import escape
+
+    text = f"\n[dim]checks:[/] {checks['passed']} passed" if "passed" in checks else ""
+    if checks.get("failed"):
+        text += f"\n[red]the last checks failed:[/] {escape(checks['failed'][0])}"
+    return text
 
 
 def _grow(tree, node, whole: bool) -> None:

@@ -7,12 +7,13 @@ Every record carries the commit where it last changed.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 
 from dvlite.errors import PathError
 from dvlite.git import cmd as gitcmd
 from dvlite.git.revision import Snapshot
+from dvlite.records import checks as checkspec
 from dvlite.records import pointer as pointers
 from dvlite.records.lockfile import LOCK_FILE, LockEntry
 from dvlite.records.pipeline import overlaps
@@ -38,6 +39,7 @@ class Node:
     inputs: tuple[Node, ...] = ()
     current_oid: str | None = None  # for data: the pointer's oid when it differs from the record
     imported: dict[str, object] | None = None  # for data: the pointer's source (import)
+    checks: dict[str, object] | None = None  # for a stage: {passed: N} and/or {failed: [...]}
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"path": self.path, "kind": self.kind, "oid": self.oid}
@@ -45,6 +47,7 @@ class Node:
         if self.kind == STAGE:
             d |= {"stage": self.stage, "cmd": self.cmd, "params": self.params}
             d["inputs"] = [n.to_dict() for n in self.inputs]
+            d["checks"] = self.checks
         if self.current_oid:
             d["current_oid"] = self.current_oid
         if self.imported:
@@ -116,6 +119,13 @@ def _rel(repo: Repo, path: str) -> str:
     return rel
 
 
+def _checks(repo: Repo, name: str, entry: LockEntry, workspace: bool) -> dict[str, object] | None:
+    """What the lock says of a stage's checks, and (in the workspace) their last failure."""
+    found: dict[str, object] = {"passed": entry.checks.passed} if entry.checks else {}
+    failed = checkspec.failures(repo.tmp_dir).get(name) if workspace else None
+    return found | ({"failed": failed} if failed else {}) or None
+
+
 def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
     """Where ``path`` came from, at ``rev`` (or in the workspace)."""
     snap = Snapshot(repo, rev)
@@ -145,6 +155,7 @@ def lineage(repo: Repo, path: str, rev: str | None = None) -> Node:
             oid = out.oid if rel == out.path else recorded
             commit = commits.of_stage(name, entry)
             n = Node(rel, STAGE, oid, LOCK_FILE, commit, name, entry.cmd, entry.params, inputs)
+            n = replace(n, checks=_checks(repo, name, entry, rev is None))
             seen[name] = n
             return n
         stage = pipeline.producer(rel)

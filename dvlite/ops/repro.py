@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from dvlite.errors import CacheError, DvliteError, PipelineError
 from dvlite.git import index as scm
 from dvlite.objects import fsutil
+from dvlite.ops import check as checking
 from dvlite.ops.checkout import apply, make_folders, plan
 from dvlite.ops.stageproc import StageProcesses
 from dvlite.ops.stale import Hasher, Planned, inputs, schedule, why_stale
@@ -39,6 +40,7 @@ class ReproResult:
     ran: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)  # from the run cache
     skipped: list[str] = field(default_factory=list)  # upstream changed, but its outputs did not
+    checked: dict[str, int] = field(default_factory=dict)  # stage -> its checks that passed
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "plan": [p.to_dict() for p in self.plan]}
@@ -106,6 +108,7 @@ class _Runner:
     procs: StageProcesses = field(default_factory=StageProcesses)
     to_stage: set[str] = field(default_factory=set)  # files to `git add` at the end
     failed_at: dict[str, str] = field(default_factory=dict)  # stage -> " 2 of 3" (commands)
+    checked: dict[str, checking.StageChecks] = field(default_factory=dict)  # by the workers
 
     def run(self, todo: list[Planned], jobs: int) -> None:
         try:
@@ -200,6 +203,8 @@ class _Runner:
                 if len(stage.run_commands) > 1:
                     self.failed_at[stage.name] = f" {i + 1} of {len(stage.run_commands)}"
                 return code
+        if stage.checks:  # in this worker too: a long check holds up no other stage
+            self.checked[stage.name] = checking.run(self.repo, stage, self.procs, self.emit)
         return 0
 
     def _clear_outputs(self, stage: Stage) -> None:
@@ -230,6 +235,9 @@ class _Runner:
                 f"stage {name!r} ran but did not produce its declared output {', '.join(missing)}; "
                 "fix the command or the stage's outs"
             )
+        checked = self.checked.pop(name, None)
+        if checked is not None and not checked.passed:  # nothing is cached or recorded
+            raise checking.failed(self.repo, checked)
         self.hasher.forget(stage.produces)
         outs = tuple(self.hasher.get(rel, store=True) for rel in stage.outs)
         metrics = tuple(self.hasher.get(rel, store=True) for rel in stage.kept)
@@ -238,6 +246,8 @@ class _Runner:
             run_key = runcache.key(stage, deps, params)
             runcache.save(self.repo.cache_dir, run_key, entry.outs, entry.metrics)
         self._record(stage, entry)
+        if checked is not None:
+            self.result.checked[name] = len(checked.results)
         self.result.ran.append(name)
         self.emit(DONE, name, "")
 
@@ -275,7 +285,7 @@ class _Runner:
                 self.to_stage.add(f"{folder}/.gitignore" if folder else ".gitignore")
         current = lockfile.load(self.repo.root)
         stages = {n: e for n, e in current.stages.items() if n in self.pipeline.stages}
-        stages[stage.name] = entry
+        stages[stage.name] = checking.recorded(self.repo, stage, entry)
         if lockfile.save(self.repo.root, Lock(stages)):
             self.to_stage.add(lockfile.LOCK_FILE)
         self.to_stage.update(stage.kept)  # metrics, and plots that are not outs

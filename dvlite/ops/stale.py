@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dvlite.errors import PipelineError
+from dvlite.records import checks as checkspec
 from dvlite.records import lockfile
 from dvlite.records import params as params_mod
 from dvlite.records import pipeline as pipelines
@@ -38,6 +39,9 @@ class Cause(Enum):
     OUT_NOT_PULLED = "output {} is not in the workspace: run `dvlite pull`"
     OUT_MISSING = "output {} is missing"
     OUT_MODIFIED = "output {} was modified"
+    CHECKS_FAILED = "its checks failed: {}"
+    CHECKS_NOT_RUN = "its checks did not run on these outputs"
+    CHECKS_CHANGED = "its checks changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +127,15 @@ def inputs(repo: Repo, stage: Stage, hasher: Hasher) -> tuple[tuple[LockedPath, 
     return tuple(deps), read_params(repo, stage, hasher)
 
 
-def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher) -> Reason | None:
-    """Why ``stage`` must run (None when its record matches the workspace)."""
+def why_stale(
+    repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher, *, checks: bool = True
+) -> Reason | None:
+    """Why ``stage`` must run (None when its record matches the workspace); without
+    ``checks``, whether the record matches apart from the stage's checks."""
     current = read_params(repo, stage, hasher)  # a missing param is an error even here
+    failed = checkspec.failures(repo.tmp_dir).get(stage.name) if checks and stage.checks else None
+    if failed:
+        return Reason(Cause.CHECKS_FAILED, (failed[0] + (" ..." if len(failed) > 1 else ""),))
     if entry is None:
         return Reason(Cause.NEVER_RUN)
     if stage.always_changed:
@@ -164,6 +174,11 @@ def why_stale(repo: Repo, stage: Stage, entry: LockEntry | None, hasher: Hasher)
             return Reason(Cause.OUT_NOT_PULLED if pulls else Cause.OUT_MISSING, (out.path,))
         if now.oid != out.oid:
             return Reason(Cause.OUT_MODIFIED, (out.path,))
+    if checks and stage.checks:  # the outputs are the recorded ones: were they checked so?
+        if entry.checks is None:
+            return Reason(Cause.CHECKS_NOT_RUN)
+        if entry.checks.digest != checkspec.digest(stage.checks):
+            return Reason(Cause.CHECKS_CHANGED)
     return None
 
 

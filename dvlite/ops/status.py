@@ -18,6 +18,7 @@ from dvlite.records.tracked import collect, workspace_node
 MODIFIED, NEW, DELETED, NOT_IN_CACHE = "modified", "new", "deleted", "not in cache"
 NOT_PULLED = "not pulled"  # in neither the workspace nor the cache: a fresh clone before pull
 OUT_OF_DATE, UNCOMMITTED = "out of date", "uncommitted"
+CHECKS_FAILED = "check failed"  # a stage whose last checks failed (it is out of date too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,13 @@ def pipeline_status(repo: Repo) -> list[TargetStatus]:
         return []
     report = []
     if has_pipeline:
-        from dvlite.ops.stale import schedule
+        from dvlite.ops.stale import Cause, schedule
 
         for planned in schedule(repo):
             if planned.reason and not planned.pull:  # data not pulled is reported above
-                change = Change(f"{planned.name} ({planned.reason})", OUT_OF_DATE)
+                failed = planned.reason.cause is Cause.CHECKS_FAILED
+                state = CHECKS_FAILED if failed else OUT_OF_DATE
+                change = Change(f"{planned.name} ({planned.reason})", state)
                 report.append(TargetStatus(f"{PIPELINE_FILE}:{planned.name}", (change,)))
     if repo.uses_git and _differs_from_head(repo, LOCK_FILE):
         report.append(TargetStatus(LOCK_FILE, (Change(LOCK_FILE, UNCOMMITTED),)))

@@ -257,6 +257,13 @@ def to_yaml(checks: tuple[Check, ...], relative: Callable[[str], str] = str) -> 
     return [c.to_yaml(relative) for c in checks]
 
 
+def to_stage_yaml(checks: tuple[Check, ...], wdir: str) -> dict[str, object]:
+    """``{"checks": [...]}`` as dvlite.yaml writes it for a stage in ``wdir`` (or nothing)."""
+    if not checks:
+        return {}
+    return {"checks": to_yaml(checks, lambda p: posixpath.relpath(p, wdir) if wdir else p)}
+
+
 def digest(checks: tuple[Check, ...]) -> str:
     """The checks' id: recorded with their results, so a changed check is run again."""
     raw = json.dumps(to_yaml(checks), sort_keys=True, separators=(",", ":"), default=_text)

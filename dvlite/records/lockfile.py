@@ -13,6 +13,7 @@ from dvlite.errors import PipelineError
 from dvlite.objects import fsutil
 from dvlite.objects.tree import FILE
 from dvlite.records import yamlio
+from dvlite.records.checks import CheckRecord
 from dvlite.records.pipeline import LOCK_FILE, output_problem
 from dvlite.records.recorded import Recorded
 from dvlite.safepath import rel_problem
@@ -62,11 +63,13 @@ class LockEntry:
     params: Params = field(default_factory=dict)
     outs: tuple[LockedPath, ...] = ()
     metrics: tuple[LockedPath, ...] = ()
+    checks: CheckRecord | None = None  # the stage's checks passed on these outputs
 
     def to_dict(self) -> dict[str, object]:
         params = {f: dict(sorted(v.items())) for f, v in sorted(self.params.items())}
         d: dict[str, object] = {"deps": _sorted(self.deps), "params": params}
         d |= {"outs": _sorted(self.outs), "metrics": _sorted(self.metrics)}
+        d["checks"] = self.checks.to_dict() if self.checks else None
         return {"cmd": self.cmd, **{key: value for key, value in d.items() if value}}
 
     @classmethod
@@ -90,7 +93,9 @@ class LockEntry:
             why = output_problem(out.path, params)
             if why is not None:
                 raise _bad(here, f"output {out.path!r} {why}")
-        return cls(name, cmd, lists["deps"], params, lists["outs"], lists["metrics"])
+        checks = d.get("checks")
+        record = None if checks is None else CheckRecord.from_dict(checks, lambda w: _bad(here, w))
+        return cls(name, cmd, lists["deps"], params, lists["outs"], lists["metrics"], record)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from dvlite.errors import PathError, PipelineError
 from dvlite.objects import fsutil
+from dvlite.records import checks as checkspec
 from dvlite.records import plotspec, stageopts, templating, yamlio
 from dvlite.records.plotspec import Plot
 from dvlite.records.stageopts import params_file as params_file
@@ -29,7 +30,7 @@ PIPELINE_FILE = "dvlite.yaml"
 LOCK_FILE = "dvlite.lock"
 DEFAULT_PARAMS = "params.yaml"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics", "plots")
+_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics", "plots", "checks")
 _LIST_KEYS = ("deps", "params", "outs", "metrics")
 _GENERATED_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*@[A-Za-z0-9_.,+=-]+$")  # foreach/matrix
 
@@ -88,6 +89,7 @@ class Stage:
     desc: str = ""
     always_changed: bool = False  # runs every time
     meta: object = field(default=None, compare=False)  # anything; dvlite ignores it
+    checks: tuple[checkspec.Check, ...] = ()  # data-quality gates, run before recording
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -111,7 +113,7 @@ class Stage:
         return self.outs + self.kept
 
     def to_dict(self) -> dict[str, object]:
-        return stageopts.to_yaml(self)
+        return stageopts.to_yaml(self) | checkspec.to_stage_yaml(self.checks, self.wdir)
 
     @classmethod
     def from_dict(cls, name: str, d: object, where: str = PIPELINE_FILE) -> Stage:
@@ -142,10 +144,11 @@ class Stage:
         )
         desc, always = stageopts.parse_extras(d, here)
         plots = plotspec.parse(d.get("plots"), here, lambda p, w: normpath(p, w, wdir))
+        checks = checkspec.parse(d.get("checks"), here, lambda p, w: normpath(p, w, wdir))
         return cls(
             name, cmd, tuple(dict.fromkeys(deps)), tuple(dict.fromkeys(params)), made.outs,
             made.metrics, plots, made.uncached, made.persist, wdir, commands, desc, always,
-            d.get("meta"),
+            d.get("meta"), checks,
         )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
-"""The run cache: the outputs of each run that succeeded, keyed by a hash of its inputs (cmd,
-dep oids, param values, declared outputs), so a stage due to run on inputs that ran before gets
-its outputs back instead. An entry is a small JSON file at ``<cache>/runs/<2 hex>/<30 hex>``,
-fanned out as ``objects/`` is, so a remote carries it the same way.
+"""The run cache: the outputs of each run that succeeded (and passed its checks), keyed by a
+hash of its inputs (cmd, dep oids, param values, declared outputs, the checks), so a stage
+due to run on inputs that ran before gets its outputs back instead. An entry is a small JSON
+file at ``<cache>/runs/<2 hex>/<30 hex>``, fanned out as ``objects/`` is, so a remote carries
+it the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import xxhash
 
 from dvlite.objects import fsutil
 from dvlite.objects.store import fanout_keys
+from dvlite.records import checks as checkspec
 from dvlite.records.lockfile import LockedPath, Params
 from dvlite.records.pipeline import Stage
 
@@ -35,6 +37,8 @@ def key(stage: Stage, deps: tuple[LockedPath, ...], params: Params) -> str:
     }
     if stage.wdir:  # the same command in another folder is another run
         doc["wdir"] = stage.wdir
+    if stage.checks:  # an entry is saved only after its checks passed: these checks
+        doc["checks"] = checkspec.digest(stage.checks)
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return xxhash.xxh3_128_hexdigest(raw.encode("utf-8"))
 
