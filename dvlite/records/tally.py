@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dvlite.records.checks import Bounds, Expectation
 
 SHOWN = 5  # offending rows a message names
+SPILL = 250_000  # keys of a unique rule kept in memory before they go to bucket files
 _PATTERNS = {
     "int": r"[+-]?[0-9]+",
     "float": r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
@@ -270,11 +271,11 @@ class Keys:
         what: tuple[str, str],
         unit: str = "line",
         tmp_dir: str | None = None,
-        spill: int = 250_000,
+        spill: int | None = None,
     ) -> None:
         self.dups = Offenders(what, unit)
         self._seen: dict[bytes, int] = {}
-        self._spill_at, self._tmp = spill, tmp_dir
+        self._spill_at, self._tmp = spill or SPILL, tmp_dir
         self._dir: str | None = None
         self._files: list[BinaryIO] = []
 
