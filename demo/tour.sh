@@ -179,4 +179,34 @@ show dvlite plots diff HEAD slow
 show dvlite report HEAD slow
 show ls dvlite_plots dvlite_report
 
+step "Stage families in DVC's syntax, and the everyday commands"
+cat >> dvlite.yaml <<'YAML'
+  prep:
+    foreach: [us, eu]
+    do:
+      cmd: echo region ${item} > prep-${item}.txt
+      outs:
+        - prep-${item}.txt
+      desc: one stage per region
+  regions:
+    cmd:
+      - cat prep-us.txt prep-eu.txt > regions.md
+      - echo done >> regions.md
+    deps:
+      - prep-us.txt
+      - prep-eu.txt
+    outs:
+      - regions.md:
+          cache: false
+YAML
+show dvlite stage list
+show dvlite repro prep regions
+touch data/.DS_Store
+show dvlite check-ignore -d data/.DS_Store
+show dvlite status
+show dvlite du
+show dvlite move weights.bin models/weights.bin
+show git commit -q -m "families; weights moved" -a
+show dvlite doctor
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"
