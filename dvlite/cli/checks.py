@@ -12,11 +12,11 @@ from dvlite.cli.base import cli, console, json_option, open_repo, plural, print_
 @json_option
 @click.pass_context
 def check(ctx: click.Context, stages: tuple[str, ...], as_json: bool) -> None:
-    """Run the data-quality checks of STAGES (default: every stage that has checks) on the
-    outputs in the workspace, without running the stages; exit 1 when one fails.
+    """Run data-quality checks on the outputs in the workspace, without running stages.
 
-    STAGES are stage names or outputs. A pass is recorded in dvlite.lock when the stage's
-    outputs are the ones it records; a failure is shown by `dvlite status` until they pass."""
+    STAGES are stage names or outputs (default: every stage that has checks); exit 1 when a
+    check fails. A pass is recorded in dvlite.lock when the stage's outputs are the ones it
+    records; a failure is shown by `dvlite status` until they pass."""
     from dvlite.cli.pipeline import stage_printer
     from dvlite.ops.check import check as do_check
 
