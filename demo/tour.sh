@@ -209,4 +209,35 @@ show dvlite move weights.bin models/weights.bin
 show git commit -q -m "families; weights moved" -a
 show dvlite doctor
 
+step "A data-quality gate: a stage's checks run before its outputs are recorded"
+cat > make_table.py <<'PY'
+import sys
+rows = ["id,label,amount", "1,cat,3.5", "2,dog,4.0", "3,cat," + sys.argv[1]]
+open("table.csv", "w").write("\n".join(rows) + "\n")
+PY
+cat >> dvlite.yaml <<'YAML'
+  table:
+    cmd: python3 make_table.py 1.5
+    deps:
+      - make_table.py
+    outs:
+      - table.csv
+    checks:
+      - test -s table.csv
+      - expect: table.csv
+        columns: [id, label, amount]
+        types: {id: int, amount: float}
+        not_null: [id, label]
+        range: {amount: {min: 0}}
+        unique: [id]
+YAML
+show dvlite repro table
+show dvlite check table
+sed -i 's/make_table.py 1.5/make_table.py -2/' dvlite.yaml
+show dvlite repro table || echo "(the check stopped it; dvlite.lock keeps the good run)"
+show dvlite status
+sed -i 's/make_table.py -2/make_table.py 1.5/' dvlite.yaml
+# back to the good setting: restored from the run cache, nothing runs
+show dvlite repro table
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"
