@@ -15,6 +15,7 @@ from bench import (  # noqa: F401  (importing a module registers its workloads)
     pipelines,
     remote_targets,
     remotes,
+    share,
 )
 from bench.harness import FULL, QUICK, SCENARIOS, Harness, Options, drop_caches
 from bench.report import machine, save_json, show, write_doc

@@ -245,3 +245,17 @@ def test_credentials_and_options_never_come_from_the_source(tmp_dir) -> None:
     assert cfg.name == "mine" and cfg.options["secret_access_key"] == "mine"
     assert "endpoint_url" not in cfg.options
     assert repo.root == tmp_dir
+
+
+def test_get_keeps_the_executable_bit_inside_a_folder(tmp_dir, dvlite, registry) -> None:
+    tools = registry.work / "tools"
+    tools.mkdir()
+    (tools / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (tools / "run.sh").chmod(0o755)
+    (tools / "notes.txt").write_text("plain")
+    api.add("tools", repo=registry.work)
+    registry.commit("tools")
+    ok(dvlite("get", registry.url, "tools"))
+    assert os.access(tmp_dir / "tools" / "run.sh", os.X_OK)
+    assert not os.access(tmp_dir / "tools" / "notes.txt", os.X_OK)
+    assert os.access(tmp_dir / "tools" / "notes.txt", os.W_OK)
