@@ -237,7 +237,17 @@ def test_dvc_config_and_dvc_files_as_dvc_writes_them() -> None:
     f = parse_dvc_file("outs:\n- path: ../../etc\n  md5: " + "3" * 32 + "\n", "sub/x.dvc")
     assert f.problems == ["'../../etc' leads out of the repository"]
     imp = parse_dvc_file(
-        "deps:\n- path: s3://b/k.csv\n  etag: abc\nouts:\n- path: k.csv\n  md5: " + "4a" * 16 + "\n",
+        "deps:\n- path: s3://b/k.csv\n  etag: abc\nouts:\n- path: k.csv\n  md5: " + "4a" * 16,
         "k.csv.dvc",
     )
     assert imp.source == {"url": "s3://b/k.csv"} and not imp.problems
+
+
+def test_migrating_twice_changes_nothing(project: Path, dvlite) -> None:
+    ok(dvlite("migrate-dvc"))
+    before = snapshot(project)
+    r = ok(dvlite("migrate-dvc"))
+    out = _lines(r.stdout)
+    assert "Note data.dvl: already converted" in out
+    assert "Note dvlite.yaml: already converted" in out
+    assert snapshot(project) == before

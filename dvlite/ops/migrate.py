@@ -243,9 +243,8 @@ def _dvc_files(
         whole = not parsed.problems
         for out in parsed.outs:
             pointer_rel = out.path + pointers.SUFFIX
-            if repo.abspath(pointer_rel).exists():
-                report.skip(rel, f"{pointer_rel} exists already; not replaced")
-                whole = False
+            if repo.abspath(pointer_rel).exists() and dry:
+                report.note(rel, f"{pointer_rel} exists already: compared when run")
                 continue
             if dry:
                 where = "workspace" if os.path.lexists(repo.abspath(out.path)) else "DVC's cache"
@@ -260,6 +259,13 @@ def _dvc_files(
             e = got.entry
             source = UrlSource(str(parsed.source["url"])) if parsed.source else None
             p = Pointer(e.name, e.type, e.oid, e.size, got.files, e.exec, source=source)
+            if repo.abspath(pointer_rel).exists():
+                if _existing(repo, pointer_rel) == (p.kind, p.oid):
+                    report.note(pointer_rel, "already converted")
+                else:
+                    report.skip(rel, f"{pointer_rel} exists and records other data; not replaced")
+                    whole = False
+                continue
             save(repo, out.path, p)
             report.did(pointer_rel, f"from {rel}" + (f"; {got.note}" if got.note else ""))
         for note in parsed.notes:
@@ -267,6 +273,14 @@ def _dvc_files(
         if whole:
             converted.append(rel)
     return converted
+
+
+def _existing(repo: Repo, pointer_rel: str) -> tuple[str, str] | None:
+    try:
+        p = pointers.load(repo.abspath(pointer_rel), pointer_rel)
+    except DvliteError:
+        return None
+    return p.kind, p.oid
 
 
 # -- removing DVC's files ----------------------------------------------------------------------

@@ -160,7 +160,7 @@ def write_yaml(repo: Repo, doc: dict[str, object], report: Report, dry: bool) ->
     path = repo.abspath(PIPELINE_FILE)
     if path.exists():
         if path.read_text(encoding="utf-8") == text:
-            report.did(PIPELINE_FILE, "already converted")
+            report.note(PIPELINE_FILE, "already converted")
             return True
         report.skip(PIPELINE_FILE, "exists and differs; not replaced (move it away first)")
         return False
