@@ -109,10 +109,17 @@ def _start_slow_add(repo, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _size(path) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:  # renamed into the cache between the listing and the stat
+        return 0
+
+
 def _wait_until_writing(repo, proc) -> None:
     tmp = repo.cache_dir / "tmp"
     for _ in range(2000):
-        if tmp.is_dir() and any(os.path.getsize(tmp / n) > 0 for n in os.listdir(tmp)):
+        if tmp.is_dir() and any(_size(tmp / n) > 0 for n in os.listdir(tmp)):
             return
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.005)
