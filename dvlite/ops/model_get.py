@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from dvlite.errors import PathError, RegistryError
@@ -29,7 +28,6 @@ from dvlite.transfer.result import TransferError, TransferResult
 from dvlite.transfer.roots import Root
 
 COPIES = ("reflink", "copy")  # what `get` writes: never a link into the cache
-WRITERS = 8  # threads writing a folder's files
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ def write_copy(repo: Repo, entry: TreeEntry, rel: str, dest: str) -> None:
             os.mkdir(tmp)
             confined = Confined(tmp)
             files: list[tuple[str, TreeEntry]] = []
-            for path, e in tree.walk(cache.load_tree, entry, rel, source=rel):
+            for path, e in tree.walk(repo.cache.load_tree, entry, rel, source=rel):  # read once
                 if path == rel:
                     continue
                 target = confined.target(path[len(rel) + 1 :], rel)
@@ -176,19 +174,17 @@ def write_copy(repo: Repo, entry: TreeEntry, rel: str, dest: str) -> None:
 def _write_files(cache: Cache, files: list[tuple[str, TreeEntry]]) -> None:
     """The files of a folder being built under a temporary name (renamed into place whole):
     a small one is written straight to its name (no temporary file of its own), its bytes
-    verified on the way out; a big one through ``Cache.install``. In threads: creating files
-    is the cost, and the kernel creates them in different folders at once."""
-
-    def one(item: tuple[str, TreeEntry]) -> None:
-        target, e = item
+    verified on the way out, read from the cache's packs where they are (looked up all at
+    once, not one query each); a big one through ``Cache.install``."""
+    cache.existing([e.oid for _, e in files])  # where each packed one is, for the reads
+    for target, e in files:
         if e.size > SMALL_FILE:
             cache.install(e.oid, target, executable=e.exec, size=e.size)
-        else:
-            fsutil.write_new(target, cache.read_bytes(e.oid), 0o777 if e.exec else 0o666)
-
-    with ThreadPoolExecutor(WRITERS) as pool:
-        for _ in pool.map(one, files):
-            pass
+            continue
+        data = cache.packed_bytes(e.oid) if cache.packs.located(e.oid) else None
+        if data is None:
+            data = cache.read_bytes(e.oid)
+        fsutil.write_new(target, data, 0o777 if e.exec else 0o666)
 
 
 def put_in_place(tmp: str, dest: str, is_dir: bool) -> None:
