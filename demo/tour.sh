@@ -240,4 +240,21 @@ sed -i 's/make_table.py -2/make_table.py 1.5/' dvlite.yaml
 # back to the good setting: restored from the run cache, nothing runs
 show dvlite repro table
 
+step "A data registry: import a dataset from a second repository, update it, get one file"
+( cd "$WORK" && git init -q -b main registry && cd registry && dvlite init >/dev/null
+  mkdir cities && printf 'city,pop\nOslo,709000\n' > cities/nordic.csv
+  dvlite add cities >/dev/null && dvlite remote add -d shared "$WORK/registry-store"
+  dvlite push >/dev/null && git add -A && git commit -q -m "cities v1" && git tag v1
+  git clone -q --bare . "$WORK/registry.git" )
+show dvlite ls "$WORK/registry.git"
+show dvlite import "$WORK/registry.git" cities
+show cat cities.dvl
+show git commit -q -m "import cities"
+(cd "$WORK/registry" && printf 'Bergen,291000\n' >> cities/nordic.csv && dvlite add cities >/dev/null \
+  && dvlite push >/dev/null && git commit -q -am "cities v2" && git push -q "$WORK/registry.git" main)
+# the source is a folder on this machine: update says so explicitly
+show dvlite update --allow-local cities.dvl
+show dvlite lineage cities
+show dvlite get "$WORK/registry.git" cities/nordic.csv --rev v1 -o nordic-v1.csv
+
 printf '\nTour finished; everything ran in %s (now removed).\n' "$WORK"
